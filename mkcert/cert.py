@@ -1,0 +1,165 @@
+"""Certificates: turn a :class:`~mkcert.request.CertRequest` and a key into X.509.
+
+cryptography's builder makes the TBSCertificate.  Since cryptography 39 its
+builder refuses MD5 and SHA-1 signatures, yet Courier's own imapd.cnf and
+pop3d.cnf say ``default_md = sha1`` and a drop-in must honour that: for such
+a digest the builder's TBSCertificate gets the right signature algorithm and
+is signed directly with the RSA key (see :func:`_sign_legacy`).
+"""
+
+import datetime
+import os
+import warnings
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.x509.name import _ASN1Type
+from cryptography.x509.oid import ObjectIdentifier
+
+from . import der
+from .errors import MkcertError
+from .request import KeyContext
+
+# Signature algorithms for RSA PKCS#1 v1.5, by digest name.
+RSA_SIGNATURE_OIDS = {
+    "md5": "1.2.840.113549.1.1.4",
+    "sha1": "1.2.840.113549.1.1.5",
+    "sha224": "1.2.840.113549.1.1.14",
+    "sha256": "1.2.840.113549.1.1.11",
+    "sha384": "1.2.840.113549.1.1.12",
+    "sha512": "1.2.840.113549.1.1.13",
+    "sha512-224": "1.2.840.113549.1.1.15",
+    "sha512-256": "1.2.840.113549.1.1.16",
+    "sha3-224": "2.16.840.1.101.3.4.3.13",
+    "sha3-256": "2.16.840.1.101.3.4.3.14",
+    "sha3-384": "2.16.840.1.101.3.4.3.15",
+    "sha3-512": "2.16.840.1.101.3.4.3.16",
+}
+
+_HASHES = {
+    "md5": hashes.MD5,
+    "sha1": hashes.SHA1,
+    "sha224": hashes.SHA224,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+    "sha512-224": hashes.SHA512_224,
+    "sha512-256": hashes.SHA512_256,
+    "sha3-224": hashes.SHA3_224,
+    "sha3-256": hashes.SHA3_256,
+    "sha3-384": hashes.SHA3_384,
+    "sha3-512": hashes.SHA3_512,
+}
+
+# The latest instant X.509 can express (GeneralizedTime, RFC 5280 4.1.2.5).
+LATEST = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
+
+
+def hash_algorithm(name):
+    """The cryptography hash object for a digest name such as ``sha256``."""
+    try:
+        return _HASHES[name]()
+    except KeyError:
+        raise MkcertError(f"unsupported signature digest {name!r}") from None
+
+
+def random_serial():
+    """A random positive serial of up to 159 bits, as OpenSSL 3 `req -x509` makes."""
+    return int.from_bytes(os.urandom(20), "big") >> 1 or 1
+
+
+def build_name(rdns):
+    return x509.Name([
+        x509.RelativeDistinguishedName([
+            x509.NameAttribute(ObjectIdentifier(a.oid), a.value, _type=_ASN1Type(a.tag))
+            for a in rdn])
+        for rdn in rdns])
+
+
+def validity(request, now=None):
+    """(notBefore, notAfter) for the request: explicit dates, else now + days."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    not_before = request.not_before or now.replace(microsecond=0)
+    if request.not_after is not None:
+        return not_before, request.not_after
+    try:
+        not_after = not_before + datetime.timedelta(days=request.days)
+    except OverflowError:
+        not_after = LATEST + datetime.timedelta(seconds=1)
+    if not_after > LATEST:
+        raise MkcertError(f"a validity of {request.days} days ends after the year 9999")
+    return not_before, not_after
+
+
+def key_context(public_key, subject, serial):
+    spki = public_key.public_bytes(serialization.Encoding.DER,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+    _, body, _ = der.read_tlv(spki)
+    algorithm, bit_string = der.children(spki[body:])
+    _, start, end = der.read_tlv(bit_string)
+    return KeyContext(public_key_info=spki, public_key_bits=bit_string[start + 1:end],
+                      subject=subject.public_bytes(), serial=serial)
+
+
+def build_certificate(request, key, now=None):
+    """Make the self-signed certificate the request describes, signed by ``key``."""
+    name = build_name(request.subject)
+    serial = request.serial if request.serial is not None else random_serial()
+    not_before, not_after = validity(request, now)
+    # cryptography 38 reads naive datetimes as UTC and has no tz handling of its own.
+    builder = (x509.CertificateBuilder()
+               .subject_name(name)
+               .issuer_name(name)
+               .public_key(key.public_key())
+               .serial_number(serial)
+               .not_valid_before(_naive_utc(not_before))
+               .not_valid_after(_naive_utc(not_after)))
+    context = key_context(key.public_key(), name, serial)
+    for extension in request.extensions:
+        value = extension.value(context)
+        if value is None:
+            continue
+        builder = builder.add_extension(
+            x509.UnrecognizedExtension(ObjectIdentifier(extension.oid), value),
+            critical=extension.critical)
+    algorithm = hash_algorithm(request.digest)
+    with warnings.catch_warnings():
+        # cryptography 38 warns about SHA-1; the config asked for it.
+        warnings.simplefilter("ignore")
+        try:
+            return builder.sign(key, algorithm)
+        except UnsupportedAlgorithm:
+            return _sign_legacy(builder, key, request.digest)
+
+
+def _naive_utc(moment):
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _sign_legacy(builder, key, digest):
+    """Sign with a digest the builder refuses, by assembling the certificate.
+
+    The TBSCertificate is the builder's (made with SHA-256), with its
+    ``signature`` field swapped for the requested algorithm, then signed with
+    PKCS#1 v1.5 exactly as OpenSSL does.
+    """
+    if digest not in RSA_SIGNATURE_OIDS:
+        raise MkcertError(f"unsupported signature digest {digest!r}")
+    draft = builder.sign(key, hashes.SHA256())
+    algorithm_id = der.sequence(der.oid(RSA_SIGNATURE_OIDS[digest]), der.null())
+    _, body, _ = der.read_tlv(draft.tbs_certificate_bytes)
+    fields = der.children(draft.tbs_certificate_bytes[body:])
+    # TBSCertificate: [0] version, serialNumber, signature, issuer, ...
+    fields[2] = algorithm_id
+    tbs = der.sequence(*fields)
+    signature = key.sign(tbs, padding.PKCS1v15(), hash_algorithm(digest))
+    return x509.load_der_x509_certificate(
+        der.sequence(tbs, algorithm_id, der.bit_string(signature)))
+
+
+def certificate_pem(certificate):
+    return certificate.public_bytes(serialization.Encoding.PEM)

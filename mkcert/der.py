@@ -1,0 +1,120 @@
+"""The few DER encodings the project writes by hand.
+
+Extensions must come out byte for byte as OpenSSL or certtool encode them,
+and cryptography has no public encoder for arbitrary ASN.1, so the readers
+build extension values from these primitives.  Only definite-length DER is
+produced; :func:`read_tlv` parses what these functions (and any DER) make.
+"""
+
+SEQUENCE = 0x30
+SET = 0x31
+BOOLEAN = 0x01
+INTEGER = 0x02
+BIT_STRING = 0x03
+OCTET_STRING = 0x04
+NULL = 0x05
+OBJECT_IDENTIFIER = 0x06
+ENUMERATED = 0x0A
+
+
+def length(n):
+    if n < 0x80:
+        return bytes([n])
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
+
+
+def tlv(tag, content):
+    return bytes([tag]) + length(len(content)) + content
+
+
+def sequence(*items):
+    return tlv(SEQUENCE, b"".join(items))
+
+
+def set_of(*items):
+    # DER orders the members of a SET OF by their encodings.
+    return tlv(SET, b"".join(sorted(items)))
+
+
+def integer(value):
+    size = value.bit_length() // 8 + 1  # room for the sign bit
+    return tlv(INTEGER, value.to_bytes(size, "big", signed=True))
+
+
+def boolean(value):
+    return tlv(BOOLEAN, b"\xff" if value else b"\x00")
+
+
+def null():
+    return tlv(NULL, b"")
+
+
+def octet_string(data):
+    return tlv(OCTET_STRING, bytes(data))
+
+
+def bit_string(data, unused_bits=0):
+    return tlv(BIT_STRING, bytes([unused_bits]) + bytes(data))
+
+
+def named_bits(positions):
+    """A BIT STRING of named bits (keyUsage, nsCertType), trailing zeros dropped.
+
+    DER requires the shortest encoding: the last byte holds the highest set
+    bit, and the unused-bits count says how many low bits of it are padding.
+    """
+    if not positions:
+        return bit_string(b"")
+    top = max(positions)
+    data = bytearray(top // 8 + 1)
+    for bit in positions:
+        data[bit // 8] |= 0x80 >> (bit % 8)
+    return bit_string(bytes(data), 7 - top % 8)
+
+
+def oid(dotted):
+    parts = [int(p) for p in dotted.split(".")]
+    if len(parts) < 2 or parts[0] > 2 or (parts[0] < 2 and parts[1] >= 40):
+        raise ValueError(f"not an object identifier: {dotted!r}")
+    body = bytearray()
+    for arc in [parts[0] * 40 + parts[1]] + parts[2:]:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        body.extend(reversed(chunk))
+    return tlv(OBJECT_IDENTIFIER, bytes(body))
+
+
+def context(number, content, constructed=True):
+    """A context-specific tag [number], IMPLICIT over ``content`` bytes."""
+    return tlv(0x80 | (0x20 if constructed else 0) | number, content)
+
+
+def read_tlv(data, offset=0):
+    """Parse one TLV at ``offset``: return (tag, content start, end offset)."""
+    tag = data[offset]
+    first = data[offset + 1]
+    start = offset + 2
+    if first < 0x80:
+        size = first
+    else:
+        count = first & 0x7F
+        size = int.from_bytes(data[start:start + count], "big")
+        start += count
+    end = start + size
+    if end > len(data):
+        raise ValueError("truncated DER")
+    return tag, start, end
+
+
+def children(data):
+    """Split the content of a constructed value into its encoded members."""
+    members, offset = [], 0
+    while offset < len(data):
+        _, _, end = read_tlv(data, offset)
+        members.append(data[offset:end])
+        offset = end
+    return members

@@ -1,0 +1,40 @@
+"""Where Courier keeps its files, and who owns them.
+
+The defaults are the Debian 12 layout, the one our first user (Debian's
+maintainer scripts) has.  Other layouts (upstream's /usr/lib/courier, Gentoo)
+are reached through the ``COURIER_*`` environment variables, which the
+command-line options override in turn.
+"""
+
+import os
+
+SYSCONFDIR = "/etc/courier"
+CERTSDIR = "/etc/courier"
+MAILUSER = "courier"
+# Which TLS library Courier was built with; Debian and Ubuntu use GnuTLS.
+SSLLIB = "gnutls"
+
+
+def _env(name, default, environ):
+    value = (environ if environ is not None else os.environ).get(name, "")
+    return value or default
+
+
+def sysconfdir(environ=None):
+    """Directory holding the ``NAME.cnf`` files."""
+    return _env("COURIER_SYSCONFDIR", SYSCONFDIR, environ)
+
+
+def certsdir(environ=None):
+    """Directory where the PEM files are written."""
+    return _env("COURIER_CERTSDIR", CERTSDIR, environ)
+
+
+def mailuser(environ=None):
+    """The user that owns the PEM files (Courier's daemons run as this user)."""
+    return _env("COURIER_MAILUSER", MAILUSER, environ)
+
+
+def ssllib(environ=None):
+    """``openssl`` or ``gnutls``: decides the flavour of mkdhparams."""
+    return _env("COURIER_SSLLIB", SSLLIB, environ)

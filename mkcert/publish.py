@@ -1,0 +1,343 @@
+"""Safe publication of secret files: nothing half-written, nothing readable by others.
+
+The shell originals create an empty PEM first and fill it later, follow a
+symlink planted at its name, and leave the empty file behind when anything
+fails.  Here every file is written under a temporary name in the target
+directory (created 0600 with O_EXCL|O_NOFOLLOW, so no symlink is followed and
+no other file is reused), synced, and only then published in one step:
+
+* :func:`publish_new` hard-links it to the final name, which fails if that
+  name exists in any form, so of two concurrent runs exactly one wins;
+* :func:`publish_replace` renames it over the final name (mkdhparams,
+  ``--renew``), so readers see the old file or the new one, never a mix.
+
+A :class:`Run` removes every file the run created when it fails or is
+interrupted.  This module knows nothing about X.509: it moves bytes.
+"""
+
+import errno
+import grp
+import os
+import pwd
+import signal
+import stat
+
+from .errors import Interrupted, MkcertError
+
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+RAND_BYTES = 512  # one `dd` block, as upstream writes
+
+
+def describe(exc):
+    """The human part of an OSError: 'Permission denied', not '[Errno 13] ...'."""
+    return exc.strerror or str(exc)
+
+
+class Owner:
+    """The mail user the files are given to (upstream's ``chown mailuser``).
+
+    Only the user is changed, like ``chown courier`` and ``install -o courier``
+    in the originals: the group stays the creator's, and Debian's postinst
+    sets root:courier afterwards.
+    """
+
+    def __init__(self, name, uid, gid):
+        self.name, self.uid, self.gid = name, uid, gid
+
+    @classmethod
+    def lookup(cls, name):
+        """Resolve a user name (or numeric uid); fail before any file exists."""
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            if name.isdigit():
+                return cls(name, int(name), -1)
+            raise MkcertError(f"unknown mail user {name!r} (no such user in the passwd database)") from None
+        return cls(name, entry.pw_uid, entry.pw_gid)
+
+    def group_name(self):
+        try:
+            return grp.getgrgid(self.gid).gr_name
+        except (KeyError, OverflowError):
+            return None
+
+    def apply(self, fd, path):
+        if os.fstat(fd).st_uid == self.uid:
+            return
+        try:
+            os.fchown(fd, self.uid, -1)
+        except OSError as exc:
+            raise MkcertError(f"cannot give {path} to user {self.name}: {describe(exc)}") from None
+
+
+class Run:
+    """One run's files and signals: umask 077, cleanup on any failure.
+
+    Inside ``with Run() as run:`` SIGINT, SIGTERM and SIGHUP raise
+    :class:`~mkcert.errors.Interrupted`, so the ordinary unwinding removes the
+    run's files.  Files registered with :meth:`created` are removed on failure
+    (and temporary ones on success too) only if they are still the very file
+    this run made (same device and inode), so nothing planted meanwhile at the
+    same name is ever deleted.
+    """
+
+    def __init__(self):
+        self._files = {}  # path -> (st_dev, st_ino)
+        self._saved_handlers = {}
+        self._saved_umask = None
+
+    def __enter__(self):
+        self._saved_umask = os.umask(0o077)
+        for signum in HANDLED_SIGNALS:
+            self._saved_handlers[signum] = signal.signal(signum, self._interrupt)
+        return self
+
+    @staticmethod
+    def _interrupt(signum, frame):
+        raise Interrupted(signum)
+
+    def __exit__(self, exc_type, exc, tb):
+        # No signal may cut the cleanup short.
+        with blocked_signals():
+            if exc_type is not None:
+                self.remove_all()
+            for signum, handler in self._saved_handlers.items():
+                signal.signal(signum, handler)
+            os.umask(self._saved_umask)
+        return False
+
+    def created(self, path, fd):
+        st = os.fstat(fd)
+        self._files[path] = (st.st_dev, st.st_ino)
+
+    def adopt(self, path):
+        """Take ``path`` (renamed into place by this run) as one of its files."""
+        st = os.lstat(path)
+        self._files[path] = (st.st_dev, st.st_ino)
+
+    def forget(self, path):
+        self._files.pop(path, None)
+
+    def remove(self, path):
+        """Unlink ``path`` if it is still the file this run created."""
+        identity = self._files.pop(path, None)
+        if identity is None:
+            return
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return
+        if (st.st_dev, st.st_ino) == identity:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+    def remove_all(self):
+        for path in list(self._files):
+            self.remove(path)
+
+
+class blocked_signals:
+    """Hold SIGINT, SIGTERM and SIGHUP until the block ends (then they fire)."""
+
+    def __enter__(self):
+        self._old = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+
+    def __exit__(self, *exc):
+        signal.pthread_sigmask(signal.SIG_SETMASK, self._old)
+        return False
+
+
+def temporary_name(path):
+    """The per-process temporary name next to ``path`` (``PATH.tmp.PID``)."""
+    return f"{path}.tmp.{os.getpid()}"
+
+
+def _create_exclusive(path, run):
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        raise MkcertError(f"cannot create {path}: {describe(exc)}") from None
+    run.created(path, fd)
+    return fd
+
+
+def _write_all(fd, data, path):
+    view = memoryview(data)
+    try:
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    except OSError as exc:
+        raise MkcertError(f"cannot write {path}: {describe(exc)}") from None
+
+
+def write_temporary(path, data, run, owner=None, mode=0o600):
+    """Write ``data`` to a fresh temporary file beside ``path``; return its name.
+
+    The file is 0600 from its first instant (and given to ``owner`` before a
+    byte is written), then set to ``mode`` once complete.
+    """
+    temp = temporary_name(path)
+    fd = _create_exclusive(temp, run)
+    try:
+        if owner is not None:
+            owner.apply(fd, temp)
+        _write_all(fd, data, temp)
+        if mode != 0o600:
+            os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+    return temp
+
+
+def publish_new(path, data, run, owner=None):
+    """Create ``path`` holding ``data``; fail with AlreadyExists-like error if it exists.
+
+    Returns normally only once ``path`` is complete and durable.
+    """
+    from .errors import AlreadyExists
+
+    temp = write_temporary(path, data, run, owner)
+    with blocked_signals():
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            raise AlreadyExists(path) from None
+        except OSError as exc:
+            raise MkcertError(f"cannot create {path}: {describe(exc)}") from None
+        finally:
+            run.remove(temp)
+    sync_directory(path)
+
+
+def publish_replace(path, data, run, owner=None, mode=0o600, stat_from=None):
+    """Atomically replace ``path`` (or create it) with ``data``.
+
+    ``stat_from``: an ``os.stat_result`` whose mode, owner and group the new
+    file takes (``--renew`` keeps what Debian's postinst set).
+    """
+    temp = write_temporary(path, data, run, owner, mode)
+    if stat_from is not None:
+        copy_ownership(temp, stat_from)
+    with blocked_signals():
+        try:
+            os.rename(temp, path)
+        except OSError as exc:
+            raise MkcertError(f"cannot replace {path}: {describe(exc)}") from None
+        run.forget(temp)
+    sync_directory(path)
+
+
+def copy_ownership(path, st):
+    try:
+        os.chown(path, st.st_uid, st.st_gid, follow_symlinks=False)
+        os.chmod(path, stat.S_IMODE(st.st_mode))
+    except OSError as exc:
+        raise MkcertError(f"cannot set owner and mode of {path}: {describe(exc)}") from None
+
+
+def sync_directory(path):
+    """Make the new directory entry durable; best effort (not every fs allows it)."""
+    try:
+        fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_rand_file(path, run):
+    """Upstream's ``dd if=/dev/urandom of=PEMFILE.rand count=1``, done safely.
+
+    The seed is written under a temporary name and renamed into place, so a
+    symlink or stale file at ``path`` is replaced, never written through.
+    The run removes it again on every exit path.
+    """
+    temp = write_temporary(path, os.urandom(RAND_BYTES), run)
+    try:
+        os.rename(temp, path)
+    except OSError as exc:
+        raise MkcertError(f"cannot create {path}: {describe(exc)}") from None
+    run.forget(temp)
+    run.adopt(path)
+
+
+def refresh_rand_file(path):
+    """Honour an OpenSSL ``RANDFILE``: OpenSSL reads it, then rewrites it on exit.
+
+    The OS RNG seeds the key, so the old contents add nothing; what remains
+    of OpenSSL's behaviour is the rewrite with 1024 fresh bytes.  Only an
+    existing regular file is refreshed (never a symlink, never a new file in
+    some directory the config names), and any failure is ignored: a RANDFILE
+    line never makes a run fail.
+    """
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        return
+    temp = temporary_name(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(temp, flags, 0o600)
+    except OSError:
+        return
+    try:
+        try:
+            os.write(fd, os.urandom(1024))
+            os.fsync(fd)
+            os.fchown(fd, st.st_uid, st.st_gid)
+        finally:
+            os.close(fd)
+        os.rename(temp, path)
+    except OSError:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+
+
+def remove_stale_temporaries(path):
+    """Delete ``PATH.tmp.PID`` files left by killed runs, and nothing else.
+
+    Only regular files (not symlinks) owned by us whose PID no longer runs
+    are removed.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    prefix = os.path.basename(path) + ".tmp."
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(prefix):]
+        if not name.startswith(prefix) or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        if _process_exists(int(pid)):
+            continue
+        full = os.path.join(directory, name)
+        try:
+            st = os.lstat(full)
+            if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid():
+                os.unlink(full)
+        except OSError:
+            pass
+
+
+def _process_exists(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True

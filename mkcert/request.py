@@ -1,0 +1,102 @@
+"""The neutral certificate request: what to make, whatever file said so.
+
+Both readers (OpenSSL ``req`` configs in :mod:`mkcert.reqconf`, certtool
+templates in :mod:`mkcert.template`) produce a :class:`CertRequest`; the
+builder in :mod:`mkcert.cert` turns one into a key and a certificate.  The
+request holds plain data only, with every value already in the exact form
+the certificate needs (DER for extensions, an ASN.1 string tag for each name
+attribute), so the builder makes no choices of its own: the readers own the
+fidelity to OpenSSL and certtool.
+"""
+
+import dataclasses
+import datetime
+from typing import Callable, Optional
+
+# Universal ASN.1 tags of the string types a distinguished name may use.
+UTF8_STRING = 12
+PRINTABLE_STRING = 19
+T61_STRING = 20
+IA5_STRING = 22
+UNIVERSAL_STRING = 28
+BMP_STRING = 30
+
+
+@dataclasses.dataclass(frozen=True)
+class Attribute:
+    """One attribute of a distinguished name, e.g. CN=localhost."""
+
+    oid: str  # dotted form, e.g. "2.5.4.3"
+    value: str
+    tag: int = UTF8_STRING
+
+
+# A relative distinguished name: usually one attribute, several when a
+# config joins them with "+" (a multi-valued RDN).
+RDN = tuple[Attribute, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class KeySpec:
+    """The key to generate, and how to write it into the PEM."""
+
+    algorithm: str = "rsa"
+    bits: int = 2048
+    # "pkcs8" is what `openssl req -nodes` writes (BEGIN PRIVATE KEY);
+    # "pkcs1" is what `certtool --generate-privkey` writes (BEGIN RSA PRIVATE KEY).
+    pem_format: str = "pkcs8"
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyContext:
+    """What an extension may depend on that is only known at build time."""
+
+    public_key_info: bytes  # DER SubjectPublicKeyInfo of the new key
+    public_key_bits: bytes  # contents of its subjectPublicKey BIT STRING
+    subject: bytes  # DER of the subject (= issuer: the certificate is self-signed)
+    serial: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Extension:
+    """An X.509 v3 extension, either fixed DER or derived from the key.
+
+    Exactly one of ``der`` and ``derive`` is set.  ``derive`` receives a
+    :class:`KeyContext` and returns the DER of the extension value, or None to
+    leave the extension out (as OpenSSL does for ``subjectKeyIdentifier=none``).
+    """
+
+    oid: str
+    critical: bool = False
+    der: Optional[bytes] = None
+    derive: Optional[Callable[[KeyContext], Optional[bytes]]] = None
+
+    def value(self, context):
+        return self.der if self.derive is None else self.derive(context)
+
+
+@dataclasses.dataclass(frozen=True)
+class CertRequest:
+    """Everything needed to make one self-signed certificate."""
+
+    subject: tuple[RDN, ...]
+    key: KeySpec = KeySpec()
+    digest: str = "sha256"  # a hashlib-style name: sha1, sha256, md5, ...
+    days: int = 365
+    # Explicit dates (certtool's activation_date / expiration_date, or
+    # expiration_days = -1) take precedence over ``days``; aware UTC datetimes.
+    not_before: Optional[datetime.datetime] = None
+    not_after: Optional[datetime.datetime] = None
+    serial: Optional[int] = None  # None: a random positive serial of 159 bits
+    extensions: tuple[Extension, ...] = ()
+    # "openssl" or "gnutls": which tool's file this came from.  It decides
+    # the upstream extras (DH parameters in an OpenSSL esmtpd.pem).
+    flavour: str = "openssl"
+    # OpenSSL's RANDFILE setting, if the config has one (honoured, never fatal).
+    rand_file: Optional[str] = None
+    # Things worth telling the admin that do not stop the run, each already
+    # located as "file:line: text" (certtool ignores unknown template keys).
+    warnings: tuple[str, ...] = ()
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
