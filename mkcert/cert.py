@@ -84,13 +84,9 @@ def validity(request, now=None):
     not_before = request.not_before or now.replace(microsecond=0)
     if request.not_after is not None:
         return not_before, request.not_after
-    try:
-        not_after = not_before + datetime.timedelta(days=request.days)
-    except OverflowError:
-        not_after = LATEST + datetime.timedelta(seconds=1)
-    if not_after > LATEST:
+    if request.days > (LATEST - not_before).days:
         raise MkcertError(f"a validity of {request.days} days ends after the year 9999")
-    return not_before, not_after
+    return not_before, not_before + datetime.timedelta(days=request.days)
 
 
 def key_context(public_key, subject, serial):

@@ -1,0 +1,202 @@
+"""The ``mk<NAME>cert`` commands: one code path for every service name.
+
+As with Debian's multi-call ``mkcouriercert``, the service NAME comes from
+the program name, so ``mkimapdcert`` makes ``imapd.pem`` from ``imapd.cnf``
+and a symlink ``mktestdcert -> mkcouriercert`` makes ``testd.pem`` from
+``testd.cnf``.  Run under its own name, ``mkcouriercert`` takes NAME as its
+first argument: ``mkcouriercert imapd [PEMFILE]``.
+
+This module parses arguments and reports; it imports no crypto library
+until a certificate is really to be made, so ``--help`` and the
+"already exists" answer stay fast.
+"""
+
+import argparse
+import datetime
+import os
+import re
+import sys
+
+from . import __version__, layout
+from .errors import AlreadyExists, MkcertError
+
+MULTI_CALL_NAME = "courier"  # mkcouriercert itself
+_PROGRAM = re.compile(r"^mk(?P<name>[A-Za-z0-9_.-]+)cert$")
+_SERVICE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def service_from_program(program):
+    """``mkimapdcert`` -> ``imapd``; None for a program name of another shape."""
+    match = _PROGRAM.match(os.path.basename(program))
+    return match.group("name") if match else None
+
+
+def days_argument(text):
+    """--days: a whole number of days from 1 to what still ends by the year 9999."""
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from None
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {days}")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    limit = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
+    if days > (limit - now).days:
+        raise argparse.ArgumentTypeError(
+            f"{days} days from now ends after the year 9999 (X.509's last date)")
+    return days
+
+
+def build_parser(program, multi_call):
+    parser = argparse.ArgumentParser(
+        prog=program,
+        description="Make a self-signed key and certificate for a Courier service, "
+                    "as Courier's own mk*cert scripts do, from SYSCONFDIR/NAME.cnf "
+                    "(an OpenSSL req config or a GnuTLS certtool template).",
+        epilog="Environment: COURIER_SYSCONFDIR (default %s), COURIER_CERTSDIR "
+               "(default %s), COURIER_MAILUSER (default %s), BITS (certtool "
+               "security level or bits for templates; DH bits for an OpenSSL "
+               "esmtpd.pem)." % (layout.SYSCONFDIR, layout.CERTSDIR, layout.MAILUSER))
+    if multi_call:
+        parser.add_argument("name", metavar="NAME",
+                            help="service name: makes NAME.pem from NAME.cnf")
+    parser.add_argument("pemfile", metavar="PEMFILE", nargs="?",
+                        help="output path without .pem (default CERTSDIR/NAME)")
+    parser.add_argument("-c", "--config", metavar="FILE",
+                        help="the .cnf to read (default SYSCONFDIR/NAME.cnf)")
+    parser.add_argument("-u", "--user", metavar="USER",
+                        help="owner of the new PEM (default COURIER_MAILUSER or %s)"
+                             % layout.MAILUSER)
+    parser.add_argument("--days", type=days_argument, metavar="N",
+                        help="validity in days (default 365, or the template's "
+                             "expiration_days)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print nothing on success")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+class Paths:
+    """Where this run reads and writes, from options, environment and defaults."""
+
+    def __init__(self, name, options, environ):
+        base = options.pemfile or os.path.join(layout.certsdir(environ), name)
+        if base.endswith(".pem"):
+            base = base[:-len(".pem")]
+        self.base = base
+        self.pem = base + ".pem"
+        self.rand = base + ".rand"
+        self.config = options.config or os.path.join(layout.sysconfdir(environ),
+                                                     name + ".cnf")
+        self.user = options.user or layout.mailuser(environ)
+
+
+def main(argv=None, program=None, environ=None):
+    """Run the command; return the exit status."""
+    program = os.path.basename(program or sys.argv[0])
+    environ = os.environ if environ is None else environ
+    name = service_from_program(program)
+    multi_call = name in (None, MULTI_CALL_NAME)
+    options = build_parser(program, multi_call).parse_args(argv)
+    if multi_call:
+        name = options.name
+        if not _SERVICE.match(name):
+            print(f"{program}: not a service name: {name!r}", file=sys.stderr)
+            return 2
+    try:
+        return make(program, name, Paths(name, options, environ), options, environ)
+    except AlreadyExists as exc:
+        # Upstream says this on stdout, and package scripts may grep for it.
+        print(exc)
+        return 1
+    except MkcertError as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print(f"{program}: interrupted", file=sys.stderr)
+        return 1
+
+
+def make(program, name, paths, options, environ):
+    """The upstream run, in order, with every failure cleaned up."""
+    if os.path.lexists(paths.pem):  # a dangling symlink counts too
+        raise AlreadyExists(paths.pem)
+
+    from .publish import Owner
+
+    owner = Owner.lookup(paths.user)
+    from .config import load_request
+
+    request = load_request(paths.config, environ)
+    request = _apply_options(request, options, environ)
+    if not options.quiet:
+        for warning in request.warnings:
+            print(f"{program}: warning: {warning}", file=sys.stderr)
+    extra = _extra_pem_maker(name, request, environ)
+    certificate = _create(paths, request, owner, extra)
+    if not options.quiet:
+        from .report import summary_lines
+
+        for line in summary_lines(certificate):
+            print(line)
+    return 0
+
+
+def _apply_options(request, options, environ):
+    """Fold the command line and environment into the request."""
+    changes = {}
+    if options.days is not None:
+        changes.update(days=options.days, not_after=None)
+    if request.flavour == "gnutls":
+        from .template import bits_for_security_level
+
+        bits = bits_for_security_level(environ.get("BITS") or "high")
+        changes["key"] = request.key.__class__(
+            algorithm=request.key.algorithm, bits=bits, pem_format=request.key.pem_format)
+    return request.replace(**changes) if changes else request
+
+
+def _extra_pem_maker(name, request, environ):
+    """What follows key and certificate in the PEM, as a deferred maker.
+
+    An OpenSSL-built mkesmtpdcert appends fresh DH parameters (generator 2,
+    ``BITS`` default 2048); validated now, before any file exists.
+    """
+    if name != "esmtpd" or request.flavour != "openssl":
+        return None
+    bits = _dh_bits(environ.get("BITS") or "2048")
+    from .dhparams import generate_dh_params_pem
+
+    return lambda: generate_dh_params_pem(bits)
+
+
+def _dh_bits(text):
+    try:
+        bits = int(text)
+    except ValueError:
+        raise MkcertError(f"BITS={text!r}: DH parameters need a number of bits") from None
+    if not 512 <= bits <= 10000:
+        raise MkcertError(f"BITS={bits}: DH parameters must have 512 to 10000 bits")
+    return bits
+
+
+def _create(paths, request, owner, extra):
+    from . import publish
+    from .cert import build_certificate, certificate_pem, validity
+    from .keys import generate_key, private_key_pem
+
+    validity(request)  # a bad validity is an error before any file exists
+    with publish.Run() as run:
+        publish.remove_stale_temporaries(paths.pem)
+        publish.remove_stale_temporaries(paths.rand)
+        publish.write_rand_file(paths.rand, run)
+        key = generate_key(request.key)
+        certificate = build_certificate(request, key)
+        data = private_key_pem(key, request.key) + certificate_pem(certificate)
+        if extra is not None:
+            data += extra()
+        publish.publish_new(paths.pem, data, run, owner)
+        if request.rand_file and os.path.abspath(request.rand_file) != os.path.abspath(paths.rand):
+            publish.refresh_rand_file(request.rand_file)
+        run.remove(paths.rand)
+    return certificate
