@@ -1,0 +1,411 @@
+"""Diffie-Hellman parameters: safe primes as ``openssl dhparam`` makes them, and RFC 7919 groups.
+
+Upstream's mkdhparams runs ``openssl dhparam BITS`` (one core, minutes for
+large sizes).  Here the same kind of parameters -- a safe prime p (p and
+(p-1)/2 both prime), p = 23 mod 24 so that 2 generates the subgroup of prime
+order (p-1)/2, generator 2, PKCS#3 PEM -- come from one independent search
+per core (see "Safe-prime search" below), and the first result wins.
+
+The named groups of RFC 7919 need no search at all: they are computed from
+the RFC's definition (the digits of e) and encoded exactly as
+``openssl genpkey -genparam -algorithm DH -pkeyopt group:NAME`` writes them.
+
+Nothing here imports a crypto library at import time.
+"""
+
+import base64
+import os
+import signal
+
+from . import der
+
+GENERATOR = 2
+DEFAULT_BITS = 2048
+MIN_BITS = 512  # what `openssl dhparam` still accepts
+
+# RFC 7919, appendix A: p = 2^b - 2^{b-64} + {[2^{b-130} e] + X } * 2^64 - 1
+RFC7919_X = {
+    2048: 560316,
+    3072: 2625351,
+    4096: 5736041,
+    6144: 15705020,
+    8192: 10965728,
+}
+NAMED_GROUPS = tuple(f"ffdhe{bits}" for bits in RFC7919_X)
+
+
+def pkcs3_der(p, g=GENERATOR):
+    """DHParameter ::= SEQUENCE { prime INTEGER, base INTEGER } (PKCS #3).
+
+    ``openssl dhparam`` and ``openssl genpkey`` (for the ffdhe groups) write
+    no privateValueLength, so neither do we.
+    """
+    return der.sequence(der.integer(p), der.integer(g))
+
+
+def pem(der_bytes, label="DH PARAMETERS"):
+    """PEM armour with 64-character lines, as OpenSSL's PEM_write does it."""
+    text = base64.b64encode(der_bytes).decode("ascii")
+    lines = [text[i:i + 64] for i in range(0, len(text), 64)]
+    body = "".join(line + "\n" for line in lines)
+    return f"-----BEGIN {label}-----\n{body}-----END {label}-----\n".encode("ascii")
+
+
+def pkcs3_pem(p, g=GENERATOR):
+    return pem(pkcs3_der(p, g))
+
+
+def _e_fixed_point(fraction_bits):
+    """floor(e * 2^fraction_bits), from the series e = sum 1/k!, exactly.
+
+    Enough guard bits are carried that the truncation errors of the terms
+    cannot reach the integer part of the result.
+    """
+    guard = 64
+    one = 1 << (fraction_bits + guard)
+    total, term, k = 0, one, 0
+    while term:
+        total += term
+        k += 1
+        term //= k
+    return total >> guard
+
+
+def rfc7919_prime(bits):
+    """The ffdhe prime of ``bits`` bits, computed from RFC 7919's formula."""
+    x = RFC7919_X[bits]
+    return (1 << bits) - (1 << (bits - 64)) + ((_e_fixed_point(bits - 130) + x) << 64) - 1
+
+
+def named_group_pem(name):
+    """The RFC 7919 group ``name`` (``ffdhe2048`` ... ``ffdhe8192``) as PKCS#3 PEM."""
+    bits = _named_group_bits(name)
+    return pkcs3_pem(rfc7919_prime(bits), GENERATOR)
+
+
+def _named_group_bits(name):
+    from .errors import MkcertError
+
+    normalised = str(name).strip().lower()
+    if normalised not in NAMED_GROUPS:
+        raise MkcertError(f"unknown DH group {name!r} (known: {', '.join(NAMED_GROUPS)})")
+    return int(normalised[len("ffdhe"):])
+
+
+def generate_dh_params_pem(bits=DEFAULT_BITS, jobs=None, progress=None):
+    """A fresh safe prime of ``bits`` bits with generator 2, as PKCS#3 PEM.
+
+    What ``openssl dhparam BITS`` prints (same encoding, same kind of prime),
+    found by ``jobs`` parallel searches (default: the usable CPUs).
+    ``progress``, if given, is called about five times a second while the
+    search runs (the command line draws its spinner with it).
+    """
+    p = find_safe_prime(check_bits(bits), jobs=jobs, progress=progress)
+    return pkcs3_pem(p, GENERATOR)
+
+
+def check_bits(bits):
+    from .errors import MkcertError
+
+    try:
+        value = int(bits)
+    except (TypeError, ValueError):
+        raise MkcertError(f"invalid DH prime size {bits!r} (a number of bits, at least {MIN_BITS})") from None
+    if value < MIN_BITS:
+        raise MkcertError(f"DH prime size {value} is too small (at least {MIN_BITS} bits)")
+    if value > 10000:
+        raise MkcertError(f"DH prime size {value} is too large (at most 10000 bits)")
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Safe-prime search
+#
+# Why not cryptography's ``dh.generate_parameters(2, bits)``?  It is exactly
+# OpenSSL's generator, but cryptography 50 deprecates finite-field DH
+# (CryptographyDeprecationWarning: "support will be removed in a future
+# release"), so a package that must work on Debian 12's cryptography 38 and on
+# the newest releases cannot build on it.  Instead each search talks to
+# libcrypto (the system OpenSSL, which is also what `openssl dhparam` and
+# Debian's python3-cryptography use) through ctypes for two things only:
+# Montgomery modular exponentiation for a cheap base-2 Fermat filter, and
+# ``BN_check_prime`` -- OpenSSL's vetted Miller-Rabin test with its own round
+# counts (error below 2^-128) -- for the final verdict on both q and p.  The
+# sieve in front of them is plain Python and can only reject candidates, never
+# accept one, so it cannot weaken the result; it is deeper than OpenSSL's own
+# (primes up to 2^17 instead of the first 128-384), which is why one of our
+# searches is faster than `openssl dhparam` even before we run one per core.
+# cryptography's deprecated generator remains only as a fallback for a system
+# whose libcrypto cannot be loaded.
+# ---------------------------------------------------------------------------
+
+SIEVE_LIMIT = 1 << 17
+# q = 11 mod 12, hence p = 2q + 1 = 23 mod 24: p = 7 mod 8 (2 is a quadratic
+# residue, so g = 2 generates the subgroup of prime order q) and neither q nor
+# p is divisible by 2 or 3 -- the congruence `openssl dhparam -2` uses.
+STEP = 12
+RESIDUE = 11
+STOP_GRACE_SECONDS = 2.0
+PROGRESS_INTERVAL = 0.2
+
+
+def usable_cpus():
+    """The CPUs this process may run on (not the machine's total)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _small_primes(limit=SIEVE_LIMIT):
+    """The odd primes from 5 up to ``limit`` (2 and 3 are handled by STEP)."""
+    flags = bytearray([1]) * limit
+    flags[0:2] = b"\x00\x00"
+    for n in range(2, int(limit ** 0.5) + 1):
+        if flags[n]:
+            flags[n * n::n] = bytes(len(range(n * n, limit, n)))
+    return [n for n in range(5, limit) if flags[n]]
+
+
+class LibCrypto:
+    """The few BIGNUM functions of the system libcrypto a search needs."""
+
+    def __init__(self):
+        import ctypes
+
+        self._ctypes = ctypes
+        lib = _load_libcrypto(ctypes)
+        vp, c_int = ctypes.c_void_p, ctypes.c_int
+        for name, restype, argtypes in (
+            ("BN_new", vp, []),
+            ("BN_free", None, [vp]),
+            ("BN_CTX_new", vp, []),
+            ("BN_bin2bn", vp, [ctypes.c_char_p, c_int, vp]),
+            ("BN_mod_exp", c_int, [vp, vp, vp, vp, vp]),
+            ("BN_is_one", c_int, [vp]),
+            ("BN_set_word", c_int, [vp, ctypes.c_ulong]),
+        ):
+            function = getattr(lib, name)
+            function.restype, function.argtypes = restype, argtypes
+        self._check_prime = getattr(lib, "BN_check_prime", None)  # OpenSSL >= 3.0
+        if self._check_prime is not None:
+            self._check_prime.restype, self._check_prime.argtypes = c_int, [vp, vp, vp]
+        else:  # OpenSSL 1.1: the same test, older name (checks=0: OpenSSL's count)
+            self._is_prime_ex = lib.BN_is_prime_ex
+            self._is_prime_ex.restype, self._is_prime_ex.argtypes = c_int, [vp, c_int, vp, vp]
+        self.lib = lib
+        self.ctx = lib.BN_CTX_new()
+        self.n, self.exponent, self.result, self.two = (lib.BN_new() for _ in range(4))
+        if not all((self.ctx, self.n, self.exponent, self.result, self.two)):
+            raise MemoryError("libcrypto: out of memory")
+        lib.BN_set_word(self.two, 2)
+
+    def _load(self, bn, value):
+        data = value.to_bytes((value.bit_length() + 7) // 8, "big")
+        if not self.lib.BN_bin2bn(data, len(data), bn):
+            raise MemoryError("libcrypto: out of memory")
+
+    def fermat2(self, n):
+        """2^(n-1) = 1 (mod n): one modular exponentiation, rejects most composites."""
+        self._load(self.n, n)
+        self._load(self.exponent, n - 1)
+        if not self.lib.BN_mod_exp(self.result, self.two, self.exponent, self.n, self.ctx):
+            raise MemoryError("libcrypto: BN_mod_exp failed")
+        return self.lib.BN_is_one(self.result) == 1
+
+    def is_prime(self, n):
+        """OpenSSL's own primality verdict (Miller-Rabin, OpenSSL's round count)."""
+        self._load(self.n, n)
+        if self._check_prime is not None:
+            return self._check_prime(self.n, self.ctx, None) == 1
+        return self._is_prime_ex(self.n, 0, self.ctx, None) == 1
+
+
+def _load_libcrypto(ctypes):
+    import ctypes.util
+
+    names = [ctypes.util.find_library("crypto"), "libcrypto.so.3", "libcrypto.so.1.1", "libcrypto.so"]
+    errors = []
+    for name in names:
+        if not name:
+            continue
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError as exc:
+            errors.append(str(exc))
+            continue
+        if hasattr(lib, "BN_check_prime") or hasattr(lib, "BN_is_prime_ex"):
+            return lib
+    raise OSError("cannot load libcrypto: " + "; ".join(errors or ["not found"]))
+
+
+class SafePrimeSearch:
+    """One search: sieve a window of candidates q = RESIDUE mod STEP, test the survivors.
+
+    A window is ``window`` consecutive candidates from a random start; each
+    small prime r strikes out the q with r | q and the q with r | 2q + 1.
+    """
+
+    def __init__(self, bits, crypto, primes=None, window=None):
+        self.bits = bits
+        self.crypto = crypto
+        self.primes = primes if primes is not None else _small_primes()
+        # Inverses of STEP, so the struck-out positions are found by a multiplication.
+        self.inverses = [pow(STEP, -1, r) for r in self.primes]
+        self.window = window or max(1 << 12, bits * 64)
+        self._ones = bytes(self.window)  # zeros used to strike out
+
+    def random_start(self):
+        """A random q0 = RESIDUE mod STEP such that every p = 2q + 1 of the window has ``bits`` bits."""
+        import secrets
+
+        low = 1 << (self.bits - 2)
+        high = (1 << (self.bits - 1)) - STEP * self.window - 1
+        q0 = low + secrets.randbelow(high - low)
+        return q0 - (q0 % STEP) + RESIDUE
+
+    def sieve(self, q0):
+        """The offsets k (q = q0 + STEP*k) that no small prime rules out."""
+        window = self.window
+        flags = bytearray(b"\x01") * window
+        zeros = memoryview(self._ones)
+        for r, inverse in zip(self.primes, self.inverses):
+            m = q0 % r
+            for target in (0, (r - 1) // 2):  # r | q, and r | 2q + 1
+                k = ((target - m) * inverse) % r
+                if k < window:
+                    flags[k::r] = zeros[: (window - 1 - k) // r + 1]
+        return flags
+
+    def test(self, q):
+        """True if q and p = 2q + 1 are both prime (cheap filters first)."""
+        p = 2 * q + 1
+        crypto = self.crypto
+        return crypto.fermat2(p) and crypto.fermat2(q) and crypto.is_prime(q) and crypto.is_prime(p)
+
+    def run(self):
+        """Search until a safe prime is found; return p."""
+        while True:
+            q0 = self.random_start()
+            flags = self.sieve(q0)
+            k = flags.find(1)
+            while k != -1:
+                q = q0 + STEP * k
+                if self.test(q):
+                    return 2 * q + 1
+                k = flags.find(1, k + 1)
+
+
+def _cryptography_search(bits):
+    """Fallback without a loadable libcrypto: OpenSSL's generator via cryptography (deprecated in 50)."""
+    import warnings
+
+    from cryptography.hazmat.primitives.asymmetric import dh
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return dh.generate_parameters(GENERATOR, bits).parameter_numbers().p
+
+
+def search_safe_prime(bits, primes=None):
+    """One complete search in this process (what each worker runs)."""
+    try:
+        crypto = LibCrypto()
+    except (OSError, AttributeError):
+        return _cryptography_search(bits)
+    return SafePrimeSearch(bits, crypto, primes).run()
+
+
+# --- running one search per core -------------------------------------------
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid):
+    """Make the kernel SIGKILL this worker when its parent dies, even by SIGKILL.
+
+    Ordinary exits and SIGINT/SIGTERM/SIGHUP of the parent stop the workers
+    explicitly (:func:`_stop`); this covers the one death no handler sees.
+    """
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _worker(bits, connection, parent_pid, primes):
+    # A signal ends a worker quietly (no KeyboardInterrupt traceback); the
+    # parent has its own handlers and decides what the run does.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+    _die_with_parent(parent_pid)
+    try:
+        connection.send(search_safe_prime(bits, primes))
+    except BrokenPipeError:
+        pass
+    finally:
+        connection.close()
+
+
+def find_safe_prime(bits, jobs=None, progress=None):
+    """Run ``jobs`` independent searches in worker processes; return the first p found.
+
+    The other workers are stopped and reaped before this returns or raises
+    (including when a signal raises :class:`~mkcert.errors.Interrupted` here),
+    so no process outlives the call.
+    """
+    import multiprocessing
+    import multiprocessing.connection
+
+    from .errors import MkcertError
+
+    jobs = usable_cpus() if not jobs else max(1, int(jobs))
+    primes = _small_primes()  # computed once, inherited by the forked workers
+    context = multiprocessing.get_context("fork")
+    workers, readers = [], []
+    try:
+        for _ in range(jobs):
+            reader, writer = context.Pipe(duplex=False)
+            process = context.Process(target=_worker, args=(bits, writer, os.getpid(), primes), daemon=True)
+            workers.append(process)
+            process.start()
+            writer.close()
+            readers.append(reader)
+        while readers:
+            for reader in multiprocessing.connection.wait(readers, timeout=PROGRESS_INTERVAL):
+                try:
+                    return reader.recv()
+                except (EOFError, OSError):
+                    readers.remove(reader)  # that worker died without an answer
+            if progress is not None:
+                progress()
+        codes = ", ".join(str(w.exitcode) for w in workers)
+        raise MkcertError(f"DH parameter search failed (worker exit status {codes})")
+    finally:
+        _stop(workers)
+        for reader in readers:
+            reader.close()
+
+
+def _stop(workers):
+    """Terminate and reap every worker; no signal may cut this short."""
+    from .publish import blocked_signals
+
+    with blocked_signals():
+        for process in workers:
+            if process.pid is not None and process.exitcode is None:
+                try:
+                    process.terminate()
+                except OSError:
+                    pass
+        for process in workers:
+            if process.pid is None:
+                continue
+            process.join(STOP_GRACE_SECONDS)
+            if process.exitcode is None:
+                process.kill()
+                process.join()
