@@ -340,8 +340,11 @@ def _die_with_parent(parent_pid):
 def _worker(bits, connection, parent_pid, primes):
     # A signal ends a worker quietly (no KeyboardInterrupt traceback); the
     # parent has its own handlers and decides what the run does.
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    # The parent forked us with those signals blocked; unblock them only now.
+    handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    for signum in handled:
         signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, handled)
     _die_with_parent(parent_pid)
     try:
         connection.send(search_safe_prime(bits, primes))
@@ -362,6 +365,7 @@ def find_safe_prime(bits, jobs=None, progress=None):
     import multiprocessing.connection
 
     from .errors import MkcertError
+    from .publish import blocked_signals
 
     jobs = usable_cpus() if not jobs else max(1, int(jobs))
     primes = _small_primes()  # computed once, inherited by the forked workers
@@ -371,8 +375,10 @@ def find_safe_prime(bits, jobs=None, progress=None):
         for _ in range(jobs):
             reader, writer = context.Pipe(duplex=False)
             process = context.Process(target=_worker, args=(bits, writer, os.getpid(), primes), daemon=True)
-            workers.append(process)
-            process.start()
+            # Signals wait until the worker is on the list _stop() reaps.
+            with blocked_signals():
+                process.start()
+                workers.append(process)
             writer.close()
             readers.append(reader)
         while readers:
@@ -409,3 +415,73 @@ def _stop(workers):
             if process.exitcode is None:
                 process.kill()
                 process.join()
+
+
+# --- the gnutls flavour ------------------------------------------------------
+
+CERTTOOL = "certtool"
+PEM_BEGIN = b"-----BEGIN DH PARAMETERS-----"
+
+
+def certtool_dh_params(size_args, progress=None):
+    """The output of ``certtool --generate-dh-params SIZE_ARGS``, exactly as upstream writes it.
+
+    GnuTLS 3.7's certtool makes fresh random parameters (a prime p with a
+    prime-order subgroup q, FIPS 186-4 style, and a random generator of that
+    subgroup, PKCS#3 with privateValueLength = bits of q), preceded by a text
+    dump ("Recommended key length", generator, prime) that GnuTLS's reader
+    skips.  Nothing about them is deterministic, so the file is certtool's own
+    output, byte for byte; only the handling around it is ours: certtool is
+    reaped on every exit path and dies with us even if we are SIGKILLed.
+    """
+    import shutil
+    import subprocess
+
+    from .errors import MkcertError
+
+    executable = shutil.which(CERTTOOL)
+    if executable is None:
+        raise MkcertError("certtool not found: the gnutls flavour runs GnuTLS's certtool "
+                          "(Debian: gnutls-bin); or set COURIER_SSLLIB=openssl")
+    command = [executable, "--generate-dh-params", *size_args]
+    parent = os.getpid()
+    try:
+        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, preexec_fn=lambda: _die_with_parent(parent))
+    except OSError as exc:
+        raise MkcertError(f"cannot run {executable}: {exc.strerror or exc}") from None
+    try:
+        out, err = _communicate(child, progress)
+    finally:
+        _reap(child)
+    if child.returncode != 0 or PEM_BEGIN not in out:
+        raise MkcertError(f"certtool --generate-dh-params failed: {_last_line(err) or f'exit status {child.returncode}'}")
+    return out
+
+
+def _communicate(child, progress):
+    import subprocess
+
+    while True:
+        try:
+            return child.communicate(timeout=PROGRESS_INTERVAL)
+        except subprocess.TimeoutExpired:
+            if progress is not None:
+                progress()
+
+
+def _reap(child):
+    from .publish import blocked_signals
+
+    with blocked_signals():
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        for stream in (child.stdout, child.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def _last_line(data):
+    lines = [line.strip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
