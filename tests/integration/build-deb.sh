@@ -28,12 +28,19 @@ src="$work/courier-mkcert"
 mkdir "$src"
 if [ "${COURIER_MKCERT_DEB_SOURCE:-worktree}" = HEAD ]; then
     git -C "$top" archive --format=tar HEAD | tar -x -C "$src"
+elif ! git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    # Not a git checkout (an unpacked tarball): copy it, minus build litter.
+    tar -C "$top" -c -f - --exclude=.git --exclude=.venv --exclude=.pybuild \
+        --exclude=__pycache__ --exclude='*.egg-info' --exclude=build \
+        --exclude=debian/courier-mkcert --exclude=debian/.debhelper . | tar -x -C "$src"
 else
     (cd "$top" && git ls-files -z --cached --others --exclude-standard) |
         (cd "$top" && xargs -0 -r sh -c 'for f; do [ -e "$f" ] || [ -L "$f" ] && printf "%s\0" "$f"; done' sh) |
         (cd "$top" && tar --null -T - -c -f -) | tar -x -C "$src"
 fi
 
+# Debian's own Python, not a virtualenv's or pyenv's that may come first.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 (cd "$src" && dpkg-checkbuilddeps && dpkg-buildpackage -us -uc -b) >&2
 
 mkdir -p "$outdir"

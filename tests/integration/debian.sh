@@ -1,0 +1,408 @@
+#!/bin/bash
+# Integration test of the courier-mkcert Debian package with Debian's own
+# Courier packages, in a throw-away Debian chroot.
+#
+#   tests/integration/debian.sh [path/to/courier-mkcert_*.deb]
+#
+# Without an argument the .deb is built first (tests/integration/build-deb.sh).
+# Needs root, debootstrap, chroot, mount, and the Debian mirror named in this
+# machine's apt sources (nothing else from the network).
+#
+# What it proves, in one chroot:
+#  A. courier-mkcert installed BEFORE Courier: Courier's files land diverted
+#     (PATH.courier), /usr/sbin/mk* are ours, courier-base/-imap/-pop/-mta's
+#     postinst run our commands: imapd.pem, pop3d.pem, esmtpd.pem hold a
+#     matching key and certificate, mode 0640 root:courier, dhparams.pem is
+#     valid, and Courier's couriertls serves imapd.pem in a real handshake.
+#     Removing and purging courier-mkcert gives Courier its scripts back
+#     (same content, no diversions, no PATH.courier left over), and they work.
+#  B. courier-mkcert installed AFTER Courier: the installed scripts are
+#     renamed aside, Courier's postinst (dpkg-reconfigure) runs ours, a
+#     reinstall (the upgrade path) keeps everything, a Courier package purged
+#     while diverted leaves nothing behind, and purging ours restores the rest.
+#
+# Environment:
+#  COURIER_MKCERT_DEBIAN_CACHE   a directory: the debootstrapped base system is
+#                                kept there as a tarball and reused (CI starts
+#                                without it; then debootstrap runs each time)
+#  COURIER_MKCERT_DEBIAN_MIRROR  the mirror URL (default: from apt sources)
+#  COURIER_MKCERT_DEBIAN_SUITE   default: bookworm
+#  COURIER_MKCERT_KEEP           1: keep the chroot (still unmounted) to inspect
+set -eu
+
+suite=${COURIER_MKCERT_DEBIAN_SUITE:-bookworm}
+here=$(cd "$(dirname "$0")" && pwd)
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export LC_ALL=C
+
+# The paths courier-mkcert takes over (debian/courier-mkcert.preinst).
+TAKEN_OVER="
+/usr/lib/courier/mkcouriercert
+/usr/lib/courier/mkdhparams
+/usr/lib/courier/mkimapdcert
+/usr/lib/courier/mkpop3dcert
+/usr/lib/courier/mkesmtpdcert
+/usr/sbin/mkdhparams
+/usr/sbin/mkimapdcert
+/usr/sbin/mkpop3dcert
+/usr/sbin/mkesmtpdcert
+/usr/share/man/man8/mkdhparams.8.gz
+/usr/share/man/man8/mkimapdcert.8.gz
+/usr/share/man/man8/mkpop3dcert.8.gz
+/usr/share/man/man8/mkesmtpdcert.8.gz
+"
+COURIER_PACKAGES="courier-base courier-imap courier-pop courier-mta"
+
+started=$(date +%s)
+log() { printf '[%4ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+
+if [ "$(id -u)" != 0 ]; then
+    echo "$0: must run as root (debootstrap, chroot, mount)" >&2
+    exit 2
+fi
+for tool in debootstrap chroot mount umount dpkg-deb findmnt; do
+    command -v "$tool" >/dev/null || { echo "$0: $tool not found" >&2; exit 2; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/courier-mkcert-debian.XXXXXX")
+root="$work/root"
+aptlog="$work/apt.log"
+tcpd_pid=/run/courier-mkcert-test.pid
+
+cleanup() {
+    status=$?
+    set +e
+    trap - EXIT INT TERM
+    if [ -d "$root" ]; then
+        # couriertcpd (and anything else still running inside the chroot).
+        if [ -f "$root$tcpd_pid" ]; then
+            chroot "$root" /usr/sbin/couriertcpd -pid="$tcpd_pid" -stop >/dev/null 2>&1
+        fi
+        for p in /proc/[0-9]*; do
+            if [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ]; then
+                kill -TERM "${p#/proc/}" 2>/dev/null
+            fi
+        done
+        sleep 0.2
+        for p in /proc/[0-9]*; do
+            if [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ]; then
+                kill -KILL "${p#/proc/}" 2>/dev/null
+            fi
+        done
+        # Every mount under the chroot, innermost first.
+        findmnt -rn -o TARGET | grep -F "$root/" | sort -r | while read -r m; do
+            umount "$m" 2>/dev/null || umount -l "$m"
+        done
+    fi
+    if [ "$status" != 0 ] && [ -s "$aptlog" ]; then
+        echo "--- last lines of $aptlog:" >&2
+        tail -n 40 "$aptlog" >&2
+    fi
+    if findmnt -rn -o TARGET | grep -qF "$root/"; then
+        echo "$0: mounts left under $root; not removing $work" >&2
+    elif [ "${COURIER_MKCERT_KEEP:-0}" = 1 ]; then
+        echo "$0: kept $work" >&2
+    else
+        rm -rf --one-file-system "$work"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- the .deb -------------------------------------------------------------
+if [ $# -ge 1 ]; then
+    deb=$(realpath "$1")
+else
+    log "building the .deb"
+    deb=$("$here/build-deb.sh" "$work/deb")
+fi
+[ -f "$deb" ] || fail "no such .deb: $deb"
+
+# --- the mirror, from this machine's apt sources ----------------------------
+# The first "deb" source for $suite with component main: deb822 .sources
+# files first, then one-line sources.list entries.
+mirror_from_apt_sources() {
+    local f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        awk -v suite="$suite" '
+            function flush() {
+                if (types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " suite " ") &&
+                    (" " comps " ") ~ / main / && enabled != "no" && uris != "") {
+                    split(uris, u, " "); print u[1]; found = 1; exit
+                }
+                types = suites = comps = uris = enabled = ""
+            }
+            /^[ \t]*#/ { next }
+            /^[ \t]*$/ { flush(); next }
+            {
+                key = tolower($1); sub(/:$/, "", key)
+                val = $0; sub(/^[^:]*:[ \t]*/, "", val)
+                if (key == "types") types = val
+                else if (key == "uris") uris = val
+                else if (key == "suites") suites = val
+                else if (key == "components") comps = val
+                else if (key == "enabled") enabled = tolower(val)
+            }
+            END { if (!found) flush() }' "$f"
+    done
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -f "$f" ] || continue
+        # deb [options] URI SUITE COMPONENTS...
+        sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" |
+            awk -v suite="$suite" '$1 == "deb" && $3 == suite {
+                for (i = 4; i <= NF; i++) if ($i == "main") { print $2; exit } }'
+    done
+}
+mirror=${COURIER_MKCERT_DEBIAN_MIRROR:-$(mirror_from_apt_sources | head -n 1)}
+[ -n "$mirror" ] || fail "no 'deb' source for $suite main in /etc/apt/sources*; set COURIER_MKCERT_DEBIAN_MIRROR"
+log "mirror $mirror, suite $suite"
+
+# --- the chroot ---------------------------------------------------------------
+cache=${COURIER_MKCERT_DEBIAN_CACHE:-}
+tarball=${cache:+$cache/$suite-minbase.tar.gz}
+if [ -n "$tarball" ] && [ -f "$tarball" ]; then
+    log "unpacking cached $tarball"
+    mkdir "$root"
+    tar -x -z -p --numeric-owner -f "$tarball" -C "$root"
+else
+    log "debootstrap --variant=minbase $suite"
+    debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1 ||
+        { tail -n 20 "$work/debootstrap.log" >&2; fail "debootstrap"; }
+    if [ -n "$tarball" ]; then
+        mkdir -p "$cache"
+        tar -c -z -f "$tarball.tmp" --numeric-owner -C "$root" . && mv "$tarball.tmp" "$tarball"
+        log "cached the base system in $tarball"
+    fi
+fi
+echo "deb $mirror $suite main" >"$root/etc/apt/sources.list"
+cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+# Services must not start inside the chroot.
+printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+chmod 755 "$root/usr/sbin/policy-rc.d"
+mount -t proc proc "$root/proc"
+
+in_chroot() {
+    chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+        LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+}
+apt_in_chroot() {
+    echo "+ apt-get $*" >>"$aptlog"
+    in_chroot apt-get -y -q -o Dpkg::Use-Pty=0 --no-install-recommends "$@" >>"$aptlog" 2>&1 ||
+        fail "apt-get $* (log: $aptlog)"
+}
+dpkg_in_chroot() {
+    echo "+ dpkg $*" >>"$aptlog"
+    in_chroot dpkg "$@" >>"$aptlog" 2>&1 || fail "dpkg $* (log: $aptlog)"
+}
+
+log "apt-get update"
+apt_in_chroot update
+cp "$deb" "$root/tmp/courier-mkcert.deb"
+
+# --- helpers ------------------------------------------------------------------
+# One line per path: "PATH L TARGET", "PATH F MD5" or "PATH -", for the
+# paths in TAKEN_OVER (+ SUFFIX) under directory TOP.
+state() {
+    local top=$1 suffix=$2 p f
+    for p in $TAKEN_OVER; do
+        f="$top$p$suffix"
+        if [ -L "$f" ]; then
+            echo "$p L $(readlink "$f")"
+        elif [ -f "$f" ]; then
+            echo "$p F $(md5sum <"$f" | cut -d' ' -f1)"
+        else
+            echo "$p -"
+        fi
+    done
+}
+# Extract .deb files into a directory and print its name.
+unpack() {
+    local dir=$1 d
+    shift
+    mkdir -p "$dir"
+    for d in "$@"; do dpkg-deb -x "$d" "$dir"; done
+    echo "$dir"
+}
+same_state() {
+    local what=$1 want=$2 got=$3
+    if [ "$want" != "$got" ]; then
+        diff <(echo "$want") <(echo "$got") >&2 || true
+        fail "$what"
+    fi
+}
+our_diversions() {
+    in_chroot dpkg-divert --list | grep ' by courier-mkcert$' | sort || true
+}
+expected_diversions() {
+    local p
+    for p in $TAKEN_OVER; do
+        echo "diversion of $p to $p.courier by courier-mkcert"
+    done | sort
+}
+courier_debs() {
+    local p v d
+    for p in $COURIER_PACKAGES; do
+        v=$(in_chroot dpkg-query -W -f '${Version}' "$p")
+        d=$(ls "$root/var/cache/apt/archives/${p}_${v//:/%3a}_"*.deb 2>/dev/null | head -n 1)
+        [ -n "$d" ] || fail "$p $v not in the chroot's apt cache"
+        echo "$d"
+    done
+}
+# Our commands are in place: every taken-over path is as in our .deb.
+assert_ours_in_place() {
+    same_state "taken-over paths are not courier-mkcert's ($1)" \
+        "$(state "$ours" "")" "$(state "$root" "")"
+    same_state "diversions ($1)" "$(expected_diversions)" "$(our_diversions)"
+    in_chroot dpkg --verify courier-mkcert || fail "dpkg --verify courier-mkcert ($1)"
+}
+# Courier's scripts are back, unchanged, with no diversion and no leftover.
+assert_courier_restored() {
+    same_state "Courier's files not restored ($1)" "$(state "$courier" "")" "$(state "$root" "")"
+    same_state "PATH.courier left behind ($1)" "$(state /nonexistent .courier)" \
+        "$(state "$root" .courier)"
+    [ -z "$(our_diversions)" ] || fail "diversions left behind ($1): $(our_diversions)"
+    in_chroot dpkg --verify $COURIER_PACKAGES || fail "dpkg --verify $COURIER_PACKAGES ($1)"
+}
+# PEM at /etc/courier/NAME.pem: ours, key + matching certificate, 0640 root:courier.
+assert_pem() {
+    local pem=/etc/courier/$1.pem
+    [ -f "$root$pem" ] || fail "$pem missing"
+    [ "$(in_chroot stat -c '%a %U:%G' "$pem")" = "640 root:courier" ] ||
+        fail "$pem is $(in_chroot stat -c '%a %U:%G' "$pem"), not 640 root:courier"
+    # Courier's certtool run would start with "Public Key Info:" text.
+    head -n 1 "$root$pem" | grep -q '^-----BEGIN .*PRIVATE KEY-----$' ||
+        fail "$pem does not start with a private key (made by Courier's script?)"
+    grep -q '^-----BEGIN CERTIFICATE-----$' "$root$pem" || fail "$pem has no certificate"
+    local kpub cpub
+    kpub=$(in_chroot openssl pkey -in "$pem" -pubout) || fail "$pem: no readable key"
+    cpub=$(in_chroot openssl x509 -in "$pem" -noout -pubkey) || fail "$pem: no readable certificate"
+    [ "$kpub" = "$cpub" ] || fail "$pem: key and certificate do not match"
+}
+assert_dhparams() {
+    local f=/etc/courier/dhparams.pem
+    [ "$(in_chroot stat -c '%a %U:%G' "$f")" = "640 root:courier" ] ||
+        fail "$f is $(in_chroot stat -c '%a %U:%G' "$f"), not 640 root:courier"
+    in_chroot openssl dhparam -in "$f" -check -noout >>"$aptlog" 2>&1 ||
+        fail "openssl dhparam -check $f"
+}
+
+# --- A: courier-mkcert first, then Courier ----------------------------------
+ours=$(unpack "$work/ours" "$deb")
+# Every taken-over path is in our .deb (so no comparison below is vacuous).
+! state "$ours" "" | grep ' -$' || fail "paths missing from $deb"
+
+log "A: installing courier-mkcert (and its dependencies) into an empty system"
+apt_in_chroot install /tmp/courier-mkcert.deb
+assert_ours_in_place "before Courier"
+same_state "PATH.courier present without Courier" "$(state /nonexistent .courier)" \
+    "$(state "$root" .courier)"
+in_chroot mkimapdcert --version >/dev/null || fail "mkimapdcert --version"
+
+log "A: installing courier-imap courier-pop courier-mta (their postinst run our commands)"
+apt_in_chroot install courier-imap courier-pop courier-mta openssl
+courier=$(unpack "$work/courier" $(courier_debs))
+! state "$courier" "" | grep ' -$' || fail "paths missing from Courier's packages"
+assert_ours_in_place "after Courier"
+same_state "Courier's files are not at PATH.courier" "$(state "$courier" "")" \
+    "$(state "$root" .courier)"
+for name in imapd pop3d esmtpd; do
+    assert_pem "$name"
+done
+assert_dhparams
+log "A: PEMs and dhparams.pem verified"
+
+# Courier's own behaviour, kept: an existing PEM is refused with status 1.
+set +e
+out=$(in_chroot mkimapdcert 2>&1)
+rc=$?
+set -e
+[ "$rc" = 1 ] && [ "$out" = "/etc/courier/imapd.pem already exists." ] ||
+    fail "mkimapdcert over an existing PEM: status $rc, output '$out'"
+in_chroot mkdhparams || fail "mkdhparams with a fresh dhparams.pem"
+
+log "A: TLS handshake: Courier's couriertcpd + couriertls serving our imapd.pem"
+port=$(in_chroot python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+in_chroot env TLS_CERTFILE=/etc/courier/imapd.pem TLS_DHPARAMS=/etc/courier/dhparams.pem \
+    /usr/sbin/couriertcpd -pid="$tcpd_pid" -nodnslookup -noidentlookup -maxprocs=4 \
+    -stderr=/tmp/couriertcpd.log -address=127.0.0.1 "$port" \
+    /usr/bin/couriertls -server -tcpd /bin/cat || fail "couriertcpd"
+served=""
+for _ in $(seq 50); do
+    served=$(echo | in_chroot timeout 10 openssl s_client -connect "127.0.0.1:$port" 2>/dev/null |
+        in_chroot openssl x509 -noout -fingerprint -sha1 2>/dev/null) && [ -n "$served" ] && break
+    sleep 0.1
+done
+want=$(in_chroot openssl x509 -in /etc/courier/imapd.pem -noout -fingerprint -sha1)
+[ -n "$served" ] || { cat "$root/tmp/couriertcpd.log" >&2; fail "no TLS handshake on port $port"; }
+[ "$served" = "$want" ] || fail "couriertls served '$served', imapd.pem has '$want'"
+echo_back=$(in_chroot timeout 20 python3 -c '
+import socket, ssl, sys
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as raw:
+    with context.wrap_socket(raw) as tls:
+        tls.sendall(b"hello over TLS\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = tls.recv(100)
+            if not chunk:
+                break
+            data += chunk
+        print(data.decode().strip())
+' "$port")
+[ "$echo_back" = "hello over TLS" ] || fail "no data through couriertls: '$echo_back'"
+in_chroot /usr/sbin/couriertcpd -pid="$tcpd_pid" -stop
+log "A: couriertls served $served"
+
+log "A: removing courier-mkcert"
+apt_in_chroot remove courier-mkcert
+assert_courier_restored "after remove"
+log "A: purging courier-mkcert"
+dpkg_in_chroot --purge courier-mkcert
+assert_courier_restored "after purge"
+[ "$(in_chroot dpkg-query -W -f '${db:Status-Status}' courier-mkcert 2>/dev/null || echo gone)" != installed ] ||
+    fail "courier-mkcert still installed"
+# Courier's own script works again (it uses certtool).
+in_chroot mkimapdcert /tmp/restored >>"$aptlog" 2>&1 || fail "Courier's mkimapdcert after purge"
+head -n 1 "$root/tmp/restored.pem" | grep -q '^-----BEGIN' && fail "/tmp/restored.pem looks like ours" || true
+log "A: Courier's scripts restored and working"
+
+# --- B: Courier first, then courier-mkcert ----------------------------------
+log "B: installing courier-mkcert over an installed Courier"
+apt_in_chroot install /tmp/courier-mkcert.deb
+assert_ours_in_place "installed after Courier"
+same_state "Courier's files were not renamed to PATH.courier" "$(state "$courier" "")" \
+    "$(state "$root" .courier)"
+
+log "B: Courier's postinst (dpkg-reconfigure courier-pop) runs our mkpop3dcert"
+rm -f "$root/etc/courier/pop3d.pem"
+echo "+ dpkg-reconfigure courier-pop" >>"$aptlog"
+in_chroot dpkg-reconfigure -fnoninteractive courier-pop >>"$aptlog" 2>&1 || fail "dpkg-reconfigure courier-pop"
+assert_pem pop3d
+
+log "B: reinstalling courier-mkcert (the upgrade path)"
+dpkg_in_chroot -i /tmp/courier-mkcert.deb
+assert_ours_in_place "after reinstall"
+same_state "Courier's files after reinstall" "$(state "$courier" "")" "$(state "$root" .courier)"
+
+log "B: purging courier-pop while its scripts are diverted"
+apt_in_chroot purge courier-pop
+[ ! -e "$root/usr/sbin/mkpop3dcert.courier" ] && [ ! -L "$root/usr/sbin/mkpop3dcert.courier" ] ||
+    fail "courier-pop purged but /usr/sbin/mkpop3dcert.courier left"
+assert_ours_in_place "after purging courier-pop"
+
+log "B: purging courier-mkcert"
+apt_in_chroot purge courier-mkcert
+courier_no_pop=$(state "$courier" "" | sed -E 's@^(/usr/(sbin|lib/courier)/mkpop3dcert|/usr/share/man/man8/mkpop3dcert\.8\.gz) .*@\1 -@')
+COURIER_PACKAGES="courier-base courier-imap courier-mta"
+same_state "Courier's files not restored (B)" "$courier_no_pop" "$(state "$root" "")"
+same_state "PATH.courier left behind (B)" "$(state /nonexistent .courier)" "$(state "$root" .courier)"
+[ -z "$(our_diversions)" ] || fail "diversions left behind (B): $(our_diversions)"
+in_chroot dpkg --verify $COURIER_PACKAGES || fail "dpkg --verify $COURIER_PACKAGES (B)"
+
+log "PASS ($(( $(date +%s) - started ))s)"

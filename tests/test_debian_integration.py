@@ -1,0 +1,71 @@
+"""The Debian package, built and installed with Debian's own Courier packages.
+
+Builds ``courier-mkcert_*.deb`` from a copy of this checkout
+(``tests/integration/build-deb.sh``), then runs
+``tests/integration/debian.sh`` on it: a debootstrapped Debian chroot where
+courier-imap, courier-pop and courier-mta are installed after and before our
+package, their postinst run our commands, couriertls serves our certificate,
+and removing our package gives Courier its scripts back.
+
+Runs only as root with debootstrap and the package's build dependencies
+installed; ``COURIER_MKCERT_DEBIAN_TEST=0`` turns it off.  It takes about a
+minute with a warm base-system cache (``COURIER_MKCERT_DEBIAN_CACHE``, a
+directory) and about a minute and a half without.
+"""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INTEGRATION = os.path.join(ROOT, "tests", "integration")
+SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+TOOLS = ("debootstrap", "chroot", "mount", "findmnt", "dpkg-buildpackage",
+         "dpkg-checkbuilddeps", "dpkg-deb")
+
+
+def _why_not():
+    """The reason this test cannot run here, or None."""
+    if os.environ.get("COURIER_MKCERT_DEBIAN_TEST") == "0":
+        return "COURIER_MKCERT_DEBIAN_TEST=0"
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return "needs root (debootstrap, chroot, mount)"
+    missing = [tool for tool in TOOLS if shutil.which(tool, path=SYSTEM_PATH) is None]
+    if missing:
+        return "not installed: " + ", ".join(missing)
+    check = subprocess.run(["dpkg-checkbuilddeps"], cwd=ROOT, capture_output=True,
+                           text=True, env=dict(os.environ, PATH=SYSTEM_PATH))
+    if check.returncode != 0:
+        return "build dependencies missing: " + (check.stderr.strip() or check.stdout.strip())
+    return None
+
+
+def _run(command, timeout):
+    """Run a script with the system PATH; fail with the end of its output."""
+    result = subprocess.run(command, cwd=ROOT, env=dict(os.environ, PATH=SYSTEM_PATH),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, timeout=timeout)
+    if result.returncode != 0:
+        tail = "\n".join(result.stdout.splitlines()[-80:])
+        pytest.fail(f"{' '.join(command)} exited {result.returncode}:\n{tail}")
+    return result.stdout
+
+
+WHY_NOT = _why_not()
+
+
+@pytest.mark.skipif(WHY_NOT is not None, reason=str(WHY_NOT))
+def test_debian_package_with_courier(tmp_path):
+    build = subprocess.run([os.path.join(INTEGRATION, "build-deb.sh"), str(tmp_path)],
+                           cwd=ROOT, env=dict(os.environ, PATH=SYSTEM_PATH),
+                           capture_output=True, text=True, timeout=600)
+    if build.returncode != 0:
+        tail = "\n".join(build.stderr.splitlines()[-60:])
+        pytest.fail(f"building the .deb failed:\n{tail}")
+    deb = build.stdout.strip().splitlines()[-1]
+    assert os.path.isfile(deb), deb
+
+    output = _run([os.path.join(INTEGRATION, "debian.sh"), deb], timeout=1200)
+    assert "PASS" in output.splitlines()[-1], output
