@@ -1,0 +1,44 @@
+"""GnuTLS security levels, the ``BITS`` of Debian's certificate scripts.
+
+Debian's mkcouriercert runs ``certtool --generate-privkey --sec-param=$BITS``
+with ``BITS`` defaulting to ``high``, so ``BITS`` names a GnuTLS security
+level, not a size.  The RSA sizes below are what certtool 3.7.9 generates
+for each name (checked by running it; ``ultra`` is 8192, not the 15360 of
+GnuTLS's own table for that level).  certtool matches the names without
+regard to case, accepts ``normal`` as another name for ``medium``, and
+refuses everything else, numbers included; an admin who wrote a number of
+bits for the OpenSSL scripts gets that number from us instead of a failure.
+"""
+
+from .errors import MkcertError
+
+RSA_BITS_BY_LEVEL = {
+    "low": 1024,
+    "legacy": 1776,
+    "medium": 2048,
+    "normal": 2048,
+    "high": 3072,
+    "ultra": 8192,
+    "future": 15360,
+}
+
+DEFAULT_LEVEL = "high"
+
+
+def bits_for_security_level(value):
+    """RSA key size for ``BITS``: a level name (any case) or a number of bits.
+
+    Raises :class:`MkcertError` for anything else.  The size limits of the
+    key generator are checked there, not here (one place says what is too
+    small or too big).
+    """
+    text = str(value)
+    bits = RSA_BITS_BY_LEVEL.get(text.lower())
+    if bits is not None:
+        return bits
+    # Exactly digits: certtool has no notion of "+2048" or " 2048 " either.
+    if text.isascii() and text.isdigit():
+        return int(text)
+    names = ", ".join(n for n in RSA_BITS_BY_LEVEL if n != "normal")
+    raise MkcertError(
+        f"BITS={text!r} is not a GnuTLS security level ({names}) or a number of bits")

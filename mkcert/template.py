@@ -1,0 +1,727 @@
+"""Read a GnuTLS ``certtool`` template into a :class:`~mkcert.request.CertRequest`.
+
+Debian's ``/etc/courier/*.cnf`` are certtool templates, and Debian's scripts
+run ``certtool --generate-self-signed --template NAME.cnf``.  The request
+made here describes the certificate certtool 3.7.9 makes from the same
+template, byte for byte where it matters (subject string types and order,
+the extensions certtool adds and their order, the serial).  Every rule below
+was checked against certtool itself; the tests keep checking it
+(``tests/test_template_certtool.py``).
+
+certtool reads templates loosely: option names are looked up exactly (so
+``CN`` is silently not ``cn``), a boolean is true whenever it is present
+(``ca = no`` makes a CA), unknown names are skipped, a repeated single-valued
+option keeps its first value, and the first line that cannot start a name
+ends the template without a word.  We make the same certificate, and say
+so in :attr:`CertRequest.warnings` where the template probably does not mean
+what certtool makes of it.  Where certtool would fail, or would write
+something our certificate library cannot (a three-letter country, a
+negative serial), the reader raises :class:`ConfigError` with file and line.
+
+Pure: text in, request out, no I/O and no crypto import (start-up time).
+"""
+
+import dataclasses
+import datetime
+import hashlib
+import ipaddress
+import re
+
+from . import der
+from .errors import ConfigError
+from .request import (IA5_STRING, PRINTABLE_STRING, UTF8_STRING, Attribute,
+                      CertRequest, Extension, KeySpec)
+from .seclevel import bits_for_security_level  # noqa: F401  (the CLI imports it from here)
+
+# --- What certtool knows -------------------------------------------------
+
+# Every option certtool 3.7.9 recognises.  Names are matched exactly when
+# values are read, but without regard to case when certtool decides whether
+# to warn about an unknown option; "policy*" matches any name starting so.
+KNOWN_OPTIONS = frozenset("""
+    unit ou organization o dc dns_name ip_address email krb5_principal
+    other_name other_name_utf8 other_name_octet xmpp_name key_purpose_oid
+    nc_exclude_dns nc_exclude_ip nc_exclude_email nc_permit_dns nc_permit_ip
+    nc_permit_email dn_oid add_extension add_critical_extension
+    crl_dist_points uri ocsp_uri ca_issuers_uri locality state dn cn uid
+    subject_unique_id issuer_unique_id challenge_password password
+    pkcs9_email country expiration_date activation_date crl_revocation_date
+    crl_this_update_date crl_next_update_date inhibit_anypolicy_skip_certs
+    pkcs12_key_name proxy_policy_language serial expiration_days
+    crl_next_update crl_number path_len ca honor_crq_extensions honor_crq_ext
+    tls_www_client tls_www_server signing_key encryption_key cert_signing_key
+    crl_signing_key code_signing_key ocsp_signing_key time_stamping_key
+    email_protection_key ipsec_ike_key key_agreement data_encipherment
+    non_repudiation tls_feature
+""".split())
+
+# Options that may appear many times; each occurrence adds a value.
+MULTI_VALUED = frozenset("""
+    unit ou organization o dc dns_name ip_address email krb5_principal
+    other_name other_name_utf8 other_name_octet xmpp_name key_purpose_oid
+    nc_exclude_dns nc_exclude_ip nc_exclude_email nc_permit_dns nc_permit_ip
+    nc_permit_email dn_oid add_extension add_critical_extension
+    crl_dist_points uri ocsp_uri ca_issuers_uri honor_crq_ext tls_feature
+""".split())
+
+# Options that are true when present, whatever their value.
+BOOLEANS = frozenset("""
+    ca honor_crq_extensions tls_www_client tls_www_server signing_key
+    encryption_key cert_signing_key crl_signing_key code_signing_key
+    ocsp_signing_key time_stamping_key email_protection_key ipsec_ike_key
+    key_agreement data_encipherment non_repudiation
+""".split())
+
+# Options certtool only uses for other commands (requests, CRLs, PKCS#12,
+# proxy certificates): --generate-self-signed reads and ignores them.
+NO_EFFECT = frozenset("""
+    challenge_password password pkcs12_key_name crl_revocation_date
+    crl_this_update_date crl_next_update_date crl_next_update crl_number
+    honor_crq_extensions honor_crq_ext proxy_policy_language
+""".split())
+
+# Options that change certtool's certificate in ways this reader does not
+# reproduce.  Refused rather than ignored: a different certificate than
+# the admin asked for is worse than a clear message.
+UNSUPPORTED = frozenset("""
+    dn dn_oid pkcs9_email krb5_principal other_name other_name_utf8
+    other_name_octet xmpp_name nc_exclude_dns nc_exclude_ip nc_exclude_email
+    nc_permit_dns nc_permit_ip nc_permit_email add_extension
+    add_critical_extension subject_unique_id issuer_unique_id
+    inhibit_anypolicy_skip_certs tls_feature ipsec_ike_key
+""".split())
+
+# The subject attributes certtool writes, in the order it writes them.
+# "directory" values are PrintableString when every character allows it,
+# else UTF8String; country is always PrintableString, dc always IA5String.
+SUBJECT_ORDER = (
+    ("country", "2.5.4.6", "printable"),
+    ("state", "2.5.4.8", "directory"),
+    ("locality", "2.5.4.7", "directory"),
+    ("organization", "2.5.4.10", "directory"),
+    ("unit", "2.5.4.11", "directory"),
+    ("cn", "2.5.4.3", "directory"),
+    ("uid", "0.9.2342.19200300.100.1.1", "directory"),
+    ("dc", "0.9.2342.19200300.100.1.25", "ia5"),
+)
+
+# GnuTLS's PrintableString alphabet: the ASN.1 one without "'" (GnuTLS
+# writes "it's" as UTF8String; checked).
+_PRINTABLE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                       "0123456789 ()+,-./:=?")
+
+BASIC_CONSTRAINTS = "2.5.29.19"
+SUBJECT_ALT_NAME = "2.5.29.17"
+KEY_USAGE = "2.5.29.15"
+EXTENDED_KEY_USAGE = "2.5.29.37"
+SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
+CRL_DISTRIBUTION_POINTS = "2.5.29.31"
+AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1"
+
+KP_SERVER = "1.3.6.1.5.5.7.3.1"
+KP_CLIENT = "1.3.6.1.5.5.7.3.2"
+KP_CODE_SIGNING = "1.3.6.1.5.5.7.3.3"
+KP_EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4"
+KP_TIME_STAMPING = "1.3.6.1.5.5.7.3.8"
+KP_OCSP_SIGNING = "1.3.6.1.5.5.7.3.9"
+AD_OCSP = "1.3.6.1.5.5.7.48.1"
+AD_CA_ISSUERS = "1.3.6.1.5.5.7.48.2"
+
+# keyUsage bit positions (RFC 5280 4.2.1.3).
+DIGITAL_SIGNATURE, NON_REPUDIATION, KEY_ENCIPHERMENT = 0, 1, 2
+DATA_ENCIPHERMENT, KEY_AGREEMENT, KEY_CERT_SIGN, CRL_SIGN = 3, 4, 5, 6
+
+# GeneralName tags (context-specific, primitive).
+GN_EMAIL, GN_DNS, GN_URI, GN_IP = 0x81, 0x82, 0x86, 0x87
+
+# certtool stores serials as at most 20 octets (RFC 5280 4.1.2.2) and reads
+# decimal serials into a signed 64-bit integer.
+MAX_DECIMAL_SERIAL = 2**63 - 2
+MAX_SERIAL_OCTETS = 20
+
+# What certtool writes for expiration_days = -1: the X.509 "no end date".
+NO_WELL_DEFINED_EXPIRATION = datetime.datetime(
+    9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
+
+# certtool's own default key: it writes PKCS#1 ("BEGIN RSA PRIVATE KEY").
+CERTTOOL_KEY = KeySpec(algorithm="rsa", bits=bits_for_security_level("high"),
+                       pem_format="pkcs1")
+
+
+# --- Reading the file ----------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    name: str
+    value: str
+    line: int
+
+
+_NAME_FIRST = frozenset("_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_NAME_REST = _NAME_FIRST | frozenset("0123456789:^-")
+_BLANK = frozenset(" \t\n\v\f\r\b")
+
+
+class _Scanner:
+    """certtool's template syntax, one character at a time.
+
+    ``name [=|:] value``, where the value runs to the end of the line, or is
+    quoted with " or ' (and then may span lines).  ``#`` starts a comment
+    only where a name could start: after an unquoted value it is part of the
+    value.  Backslashes: ``\\`` + newline continues a line, ``\\`` + the
+    quote character is that character, and ``\\`` + anything else vanishes
+    with that character (certtool's reading; we keep it, odd as it is).
+    """
+
+    def __init__(self, text, path):
+        self.text = text
+        self.path = path
+        self.pos = 0
+        self.warnings = []
+
+    def line_at(self, pos):
+        return self.text.count("\n", 0, pos) + 1
+
+    def peek(self):
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def options(self):
+        found = []
+        while True:
+            self._skip_blanks_and_comments()
+            if self.pos >= len(self.text):
+                return found
+            if self.peek() not in _NAME_FIRST:
+                self.warnings.append(
+                    f"{self.path}:{self.line_at(self.pos)}: certtool stops reading the "
+                    f"template at {self.peek()!r}; the rest of the file is ignored")
+                return found
+            start = self.pos
+            name = self._name()
+            option = Option(name, self._value(), self.line_at(start))
+            if option.value.endswith("\r"):
+                self.warnings.append(
+                    f"{self.path}:{option.line}: the value of '{name}' ends with a "
+                    "carriage return (DOS line ending), which certtool keeps")
+            found.append(option)
+
+    def _skip_blanks_and_comments(self):
+        while self.pos < len(self.text):
+            c = self.text[self.pos]
+            if c == "#":
+                end = self.text.find("\n", self.pos)
+                self.pos = len(self.text) if end < 0 else end + 1
+            elif c in _BLANK:
+                self.pos += 1
+            else:
+                return
+
+    def _name(self):
+        start = self.pos
+        self.pos += 1
+        while self.peek() and self.peek() in _NAME_REST:
+            self.pos += 1
+        if self.text[self.pos - 1] == ":" and self.pos - 1 > start:
+            self.pos -= 1  # "cn: value" - the colon is the delimiter
+        return self.text[start:self.pos]
+
+    def _skip_horizontal(self):
+        while self.peek() in (" ", "\t") and self.peek():
+            self.pos += 1
+
+    def _value(self):
+        self._skip_horizontal()
+        if self.peek() in (":", "=") and self.peek():
+            self.pos += 1
+            self._skip_horizontal()
+        c = self.peek()
+        if c == "":
+            return ""
+        if c == "\n":
+            self.pos += 1
+            return ""
+        if c in ("'", '"'):
+            return self._quoted(c)
+        return self._unquoted()
+
+    def _unquoted(self):
+        # The first character is taken as it is, even a backslash.
+        out = [self.text[self.pos]]
+        self.pos += 1
+        while self.pos < len(self.text):
+            c = self.text[self.pos]
+            self.pos += 1
+            if c == "\\":
+                if self.pos >= len(self.text):
+                    break
+                following = self.text[self.pos]
+                self.pos += 1
+                if following == "\n":
+                    out.append("\n")
+            elif c == "\n":
+                break
+            else:
+                out.append(c)
+        return "".join(out)
+
+    def _quoted(self, quote):
+        opened_at = self.pos
+        self.pos += 1
+        out = []
+        while self.pos < len(self.text):
+            c = self.text[self.pos]
+            self.pos += 1
+            if c == "\\":
+                if self.pos >= len(self.text):
+                    raise ConfigError("a backslash ends the file inside a quoted value "
+                                      "(certtool cannot load this template)",
+                                      self.path, self.line_at(opened_at))
+                following = self.text[self.pos]
+                self.pos += 1
+                if following == "\n":
+                    out.append(" ")
+                elif following == quote:
+                    out.append(quote)
+            elif c == quote:
+                return "".join(out)
+            else:
+                out.append(c)
+        self.warnings.append(f"{self.path}:{self.line_at(opened_at)}: the quote opened "
+                             "here is never closed; certtool reads to the end of the file")
+        return "".join(out)
+
+
+class _Template:
+    """The options of one template, looked up the way certtool looks them up."""
+
+    def __init__(self, options, path, warnings):
+        self.options = options
+        self.path = path
+        self.warnings = warnings
+
+    def where(self, option):
+        return f"{self.path}:{option.line}"
+
+    def warn(self, option, text):
+        self.warnings.append(f"{self.where(option)}: {text}")
+
+    def fail(self, option, text):
+        raise ConfigError(text, self.path, option.line)
+
+    def first(self, name):
+        for option in self.options:
+            if option.name == name:
+                return option
+        return None
+
+    def all(self, name):
+        return [option for option in self.options if option.name == name]
+
+    def has(self, name):
+        return self.first(name) is not None
+
+
+def scan(text, path=None):
+    """The options of a template, in file order, and the scanner's warnings."""
+    scanner = _Scanner(text, path)
+    return scanner.options(), scanner.warnings
+
+
+# --- The request ---------------------------------------------------------
+
+def read_template(text, path=None, now=None):
+    """The :class:`CertRequest` certtool's ``--generate-self-signed`` would follow.
+
+    ``now`` (an aware datetime) is only consulted when the template has an
+    ``activation_date`` but no ``expiration_date``: certtool then counts
+    ``expiration_days`` from the moment it runs, not from the activation
+    date, and the request can only say so with an absolute end date.
+    """
+    options, warnings = scan(text, path)
+    template = _Template(options, path, list(warnings))
+    _check_names(template)
+    not_before, not_after, days = _validity(template, now)
+    request = CertRequest(
+        subject=_subject(template),
+        key=CERTTOOL_KEY,
+        digest="sha256",  # certtool 3.7's choice for RSA keys of every size
+        days=days,
+        not_before=not_before,
+        not_after=not_after,
+        serial=_serial(template),
+        extensions=_extensions(template),
+        flavour="gnutls",
+    )
+    return request.replace(warnings=tuple(template.warnings))
+
+
+def _check_names(template):
+    """Warn about what certtool skips or ignores; refuse what we cannot make."""
+    seen = {}
+    for option in template.options:
+        name = option.name
+        lower = name.lower()
+        known = lower in KNOWN_OPTIONS or (lower.startswith("policy") and len(lower) > 6)
+        if not known:
+            template.warn(option, f"unknown option '{name}' (certtool ignores it)")
+            continue
+        if name != lower:
+            template.warn(option, f"certtool ignores '{name}': option names are "
+                                  f"case-sensitive (did you mean '{lower}'?)")
+            continue
+        if lower.startswith("policy") or name in UNSUPPORTED:
+            template.fail(option, f"certtool option '{name}' is not supported by mkcert")
+        if name in NO_EFFECT:
+            template.warn(option, f"'{name}' has no effect on a self-signed certificate")
+        if name in BOOLEANS and option.value.strip().lower() in ("no", "false", "0", "off", "n"):
+            template.warn(option, f"'{name} = {option.value.strip()}' still turns "
+                                  f"'{name}' on: certtool only looks at whether it is there")
+        if name not in MULTI_VALUED:
+            if name in seen:
+                template.warn(option, f"'{name}' is given again; certtool uses only "
+                                      f"the first, on line {seen[name].line}")
+            else:
+                seen[name] = option
+    for option_name, alias in (("unit", "ou"), ("organization", "o")):
+        if template.has(option_name) and template.has(alias):
+            template.warn(template.first(alias), f"'{alias}' is ignored because the "
+                                                 f"template also has '{option_name}'")
+
+
+# --- Subject -------------------------------------------------------------
+
+def _subject(template):
+    rdns = []
+    for name, oid, kind in SUBJECT_ORDER:
+        for option in _subject_values(template, name):
+            rdns.append((_attribute(template, option, oid, kind),))
+    return tuple(rdns)
+
+
+def _subject_values(template, name):
+    if name in ("unit", "organization"):
+        alias = "ou" if name == "unit" else "o"
+        return template.all(name) or template.all(alias)
+    if name == "dc":
+        return template.all(name)
+    option = template.first(name)
+    return [option] if option is not None else []
+
+
+def _attribute(template, option, oid, kind):
+    value = option.value
+    if value == "":
+        template.fail(option, f"'{option.name}' is empty (certtool refuses an empty "
+                              "name attribute)")
+    _require_utf8(template, option)
+    if kind == "printable":
+        if not set(value) <= _PRINTABLE or len(value) != 2:
+            # certtool writes any bytes here, but a country that is not two
+            # PrintableString characters is invalid X.509 our library refuses.
+            template.fail(option, f"country {value!r} is not a two-letter code")
+        return Attribute(oid, value, PRINTABLE_STRING)
+    if kind == "ia5":
+        if not value.isascii():
+            template.fail(option, f"'{option.name}' must be ASCII (an IA5String)")
+        return Attribute(oid, value, IA5_STRING)
+    tag = PRINTABLE_STRING if set(value) <= _PRINTABLE else UTF8_STRING
+    return Attribute(oid, value, tag)
+
+
+def _require_utf8(template, option):
+    try:
+        option.value.encode("utf-8")
+    except UnicodeEncodeError:
+        template.fail(option, f"'{option.name}' is not valid UTF-8")
+
+
+# --- Serial --------------------------------------------------------------
+
+def _serial(template):
+    """certtool's serial: decimal, or ``0x`` + hex octets read as two's complement.
+
+    ``001`` is decimal 1.  ``0x80`` is -128 to certtool (the octets are
+    written as they are into the INTEGER); we refuse that rather than make
+    a negative serial.  Without a serial, certtool picks 159 random bits,
+    as the builder does.
+    """
+    option = template.first("serial")
+    if option is None:
+        return None
+    text = option.value
+    if text.startswith("0x"):
+        digits = text[2:]
+        if not digits or len(digits) % 2 or not re.fullmatch(r"[0-9A-Fa-f]+", digits):
+            template.fail(option, f"serial {text!r} is not an even number of hex digits")
+        octets = bytes.fromhex(digits)
+        if len(octets) > MAX_SERIAL_OCTETS or (
+                len(octets) == MAX_SERIAL_OCTETS and octets[0] & 0x80):
+            template.fail(option, f"serial {text!r} would take more than 20 octets")
+        value = int.from_bytes(octets, "big", signed=True)
+        if value <= 0:
+            template.fail(option, f"serial {text!r} is not positive as certtool reads it "
+                                  "(the first octet's top bit is a sign; prefix 00)")
+        return value
+    match = re.fullmatch(r"[ \t\n\v\f\r]*([+-]?[0-9]+)", text)
+    if not match:
+        template.fail(option, f"serial {text!r} is not a decimal number or 0x followed "
+                              "by hex digits")
+    value = int(match.group(1))
+    if not 1 <= value <= MAX_DECIMAL_SERIAL:
+        template.fail(option, f"serial {value} is out of range (1 to {MAX_DECIMAL_SERIAL})")
+    return value
+
+
+# --- Validity ------------------------------------------------------------
+
+def _number(template, name):
+    """A numeric option as certtool reads it (a leading decimal number), or None."""
+    option = template.first(name)
+    if option is None:
+        return None, None
+    match = re.match(r"[ \t\n\v\f\r]*([+-]?[0-9]+)", option.value)
+    if not match:
+        template.fail(option, f"'{name}' needs a number, not {option.value!r}")
+    if match.end() != len(option.value):
+        template.warn(option, f"certtool reads only the number at the start of "
+                              f"'{name} = {option.value}'")
+    value = int(match.group(1))
+    if not -2**31 <= value < 2**31:
+        template.fail(option, f"'{name}' is out of range: {value}")
+    return value, option
+
+
+def _validity(template, now):
+    """(not_before, not_after, days) with certtool's meaning of each option.
+
+    expiration_days: -1 means no end (99991231235959Z); 0, a missing value
+    and anything below -2 mean 365.  -2 makes certtool compute now - 2 days,
+    a certificate that expired before it was made; our certificate library
+    refuses an end before the start, and so do we, with a clear message.
+    """
+    not_before = _date(template, "activation_date")
+    not_after = _date(template, "expiration_date")
+    days, option = _number(template, "expiration_days")
+    if days is None or days == 0 or days < -2:
+        days = 365
+    if days == -2 and not_after is None:
+        template.fail(option, "expiration_days = -2 makes certtool write a certificate "
+                              "that expired two days before it was made")
+    if not_after is None and days == -1:
+        not_after = NO_WELL_DEFINED_EXPIRATION
+    if days > 0 and days * 86400 > (NO_WELL_DEFINED_EXPIRATION.timestamp()):
+        template.fail(option, f"expiration_days = {days} ends after the year 9999")
+    if not_after is None and not_before is not None:
+        # certtool counts the days from now, not from the activation date.
+        moment = (now or datetime.datetime.now(datetime.timezone.utc)).replace(microsecond=0)
+        not_after = moment + datetime.timedelta(days=days)
+    if not_before is not None and not_after is not None and not_after < not_before:
+        option = template.first("expiration_date") or template.first("activation_date")
+        template.fail(option, f"the certificate would end ({not_after:%Y-%m-%d %H:%M:%S} "
+                              f"UTC) before it starts ({not_before:%Y-%m-%d %H:%M:%S} UTC)")
+    return not_before, not_after, days
+
+
+_DATE = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+    r"\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?", re.IGNORECASE)
+
+
+def _date(template, name):
+    """An absolute date in the forms certtool's date parser takes most often.
+
+    certtool accepts any GNU date string ("next month", "Jan 2 2030");
+    relative ones cannot be reproduced at another moment and the rest are
+    rarely used, so only ISO dates and ``@seconds`` are read here.  Without
+    a zone the time is local, as for certtool.
+    """
+    option = template.first(name)
+    if option is None:
+        return None
+    text = option.value.strip()
+    if re.fullmatch(r"@[0-9]+", text):
+        return datetime.datetime.fromtimestamp(int(text[1:]), datetime.timezone.utc)
+    match = _DATE.fullmatch(text)
+    if not match:
+        template.fail(option, f"cannot read the date {option.value!r} (mkcert takes "
+                              "YYYY-MM-DD [HH:MM[:SS]] [UTC|+HHMM] or @seconds)")
+    year, month, day, hour, minute, second, zone = match.groups()
+    try:
+        moment = datetime.datetime(int(year), int(month), int(day), int(hour or 0),
+                                   int(minute or 0), int(second or 0))
+    except ValueError as exc:
+        template.fail(option, f"invalid date {option.value!r}: {exc}")
+    if zone is None:
+        moment = moment.astimezone()  # local time, like certtool
+    elif zone.upper() in ("Z", "UTC", "GMT"):
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    else:
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        moment = moment.replace(tzinfo=datetime.timezone(sign * offset))
+    return moment.astimezone(datetime.timezone.utc)
+
+
+# --- Extensions ----------------------------------------------------------
+
+class _ExtensionSet:
+    """Extensions in the order certtool first sets each one.
+
+    GnuTLS keeps an extension where it was first added and updates it in
+    place, so adding a key purpose late still leaves extendedKeyUsage where
+    an earlier option created it.
+    """
+
+    def __init__(self):
+        self.items = {}  # oid -> list of parts, in insertion order
+
+    def add(self, oid, *parts):
+        self.items.setdefault(oid, []).extend(parts)
+
+
+def _extensions(template):
+    """The extensions certtool adds, in certtool's order (checked against it)."""
+    ca = template.has("ca")
+    server = template.has("tls_www_server")
+    found = _ExtensionSet()
+    for option in template.all("key_purpose_oid"):
+        found.add(EXTENDED_KEY_USAGE, _oid(template, option))
+    found.add(BASIC_CONSTRAINTS)
+    if template.has("tls_www_client"):
+        found.add(EXTENDED_KEY_USAGE, der.oid(KP_CLIENT))
+    for option in template.all("dns_name"):
+        found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, GN_DNS))
+    for option in template.all("uri"):
+        found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, GN_URI))
+    for option in template.all("ip_address"):
+        found.add(SUBJECT_ALT_NAME, _ip_name(template, option))
+    if server:
+        found.add(EXTENDED_KEY_USAGE, der.oid(KP_SERVER))
+        for option in template.all("email"):
+            template.warn(option, "certtool leaves 'email' out of a tls_www_server "
+                                  "certificate")
+    else:
+        for option in template.all("email"):
+            found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, GN_EMAIL))
+    for name, purpose in (("ocsp_signing_key", KP_OCSP_SIGNING),
+                          ("code_signing_key", KP_CODE_SIGNING),
+                          ("time_stamping_key", KP_TIME_STAMPING),
+                          ("email_protection_key", KP_EMAIL_PROTECTION)):
+        if template.has(name):
+            found.add(EXTENDED_KEY_USAGE, der.oid(purpose))
+    for option in template.all("ocsp_uri"):
+        found.add(AUTHORITY_INFO_ACCESS, _access(template, option, AD_OCSP))
+    for option in template.all("ca_issuers_uri"):
+        found.add(AUTHORITY_INFO_ACCESS, _access(template, option, AD_CA_ISSUERS))
+    usage = _key_usage(template, ca, server)
+    if usage:
+        found.add(KEY_USAGE)
+    found.add(SUBJECT_KEY_IDENTIFIER)
+    for option in template.all("crl_dist_points"):
+        found.add(CRL_DISTRIBUTION_POINTS, _ia5_name(template, option, GN_URI))
+    return tuple(_extension(oid, parts, template, ca, usage)
+                 for oid, parts in found.items.items())
+
+
+def _extension(oid, parts, template, ca, usage):
+    if oid == BASIC_CONSTRAINTS:
+        return Extension(oid, critical=True, der=_basic_constraints(template, ca))
+    if oid == KEY_USAGE:
+        return Extension(oid, critical=True, der=der.named_bits(usage))
+    if oid == SUBJECT_KEY_IDENTIFIER:
+        return Extension(oid, derive=subject_key_identifier)
+    if oid == CRL_DISTRIBUTION_POINTS:
+        # One distribution point whose full name lists every URI (checked).
+        full_name = der.context(0, b"".join(parts))
+        return Extension(oid, der=der.sequence(der.sequence(der.context(0, full_name))))
+    return Extension(oid, der=der.sequence(*parts))
+
+
+def subject_key_identifier(context):
+    """SHA-1 over the whole DER SubjectPublicKeyInfo, as GnuTLS computes it.
+
+    RFC 5280's method 1 hashes only the public key BIT STRING; GnuTLS's
+    ``gnutls_x509_crt_get_key_id(GNUTLS_KEYID_USE_SHA1)`` hashes the whole
+    SubjectPublicKeyInfo (checked: certtool's identifier equals
+    ``sha1(SPKI DER)``).
+    """
+    return der.octet_string(hashlib.sha1(context.public_key_info).digest())
+
+
+def _basic_constraints(template, ca):
+    if not ca:
+        return der.sequence()  # cA FALSE is the DEFAULT, so DER leaves it out
+    path_len, option = _number(template, "path_len")
+    if path_len is None or path_len < 0:
+        return der.sequence(der.boolean(True))
+    return der.sequence(der.boolean(True), der.integer(path_len))
+
+
+def _key_usage(template, ca, server):
+    """keyUsage bits as certtool sets them from the booleans.
+
+    A CA that is not also a TLS server only gets digitalSignature from
+    signing_key (encryption_key is ignored); keyCertSign and cRLSign only
+    count for a CA.
+    """
+    usage = set()
+    if not ca or server:
+        if template.has("signing_key"):
+            usage.add(DIGITAL_SIGNATURE)
+        if template.has("encryption_key"):
+            usage.add(KEY_ENCIPHERMENT)
+    else:
+        if template.has("signing_key"):
+            usage.add(DIGITAL_SIGNATURE)
+        for option in template.all("encryption_key")[:1]:
+            template.warn(option, "certtool ignores 'encryption_key' for a CA that is "
+                                  "not also a tls_www_server")
+    for name, bit in (("key_agreement", KEY_AGREEMENT),
+                      ("data_encipherment", DATA_ENCIPHERMENT),
+                      ("non_repudiation", NON_REPUDIATION)):
+        if template.has(name):
+            usage.add(bit)
+    for name, bit in (("cert_signing_key", KEY_CERT_SIGN), ("crl_signing_key", CRL_SIGN)):
+        option = template.first(name)
+        if option is None:
+            continue
+        if ca:
+            usage.add(bit)
+        else:
+            template.warn(option, f"certtool ignores '{name}' without 'ca'")
+    return usage
+
+
+def _oid(template, option):
+    text = option.value
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)+", text):
+        template.fail(option, f"{text!r} is not an object identifier (like 1.3.6.1.5.5.7.3.1)")
+    try:
+        return der.oid(text)
+    except ValueError:
+        template.fail(option, f"{text!r} is not a valid object identifier")
+
+
+def _ia5_name(template, option, tag):
+    value = option.value
+    if value == "":
+        template.fail(option, f"'{option.name}' is empty")
+    if not value.isascii():
+        # GnuTLS converts international names (IDNA, RFC 8398 mailboxes);
+        # we do not, so refuse rather than write something different.
+        template.fail(option, f"'{option.name}' must be ASCII: {value!r}")
+    return der.tlv(tag, value.encode("ascii"))
+
+
+def _ip_name(template, option):
+    try:
+        address = ipaddress.ip_address(option.value)
+    except ValueError:
+        template.fail(option, f"{option.value!r} is not an IPv4 or IPv6 address")
+    return der.tlv(GN_IP, address.packed)
+
+
+def _access(template, option, method):
+    return der.sequence(der.oid(method), _ia5_name(template, option, GN_URI))
