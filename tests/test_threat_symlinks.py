@@ -1,0 +1,208 @@
+"""Threat: symlinks planted where a run writes (issue 7).
+
+Whatever is planted at PEMFILE.pem, PEMFILE.rand, the temporary names
+PEMFILE.pem.tmp.PID / PEMFILE.rand.tmp.PID, or TLS_DHPARAMS, the file it
+points to is never written through and never changed, nothing appears at
+a dangling link's target, and no half-written PEM is ever left.
+(test_cli.py already covers a plain file, empty file, dangling link, link
+to a file and a directory at PEMFILE.pem; this extends it.)
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from test_threat_helpers import (assert_one_clean_line, assert_whole_or_nothing,
+                                 install_imapd, wrapped)
+
+
+class Victim:
+    """A file someone would love us to overwrite; remembers all it was."""
+
+    def __init__(self, path, data=b"root:x:0:0:victim\n", file_mode=0o644):
+        self.path = path
+        path.write_bytes(data)
+        os.chmod(path, file_mode)
+        self.before = self.snapshot()
+
+    def snapshot(self):
+        st = os.lstat(self.path)
+        return (self.path.read_bytes(), st.st_mode, st.st_uid, st.st_gid,
+                st.st_ino, st.st_mtime_ns, st.st_nlink)
+
+    def assert_untouched(self):
+        assert self.snapshot() == self.before
+
+
+@pytest.fixture
+def imapd(layout):
+    install_imapd(layout)
+    return layout
+
+
+@pytest.fixture
+def victim(tmp_path):
+    return Victim(tmp_path / "victim")
+
+
+# --- PEMFILE.pem ------------------------------------------------------------
+
+@pytest.mark.parametrize("planted", ["symlink-to-file", "symlink-to-directory",
+                                     "symlink-loop", "symlink-to-symlink",
+                                     "hardlink-to-file", "symlink-to-dev-null"])
+def test_pem_link_is_refused_and_its_target_untouched(imapd, tmp_path, victim, planted):
+    pem = imapd.certsdir / "imapd.pem"
+    directory = tmp_path / "dir"
+    directory.mkdir()
+    if planted == "symlink-to-file":
+        pem.symlink_to(victim.path)
+    elif planted == "symlink-to-directory":
+        pem.symlink_to(directory)
+    elif planted == "symlink-loop":
+        pem.symlink_to(pem)
+    elif planted == "symlink-to-symlink":
+        (tmp_path / "hop").symlink_to(victim.path)
+        pem.symlink_to(tmp_path / "hop")
+    elif planted == "hardlink-to-file":
+        os.link(victim.path, pem)
+        victim.before = victim.snapshot()
+    else:
+        pem.symlink_to("/dev/null")
+    before = imapd.listing()
+    result = imapd.command("mkimapdcert")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1, f"{pem} already exists.\n", "")
+    assert imapd.listing() == before
+    victim.assert_untouched()
+    assert os.listdir(directory) == []
+
+
+def test_pemfile_argument_through_a_symlinked_pem_is_refused(imapd, tmp_path, victim):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "server.pem").symlink_to(victim.path)
+    result = imapd.command("mkimapdcert", out / "server")
+    assert result.returncode == 1
+    assert result.stdout == f"{out}/server.pem already exists.\n"
+    assert sorted(os.listdir(out)) == ["server.pem"]
+    victim.assert_untouched()
+
+
+# --- PEMFILE.rand -----------------------------------------------------------
+
+@pytest.mark.parametrize("planted", ["symlink-to-file", "dangling", "symlink-to-directory",
+                                     "symlink-to-dev-null"])
+def test_rand_symlink_is_replaced_never_written_through(imapd, tmp_path, victim, planted):
+    rand = imapd.certsdir / "imapd.rand"
+    directory = tmp_path / "dir"
+    directory.mkdir()
+    target = {"symlink-to-file": victim.path, "dangling": tmp_path / "nowhere",
+              "symlink-to-directory": directory, "symlink-to-dev-null": "/dev/null"}[planted]
+    rand.symlink_to(target)
+    result = imapd.command("mkimapdcert", "-q")
+    assert result.returncode == 0, result.stderr
+    victim.assert_untouched()
+    assert not (tmp_path / "nowhere").exists()
+    assert os.listdir(directory) == []
+    assert assert_whole_or_nothing(imapd.certsdir)  # the link went with the run's seed
+
+
+def test_rand_path_that_is_a_directory_fails_cleanly(imapd):
+    rand = imapd.certsdir / "imapd.rand"
+    rand.mkdir()
+    (rand / "inside").write_bytes(b"keep")
+    result = imapd.command("mkimapdcert")
+    assert_one_clean_line(result, 1, contains=[str(rand)])
+    assert imapd.listing() == ["imapd.rand"]
+    assert os.listdir(rand) == ["inside"]
+
+
+# --- the temporary names ----------------------------------------------------
+
+PLANT_OWN_TEMPORARY = """
+    import os
+    for base in os.environ["PLANT_BASES"].split(","):
+        os.symlink(os.environ["PLANT_TARGET"], f"{base}.tmp.{os.getpid()}")
+"""
+
+
+@pytest.mark.parametrize("which", ["pem", "rand"])
+@pytest.mark.parametrize("target", ["victim", "dangling"])
+def test_symlink_at_this_runs_temporary_name_is_not_followed(imapd, tmp_path, victim,
+                                                             which, target):
+    """A wrapper plants the link under the very PID the run will use."""
+    base = imapd.certsdir / f"imapd.{which}"
+    aim = victim.path if target == "victim" else tmp_path / "nowhere"
+    env = dict(imapd.env, PLANT_BASES=str(base), PLANT_TARGET=str(aim))
+    result = wrapped(imapd, PLANT_OWN_TEMPORARY, env=env)
+    line = assert_one_clean_line(result, 1, contains=["cannot create", f"imapd.{which}.tmp."])
+    assert line.endswith("File exists")
+    victim.assert_untouched()
+    assert not (tmp_path / "nowhere").exists()
+    names = imapd.listing()
+    # Only the planted link is left, still a link to where it pointed.
+    assert len(names) == 1 and names[0].startswith(f"imapd.{which}.tmp."), names
+    assert os.readlink(imapd.certsdir / names[0]) == str(aim)
+
+
+def _last_pid():
+    try:
+        with open("/proc/sys/kernel/ns_last_pid") as handle:
+            return int(handle.read())
+    except OSError:
+        return None
+
+
+def test_every_plausible_temporary_name_planted(imapd, tmp_path, victim):
+    """No wrapper: links for the next few hundred PIDs, then the real command."""
+    last = _last_pid()
+    if last is None:
+        pytest.skip("/proc/sys/kernel/ns_last_pid is not readable")
+    with open("/proc/sys/kernel/pid_max") as handle:
+        pid_max = int(handle.read())
+    pids = [(last + i) % pid_max for i in range(1, 400)]
+    planted = {}
+    for pid in pids:
+        for which in ("pem", "rand"):
+            name = f"imapd.{which}.tmp.{pid}"
+            os.symlink(victim.path, imapd.certsdir / name)
+            planted[name] = str(victim.path)
+    process = imapd.popen("mkimapdcert")
+    stdout, stderr = process.communicate(timeout=120)
+    victim.assert_untouched()
+    left = set(imapd.listing()) - set(planted)
+    for name, aim in planted.items():
+        assert os.readlink(imapd.certsdir / name) == aim  # not removed, not changed
+    assert "Traceback" not in stderr
+    if process.pid in pids:
+        # The run drew a planted PID: it must have stopped at its first temporary.
+        assert process.returncode == 1, (stdout, stderr)
+        assert "File exists" in stderr
+        assert left == set()
+    elif process.returncode == 0:
+        assert left == {"imapd.pem"}
+        assert_whole_or_nothing(imapd.certsdir, allowed=planted)
+    else:  # pragma: no cover - a PID outside the planted range cannot fail
+        pytest.fail(f"run failed with an unplanted PID {process.pid}: {stderr}")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="planting another user's file needs root")
+def test_stale_looking_files_of_others_are_not_removed(imapd, tmp_path):
+    """remove_stale_temporaries only deletes our own regular files of dead PIDs."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    foreign = imapd.certsdir / f"imapd.pem.tmp.{dead}"
+    foreign.write_bytes(b"someone else's")
+    os.chown(foreign, 65534, 65534)
+    with open("/proc/sys/kernel/pid_max") as handle:
+        unused = int(handle.read()) - 1  # (dead + 1 may be the run's own PID)
+    fifo = imapd.certsdir / f"imapd.rand.tmp.{unused}"
+    os.mkfifo(fifo)
+    notpid = imapd.certsdir / "imapd.pem.tmp.12x"
+    notpid.write_bytes(b"not a pid")
+    result = imapd.command("mkimapdcert", "-q")
+    assert result.returncode == 0, result.stderr
+    assert sorted(imapd.listing()) == sorted(["imapd.pem", foreign.name, fifo.name, notpid.name])
+    assert foreign.read_bytes() == b"someone else's"
