@@ -69,7 +69,7 @@ class Plan:
     """Everything a run will do, decided from the options and the environment before any work."""
 
     def __init__(self, args, environ):
-        self.path = environ.get("TLS_DHPARAMS") or os.path.join(layout.certsdir(environ), "dhparams.pem")
+        self.path = output_path(environ)
         self.force = args.force
         self.user = args.user or layout.mailuser(environ)
         self.jobs = args.jobs
@@ -89,6 +89,11 @@ class Plan:
         if self.flavour == "gnutls":
             return f"{self.bits}-bit parameters (certtool)"
         return f"{self.bits}-bit safe prime, generator 2"
+
+
+def output_path(environ):
+    """$TLS_DHPARAMS, or dhparams.pem in the certificates directory."""
+    return environ.get("TLS_DHPARAMS") or os.path.join(layout.certsdir(environ), "dhparams.pem")
 
 
 def _env_group(environ):
@@ -209,8 +214,6 @@ def execute(plan):
     """Make the parameters and publish them atomically; returns the exit status."""
     from . import publish
 
-    if not plan.force and is_fresh(plan.path):
-        return 0
     owner = publish.Owner.lookup(plan.user)
     progress = Progress(plan.describe(), enabled=not plan.quiet)
     with publish.Run() as run:
@@ -228,6 +231,11 @@ def execute(plan):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
+        # Upstream's order: a fresh file ends the run before anything else is
+        # looked at, so a stray variable cannot fail a package installation
+        # that has nothing to do.
+        if not args.force and is_fresh(output_path(os.environ)):
+            return 0
         return execute(Plan(args, os.environ))
     except MkcertError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
