@@ -17,10 +17,12 @@ import os
 import re
 import sys
 
-from . import __version__, layout
+from . import __version__, layout, san
 from .errors import AlreadyExists, MkcertError
 
 MULTI_CALL_NAME = "courier"  # mkcouriercert itself
+CHECK_WARN_DAYS = 30  # mkcert.check.DEFAULT_WARN_DAYS, without importing it for --help
+RENEW_BEFORE_DAYS = 30
 _PROGRAM = re.compile(r"^mk(?P<name>[A-Za-z0-9_.-]+)cert$")
 _SERVICE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -47,8 +49,33 @@ def days_argument(text):
     return days
 
 
+def whole_days_argument(text):
+    """--warn, --before: a whole number of days, 0 or more."""
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from None
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {days}")
+    return days
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a chosen usage-error status.
+
+    A monitoring plugin that cannot even parse its arguments is UNKNOWN (3),
+    not CRITICAL (argparse's 2), so --check runs use 3.
+    """
+
+    usage_status = 2
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(self.usage_status, f"{self.prog}: error: {message}\n")
+
+
 def build_parser(program, multi_call):
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=program,
         description="Make a self-signed key and certificate for a Courier service, "
                     "as Courier's own mk*cert scripts do, from SYSCONFDIR/NAME.cnf "
@@ -72,6 +99,31 @@ def build_parser(program, multi_call):
                              "expiration_days)")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print nothing on success")
+    parser.add_argument("--san", action="append", type=san.parse_argument, metavar="NAME",
+                        help="add NAME to subjectAltName of a new certificate (repeatable): "
+                             "a DNS name, an IPv4/IPv6 address or an e-mail address; "
+                             "DNS:, IP:, email:, URI: prefixes choose the type")
+    modes = parser.add_argument_group(
+        "keeping the certificate valid",
+        "--check examines the PEM like a monitoring plugin (exit 0 OK, 1 WARNING, "
+        "2 CRITICAL, 3 UNKNOWN) and changes nothing; --renew replaces a "
+        "self-signed PEM that is due, keeping the old one as PEMFILE.pem.old")
+    exclusive = modes.add_mutually_exclusive_group()
+    exclusive.add_argument("--check", action="store_true",
+                           help="examine PEMFILE.pem and exit with its state")
+    exclusive.add_argument("--renew", action="store_true",
+                           help="renew PEMFILE.pem if it expires within --before days "
+                                "(make it if missing)")
+    modes.add_argument("--warn", type=whole_days_argument, metavar="DAYS",
+                       help="with --check: WARNING within DAYS of expiry (default %d)"
+                            % CHECK_WARN_DAYS)
+    modes.add_argument("--json", action="store_true",
+                       help="with --check: print one JSON object instead of the line")
+    modes.add_argument("--before", type=whole_days_argument, metavar="DAYS",
+                       help="with --renew: renew within DAYS of expiry (default %d)"
+                            % RENEW_BEFORE_DAYS)
+    modes.add_argument("--force", action="store_true",
+                       help="with --renew: renew even if not due or not self-signed")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -97,13 +149,24 @@ def main(argv=None, program=None, environ=None):
     environ = os.environ if environ is None else environ
     name = service_from_program(program)
     multi_call = name in (None, MULTI_CALL_NAME)
-    options = build_parser(program, multi_call).parse_args(argv)
+    parser = build_parser(program, multi_call)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if "--check" in arguments:
+        parser.usage_status = 3  # mkcert.check.UNKNOWN
+    options = parser.parse_args(arguments)
+    _check_combinations(parser, options)
     if multi_call:
         name = options.name
         if not _SERVICE.match(name):
             print(f"{program}: not a service name: {name!r}", file=sys.stderr)
             return 2
+    if options.check:
+        return check(Paths(name, options, environ), options)
     try:
+        if options.renew:
+            from .renew import renew
+
+            return renew(program, name, Paths(name, options, environ), options, environ)
         return make(program, name, Paths(name, options, environ), options, environ)
     except AlreadyExists as exc:
         # Upstream says this on stdout, and package scripts may grep for it.
@@ -117,14 +180,60 @@ def main(argv=None, program=None, environ=None):
         return 1
 
 
+def _check_combinations(parser, options):
+    """Options that only mean something with --check or --renew say so."""
+    for option, mode in (("warn", "check"), ("json", "check"),
+                         ("before", "renew"), ("force", "renew")):
+        if getattr(options, option) not in (None, False) and not getattr(options, mode):
+            parser.error(f"--{option} only goes with --{mode}")
+    if options.san and options.check:
+        parser.error("--san is for making a certificate, not with --check")
+
+
+def check(paths, options):
+    """--check: print the state of the PEM; exit with the plugin status.
+
+    Whatever happens, the answer is one line (or one JSON object) and a
+    status, never a traceback: a monitoring system shows the first line.
+    """
+    import json
+
+    from .check import UNKNOWN, CheckResult, check_pem
+
+    warn = CHECK_WARN_DAYS if options.warn is None else options.warn
+    try:
+        result = check_pem(paths.pem, warn)
+    except BaseException as exc:  # noqa: B036 - a plugin answers UNKNOWN, even to ^C
+        result = CheckResult(path=paths.pem)
+        result.add(UNKNOWN, f"check failed: {type(exc).__name__}: {exc}")
+    print(json.dumps(result.as_json(), sort_keys=True) if options.json else result.line())
+    return result.status
+
+
 def make(program, name, paths, options, environ):
     """The upstream run, in order, with every failure cleaned up."""
     if os.path.lexists(paths.pem):  # a dangling symlink counts too
         raise AlreadyExists(paths.pem)
 
-    from .publish import Owner
+    from . import publish
 
-    owner = Owner.lookup(paths.user)
+    owner = publish.Owner.lookup(paths.user)
+    request, extra = prepare(program, name, paths, options, environ)
+
+    def publish_pem(data, run):
+        publish.publish_new(paths.pem, data, run, owner)
+
+    certificate = produce(paths, request, extra, publish_pem)
+    report(certificate, options)
+    return 0
+
+
+def prepare(program, name, paths, options, environ):
+    """Read the .cnf and fold in the options: all decided before any file exists.
+
+    Returns the request and the maker of what follows the certificate (see
+    :func:`_extra_pem_maker`); shared by a first run and ``--renew``.
+    """
     from .config import load_request
 
     request = load_request(paths.config, environ)
@@ -132,14 +241,17 @@ def make(program, name, paths, options, environ):
     if not options.quiet:
         for warning in request.warnings:
             print(f"{program}: warning: {warning}", file=sys.stderr)
-    extra = _extra_pem_maker(name, request, environ)
-    certificate = _create(paths, request, owner, extra)
-    if not options.quiet:
-        from .report import summary_lines
+    return request, _extra_pem_maker(name, request, environ)
 
-        for line in summary_lines(certificate):
-            print(line)
-    return 0
+
+def report(certificate, options):
+    """What upstream prints on success: ``openssl x509 -subject -dates -fingerprint``."""
+    if options.quiet:
+        return
+    from .report import summary_lines
+
+    for line in summary_lines(certificate):
+        print(line)
 
 
 def _apply_options(request, options, environ):
@@ -147,6 +259,8 @@ def _apply_options(request, options, environ):
     changes = {}
     if options.days is not None:
         changes.update(days=options.days, not_after=None)
+    if options.san:
+        changes["extensions"] = san.add_to_request(request, options.san).extensions
     if request.flavour == "gnutls":
         from .template import bits_for_security_level
 
@@ -180,7 +294,15 @@ def _dh_bits(text):
     return bits
 
 
-def _create(paths, request, owner, extra):
+def produce(paths, request, extra, publish_pem):
+    """Make a key and certificate and hand the PEM bytes to ``publish_pem(data, run)``.
+
+    The one pipeline behind a first run and ``--renew``: umask 077, the
+    ``NAME.rand`` seed for the run's lifetime, every file removed again if
+    anything fails or a signal arrives.  Only how the PEM lands differs (a
+    new file, or an atomic replacement), so the caller says that.
+    Returns the certificate.
+    """
     from . import publish
     from .cert import build_certificate, certificate_pem, validity
     from .keys import generate_key, private_key_pem
@@ -195,7 +317,7 @@ def _create(paths, request, owner, extra):
         data = private_key_pem(key, request.key) + certificate_pem(certificate)
         if extra is not None:
             data += extra()
-        publish.publish_new(paths.pem, data, run, owner)
+        publish_pem(data, run)
         if request.rand_file and os.path.abspath(request.rand_file) != os.path.abspath(paths.rand):
             publish.refresh_rand_file(request.rand_file)
         run.remove(paths.rand)

@@ -1,0 +1,362 @@
+"""``--check``: is a Courier PEM still fit to serve, and for how long?
+
+The 2007 how-to begins "after a year of good and loyal service, your Courier
+server fails": nothing warned that the self-signed certificate was about to
+expire.  This module examines one PEM the way a monitoring plugin would and
+returns a :class:`CheckResult`; the command line prints it.  It reads the
+one file and nothing else, and never writes, so it is safe to run from
+Nagios, Icinga, a cron job or by hand as often as anyone likes.
+
+States follow the monitoring-plugin convention (0 OK, 1 WARNING,
+2 CRITICAL, 3 UNKNOWN); every finding is a :class:`Problem` with its level,
+and the result's state is the worst of them.
+
+Mode decision: a PEM that others (the "other" permission bits) may read or
+write is CRITICAL, as is one its group may write; a PEM its group may read
+is fine, because that is Debian's standard (postinst sets 0640 root:courier
+so the daemons, running as group courier, can read the key).
+"""
+
+import dataclasses
+import datetime
+import os
+import re
+import stat
+from typing import Optional
+
+OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
+STATE_WORDS = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
+DEFAULT_WARN_DAYS = 30
+MIN_RSA_BITS = 2048
+WEAK_DIGESTS = ("md5", "sha1")
+SAN_OID = "2.5.29.17"
+# A PEM of key, certificate, DH parameters and a text dump is a few KiB;
+# anything this large is not one, and must not be read into memory whole.
+MAX_PEM_BYTES = 1 << 20
+
+# Signature algorithm OIDs, by the digest they use (RSA PKCS#1 v1.5 and
+# ECDSA); what is not here is reported by its OID and never warned about.
+DIGEST_BY_SIGNATURE_OID = {
+    "1.2.840.113549.1.1.4": "md5",
+    "1.2.840.113549.1.1.5": "sha1",
+    "1.2.840.113549.1.1.14": "sha224",
+    "1.2.840.113549.1.1.11": "sha256",
+    "1.2.840.113549.1.1.12": "sha384",
+    "1.2.840.113549.1.1.13": "sha512",
+    "1.2.840.10045.4.1": "sha1",
+    "1.2.840.10045.4.3.1": "sha224",
+    "1.2.840.10045.4.3.2": "sha256",
+    "1.2.840.10045.4.3.3": "sha384",
+    "1.2.840.10045.4.3.4": "sha512",
+    "1.3.101.112": "ed25519",
+    "1.3.101.113": "ed448",
+}
+
+_PEM_BLOCK = re.compile(
+    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL)
+_PRIVATE_KEY_LABELS = (b"PRIVATE KEY", b"RSA PRIVATE KEY", b"EC PRIVATE KEY",
+                       b"DSA PRIVATE KEY")
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    level: int
+    text: str
+
+
+@dataclasses.dataclass
+class CheckResult:
+    """What :func:`check_pem` found; ``status`` is the exit status to use."""
+
+    path: str
+    problems: list = dataclasses.field(default_factory=list)
+    subject: Optional[str] = None
+    common_name: Optional[str] = None
+    issuer: Optional[str] = None
+    not_before: Optional[datetime.datetime] = None
+    not_after: Optional[datetime.datetime] = None
+    days_left: Optional[int] = None
+    self_signed: Optional[bool] = None
+    key_matches: Optional[bool] = None
+    digest: Optional[str] = None
+    key_type: Optional[str] = None
+    key_bits: Optional[int] = None
+    mode: Optional[int] = None
+    # Not printed: for --renew, which decides from the same reading.
+    certificate: object = None
+    data: Optional[bytes] = None
+    stat: Optional[os.stat_result] = None
+
+    @property
+    def status(self):
+        return max((p.level for p in self.problems), default=OK)
+
+    @property
+    def state(self):
+        return STATE_WORDS[self.status]
+
+    def add(self, level, text):
+        self.problems.append(Problem(level, text))
+
+    def line(self):
+        """The one plugin-style line: state, file, subject, expiry, then problems."""
+        head = f"CERT {self.state} - {self.path}: "
+        if self.not_after is None:
+            return head + "; ".join(p.text for p in self.problems)
+        parts = [f"{self.short_subject()} {self.expiry_text()}"]
+        parts += [p.text for p in self.problems if not p.text.startswith(_EXPIRY_WORDS)]
+        return head + "; ".join(parts)
+
+    def short_subject(self):
+        """``CN=...`` when the subject has a common name (the usual case), else all of it."""
+        if self.common_name is not None:
+            return f"CN={self.common_name}"
+        return self.subject or "(empty subject)"
+
+    def expiry_text(self):
+        when = format_moment(self.not_after)
+        if self.days_left < 0:
+            return f"expired {when} ({-self.days_left} days ago)"
+        return f"expires {when} ({self.days_left} days)"
+
+    def as_json(self):
+        """The --json object: every field always present (null when unknown)."""
+        return {
+            "path": self.path,
+            "status": self.state,
+            "exit_status": self.status,
+            "subject": self.subject,
+            "common_name": self.common_name,
+            "issuer": self.issuer,
+            "not_before": _iso(self.not_before),
+            "not_after": _iso(self.not_after),
+            "days_left": self.days_left,
+            "self_signed": self.self_signed,
+            "key_matches": self.key_matches,
+            "signature_digest": self.digest,
+            "key_type": self.key_type,
+            "key_bits": self.key_bits,
+            "mode": None if self.mode is None else f"{self.mode:04o}",
+            "problems": [p.text for p in self.problems],
+        }
+
+
+# Problems about the dates are already said by expiry_text() in the line.
+_EXPIRY_WORDS = ("expired", "expires in")
+
+
+def format_moment(moment):
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _iso(moment):
+    return None if moment is None else moment.isoformat()
+
+
+def days_between(now, then):
+    """Whole days from ``now`` to ``then``, floored (an hour past expiry is -1)."""
+    return (then - now) // datetime.timedelta(days=1)
+
+
+def check_pem(path, warn_days=DEFAULT_WARN_DAYS, now=None):
+    """Examine the PEM at ``path``; never raises for anything the file contains."""
+    result = CheckResult(path=path)
+    data = _read(path, result)
+    if data is None:
+        return result
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    examine(data, result, warn_days, now)
+    return result
+
+
+def _read(path, result):
+    """The file's bytes, or None with the reason recorded as CRITICAL."""
+    try:
+        with open(path, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                result.add(CRITICAL, "not a regular file")
+                return None
+            data = handle.read(MAX_PEM_BYTES + 1)
+    except FileNotFoundError:
+        result.add(CRITICAL, "missing (no such file)")
+        return None
+    except OSError as exc:
+        result.add(CRITICAL, f"cannot read: {exc.strerror or exc}")
+        return None
+    result.stat, result.mode = st, stat.S_IMODE(st.st_mode)
+    _check_mode(result.mode, result)
+    if len(data) > MAX_PEM_BYTES:
+        result.add(CRITICAL, f"not a PEM file (larger than {MAX_PEM_BYTES} bytes)")
+        return None
+    result.data = data
+    return data
+
+
+def _check_mode(mode, result):
+    if mode & (stat.S_IROTH | stat.S_IWOTH):
+        result.add(CRITICAL, f"mode {mode:04o}: others may read or write the private key")
+    elif mode & stat.S_IWGRP:
+        result.add(CRITICAL, f"mode {mode:04o}: its group may replace the private key")
+
+
+def pem_blocks(data):
+    """(label, block bytes) for each PEM block, in file order; other text is skipped."""
+    return [(m.group(1), m.group(0)) for m in _PEM_BLOCK.finditer(data)]
+
+
+def examine(data, result, warn_days, now):
+    """Fill ``result`` from the PEM bytes: certificate, key, dates, strength, TLS load."""
+    blocks = pem_blocks(data)
+    if not blocks:
+        result.add(CRITICAL, "not a PEM file (no BEGIN/END block)")
+        return
+    certificate = _load_certificate(blocks, result)
+    if certificate is None:
+        return
+    result.certificate = certificate
+    _describe(certificate, result)
+    _check_dates(certificate, result, warn_days, now)
+    _check_strength(certificate, result)
+    key = _load_key(blocks, result)
+    if key is not None:
+        _check_key(key, certificate, result)
+
+
+def _load_certificate(blocks, result):
+    """The first certificate: the server's own (any later ones are its chain)."""
+    from cryptography import x509
+
+    found = [block for label, block in blocks if label == b"CERTIFICATE"]
+    if not found:
+        result.add(CRITICAL, "no certificate in the file")
+        return None
+    try:
+        return x509.load_pem_x509_certificate(found[0])
+    except ValueError as exc:
+        result.add(CRITICAL, f"the certificate cannot be parsed: {exc}")
+        return None
+
+
+def _load_key(blocks, result):
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    if any(label == b"ENCRYPTED PRIVATE KEY" for label, _ in blocks) or any(
+            b"Proc-Type: 4,ENCRYPTED" in block for _, block in blocks):
+        result.add(CRITICAL, "the private key is encrypted (Courier cannot ask for a passphrase)")
+        return None
+    found = [block for label, block in blocks if label in _PRIVATE_KEY_LABELS]
+    if not found:
+        result.add(CRITICAL, "no private key in the file")
+        return None
+    try:
+        return load_pem_private_key(found[0], None)
+    except (ValueError, TypeError) as exc:
+        result.add(CRITICAL, f"the private key cannot be parsed: {exc}")
+        return None
+    except Exception as exc:  # UnsupportedAlgorithm and the like
+        result.add(CRITICAL, f"the private key cannot be used: {exc}")
+        return None
+
+
+def _describe(certificate, result):
+    from cryptography.x509.oid import NameOID
+
+    from .compat import not_valid_after, not_valid_before
+    from .report import format_name
+
+    result.subject = format_name(certificate.subject)
+    result.issuer = format_name(certificate.issuer)
+    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    result.common_name = names[0].value if names else None
+    result.not_before = not_valid_before(certificate)
+    result.not_after = not_valid_after(certificate)
+    oid = certificate.signature_algorithm_oid.dotted_string
+    result.digest = DIGEST_BY_SIGNATURE_OID.get(oid, oid)
+    result.self_signed = is_self_signed(certificate)
+
+
+def _check_dates(certificate, result, warn_days, now):
+    result.days_left = days_between(now, result.not_after)
+    if now < result.not_before:
+        result.add(CRITICAL, f"not yet valid: valid from {format_moment(result.not_before)}")
+    if now >= result.not_after:
+        result.add(CRITICAL, f"expired {-result.days_left} days ago")
+    elif result.days_left < warn_days:
+        result.add(WARNING, f"expires in {result.days_left} days (warning at {warn_days})")
+
+
+def _check_strength(certificate, result):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    public_key = certificate.public_key()
+    result.key_type = type(public_key).__name__.lstrip("_").replace("PublicKey", "").upper()
+    result.key_bits = getattr(public_key, "key_size", None)
+    if result.digest in WEAK_DIGESTS:
+        result.add(WARNING, f"signed with {result.digest}")
+    if isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size < MIN_RSA_BITS:
+        result.add(WARNING, f"RSA key of {public_key.key_size} bits (under {MIN_RSA_BITS})")
+    try:
+        oids = [e.oid.dotted_string for e in certificate.extensions]
+    except ValueError as exc:  # malformed or duplicate extensions
+        result.add(WARNING, f"extensions cannot be parsed: {exc}")
+        return
+    if SAN_OID not in oids:
+        result.add(WARNING, "no subjectAltName (clients match names only there)")
+
+
+def _check_key(key, certificate, result):
+    from .compat import tls_context_error
+
+    result.key_matches = public_key_der(key.public_key()) == public_key_der(
+        certificate.public_key())
+    if not result.key_matches:
+        result.add(CRITICAL, "the private key does not match the certificate")
+        return
+    error = tls_context_error(certificate, key)
+    if error is not None:
+        result.add(CRITICAL, f"a TLS server could not load it: {error}")
+
+
+def public_key_der(public_key):
+    from cryptography.hazmat.primitives import serialization
+
+    return public_key.public_bytes(serialization.Encoding.DER,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def is_self_signed(certificate):
+    """Issuer equals subject and its own key verifies the signature.
+
+    Both, because a CA may issue a certificate whose subject happens to
+    equal the CA's name; only the signature tells who really signed it.
+    """
+    if certificate.issuer != certificate.subject:
+        return False
+    return signature_verifies(certificate, certificate.public_key())
+
+
+def signature_verifies(certificate, public_key):
+    """Does ``public_key`` verify the certificate's signature (any digest, even md5)?"""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+    from .cert import hash_algorithm
+    from .errors import MkcertError
+
+    digest = DIGEST_BY_SIGNATURE_OID.get(certificate.signature_algorithm_oid.dotted_string)
+    signed, signature = certificate.tbs_certificate_bytes, certificate.signature
+    try:
+        if isinstance(public_key, rsa.RSAPublicKey):
+            public_key.verify(signature, signed, padding.PKCS1v15(), hash_algorithm(digest))
+        elif isinstance(public_key, ec.EllipticCurvePublicKey):
+            public_key.verify(signature, signed, ec.ECDSA(hash_algorithm(digest)))
+        elif digest in ("ed25519", "ed448"):
+            public_key.verify(signature, signed)
+        else:
+            return False
+    except (InvalidSignature, MkcertError, ValueError, TypeError):
+        return False
+    except Exception:  # an algorithm this OpenSSL refuses: not provably self-signed
+        return False
+    return True

@@ -1,0 +1,176 @@
+"""``--renew``: replace a self-signed Courier PEM before it expires.
+
+Upstream's answer to an expiring certificate is "delete the PEM and run
+mkimapdcert again" (the 2007 how-to), which leaves the server without a key
+between the two steps and forgets the mode and group Debian's postinst set.
+Here a PEM that is due is replaced in one rename by one made from the
+current ``.cnf`` by the very pipeline a first run uses
+(:func:`mkcert.cli.produce`), keeping its mode, owner and group; the
+previous PEM stays beside it as ``PEMFILE.pem.old`` (0600) for a way back.
+
+Courier's couriertls reads the PEM for every connection, so nothing needs
+restarting afterwards.
+
+Decisions where the issue was silent:
+
+* a PEM that is a symbolic link is refused (exit 1): replacing the link
+  would silently detach it from wherever the admin points it (often a
+  certificate managed by other tooling), and writing through it is what the
+  shell originals got wrong;
+* a PEM with no readable certificate (an empty file left by a killed
+  upstream run, say) is replaced only with ``--force``: we cannot tell whose
+  it is;
+* a certificate that is not yet valid counts as due: a server cannot use it
+  now, and waiting will not help if the clock was wrong when it was made;
+* the new certificate keeps the old one's subjectAltName entries (on top
+  of the ``.cnf``'s and any ``--san``): names added with ``--san`` at the
+  first run must survive the unattended renewals of the timer;
+* the kept mode loses any permission for others and group write (the new
+  private key must not be exposed because the old one was); the change is
+  reported.
+"""
+
+import datetime
+import os
+import stat
+import sys
+import types
+
+from . import san
+from .errors import MkcertError
+from .publish import describe
+
+# Permission bits a private key never keeps: group write, anything for others.
+UNSAFE_MODE_BITS = stat.S_IWGRP | stat.S_IRWXO
+
+
+class Decision:
+    """Whether to renew, and the reason to print either way."""
+
+    def __init__(self, due, reason):
+        self.due, self.reason = due, reason
+
+
+def renew(program, name, paths, options, environ):
+    """Run ``--renew``: a first run if the PEM is missing, else renew if due."""
+    from . import cli
+
+    st = _lstat(paths.pem)
+    if st is None:
+        return cli.make(program, name, paths, options, environ)
+    if stat.S_ISLNK(st.st_mode):
+        raise MkcertError(
+            f"{paths.pem} is a symbolic link (to {os.readlink(paths.pem)}); not renewing "
+            f"through it: renew the file it points to, or put a regular file in its place")
+    if not stat.S_ISREG(st.st_mode):
+        raise MkcertError(f"{paths.pem} is not a regular file; not renewing it")
+
+    from .check import check_pem
+
+    current = check_pem(paths.pem)
+    decision = decide(current, options, paths.pem)
+    if not decision.due:
+        if not options.quiet:
+            print(f"{paths.pem}: not due for renewal: {decision.reason}")
+        return 0
+    request, extra = cli.prepare(program, name, paths, options, environ)
+    request = san.add_to_request(request, san.names_in_certificate(current.certificate))
+    keep = kept_stat(current.stat)
+    if keep.st_mode != current.stat.st_mode and not options.quiet:
+        print(f"{program}: warning: {paths.pem} was mode {current.mode:04o}; the new one is "
+              f"{stat.S_IMODE(keep.st_mode):04o}", file=sys.stderr)
+
+    def publish_pem(data, run):
+        replace_keeping_old(paths.pem, current, data, keep, run)
+
+    certificate = cli.produce(paths, request, extra, publish_pem)
+    if not options.quiet:
+        print(f"{paths.pem}: renewed ({decision.reason}); the previous one is "
+              f"{old_path(paths.pem)}")
+    cli.report(certificate, options)
+    return 0
+
+
+def _lstat(path):
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise MkcertError(f"cannot examine {path}: {describe(exc)}") from None
+
+
+def decide(current, options, path, now=None):
+    """Renew or not, from a :class:`~mkcert.check.CheckResult` of the PEM.
+
+    Raises MkcertError (exit 1) for a PEM that is due but not ours to replace.
+    """
+    from .check import format_moment
+
+    before = options.before if options.before is not None else _default_before()
+    if current.certificate is None:
+        problem = "; ".join(p.text for p in current.problems)
+        if options.force:
+            return Decision(True, f"forced; it was unusable: {problem}")
+        raise MkcertError(f"{path}: {problem}; not replacing a file that may not be "
+                          f"a certificate of ours (--force replaces it)")
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    left = current.not_after - now
+    expiry = f"expires {format_moment(current.not_after)}"
+    if now < current.not_before:
+        reason = f"not valid before {format_moment(current.not_before)}"
+    elif left <= datetime.timedelta(days=before):
+        reason = f"{expiry}, within {before} days" if left.total_seconds() > 0 else (
+            f"expired {format_moment(current.not_after)}")
+    elif options.force:
+        reason = f"forced; it {expiry}"
+    else:
+        return Decision(False, f"{expiry} ({current.days_left} days left; renewing "
+                               f"within {before} days)")
+    if not current.self_signed and not options.force:
+        raise MkcertError(
+            f"{path}: not renewing: issued by {current.issuer or '(empty name)'}, not "
+            f"self-signed; a new self-signed certificate would replace what your CA "
+            f"issued (--force does that anyway)")
+    return Decision(True, reason)
+
+
+def _default_before():
+    from .cli import RENEW_BEFORE_DAYS
+
+    return RENEW_BEFORE_DAYS
+
+
+def old_path(pem):
+    return pem + ".old"
+
+
+def kept_stat(st):
+    """The owner, group and mode the renewed PEM takes: the old file's, made safe."""
+    return types.SimpleNamespace(st_uid=st.st_uid, st_gid=st.st_gid,
+                                 st_mode=st.st_mode & ~UNSAFE_MODE_BITS)
+
+
+def replace_keeping_old(pem, current, data, keep, run):
+    """Save the current PEM as ``.old`` (0600), then swap the new one in atomically.
+
+    Both go through :func:`mkcert.publish.publish_replace`: a fresh 0600
+    temporary (O_EXCL|O_NOFOLLOW) renamed over the name, so a symlink
+    planted at ``.old`` is replaced, never written through.  If the PEM
+    changed since it was read (another run, an admin), nothing is replaced.
+    """
+    from . import publish
+
+    publish.remove_stale_temporaries(old_path(pem))
+    _ensure_unchanged(pem, current.stat)
+    publish.publish_replace(old_path(pem), current.data, run, mode=0o600)
+    _ensure_unchanged(pem, current.stat)
+    publish.publish_replace(pem, data, run, stat_from=keep)
+
+
+def _ensure_unchanged(path, before):
+    after = _lstat(path)
+    identity = (lambda st: None if st is None else
+                (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode))
+    if identity(after) != identity(before):
+        raise MkcertError(f"{path} changed while it was being renewed; nothing replaced")
