@@ -11,6 +11,7 @@ to a file and a directory at PEMFILE.pem; this extends it.)
 import os
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -206,3 +207,83 @@ def test_stale_looking_files_of_others_are_not_removed(imapd, tmp_path):
     assert result.returncode == 0, result.stderr
     assert sorted(imapd.listing()) == sorted(["imapd.pem", foreign.name, fifo.name, notpid.name])
     assert foreign.read_bytes() == b"someone else's"
+
+
+# --- TLS_DHPARAMS (mkdhparams) ----------------------------------------------
+
+def _dh_env(layout, path, **extra):
+    return dict(layout.env, TLS_DHPARAMS=str(path), COURIER_SSLLIB="openssl",
+                DH_BITS="512", **extra)
+
+
+def _assert_dh_file(path):
+    import stat
+
+    st = os.lstat(path)
+    assert stat.S_ISREG(st.st_mode)
+    data = open(path, "rb").read()
+    assert data.startswith(b"-----BEGIN DH PARAMETERS-----\n")
+    assert data.endswith(b"-----END DH PARAMETERS-----\n")
+
+
+@pytest.mark.parametrize("planted", ["symlink-to-file", "dangling", "symlink-to-directory",
+                                     "symlink-to-dev-null"])
+@pytest.mark.parametrize("how", [["--force"], ["--force", "--named-group", "ffdhe2048"]])
+def test_dhparams_symlink_is_replaced_never_written_through(layout, tmp_path, victim,
+                                                           planted, how):
+    out = layout.certsdir / "dhparams.pem"
+    directory = tmp_path / "dir"
+    directory.mkdir()
+    target = {"symlink-to-file": victim.path, "dangling": tmp_path / "nowhere",
+              "symlink-to-directory": directory, "symlink-to-dev-null": "/dev/null"}[planted]
+    out.symlink_to(target)
+    result = layout.command("mkdhparams", *how, env=_dh_env(layout, out))
+    assert result.returncode == 0, result.stderr
+    victim.assert_untouched()
+    assert not (tmp_path / "nowhere").exists()
+    assert os.listdir(directory) == []
+    _assert_dh_file(out)
+    assert layout.listing() == ["dhparams.pem"]
+
+
+def test_dhparams_fresh_symlink_is_left_alone(layout, victim):
+    out = layout.certsdir / "dhparams.pem"
+    out.symlink_to(victim.path)
+    result = layout.command("mkdhparams", env=_dh_env(layout, out))
+    assert (result.returncode, result.stderr) == (0, "")
+    assert os.readlink(out) == str(victim.path)
+    victim.assert_untouched()
+
+
+@pytest.mark.parametrize("which", ["seed", "temporary"])
+def test_dhparams_symlinks_at_seed_and_temporary_names(layout, tmp_path, victim, which):
+    out = layout.certsdir / "dhparams.pem"
+    if which == "seed":
+        (layout.certsdir / "dhparams.pem.rand.tmp").symlink_to(victim.path)
+        result = layout.command("mkdhparams", "--force", env=_dh_env(layout, out))
+        assert result.returncode == 0, result.stderr
+        assert layout.listing() == ["dhparams.pem"]
+        _assert_dh_file(out)
+    else:
+        env = _dh_env(layout, out, PLANT_BASES=str(out), PLANT_TARGET=str(victim.path))
+        source = (textwrap.dedent(PLANT_OWN_TEMPORARY)
+                  + "from mkcert.dhcli import main\nraise SystemExit(main())\n")
+        from conftest import ROOT
+        env["PYTHONPATH"] = ROOT
+        result = subprocess.run([sys.executable, "-c", source, "--force"],
+                                env=env, capture_output=True, text=True, timeout=120)
+        assert_one_clean_line(result, 1, contains=["cannot create", "File exists"])
+        names = layout.listing()
+        assert len(names) == 1 and names[0].startswith("dhparams.pem.tmp."), names
+    victim.assert_untouched()
+
+
+def test_dhparams_path_that_is_a_directory_fails_cleanly(layout):
+    out = layout.certsdir / "dhparams.pem"
+    out.mkdir()
+    (out / "inside").write_bytes(b"keep")
+    result = layout.command("mkdhparams", "--force", "--named-group", "ffdhe2048",
+                            env=_dh_env(layout, out))
+    assert_one_clean_line(result, 1, contains=[str(out)])
+    assert layout.listing() == ["dhparams.pem"]
+    assert os.listdir(out) == ["inside"]
