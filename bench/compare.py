@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Time our mkimapdcert against the pipelines it replaces, on this machine.
+
+Each case makes imapd.pem in a scratch Courier layout, alternating one run
+of ours with one run of the original pipeline (the order flips every pair,
+so a drift in machine load hits both sides alike), removing the PEM between
+runs.  Every run is a whole process timed with ``time.perf_counter``; each
+PEM is checked afterwards (key size, certificate present) outside the timed
+region.  RSA key generation time is random, so only medians over many pairs
+mean anything.
+
+Cases (``--case``, repeatable; default: all three):
+
+* ``openssl-4096``: upstream's imapd.cnf as shipped (default_bits = 4096,
+  sha1) vs bench/pipelines/openssl-mkcert.sh (upstream's OpenSSL build);
+* ``openssl-2048``: the same file with default_bits = 2048;
+* ``certtool``: Debian 12's imapd.cnf (a certtool template; BITS unset, so
+  sec-param high = 3072-bit RSA) vs bench/pipelines/debian-mkcouriercert.sh.
+
+Usage::
+
+    python3 bench/compare.py                       # all cases, default run counts
+    python3 bench/compare.py --case openssl-2048 --pairs 30
+    python3 bench/compare.py --json /tmp/bench.json --markdown
+
+Nothing here is a test: timings are reported, never asserted.
+"""
+
+import argparse
+import json
+import os
+import platform
+import pwd
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+REFERENCE = os.path.join(os.path.dirname(ROOT), "shared", "reference")
+PIPELINES = os.path.join(HERE, "pipelines")
+
+CASES = {
+    # name: (config, bits to force or None, expected key bits, pipeline, default pairs)
+    "openssl-4096": ("courier-upstream/imapd.cnf", None, 4096, "openssl-mkcert.sh", 15),
+    "openssl-2048": ("courier-upstream/imapd.cnf", 2048, 2048, "openssl-mkcert.sh", 30),
+    "certtool": ("debian-bookworm/imapd.cnf", None, 3072, "debian-mkcouriercert.sh", 30),
+}
+
+
+def default_ours():
+    """The installed console script beside this Python, else bin/mkimapdcert."""
+    installed = os.path.join(os.path.dirname(sys.executable), "mkimapdcert")
+    if os.path.exists(installed):
+        return [installed]
+    return [sys.executable, os.path.join(ROOT, "bin", "mkimapdcert")]
+
+
+class Layout:
+    """A scratch SYSCONFDIR and CERTSDIR holding one imapd.cnf."""
+
+    def __init__(self, case, reference_dir):
+        config, bits, self.expected_bits, pipeline, _ = CASES[case]
+        self.root = tempfile.mkdtemp(prefix=f"mkcert-bench-{case}-")
+        self.etc = os.path.join(self.root, "etc")
+        self.certs = os.path.join(self.root, "certs")
+        os.mkdir(self.etc)
+        os.mkdir(self.certs)
+        with open(os.path.join(reference_dir, config), encoding="utf-8") as handle:
+            text = handle.read()
+        if bits is not None:
+            text = re.sub(r"(?m)^(\s*default_bits\s*=\s*)\d+", rf"\g<1>{bits}", text)
+        # The shipped RANDFILE points into /etc/courier; keep it in the layout
+        # (both sides then read and rewrite the same seed file).
+        text = re.sub(r"(?m)^(\s*RANDFILE\s*=\s*).*$",
+                      lambda m: m.group(1) + os.path.join(self.certs, "imapd.rand"), text)
+        with open(os.path.join(self.etc, "imapd.cnf"), "w", encoding="utf-8") as handle:
+            handle.write(text)
+        self.pipeline = os.path.join(PIPELINES, pipeline)
+        self.pem = os.path.join(self.certs, "imapd.pem")
+        self.user = pwd.getpwuid(os.geteuid()).pw_name
+
+    def env(self):
+        env = dict(os.environ, COURIER_SYSCONFDIR=self.etc, COURIER_CERTSDIR=self.certs,
+                   COURIER_MAILUSER=self.user)
+        env.pop("BITS", None)
+        return env
+
+    def clean(self):
+        for name in os.listdir(self.certs):
+            os.unlink(os.path.join(self.certs, name))
+
+    def remove(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def timed(command, env, cwd):
+    start = time.perf_counter()
+    result = subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr.decode(errors="replace"))
+        raise SystemExit(f"{command[0]} failed with status {result.returncode}")
+    return elapsed
+
+
+def check_pem(path, bits):
+    """The PEM holds a private key and a certificate with a key of ``bits`` bits."""
+    from cryptography import x509
+
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if b"PRIVATE KEY-----" not in data:
+        raise SystemExit(f"{path}: no private key")
+    certificate = x509.load_pem_x509_certificate(data[data.index(b"-----BEGIN CERTIFICATE"):])
+    size = certificate.public_key().key_size
+    if size != bits:
+        raise SystemExit(f"{path}: a {size}-bit key, expected {bits}")
+
+
+def run_case(case, pairs, ours, reference_dir, log):
+    layout = Layout(case, reference_dir)
+    env = layout.env()
+    sides = {
+        "ours": ours,
+        "theirs": ["/bin/sh", layout.pipeline, "imapd", layout.etc, layout.certs, layout.user],
+    }
+    times = {"ours": [], "theirs": []}
+    try:
+        # One untimed run each: page cache, first-import bytecode compilation.
+        for command in sides.values():
+            layout.clean()
+            timed(command, env, layout.root)
+        for index in range(pairs):
+            order = ("ours", "theirs") if index % 2 == 0 else ("theirs", "ours")
+            for side in order:
+                layout.clean()
+                times[side].append(timed(sides[side], env, layout.root))
+                check_pem(layout.pem, layout.expected_bits)
+            log(f"{case} pair {index + 1}/{pairs}: ours {times['ours'][-1]:.3f}s "
+                f"theirs {times['theirs'][-1]:.3f}s")
+    finally:
+        layout.remove()
+    return times
+
+
+def summary(case, times):
+    ours, theirs = times["ours"], times["theirs"]
+    row = {
+        "case": case,
+        "pairs": len(ours),
+        "ours_median": statistics.median(ours),
+        "ours_mean": statistics.mean(ours),
+        "theirs_median": statistics.median(theirs),
+        "theirs_mean": statistics.mean(theirs),
+    }
+    row["ratio_median"] = row["ours_median"] / row["theirs_median"]
+    row["ratio_mean"] = row["ours_mean"] / row["theirs_mean"]
+    # How often ours was the faster of the pair (pairs share machine state).
+    row["ours_faster"] = sum(o < t for o, t in zip(ours, theirs))
+    return row
+
+
+def print_table(rows, markdown):
+    if markdown:
+        print("| case | pairs | ours median | ours mean | theirs median | theirs mean "
+              "| ratio (median) | ratio (mean) | ours faster |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in rows:
+            print(f"| {r['case']} | {r['pairs']} | {r['ours_median']:.3f} s | "
+                  f"{r['ours_mean']:.3f} s | {r['theirs_median']:.3f} s | "
+                  f"{r['theirs_mean']:.3f} s | {r['ratio_median']:.2f} | "
+                  f"{r['ratio_mean']:.2f} | {r['ours_faster']}/{r['pairs']} |")
+        return
+    print(f"{'case':<14}{'pairs':>6}{'ours med':>10}{'ours mean':>11}"
+          f"{'theirs med':>12}{'theirs mean':>13}{'ratio med':>11}{'ratio mean':>12}")
+    for r in rows:
+        print(f"{r['case']:<14}{r['pairs']:>6}{r['ours_median']:>9.3f}s{r['ours_mean']:>10.3f}s"
+              f"{r['theirs_median']:>11.3f}s{r['theirs_mean']:>12.3f}s"
+              f"{r['ratio_median']:>11.2f}{r['ratio_mean']:>12.2f}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--case", action="append", choices=sorted(CASES),
+                        help="case to run (repeatable; default all)")
+    parser.add_argument("--pairs", type=int,
+                        help="pairs per case (default 15 at 4096 bits, 30 otherwise)")
+    parser.add_argument("--ours", help="our command (default: the installed mkimapdcert)")
+    parser.add_argument("--reference", default=REFERENCE,
+                        help="directory with courier-upstream/ and debian-bookworm/")
+    parser.add_argument("--json", help="write the summary and every timing here")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--quiet", action="store_true", help="no per-pair progress")
+    options = parser.parse_args(argv)
+
+    ours = options.ours.split() if options.ours else default_ours()
+    cases = options.case or list(CASES)
+
+    def log(text):
+        if not options.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    log(f"ours: {' '.join(ours)}; machine: {os.cpu_count()} CPUs, {platform.platform()}")
+    rows, raw = [], {}
+    for case in cases:
+        pairs = options.pairs or CASES[case][4]
+        raw[case] = run_case(case, pairs, ours, options.reference, log)
+        rows.append(summary(case, raw[case]))
+    print_table(rows, options.markdown)
+    if options.json:
+        with open(options.json, "w", encoding="utf-8") as handle:
+            json.dump({"ours": ours, "rows": rows, "times": raw,
+                       "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())},
+                      handle, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
