@@ -1,0 +1,116 @@
+"""Threat: concurrent runs on the same files (issue 7).
+
+test_cli.py runs 8 mkimapdcert at once; here 16 (and the three services in
+one directory), mkdhparams against itself, and a reader that must never
+see a half-replaced TLS_DHPARAMS while writers race.
+"""
+
+import os
+import threading
+import time
+
+import pytest
+
+from test_threat_helpers import assert_whole_or_nothing, install_imapd, load_whole_pem
+
+RUNS = 16
+
+
+def test_sixteen_concurrent_runs_exactly_one_wins(layout):
+    install_imapd(layout)
+    pem = layout.certsdir / "imapd.pem"
+    seen = set()
+    stop = threading.Event()
+
+    def watch():
+        # Whenever a PEM is visible it is already whole.
+        while not stop.is_set():
+            try:
+                data = pem.read_bytes()
+            except FileNotFoundError:
+                continue
+            seen.add(len(data))
+            load_whole_pem(pem)
+            return
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    processes = [layout.popen("mkimapdcert", "-q") for _ in range(RUNS)]
+    try:
+        results = [(p.wait(timeout=180), *p.communicate()) for p in processes]
+    finally:
+        stop.set()
+        watcher.join()
+    winners = [r for r in results if r[0] == 0]
+    assert len(winners) == 1, results
+    for status, stdout, stderr in results:
+        if status != 0:
+            assert (status, stdout, stderr) == (1, f"{pem} already exists.\n", "")
+    assert assert_whole_or_nothing(layout.certsdir)
+    assert len(seen) <= 1  # one size ever seen: no growing file was visible
+
+
+def test_three_services_in_one_directory_do_not_disturb_each_other(layout):
+    for name in ("imapd", "pop3d", "testd"):
+        install_imapd(layout, name=name)
+    programs = ["mkimapdcert", "mkpop3dcert"] * 3
+    processes = [layout.popen(program, "-q") for program in programs]
+    processes += [layout.popen("mkcouriercert", "-q", "testd") for _ in range(3)]
+    results = [(p.wait(timeout=180), *p.communicate()) for p in processes]
+    assert sorted(r[0] for r in results) == [0, 0, 0, 1, 1, 1, 1, 1, 1], results
+    assert layout.listing() == ["imapd.pem", "pop3d.pem", "testd.pem"]
+    for name in layout.listing():
+        load_whole_pem(layout.certsdir / name)
+
+
+def _dh_env(layout, **extra):
+    return dict(layout.env, TLS_DHPARAMS=str(layout.certsdir / "dhparams.pem"),
+                COURIER_SSLLIB="openssl", DH_BITS="512", **extra)
+
+
+def _is_whole_dh(data):
+    return (data.startswith(b"-----BEGIN DH PARAMETERS-----\n")
+            and data.endswith(b"-----END DH PARAMETERS-----\n"))
+
+
+def test_mkdhparams_against_itself_readers_see_old_or_new(layout):
+    out = layout.certsdir / "dhparams.pem"
+    env = _dh_env(layout)
+    first = layout.command("mkdhparams", "--named-group", "ffdhe2048", env=env)
+    assert first.returncode == 0, first.stderr
+    versions, bad = set(), []
+    stop = threading.Event()
+
+    def read_loop():
+        while not stop.is_set():
+            data = out.read_bytes()  # never missing: each replacement is a rename
+            if not _is_whole_dh(data):
+                bad.append(data)
+            versions.add(data)
+
+    reader = threading.Thread(target=read_loop)
+    reader.start()
+    try:
+        processes = [layout.popen("mkdhparams", "--force", "--jobs", "1", env=env)
+                     for _ in range(8)]
+        processes += [layout.popen("mkdhparams", "--force", "--named-group", "ffdhe3072",
+                                   env=env) for _ in range(4)]
+        results = [(p.wait(timeout=180), *p.communicate()) for p in processes]
+    finally:
+        stop.set()
+        reader.join()
+    assert all(r[0] == 0 for r in results), results
+    assert bad == []
+    assert len(versions) >= 2
+    assert layout.listing() == ["dhparams.pem"]
+    assert _is_whole_dh(out.read_bytes())
+
+
+def test_mkdhparams_without_force_all_see_it_fresh_or_make_one(layout):
+    env = _dh_env(layout)
+    processes = [layout.popen("mkdhparams", "--jobs", "1", env=env) for _ in range(8)]
+    results = [(p.wait(timeout=180), *p.communicate()) for p in processes]
+    assert all(r[0] == 0 for r in results), results
+    assert all(r[2] == "" for r in results), results
+    assert layout.listing() == ["dhparams.pem"]
+    assert _is_whole_dh((layout.certsdir / "dhparams.pem").read_bytes())
