@@ -717,6 +717,8 @@ def _ia5_name(template, option, tag):
 
 def _ip_name(template, option):
     try:
+        if "%" in option.value:  # a scope: Python reads it, inet_pton does not
+            raise ValueError(option.value)
         address = ipaddress.ip_address(option.value)
     except ValueError:
         template.fail(option, f"{option.value!r} is not an IPv4 or IPv6 address")
