@@ -282,12 +282,21 @@ assert_pem() {
     cpub=$(in_chroot openssl x509 -in "$pem" -noout -pubkey) || fail "$pem: no readable certificate"
     [ "$kpub" = "$cpub" ] || fail "$pem: key and certificate do not match"
 }
+# dhparams.pem as Debian's courier-base leaves it.  Debian's Courier is a
+# GnuTLS build, so mkdhparams (ours as Courier's) writes certtool's
+# parameters: FIPS 186-4 style, p prime but not a safe prime, which
+# `openssl dhparam -check` rejects by design ("p not safe prime") although
+# GnuTLS uses them.  So: p is prime and couriertls serves DHE with them (below);
+# `openssl dhparam -check` is applied to our OpenSSL-flavour output instead.
 assert_dhparams() {
-    local f=/etc/courier/dhparams.pem
+    local f=/etc/courier/dhparams.pem p
     [ "$(in_chroot stat -c '%a %U:%G' "$f")" = "640 root:courier" ] ||
         fail "$f is $(in_chroot stat -c '%a %U:%G' "$f"), not 640 root:courier"
-    in_chroot openssl dhparam -in "$f" -check -noout >>"$aptlog" 2>&1 ||
-        fail "openssl dhparam -check $f"
+    dh_bits=$(in_chroot openssl dhparam -in "$f" -noout -text | sed -n 's/.*DH Parameters: (\([0-9]*\) bit).*/\1/p')
+    [ -n "$dh_bits" ] && [ "$dh_bits" -ge 2048 ] || fail "$f: no DH parameters of 2048 bits or more"
+    p=$(in_chroot openssl dhparam -in "$f" -noout -text |
+        awk '/^ *P:/ {on = 1; next} /^ *G:|generator|recommended/ {on = 0} on' | tr -d ' :\n')
+    in_chroot openssl prime -hex "$p" | grep -q 'is prime$' || fail "$f: p is not prime"
 }
 
 # --- A: courier-mkcert first, then Courier ----------------------------------
@@ -322,7 +331,21 @@ rc=$?
 set -e
 [ "$rc" = 1 ] && [ "$out" = "/etc/courier/imapd.pem already exists." ] ||
     fail "mkimapdcert over an existing PEM: status $rc, output '$out'"
+before=$(md5sum <"$root/etc/courier/dhparams.pem")
 in_chroot mkdhparams || fail "mkdhparams with a fresh dhparams.pem"
+[ "$(md5sum <"$root/etc/courier/dhparams.pem")" = "$before" ] || fail "mkdhparams replaced a fresh file"
+# The OpenSSL flavour (our own safe-prime search) and an RFC 7919 group:
+# both must pass OpenSSL's own check.
+in_chroot env COURIER_SSLLIB=openssl TLS_DHPARAMS=/tmp/dh-openssl.pem mkdhparams -q ||
+    fail "COURIER_SSLLIB=openssl mkdhparams"
+in_chroot env DH_GROUP=ffdhe3072 TLS_DHPARAMS=/tmp/dh-ffdhe3072.pem mkdhparams -q ||
+    fail "DH_GROUP=ffdhe3072 mkdhparams"
+for f in /tmp/dh-openssl.pem /tmp/dh-ffdhe3072.pem; do
+    [ "$(in_chroot stat -c '%a %U' "$f")" = "600 courier" ] ||
+        fail "$f is $(in_chroot stat -c '%a %U' "$f"), not 600 courier"
+    in_chroot openssl dhparam -in "$f" -check -noout >>"$aptlog" 2>&1 ||
+        fail "openssl dhparam -check $f"
+done
 
 log "A: TLS handshake: Courier's couriertcpd + couriertls serving our imapd.pem"
 port=$(in_chroot python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -339,6 +362,11 @@ done
 want=$(in_chroot openssl x509 -in /etc/courier/imapd.pem -noout -fingerprint -sha1)
 [ -n "$served" ] || { cat "$root/tmp/couriertcpd.log" >&2; fail "no TLS handshake on port $port"; }
 [ "$served" = "$want" ] || fail "couriertls served '$served', imapd.pem has '$want'"
+# A DHE handshake (TLS 1.2) uses dhparams.pem: couriertls accepted it.
+temp_key=$(echo | in_chroot timeout 10 openssl s_client -connect "127.0.0.1:$port" -tls1_2 \
+    -cipher DHE 2>/dev/null | sed -n 's/^Server Temp Key: //p')
+[ "$temp_key" = "DH, $dh_bits bits" ] ||
+    fail "DHE handshake: server temp key '$temp_key', want 'DH, $dh_bits bits' from dhparams.pem"
 echo_back=$(in_chroot timeout 20 python3 -c '
 import socket, ssl, sys
 context = ssl.create_default_context()
@@ -357,7 +385,7 @@ with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as ra
 ' "$port")
 [ "$echo_back" = "hello over TLS" ] || fail "no data through couriertls: '$echo_back'"
 in_chroot /usr/sbin/couriertcpd -pid="$tcpd_pid" -stop
-log "A: couriertls served $served"
+log "A: couriertls served $served, DHE with $temp_key"
 
 log "A: removing courier-mkcert"
 apt_in_chroot remove courier-mkcert
