@@ -172,11 +172,14 @@ def check_pem(path, warn_days=DEFAULT_WARN_DAYS, now=None):
 def _read(path, result):
     """The file's bytes, or None with the reason recorded as CRITICAL."""
     try:
-        with open(path, "rb") as handle:
-            st = os.fstat(handle.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                result.add(CRITICAL, "not a regular file")
-                return None
+        # O_NONBLOCK: a FIFO planted at the name must not hang the monitor.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            result.add(CRITICAL, "not a regular file")
+            return None
+        with open(fd, "rb") as handle:
             data = handle.read(MAX_PEM_BYTES + 1)
     except FileNotFoundError:
         result.add(CRITICAL, "missing (no such file)")
