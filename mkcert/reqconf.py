@@ -1,0 +1,383 @@
+"""The ``openssl req`` reader: an OpenSSL config in, a CertRequest out.
+
+The request must describe the certificate that
+``openssl req -new -x509 -nodes -config FILE`` (OpenSSL 3.0) would make, so
+every setting of the ``[ req ]`` section is read the way ``req`` reads it:
+which values are looked up where, which are checked, which string type each
+name attribute gets, and which configs are refused.  Settings that only
+matter for a certificate *request* or an encrypted key (``encrypt_key``,
+``default_keyfile``, ``attributes``, ``req_extensions``, ...) are accepted
+and, as with ``-x509 -nodes``, have no effect on the certificate beyond the
+checks OpenSSL makes on them.
+"""
+
+import re
+
+from . import objects
+from .errors import ConfigError
+from .request import (BMP_STRING, IA5_STRING, PRINTABLE_STRING, T61_STRING,
+                      UNIVERSAL_STRING, UTF8_STRING, Attribute, CertRequest,
+                      KeySpec)
+
+REQ_SECTION = "req"
+DEFAULT_BITS = 2048
+MIN_BITS = 512  # `req` refuses smaller RSA keys
+NUMERIC_STRING = 18
+
+# ASN.1 string type bits of OpenSSL's masks (B_ASN1_*).
+B_NUMERIC, B_PRINTABLE, B_T61, B_IA5 = 0x0001, 0x0002, 0x0004, 0x0010
+B_UNIVERSAL, B_BMP, B_UTF8 = 0x0100, 0x0800, 0x2000
+DIRECTORY_STRING = B_PRINTABLE | B_T61 | B_BMP | B_UTF8
+PKCS9_STRING = DIRECTORY_STRING | B_IA5
+
+# string_mask values `req` understands (ASN1_STRING_set_default_mask_asc).
+STRING_MASKS = {
+    "utf8only": B_UTF8,
+    "pkix": 0xFFFFFFFF & ~B_T61,
+    "nombstr": 0xFFFFFFFF & ~(B_BMP | B_UTF8),
+    "default": 0xFFFFFFFF,
+}
+DEFAULT_STRING_MASK = B_UTF8
+
+UNLIMITED = -1
+
+# Attribute types with their own rules (OpenSSL's standard string table):
+# (min length, max length, allowed types, whether string_mask applies).
+# Lengths count characters; -1 means no limit.  Other types may take any
+# DirectoryString type the string_mask allows, of any length.
+STRING_RULES = {
+    "2.5.4.3": (1, 64, DIRECTORY_STRING, True),  # commonName
+    "2.5.4.6": (2, 2, B_PRINTABLE, False),  # countryName
+    "2.5.4.7": (1, 128, DIRECTORY_STRING, True),  # localityName
+    "2.5.4.8": (1, 128, DIRECTORY_STRING, True),  # stateOrProvinceName
+    "2.5.4.10": (1, 64, DIRECTORY_STRING, True),  # organizationName
+    "2.5.4.11": (1, 64, DIRECTORY_STRING, True),  # organizationalUnitName
+    "1.2.840.113549.1.9.1": (1, 128, B_IA5, False),  # emailAddress
+    "1.2.840.113549.1.9.2": (1, UNLIMITED, PKCS9_STRING, True),  # unstructuredName
+    "1.2.840.113549.1.9.7": (1, UNLIMITED, PKCS9_STRING, True),  # challengePassword
+    "1.2.840.113549.1.9.8": (1, UNLIMITED, DIRECTORY_STRING, True),  # unstructuredAddress
+    "2.5.4.42": (1, 32768, DIRECTORY_STRING, True),  # givenName
+    "2.5.4.4": (1, 32768, DIRECTORY_STRING, True),  # surname
+    "2.5.4.43": (1, 32768, DIRECTORY_STRING, True),  # initials
+    "2.5.4.5": (1, 64, B_PRINTABLE, False),  # serialNumber
+    "1.2.840.113549.1.9.20": (UNLIMITED, UNLIMITED, B_BMP, False),  # friendlyName
+    "2.5.4.41": (1, 32768, DIRECTORY_STRING, True),  # name
+    "2.5.4.46": (UNLIMITED, UNLIMITED, B_PRINTABLE, False),  # dnQualifier
+    "0.9.2342.19200300.100.1.25": (1, UNLIMITED, B_IA5, False),  # domainComponent
+    "1.3.6.1.4.1.311.17.1": (UNLIMITED, UNLIMITED, B_BMP, False),  # CSPName
+    "1.3.6.1.4.1.311.60.2.1.3": (2, 2, B_PRINTABLE, False),  # jurisdictionC
+    "1.2.643.3.131.1.1": (1, 12, B_NUMERIC, False),  # INN
+    "1.2.643.100.1": (1, 13, B_NUMERIC, False),  # OGRN
+    "1.2.643.100.3": (1, 11, B_NUMERIC, False),  # SNILS
+    "2.5.4.98": (3, 3, B_PRINTABLE, False),  # countryCode3c
+    "2.5.4.99": (3, 3, B_NUMERIC, False),  # countryCode3n
+    "1.2.643.5.1.5.2": (0, UNLIMITED, B_UTF8, False),  # dnsName
+    "1.3.6.1.5.5.7.8.9": (1, 128, B_UTF8, False),  # SmtpUTF8Mailbox
+}
+
+# Characters of a PrintableString.
+_PRINTABLE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                       "0123456789 '()+,-./:=?")
+
+# Digest names `req` accepts for default_md (case does not matter), by the
+# name mkcert.cert uses.
+DIGEST_ALIASES = {
+    "sha1": ("sha1", "sha-1", "ssl3-sha1"),
+    "md5": ("md5", "ssl3-md5"),
+    "sha224": ("sha224", "sha-224", "sha2-224"),
+    "sha256": ("sha256", "sha-256", "sha2-256"),
+    "sha384": ("sha384", "sha-384", "sha2-384"),
+    "sha512": ("sha512", "sha-512", "sha2-512"),
+    "sha512-224": ("sha512-224", "sha2-512/224", "sha-512/224"),
+    "sha512-256": ("sha512-256", "sha2-512/256", "sha-512/256"),
+    "sha3-224": ("sha3-224",),
+    "sha3-256": ("sha3-256",),
+    "sha3-384": ("sha3-384",),
+    "sha3-512": ("sha3-512",),
+}
+_DIGESTS = {alias: name for name, aliases in DIGEST_ALIASES.items() for alias in aliases}
+# Digests OpenSSL signs with but the certificate builder cannot.
+_UNSUPPORTED_DIGESTS = ("ripemd160", "rmd160", "ripemd", "ripemd-160")
+
+
+def request_from_config(config, prompter=None, days=365, x509ext=None):
+    """The CertRequest that ``openssl req -new -x509 -nodes`` makes of ``config``.
+
+    ``config`` is a parsed :class:`mkcert.opensslconf.Config`.  ``prompter``
+    answers the questions of a ``prompt = yes`` config (see
+    :mod:`mkcert.prompt`); without one such a config is refused, so that
+    reading stays free of I/O.  ``x509ext`` replaces the extension reader
+    (:func:`mkcert.x509ext.extensions_from_config`), for tests.
+    """
+    reader = _RequestReader(config, prompter)
+    return reader.read(days, x509ext)
+
+
+class _RequestReader:
+    def __init__(self, config, prompter):
+        self.config = config
+        self.prompter = prompter
+        self.oids = {}
+
+    def get(self, name):
+        return self.config.get(REQ_SECTION, name)
+
+    def error(self, message, name=None):
+        return self.config.error(message, REQ_SECTION, name)
+
+    def read(self, days, x509ext):
+        if x509ext is None:
+            from .x509ext import extensions_from_config as x509ext
+        self.oids = self.read_oid_section()
+        bits = self.key_bits()
+        digest = self.digest()
+        mask = self.string_mask()
+        utf8 = self.get("utf8") == "yes"
+        extensions = x509ext(self.config, self.get("x509_extensions"),
+                             oids=self.oids)
+        self.check_request_extensions(x509ext)
+        subject = self.subject(mask, utf8)
+        return CertRequest(
+            subject=subject,
+            key=KeySpec(algorithm="rsa", bits=bits, pem_format="pkcs8"),
+            digest=digest,
+            days=days,
+            extensions=extensions,
+            flavour="openssl",
+            rand_file=self.get("RANDFILE"),
+            warnings=tuple(self.config.warnings),
+        )
+
+    # [ req ] settings ---------------------------------------------------
+
+    def read_oid_section(self):
+        """Names the config defines for OIDs (``oid_section`` in the default section)."""
+        section_name = self.config.get("default", "oid_section")
+        if section_name is None:
+            return {}
+        entries = self.config.section(section_name)
+        if entries is None:
+            raise self.config.error(
+                f"oid_section names the section [ {section_name} ],"
+                " which the file does not have", "default", "oid_section")
+        defined = {}
+        for entry in entries:
+            name, value, _ = entry
+            long_name, comma, dotted = value.rpartition(",")
+            dotted = dotted.strip(" \t\r\n")
+            oid = objects.parse_oid(dotted)
+            if oid is None or not name or objects.resolve(name) is not None:
+                raise self.config.error(
+                    f"cannot define the object {name} = {value}: it needs a numeric"
+                    " OID and a name OpenSSL does not already use", entry=entry)
+            defined[name] = oid
+            if comma:
+                defined[long_name.strip(" \t\r\n")] = oid
+        return defined
+
+    def key_bits(self):
+        text = self.get("default_bits")
+        if text is None:
+            return DEFAULT_BITS
+        bits = leading_number(text)
+        if bits is None:
+            return DEFAULT_BITS  # OpenSSL treats an overflow as "not set"
+        if bits < MIN_BITS:
+            raise self.error(f"default_bits = {text}: the RSA key would have {bits}"
+                             f" bits; OpenSSL needs at least {MIN_BITS}", "default_bits")
+        return bits
+
+    def digest(self):
+        text = self.get("default_md")
+        if text is None:
+            return "sha256"
+        name = _DIGESTS.get(text.lower())
+        if name is None:
+            if text.lower() in _UNSUPPORTED_DIGESTS:
+                raise self.error(f"default_md = {text}: this digest is not supported"
+                                 " here; use sha256", "default_md")
+            raise self.error(f"default_md = {text} is not a message digest OpenSSL"
+                             " knows (use e.g. sha256)", "default_md")
+        return name
+
+    def string_mask(self):
+        text = self.get("string_mask")
+        if text is None:
+            return DEFAULT_STRING_MASK
+        mask = parse_string_mask(text)
+        if mask is None:
+            raise self.error(f"string_mask = {text} is not valid: use utf8only,"
+                             " pkix, nombstr, default or MASK:<number>", "string_mask")
+        return mask
+
+    def check_request_extensions(self, x509ext):
+        # `req` checks this section even when it makes a certificate.
+        section = self.get("req_extensions")
+        if section is not None:
+            x509ext(self.config, section, oids=self.oids, for_request=True)
+
+    # The subject ----------------------------------------------------------
+
+    def subject(self, mask, utf8):
+        section_name = self.get("distinguished_name")
+        dn_entries = []
+        if section_name is not None:
+            dn_entries = self.config.section(section_name)
+            if dn_entries is None:
+                raise self.error(f"distinguished_name = {section_name}, but the file"
+                                 f" has no [ {section_name} ] section",
+                                 "distinguished_name")
+        attributes_name = self.get("attributes")
+        if attributes_name is not None and self.config.section(attributes_name) is None:
+            raise self.error(f"attributes = {attributes_name}, but the file has no"
+                             f" [ {attributes_name} ] section", "attributes")
+        if self.get("prompt") == "no":
+            rdns = self.subject_from_values(dn_entries, mask)
+        else:
+            from .prompt import subject_from_answers
+            rdns = subject_from_answers(self, section_name, dn_entries, mask)
+        if not rdns:
+            raise self.error(
+                "the distinguished name is empty: "
+                + (f"[ {section_name} ] has no fields" if section_name
+                   else "no distinguished_name section is set"),
+                "distinguished_name" if section_name else None)
+        return rdns
+
+    def subject_from_values(self, entries, mask):
+        rdns = []
+        for entry in entries:
+            type_name, joins_previous = field_type(entry[0])
+            oid = self.resolve(type_name)
+            if oid is None:
+                raise self.config.error(
+                    f"{entry[0]}: {type_name!r} is not a distinguished name field"
+                    " OpenSSL knows (use e.g. CN, O, OU, C, emailAddress or a"
+                    " numeric OID)", entry=entry)
+            attribute = self.attribute(oid, entry[1], mask, entry)
+            add_attribute(rdns, attribute, joins_previous)
+        return tuple(tuple(rdn) for rdn in rdns)
+
+    def resolve(self, name):
+        return self.oids.get(name) or objects.resolve(name)
+
+    def attribute(self, oid, value, mask, entry):
+        try:
+            tag = string_type(oid, value, mask)
+        except ValueError as problem:
+            raise self.config.error(f"{entry[0]} = {value}: {problem}", entry=entry) from None
+        return Attribute(oid=oid, value=value, tag=tag)
+
+
+def add_attribute(rdns, attribute, joins_previous):
+    """Append to the name; a ``+`` field joins the previous RDN (a multi-valued RDN)."""
+    if joins_previous and rdns:
+        rdns[-1].append(attribute)
+    else:
+        rdns.append([attribute])
+
+
+def field_type(key):
+    """The attribute type a distinguished-name key names, and whether it has ``+``.
+
+    Everything up to the first ``.``, ``,`` or ``:`` is a label that lets a
+    type repeat (``0.OU``, ``1.OU``) -- even when the key is a numeric OID,
+    so ``1.2.3.4`` means 2.3.4, as in OpenSSL.
+    """
+    type_name = key
+    for index, char in enumerate(key):
+        if char in ":,.":
+            if index + 1 < len(key):
+                type_name = key[index + 1:]
+            break
+    if type_name.startswith("+"):
+        return type_name[1:], True
+    return type_name, False
+
+
+def string_type(oid, value, mask):
+    """The ASN.1 string tag OpenSSL 3.0 gives ``value`` for attribute ``oid``.
+
+    Raises ValueError (with OpenSSL's reason) when no allowed type fits.
+    """
+    rule = STRING_RULES.get(oid)
+    if rule is None:
+        minimum, maximum, types = UNLIMITED, UNLIMITED, DIRECTORY_STRING & mask
+    else:
+        minimum, maximum, types, masked = rule
+        if masked:
+            types &= mask
+    for char in value:
+        if 0xD800 <= ord(char) <= 0xDFFF:
+            raise ValueError("the value is not valid UTF-8")
+    if minimum > 0 and len(value) < minimum:
+        raise ValueError(f"the value is too short (at least {minimum} characters)")
+    if maximum > 0 and len(value) > maximum:
+        raise ValueError(f"the value is too long (at most {maximum} characters)")
+    for char in value:
+        types = _types_for(ord(char), types)
+        if not types:
+            raise ValueError("the value has characters this field cannot hold")
+    for bit, tag in ((B_NUMERIC, NUMERIC_STRING), (B_PRINTABLE, PRINTABLE_STRING),
+                     (B_IA5, IA5_STRING), (B_T61, T61_STRING), (B_BMP, BMP_STRING),
+                     (B_UNIVERSAL, UNIVERSAL_STRING)):
+        if types & bit:
+            return tag
+    return UTF8_STRING
+
+
+def _types_for(code, types):
+    """Drop the string types that cannot hold the character ``code``."""
+    if types & B_NUMERIC and not (48 <= code <= 57 or code == 32):
+        types &= ~B_NUMERIC
+    if types & B_PRINTABLE and not (code < 128 and chr(code) in _PRINTABLE):
+        types &= ~B_PRINTABLE
+    if types & B_IA5 and code > 127:
+        types &= ~B_IA5
+    if types & B_T61 and code > 0xFF:
+        types &= ~B_T61
+    if types & B_BMP and code > 0xFFFF:
+        types &= ~B_BMP
+    if types & B_UTF8 and (code > 0x10FFFF or 0xD800 <= code <= 0xDFFF):
+        types &= ~B_UTF8
+    return types
+
+
+def parse_string_mask(text):
+    """The mask for a string_mask value, or None if OpenSSL would refuse it."""
+    if text.startswith("MASK:"):
+        return _strtoul(text[5:])
+    return STRING_MASKS.get(text)
+
+
+def _strtoul(text):
+    """C's strtoul(text, &end, 0) where all of text must be the number; else None."""
+    match = _C_UNSIGNED.match(text)
+    if match is None:
+        return None
+    sign, digits = match.groups()
+    if digits[:2] in ("0x", "0X"):
+        number = int(digits[2:], 16)
+    elif digits.startswith("0"):
+        number = int(digits, 8)
+    else:
+        number = int(digits)
+    if number > _ULONG_MAX:
+        return _ULONG_MAX
+    return (-number) & _ULONG_MAX if sign == "-" else number
+
+
+_C_UNSIGNED = re.compile(r"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\Z")
+_ULONG_MAX = 0xFFFFFFFFFFFFFFFF
+
+
+def leading_number(text):
+    """NCONF_get_number: the decimal digits at the start (0 if none); None on overflow."""
+    number = 0
+    for char in text:
+        if not "0" <= char <= "9":
+            break
+        number = number * 10 + ord(char) - 48
+        if number > 0x7FFFFFFFFFFFFFFF:
+            return None
+    return number

@@ -1,0 +1,196 @@
+"""Run a config through `openssl req -new -x509` and through mkcert, and compare.
+
+The corpus tests and the property tests share this: OpenSSL is the oracle,
+so a config either fails in both (ours with a ConfigError) or gives the same
+subject DER, extensions (OID, criticality, DER value), digest, key size and
+validity.  Both sides sign with the same fixed 1024-bit key unless a test
+asks for key generation, so key identifiers compare byte for byte.
+"""
+
+import datetime
+import functools
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
+
+from cryptography import x509  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+
+from mkcert.cert import build_certificate  # noqa: E402
+from mkcert.errors import ConfigError  # noqa: E402
+from mkcert.opensslconf import parse, read_include_files  # noqa: E402
+from mkcert.reqconf import request_from_config  # noqa: E402
+from mkcert.prompt import answers_prompter  # noqa: E402
+
+DAYS = 30
+
+
+@functools.lru_cache(maxsize=None)
+def openssl_version():
+    return subprocess.run(["openssl", "version"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+@functools.lru_cache(maxsize=None)
+def fixed_key():
+    """(key object, PEM path) of one 1024-bit key both sides sign with."""
+    from mkcert.keys import generate_key
+    from mkcert.request import KeySpec
+    key = generate_key(KeySpec(bits=1024))
+    handle, path = tempfile.mkstemp(suffix=".pem", prefix="mkcert-oracle-")
+    with os.fdopen(handle, "wb") as out:
+        out.write(key.private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()))
+    return key, path
+
+
+class Case:
+    """A config with what the run needs: environment, stdin lines, file name."""
+
+    def __init__(self, text, name="case.cnf", env=None, stdin=None, keygen=False,
+                 cwd=None):
+        self.text = text
+        self.name = name
+        self.env = dict(env or {})
+        self.stdin = stdin  # list of lines (without newlines) or None
+        self.keygen = keygen
+        self.cwd = cwd
+
+    @classmethod
+    def from_file(cls, path):
+        """A corpus file; '#:' header lines set env / stdin / keygen."""
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8", "surrogateescape")
+        env, stdin, keygen = {}, None, False
+        for line in text.splitlines():
+            if line.startswith("#: env "):
+                name, _, value = line[7:].partition("=")
+                env[name] = value
+            elif line.startswith("#: stdin"):
+                stdin = (stdin or []) + [line[9:]]
+            elif line.startswith("#: keygen"):
+                keygen = True
+        return cls(text, os.path.basename(path), env, stdin, keygen, os.path.dirname(path))
+
+
+def run_openssl(case, workdir):
+    """The certificate OpenSSL makes, or (None, its error output)."""
+    config = os.path.join(workdir, case.name)
+    with open(config, "wb") as out:
+        out.write(case.text.encode("utf-8", "surrogateescape"))
+    command = ["openssl", "req", "-new", "-x509", "-nodes", "-days", str(DAYS),
+               "-config", config, "-out", os.path.join(workdir, "cert.pem")]
+    if case.keygen:
+        command += ["-keyout", os.path.join(workdir, "key.pem")]
+    else:
+        command += ["-key", fixed_key()[1]]
+    env = base_environment(case)
+    stdin = "".join(line + "\n" for line in case.stdin) if case.stdin is not None else ""
+    result = subprocess.run(command, capture_output=True, env=env, cwd=case.cwd or workdir,
+                            input=stdin.encode("utf-8", "surrogateescape"), timeout=60)
+    errors = result.stderr.decode("utf-8", "replace")
+    # `req` exits 1 after writing the certificate when it cannot save the
+    # RANDFILE (/etc/courier/... here): the certificate itself is made.
+    saved_rand_only = "Cannot write random bytes" in errors and os.path.exists(
+        os.path.join(workdir, "cert.pem"))
+    if result.returncode != 0 and not saved_rand_only:
+        return None, errors
+    with open(os.path.join(workdir, "cert.pem"), "rb") as handle:
+        return x509.load_pem_x509_certificate(handle.read()), None
+
+
+def base_environment(case):
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent-home"}
+    env.update(case.env)
+    return env
+
+
+def run_ours(case):
+    """(request, certificate) from mkcert, or raises ConfigError."""
+    cwd = case.cwd
+
+    def read_include(path):
+        if cwd and not os.path.isabs(path):
+            return [(p, t) for p, t in read_include_files(os.path.join(cwd, path))]
+        return read_include_files(path)
+
+    config = parse(case.text, case.name, environ=base_environment(case),
+                   read_include=read_include)
+    prompter = answers_prompter([line + "\n" for line in case.stdin]) \
+        if case.stdin is not None else answers_prompter([])
+    request = request_from_config(config, prompter=prompter, days=DAYS)
+    if case.keygen:
+        from mkcert.keys import generate_key
+        key = generate_key(request.key)
+    else:
+        key = fixed_key()[0]
+    return request, build_certificate(request, key)
+
+
+def extension_list(certificate):
+    """(OID, critical, DER) per extension; a key hash shows as "SHA-1(own key)".
+
+    With generated keys the two sides have different keys, so key
+    identifiers compare by how they were made, not by value.
+    """
+    import hashlib
+
+    from mkcert.cert import key_context
+    bits = key_context(certificate.public_key(), certificate.subject, 1).public_key_bits
+    own = hashlib.sha1(bits).digest()
+    listed = []
+    for extension in certificate.extensions:
+        value = extension.value.public_bytes().replace(own, b"<SHA-1(own key)>")
+        listed.append((extension.oid.dotted_string, extension.critical, value))
+    return listed
+
+
+def differences(theirs, ours, request):
+    """What differs between OpenSSL's certificate and ours (empty: the same)."""
+    found = []
+    if theirs.subject.public_bytes() != ours.subject.public_bytes():
+        found.append(f"subject: openssl {theirs.subject.public_bytes().hex()} "
+                     f"ours {ours.subject.public_bytes().hex()}")
+    if extension_list(theirs) != extension_list(ours):
+        found.append(f"extensions: openssl {extension_list(theirs)} "
+                     f"ours {extension_list(ours)}")
+    if theirs.signature_algorithm_oid != ours.signature_algorithm_oid:
+        found.append(f"signature: openssl {theirs.signature_algorithm_oid} "
+                     f"ours {ours.signature_algorithm_oid}")
+    if theirs.public_key().key_size != request.key.bits and theirs.public_key().key_size != ours.public_key().key_size:
+        found.append(f"key size: openssl {theirs.public_key().key_size} ours {request.key.bits}")
+    span = _validity(theirs)
+    if span != _validity(ours) or span != datetime.timedelta(days=DAYS):
+        found.append(f"validity: openssl {span} ours {_validity(ours)}")
+    # CertRequest cannot ask for a version 1 certificate yet (OpenSSL makes
+    # one when there are no extensions); compare once it can.
+    if hasattr(request, "version") and theirs.version != ours.version:
+        found.append(f"version: openssl {theirs.version} ours {ours.version}")
+    return found
+
+
+def _validity(certificate):
+    from mkcert.compat import not_valid_after, not_valid_before
+    return not_valid_after(certificate) - not_valid_before(certificate)
+
+
+def compare(case):
+    """Run both; return a list of problems (empty when they agree)."""
+    with tempfile.TemporaryDirectory(prefix="mkcert-oracle-") as workdir:
+        theirs, error = run_openssl(case, workdir)
+    try:
+        request, ours = run_ours(case)
+    except ConfigError as problem:
+        if theirs is None:
+            return []
+        return [f"we refused ({problem}) but {openssl_version()} accepted it"]
+    if theirs is None:
+        return [f"{openssl_version()} refused it ({error.strip()[-300:]}) but we accepted it"]
+    if case.keygen and theirs.public_key().key_size != request.key.bits:
+        return [f"key size: openssl {theirs.public_key().key_size} ours {request.key.bits}"]
+    return differences(theirs, ours, request)

@@ -1,0 +1,47 @@
+"""Every config in tests/openssl_corpus/ against `openssl req -new -x509`.
+
+OpenSSL is the oracle: a config it refuses must raise ConfigError here; one
+it accepts must give the same subject, extensions, digest, key size and
+validity (see tests/openssl_corpus/oracle.py).  The reference configs that
+Courier ships are part of the run, with 1024-bit keys instead of 4096.
+"""
+
+import glob
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "openssl_corpus")
+sys.path.insert(0, CORPUS)
+
+import oracle  # noqa: E402
+
+REFERENCE = sorted(glob.glob("/work/shared/reference/courier-upstream/*.cnf")
+                   + glob.glob("/work/shared/reference/seed/*.cnf"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def report_openssl_version():
+    print(f"\ncomparing with {oracle.openssl_version()}")
+
+
+def corpus_files():
+    return sorted(glob.glob(os.path.join(CORPUS, "*.cnf")))
+
+
+@pytest.mark.parametrize("path", corpus_files(), ids=[os.path.basename(p) for p in corpus_files()])
+def test_corpus_config_matches_openssl(path):
+    case = oracle.Case.from_file(path)
+    problems = oracle.compare(case)
+    assert not problems, f"{oracle.openssl_version()}: {path}: " + "; ".join(problems)
+
+
+@pytest.mark.parametrize("path", REFERENCE, ids=[p.split("reference/")[-1] for p in REFERENCE])
+def test_reference_config_matches_openssl(path):
+    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+        text = handle.read().replace("default_bits = 4096", "default_bits = 1024")
+    case = oracle.Case(text, os.path.basename(path), keygen=True)
+    problems = oracle.compare(case)
+    assert not problems, f"{oracle.openssl_version()}: {path}: " + "; ".join(problems)
