@@ -84,11 +84,11 @@ NO_EFFECT = frozenset("""
 # reproduce.  Refused rather than ignored: a different certificate than
 # the admin asked for is worse than a clear message.
 UNSUPPORTED = frozenset("""
-    dn dn_oid pkcs9_email krb5_principal other_name other_name_utf8
+    dn dn_oid krb5_principal other_name other_name_utf8
     other_name_octet xmpp_name nc_exclude_dns nc_exclude_ip nc_exclude_email
     nc_permit_dns nc_permit_ip nc_permit_email add_extension
     add_critical_extension subject_unique_id issuer_unique_id
-    inhibit_anypolicy_skip_certs tls_feature ipsec_ike_key
+    inhibit_anypolicy_skip_certs tls_feature
 """.split())
 
 # The subject attributes certtool writes, in the order it writes them.
@@ -103,6 +103,7 @@ SUBJECT_ORDER = (
     ("cn", "2.5.4.3", "directory"),
     ("uid", "0.9.2342.19200300.100.1.1", "directory"),
     ("dc", "0.9.2342.19200300.100.1.25", "ia5"),
+    ("pkcs9_email", "1.2.840.113549.1.9.1", "ia5"),
 )
 
 # GnuTLS's PrintableString alphabet: the ASN.1 one without "'" (GnuTLS
@@ -110,6 +111,7 @@ SUBJECT_ORDER = (
 _PRINTABLE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                        "0123456789 ()+,-./:=?")
 
+COMMON_NAME = "2.5.4.3"
 BASIC_CONSTRAINTS = "2.5.29.19"
 SUBJECT_ALT_NAME = "2.5.29.17"
 KEY_USAGE = "2.5.29.15"
@@ -124,6 +126,7 @@ KP_CODE_SIGNING = "1.3.6.1.5.5.7.3.3"
 KP_EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4"
 KP_TIME_STAMPING = "1.3.6.1.5.5.7.3.8"
 KP_OCSP_SIGNING = "1.3.6.1.5.5.7.3.9"
+KP_IPSEC_IKE = "1.3.6.1.5.5.7.3.17"
 AD_OCSP = "1.3.6.1.5.5.7.48.1"
 AD_CA_ISSUERS = "1.3.6.1.5.5.7.48.2"
 
@@ -424,6 +427,10 @@ def _attribute(template, option, oid, kind):
         if not value.isascii():
             template.fail(option, f"'{option.name}' must be ASCII (an IA5String)")
         return Attribute(oid, value, IA5_STRING)
+    if oid == COMMON_NAME and len(value) > 64:
+        # certtool takes any length; cryptography refuses more than X.509's
+        # upper bound (ub-common-name), so say so before any file exists.
+        template.fail(option, f"'cn' is {len(value)} characters long; X.509 allows 64")
     tag = PRINTABLE_STRING if set(value) <= _PRINTABLE else UTF8_STRING
     return Attribute(oid, value, tag)
 
@@ -484,11 +491,18 @@ def _number(template, name):
         template.fail(option, f"'{name}' needs a number, not {option.value!r}")
     if match.end() != len(option.value):
         template.warn(option, f"certtool reads only the number at the start of "
-                              f"'{name} = {option.value}'")
+                              f"'{name} = {_printable(option.value)}'")
     value = int(match.group(1))
     if not -2**31 <= value < 2**31:
         template.fail(option, f"'{name}' is out of range: {value}")
     return value, option
+
+
+def _printable(value):
+    """A value fit for a one-line message: undecodable bytes and controls escaped."""
+    if value.isprintable():  # surrogates from undecodable bytes are not
+        return value
+    return value.encode("ascii", "backslashreplace").decode("ascii")
 
 
 def _validity(template, now):
@@ -605,6 +619,12 @@ def _extensions(template):
     else:
         for option in template.all("email"):
             found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, GN_EMAIL))
+    ike = template.first("ipsec_ike_key")
+    if ike is not None and (not ca or server):
+        found.add(EXTENDED_KEY_USAGE, der.oid(KP_IPSEC_IKE))
+    elif ike is not None:
+        template.warn(ike, "certtool ignores 'ipsec_ike_key' for a CA that is not "
+                           "also a tls_www_server")
     for name, purpose in (("ocsp_signing_key", KP_OCSP_SIGNING),
                           ("code_signing_key", KP_CODE_SIGNING),
                           ("time_stamping_key", KP_TIME_STAMPING),
@@ -691,6 +711,10 @@ def _key_usage(template, ca, server):
             usage.add(bit)
         else:
             template.warn(option, f"certtool ignores '{name}' without 'ca'")
+    # RFC 4945 5.1.3.2: an IKE certificate with key usages needs
+    # digitalSignature or nonRepudiation; certtool adds the latter.
+    if usage and template.has("ipsec_ike_key") and not template.has("signing_key"):
+        usage.add(NON_REPUDIATION)
     return usage
 
 

@@ -79,7 +79,7 @@ def test_subject_key_identifier_hashes_whole_spki():
 
 # --- Syntax ----------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
+SYNTAX = [
     ("cn = localhost\n", [("cn", "localhost")]),
     ("cn=localhost", [("cn", "localhost")]),
     ("cn: localhost\n", [("cn", "localhost")]),
@@ -109,9 +109,32 @@ def test_subject_key_identifier_hashes_whole_spki():
     ("cn = a\n[ req ]\nou = b\n", [("cn", "a")]),  # "[" ends the template
     ("cn = a\n1x = b\nou = c\n", [("cn", "a")]),
     ("Some_Name-2^x = v\n", [("Some_Name-2^x", "v")]),
-])
+]
+
+
+@pytest.mark.parametrize("text, expected", SYNTAX)
 def test_syntax(text, expected):
     assert options(text) == expected
+
+
+@needs_certtool
+@pytest.mark.parametrize("text", [t for t, e in SYNTAX if any(n in ("cn", "ou") for n, _ in e)
+                                  or "cn" in t])
+def test_syntax_as_certtool_reads_it(text, tmp_path, certtool_key):
+    """certtool's CN and OU are the values our scanner found for cn and ou."""
+    from cryptography import x509
+
+    template = tmp_path / "t.cnf"
+    template.write_bytes(text.encode("utf-8"))
+    subprocess.run(["certtool", "--generate-self-signed", "--load-privkey", str(certtool_key),
+                    "--template", str(template), "--outfile", str(tmp_path / "c.pem")],
+                   capture_output=True, check=True, timeout=60)
+    certificate = x509.load_pem_x509_certificate((tmp_path / "c.pem").read_bytes())
+    found = dict(reversed(options(text)))  # the first value of each name
+    for name, oid in (("cn", x509.NameOID.COMMON_NAME),
+                      ("ou", x509.NameOID.ORGANIZATIONAL_UNIT_NAME)):
+        values = [a.value for a in certificate.subject.get_attributes_for_oid(oid)]
+        assert values[:1] == ([found[name]] if name in found else [])
 
 
 @pytest.mark.parametrize("text, line", [
@@ -181,6 +204,8 @@ def test_aliases_o_and_ou():
     ("cert_signing_key\n", "1: certtool ignores 'cert_signing_key' without 'ca'"),
     ("ca\nencryption_key\n", "2: certtool ignores 'encryption_key' for a CA that is "
                              "not also a tls_www_server"),
+    ("ca\nipsec_ike_key\n", "2: certtool ignores 'ipsec_ike_key' for a CA that is not "
+                              "also a tls_www_server"),
     ("cn = x\r\n", "1: the value of 'cn' ends with a carriage return (DOS line "
                    "ending), which certtool keeps"),
     ('cn = "x\n', "1: the quote opened here is never closed; certtool reads to the "
@@ -353,6 +378,8 @@ WE_REFUSE = [
     ("add_extension = \"1.2.3 0x0500\"\n", 1),
     ("policy1 = 1.2.3\n", 1),
     ("cn = \udcff\n", 1),  # not UTF-8
+    ("cn = " + "a" * 65 + "\n", 1),  # certtool: any length; cryptography: 64
+    ("pkcs9_email = \"\u00fc@x\"\n", 1),  # certtool: UTF-8 bytes in an IA5String
 ]
 
 
