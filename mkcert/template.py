@@ -88,7 +88,7 @@ UNSUPPORTED = frozenset("""
     other_name_octet xmpp_name nc_exclude_dns nc_exclude_ip nc_exclude_email
     nc_permit_dns nc_permit_ip nc_permit_email add_extension
     add_critical_extension subject_unique_id issuer_unique_id
-    inhibit_anypolicy_skip_certs tls_feature
+    inhibit_anypolicy_skip_certs
 """.split())
 
 # The subject attributes certtool writes, in the order it writes them.
@@ -118,6 +118,7 @@ KEY_USAGE = "2.5.29.15"
 EXTENDED_KEY_USAGE = "2.5.29.37"
 SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
 CRL_DISTRIBUTION_POINTS = "2.5.29.31"
+TLS_FEATURE = "1.3.6.1.5.5.7.1.24"
 AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1"
 
 KP_SERVER = "1.3.6.1.5.5.7.3.1"
@@ -364,7 +365,9 @@ def _check_names(template):
     for option in template.options:
         name = option.name
         lower = name.lower()
-        known = lower in KNOWN_OPTIONS or (lower.startswith("policy") and len(lower) > 6)
+        # certtool knows every name starting with "policy" (a wildcard) but
+        # only reads policy1 to policy8 and their _url and _txt companions.
+        known = lower in KNOWN_OPTIONS or lower.startswith("policy")
         if not known:
             template.warn(option, f"unknown option '{name}' (certtool ignores it)")
             continue
@@ -372,7 +375,7 @@ def _check_names(template):
             template.warn(option, f"certtool ignores '{name}': option names are "
                                   f"case-sensitive (did you mean '{lower}'?)")
             continue
-        if lower.startswith("policy") or name in UNSUPPORTED:
+        if re.fullmatch(r"policy[1-8]", name) or name in UNSUPPORTED:
             template.fail(option, f"certtool option '{name}' is not supported by mkcert")
         if name in NO_EFFECT:
             template.warn(option, f"'{name}' has no effect on a self-signed certificate")
@@ -602,6 +605,8 @@ def _extensions(template):
     found = _ExtensionSet()
     for option in template.all("key_purpose_oid"):
         found.add(EXTENDED_KEY_USAGE, _oid(template, option))
+    for option in template.all("tls_feature"):
+        found.add(TLS_FEATURE, _tls_feature(template, option))
     found.add(BASIC_CONSTRAINTS)
     if template.has("tls_www_client"):
         found.add(EXTENDED_KEY_USAGE, der.oid(KP_CLIENT))
@@ -726,6 +731,17 @@ def _oid(template, option):
         return der.oid(text)
     except ValueError:
         template.fail(option, f"{text!r} is not a valid object identifier")
+
+
+def _tls_feature(template, option):
+    """A TLS extension number (RFC 7633), e.g. 5 for OCSP must-staple."""
+    if not re.fullmatch(r"[0-9]+", option.value.strip()):
+        template.fail(option, f"'tls_feature' needs a TLS extension number, "
+                              f"not {option.value!r}")
+    number = int(option.value)
+    if number > 0xFFFF:
+        template.fail(option, f"TLS extension number {number} is over 65535")
+    return der.integer(number)
 
 
 def _ia5_name(template, option, tag):

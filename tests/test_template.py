@@ -351,6 +351,7 @@ CERTTOOL_REFUSES = [
     ("country = \"\"\n", 1),
     ("cn = x\nip_address = 1.2.3\n", 2),
     ("ip_address = 10.0.0.1/8\n", 1),
+    ("cn = x\ntls_feature = 70000\n", 2),
     ("ip_address = \"fe80::1%eth0\"\n", 1),
     ("key_purpose_oid = foo\n", 1),
     ("email = \"j\u00f6@x.de\"\n", 1),
@@ -377,6 +378,8 @@ WE_REFUSE = [
     ("cn = x\ndn_oid = 2.5.4.3 y\n", 2),  # certtool options we do not implement
     ("add_extension = \"1.2.3 0x0500\"\n", 1),
     ("policy1 = 1.2.3\n", 1),
+    ("tls_feature = abc\n", 1),  # certtool: 0
+    ("policy9 = x\npolicy8 = 1.2.3\n", 2),
     ("cn = \udcff\n", 1),  # not UTF-8
     ("cn = " + "a" * 65 + "\n", 1),  # certtool: any length; cryptography: 64
     ("pkcs9_email = \"\u00fc@x\"\n", 1),  # certtool: UTF-8 bytes in an IA5String
