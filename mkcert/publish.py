@@ -156,11 +156,14 @@ def temporary_name(path):
 
 def _create_exclusive(path, run):
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    try:
-        fd = os.open(path, flags, 0o600)
-    except OSError as exc:
-        raise MkcertError(f"cannot create {path}: {describe(exc)}") from None
-    run.created(path, fd)
+    # The file and the run's record of it come into being together: a signal
+    # between the two would leave a file that no cleanup knows about.
+    with blocked_signals():
+        try:
+            fd = os.open(path, flags, 0o600)
+        except OSError as exc:
+            raise MkcertError(f"cannot create {path}: {describe(exc)}") from None
+        run.created(path, fd)
     return fd
 
 
@@ -262,12 +265,13 @@ def write_rand_file(path, run):
     The run removes it again on every exit path.
     """
     temp = write_temporary(path, os.urandom(RAND_BYTES), run)
-    try:
-        os.rename(temp, path)
-    except OSError as exc:
-        raise MkcertError(f"cannot create {path}: {describe(exc)}") from None
-    run.forget(temp)
-    run.adopt(path)
+    with blocked_signals():  # renamed and recorded as one step (see _create_exclusive)
+        try:
+            os.rename(temp, path)
+        except OSError as exc:
+            raise MkcertError(f"cannot create {path}: {describe(exc)}") from None
+        run.forget(temp)
+        run.adopt(path)
 
 
 def refresh_rand_file(path):
@@ -285,6 +289,13 @@ def refresh_rand_file(path):
         return
     if not stat.S_ISREG(st.st_mode):
         return
+    # Not one of the run's files, so no cleanup knows the temporary name: no
+    # signal may come between its creation and its rename or removal.
+    with blocked_signals():
+        _refresh_rand_file(path, st)
+
+
+def _refresh_rand_file(path, st):
     temp = temporary_name(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
