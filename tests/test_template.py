@@ -109,6 +109,10 @@ SYNTAX = [
     ("cn = a\n[ req ]\nou = b\n", [("cn", "a")]),  # "[" ends the template
     ("cn = a\n1x = b\nou = c\n", [("cn", "a")]),
     ("Some_Name-2^x = v\n", [("Some_Name-2^x", "v")]),
+    ('cn = "open\nou = y\n', [("cn", "open\nou = y\n")]),  # quote never closed
+    ("cn\t=\ttabs\tinside\n", [("cn", "tabs\tinside")]),
+    ("ca =\n  x\ncn = c\n", [("ca", ""), ("x", ""), ("cn", "c")]),  # empty value: newline ends it
+    ("ou = a\n\n\n  ou = b\ncn = c", [("ou", "a"), ("ou", "b"), ("cn", "c")]),
 ]
 
 
