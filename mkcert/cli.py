@@ -228,16 +228,18 @@ def make(program, name, paths, options, environ):
     return 0
 
 
-def prepare(program, name, paths, options, environ):
+def prepare(program, name, paths, options, environ, kept_names=()):
     """Read the .cnf and fold in the options: all decided before any file exists.
 
-    Returns the request and the maker of what follows the certificate (see
-    :func:`_extra_pem_maker`); shared by a first run and ``--renew``.
+    ``kept_names``: subjectAltName entries (DER) of a certificate being
+    renewed, added before any ``--san``.  Returns the request and the maker
+    of what follows the certificate (see :func:`_extra_pem_maker`); shared
+    by a first run and ``--renew``.
     """
     from .config import load_request
 
     request = load_request(paths.config, environ)
-    request = _apply_options(request, options, environ)
+    request = _apply_options(request, options, environ, kept_names)
     if not options.quiet:
         for warning in request.warnings:
             print(f"{program}: warning: {warning}", file=sys.stderr)
@@ -254,13 +256,14 @@ def report(certificate, options):
         print(line)
 
 
-def _apply_options(request, options, environ):
+def _apply_options(request, options, environ, kept_names=()):
     """Fold the command line and environment into the request."""
     changes = {}
     if options.days is not None:
         changes.update(days=options.days, not_after=None)
-    if options.san:
-        changes["extensions"] = san.add_to_request(request, options.san).extensions
+    names = list(kept_names) + list(options.san or ())
+    if names:
+        changes["extensions"] = san.add_to_request(request, names).extensions
     if request.flavour == "gnutls":
         from .template import bits_for_security_level
 

@@ -73,8 +73,9 @@ def renew(program, name, paths, options, environ):
         if not options.quiet:
             print(f"{paths.pem}: not due for renewal: {decision.reason}")
         return 0
-    request, extra = cli.prepare(program, name, paths, options, environ)
-    request = san.add_to_request(request, san.names_in_certificate(current.certificate))
+    kept_names = [] if current.certificate is None else san.names_in_certificate(
+        current.certificate)
+    request, extra = cli.prepare(program, name, paths, options, environ, kept_names)
     keep = kept_stat(current.stat)
     if keep.st_mode != current.stat.st_mode and not options.quiet:
         print(f"{program}: warning: {paths.pem} was mode {current.mode:04o}; the new one is "
