@@ -14,6 +14,7 @@ Nothing here imports a crypto library at import time.
 """
 
 import base64
+import itertools
 import os
 import signal
 
@@ -133,13 +134,13 @@ def check_bits(bits):
 # counts (error below 2^-128) -- for the final verdict on both q and p.  The
 # sieve in front of them is plain Python and can only reject candidates, never
 # accept one, so it cannot weaken the result; it is deeper than OpenSSL's own
-# (primes up to 2^17 instead of the first 128-384), which is why one of our
+# (primes up to 2^17..2^22 instead of OpenSSL's first 128-1024), which is why one of our
 # searches is faster than `openssl dhparam` even before we run one per core.
 # cryptography's deprecated generator remains only as a fallback for a system
 # whose libcrypto cannot be loaded.
 # ---------------------------------------------------------------------------
 
-SIEVE_LIMIT = 1 << 17
+SIEVE_LIMIT = 1 << 17  # the smallest sieve, for sizes up to 1024 bits
 # q = 11 mod 12, hence p = 2q + 1 = 23 mod 24: p = 7 mod 8 (2 is a quadratic
 # residue, so g = 2 generates the subgroup of prime order q) and neither q nor
 # p is divisible by 2 or 3 -- the congruence `openssl dhparam -2` uses.
@@ -157,6 +158,23 @@ def usable_cpus():
         return max(1, os.cpu_count() or 1)
 
 
+def sieve_limit(bits):
+    """How far to sieve: deeper for larger primes, where each test costs more.
+
+    Striking out with every prime up to B leaves about 1/(ln B)^2 of the
+    candidates, while the sieve's own cost grows with the number of primes
+    below B (a Python loop per prime and window).  These steps keep the sieve
+    near a tenth of a search's time at each size (see bench/dhparams.py).
+    """
+    if bits <= 1024:
+        return SIEVE_LIMIT
+    if bits <= 1536:
+        return 1 << 18
+    if bits <= 2048:
+        return 1 << 20
+    return 1 << 22
+
+
 def _small_primes(limit=SIEVE_LIMIT):
     """The odd primes from 5 up to ``limit`` (2 and 3 are handled by STEP)."""
     flags = bytearray([1]) * limit
@@ -164,7 +182,8 @@ def _small_primes(limit=SIEVE_LIMIT):
     for n in range(2, int(limit ** 0.5) + 1):
         if flags[n]:
             flags[n * n::n] = bytes(len(range(n * n, limit, n)))
-    return [n for n in range(5, limit) if flags[n]]
+    flags[2] = flags[3] = 0
+    return list(itertools.compress(range(limit), flags))
 
 
 class LibCrypto:
@@ -239,6 +258,10 @@ def _load_libcrypto(ctypes):
     raise OSError("cannot load libcrypto: " + "; ".join(errors or ["not found"]))
 
 
+def step_inverses(primes):
+    return [pow(STEP, -1, r) for r in primes]
+
+
 class SafePrimeSearch:
     """One search: sieve a window of candidates q = RESIDUE mod STEP, test the survivors.
 
@@ -246,12 +269,12 @@ class SafePrimeSearch:
     small prime r strikes out the q with r | q and the q with r | 2q + 1.
     """
 
-    def __init__(self, bits, crypto, primes=None, window=None):
+    def __init__(self, bits, crypto, primes=None, window=None, inverses=None):
         self.bits = bits
         self.crypto = crypto
-        self.primes = primes if primes is not None else _small_primes()
+        self.primes = primes if primes is not None else _small_primes(sieve_limit(bits))
         # Inverses of STEP, so the struck-out positions are found by a multiplication.
-        self.inverses = [pow(STEP, -1, r) for r in self.primes]
+        self.inverses = inverses if inverses is not None else step_inverses(self.primes)
         self.window = window or max(1 << 12, bits * 64)
         self._ones = bytes(self.window)  # zeros used to strike out
 
@@ -307,13 +330,13 @@ def _cryptography_search(bits):
         return dh.generate_parameters(GENERATOR, bits).parameter_numbers().p
 
 
-def search_safe_prime(bits, primes=None):
+def search_safe_prime(bits, primes=None, inverses=None):
     """One complete search in this process (what each worker runs)."""
     try:
         crypto = LibCrypto()
     except (OSError, AttributeError):
         return _cryptography_search(bits)
-    return SafePrimeSearch(bits, crypto, primes).run()
+    return SafePrimeSearch(bits, crypto, primes, inverses=inverses).run()
 
 
 # --- running one search per core -------------------------------------------
@@ -337,7 +360,7 @@ def _die_with_parent(parent_pid):
         os._exit(1)
 
 
-def _worker(bits, connection, parent_pid, primes):
+def _worker(bits, connection, parent_pid, primes, inverses):
     # A signal ends a worker quietly (no KeyboardInterrupt traceback); the
     # parent has its own handlers and decides what the run does.
     # The parent forked us with those signals blocked; unblock them only now.
@@ -347,7 +370,7 @@ def _worker(bits, connection, parent_pid, primes):
     signal.pthread_sigmask(signal.SIG_UNBLOCK, handled)
     _die_with_parent(parent_pid)
     try:
-        connection.send(search_safe_prime(bits, primes))
+        connection.send(search_safe_prime(bits, primes, inverses))
     except BrokenPipeError:
         pass
     finally:
@@ -368,13 +391,16 @@ def find_safe_prime(bits, jobs=None, progress=None):
     from .publish import blocked_signals
 
     jobs = usable_cpus() if not jobs else max(1, int(jobs))
-    primes = _small_primes()  # computed once, inherited by the forked workers
+    # The sieve's tables are computed once, here, and inherited by the forked workers.
+    primes = _small_primes(sieve_limit(bits))
+    inverses = step_inverses(primes)
     context = multiprocessing.get_context("fork")
     workers, readers = [], []
     try:
         for _ in range(jobs):
             reader, writer = context.Pipe(duplex=False)
-            process = context.Process(target=_worker, args=(bits, writer, os.getpid(), primes), daemon=True)
+            process = context.Process(target=_worker, args=(bits, writer, os.getpid(), primes, inverses),
+                                      daemon=True)
             # Signals wait until the worker is on the list _stop() reaps.
             with blocked_signals():
                 process.start()
