@@ -88,6 +88,11 @@ class Layout:
         env = dict(os.environ, COURIER_SYSCONFDIR=self.etc, COURIER_CERTSDIR=self.certs,
                    COURIER_MAILUSER=self.user)
         env.pop("BITS", None)
+        # An installed package is byte-compiled (pip and dh_python3 both do
+        # it); a checkout under PYTHONDONTWRITEBYTECODE=1 would recompile our
+        # modules on every run.  Keep the bytecode in the scratch directory.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = os.path.join(self.root, "pycache")
         return env
 
     def clean(self):

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""The command's own overhead: everything but key generation and signing.
+
+Runs our mkimapdcert (through bench/fixedkey.py) in a scratch layout:
+
+* ``fixed`` runs load a key generated beforehand instead of generating one,
+  so wall time minus the time spent building (signing) the certificate is
+  the overhead: interpreter start-up, imports, argument parsing, reading the
+  config, the seed file, publishing, the report, exit;
+* ``real`` runs generate the key as usual; they show the key generation
+  time and how long the process takes to exit after the command returns
+  (with racing key generation the losing search must not delay it);
+* the cheap paths: ``--help``, "already exists" and a bare ``python -c pass``.
+
+Every time is a whole process around ``time.perf_counter``/``monotonic`` in
+this harness; nothing is asserted.  The pre-generated key exists only here:
+the command itself has no way to be handed a key.
+
+    python3 bench/overhead.py [--case openssl-4096|openssl-2048|certtool] [--runs N]
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import compare  # noqa: E402  (bench/compare.py: layouts and cases)
+
+FIXEDKEY = os.path.join(HERE, "fixedkey.py")
+
+
+def ms(seconds):
+    return f"{seconds * 1000:7.1f} ms"
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wall(command, env, cwd, expect=0, cpu=None):
+    """Wall time of one process; its CPU time (user + system) goes into ``cpu``."""
+    cpu_before = children_cpu()
+    start = time.perf_counter()
+    result = subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append(children_cpu() - cpu_before)
+    if result.returncode != expect:
+        sys.stderr.write(result.stderr.decode(errors="replace"))
+        raise SystemExit(f"{command} exited {result.returncode}, expected {expect}")
+    return elapsed
+
+
+def instrumented(python, script, env, cwd, report):
+    env = dict(env, MKCERT_BENCH_REPORT=report)
+    cpu = []
+    started = time.monotonic()
+    wall(python + [FIXEDKEY, script], env, cwd, cpu=cpu)
+    ended = time.monotonic()
+    with open(report, encoding="utf-8") as handle:
+        data = json.load(handle)
+    return {
+        "wall": ended - started,
+        "startup": data["entered"] - started,
+        "exit": ended - data["finished"],
+        "keygen": data["keygen"],
+        "certificate": data["certificate"],
+        "overhead": ended - started - data["keygen"] - data["certificate"],
+        # CPU time of the process (and of any racers it forked and reaped):
+        # steadier than wall time when other work shares the machine.
+        "cpu": cpu[0],
+        "modules": data["modules"],
+    }
+
+
+def make_key(bits, directory):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(65537, bits)
+    path = os.path.join(directory, f"fixed-{bits}.der")
+    with open(path, "wb") as handle:
+        handle.write(key.private_bytes(serialization.Encoding.DER,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    return path
+
+
+def show(title, rows, fields):
+    print(f"{title} ({len(rows)} runs), median [min .. max]; load {os.getloadavg()[0]:.2f}:")
+    for field in fields:
+        values = [r[field] for r in rows]
+        print(f"  {field:<12}{ms(statistics.median(values))}  "
+              f"[{ms(min(values)).strip()} .. {ms(max(values)).strip()}]")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--case", default="openssl-4096", choices=sorted(compare.CASES))
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--real-runs", type=int, default=10)
+    parser.add_argument("--python", default=sys.executable,
+                        help="interpreter to run the command with (default this one)")
+    parser.add_argument("--script", default=None,
+                        help="the mkimapdcert script (default the installed one)")
+    parser.add_argument("--reference", default=compare.REFERENCE)
+    parser.add_argument("--json", help="write every measurement here")
+    options = parser.parse_args(argv)
+
+    python = [options.python]
+    script = options.script or compare.default_ours()[-1]
+    layout = compare.Layout(options.case, options.reference)
+    env = layout.env()
+    scratch = tempfile.mkdtemp(prefix="mkcert-overhead-")
+    report = os.path.join(scratch, "report.json")
+    results = {}
+    try:
+        key = make_key(layout.expected_bits, scratch)
+        print(f"{options.case}: {' '.join(python)} {script}")
+
+        rows = []
+        for _ in range(options.runs + 1):
+            layout.clean()
+            rows.append(instrumented(python, script,
+                                     dict(env, MKCERT_BENCH_FIXED_KEY=key), layout.root, report))
+        results["fixed"] = rows[1:]  # the first run warms the caches
+        show("pre-generated key", results["fixed"],
+             ["wall", "startup", "certificate", "overhead", "exit", "cpu"])
+
+        rows = []
+        for _ in range(options.real_runs):
+            layout.clean()
+            rows.append(instrumented(python, script, env, layout.root, report))
+        results["real"] = rows
+        if rows:
+            show("real key generation", rows, ["wall", "keygen", "certificate", "overhead", "exit"])
+
+        cheap = {"python -c pass": (python + ["-c", "pass"], 0),
+                 "python -I -S -c pass": (python + ["-I", "-S", "-c", "pass"], 0),
+                 "--help": (python + [script, "--help"], 0),
+                 "already exists": (python + [script], 1)}
+        with open(layout.pem, "w", encoding="ascii") as handle:
+            handle.write("x")
+        print(f"cheap paths ({options.runs} runs), median:")
+        results["cheap"] = {}
+        for label, (command, expect) in cheap.items():
+            cpu = []
+            times = [wall(command, env, layout.root, expect, cpu) for _ in range(options.runs)]
+            results["cheap"][label] = {"wall": times, "cpu": cpu}
+            print(f"  {label:<22}{ms(statistics.median(times))} wall, "
+                  f"{ms(statistics.median(cpu)).strip()} CPU")
+    finally:
+        layout.remove()
+        for name in os.listdir(scratch):
+            os.unlink(os.path.join(scratch, name))
+        os.rmdir(scratch)
+    if options.json:
+        with open(options.json, "w", encoding="utf-8") as handle:
+            json.dump(results, handle, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
