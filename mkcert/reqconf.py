@@ -307,6 +307,8 @@ def string_type(oid, value, mask):
         minimum, maximum, types, masked = rule
         if masked:
             types &= mask
+    if not types:
+        types = DIRECTORY_STRING  # what OpenSSL falls back to for an empty mask
     for char in value:
         if 0xD800 <= ord(char) <= 0xDFFF:
             raise ValueError("the value is not valid UTF-8")

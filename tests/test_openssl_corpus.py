@@ -34,7 +34,12 @@ def corpus_files():
 @pytest.mark.parametrize("path", corpus_files(), ids=[os.path.basename(p) for p in corpus_files()])
 def test_corpus_config_matches_openssl(path):
     case = oracle.Case.from_file(path)
-    problems = oracle.compare(case)
+    try:
+        problems = oracle.compare(case)
+    except oracle.BuilderLimitation as limitation:
+        # The request is right (its subject matched OpenSSL's) but
+        # mkcert.cert cannot build it yet: see the xfail reason.
+        pytest.xfail(f"mkcert.cert cannot build this request: {limitation.args[1]}")
     assert not problems, f"{oracle.openssl_version()}: {path}: " + "; ".join(problems)
 
 

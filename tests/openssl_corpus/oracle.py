@@ -83,7 +83,9 @@ def run_openssl(case, workdir):
     config = os.path.join(workdir, case.name)
     with open(config, "wb") as out:
         out.write(case.text.encode("utf-8", "surrogateescape"))
-    command = ["openssl", "req", "-new", "-x509", "-nodes", "-days", str(DAYS),
+    # -utf8: mkcert reads values as UTF-8 whatever the config's utf8 says,
+    # which is what OpenSSL does with utf8 = yes.
+    command = ["openssl", "req", "-utf8", "-new", "-x509", "-nodes", "-days", str(DAYS),
                "-config", config, "-out", os.path.join(workdir, "cert.pem")]
     if case.keygen:
         command += ["-keyout", os.path.join(workdir, "key.pem")]
@@ -110,6 +112,21 @@ def base_environment(case):
     return env
 
 
+class BuilderLimitation(Exception):
+    """mkcert.cert could not build what the request (correctly) asks for."""
+
+
+def request_subject_der(request):
+    """The subject DER the request asks for, encoded here independently of cert.py."""
+    from mkcert import der
+    codecs = {30: "utf-16-be", 28: "utf-32-be", 20: "latin-1"}
+
+    def attribute(a):
+        value = a.value.encode(codecs.get(a.tag, "utf-8"), "surrogateescape")
+        return der.sequence(der.oid(a.oid), der.tlv(a.tag, value))
+    return der.sequence(*(der.set_of(*(attribute(a) for a in rdn)) for rdn in request.subject))
+
+
 def run_ours(case):
     """(request, certificate) from mkcert, or raises ConfigError."""
     cwd = case.cwd
@@ -129,7 +146,24 @@ def run_ours(case):
         key = generate_key(request.key)
     else:
         key = fixed_key()[0]
-    return request, build_certificate(request, key)
+    try:
+        return request, build_certificate(request, key)
+    except ValueError as problem:
+        raise BuilderLimitation(request, problem) from None
+
+
+def subject_der(certificate):
+    """The subject's DER straight from the TBSCertificate.
+
+    cryptography cannot parse every string OpenSSL writes (a T61String with
+    Latin-1 bytes), so names are compared as bytes, never as Name objects.
+    """
+    from mkcert import der
+    tbs = certificate.tbs_certificate_bytes
+    _, start, _ = der.read_tlv(tbs)
+    fields = der.children(tbs[start:])
+    offset = 1 if fields[0][0] == 0xA0 else 0
+    return fields[offset + 4]
 
 
 def extension_list(certificate):
@@ -140,8 +174,13 @@ def extension_list(certificate):
     """
     import hashlib
 
-    from mkcert.cert import key_context
-    bits = key_context(certificate.public_key(), certificate.subject, 1).public_key_bits
+    from mkcert import der
+    spki = certificate.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    _, body, _ = der.read_tlv(spki)
+    bit_string = der.children(spki[body:])[1]
+    _, start, end = der.read_tlv(bit_string)
+    bits = bit_string[start + 1:end]
     own = hashlib.sha1(bits).digest()
     listed = []
     for extension in certificate.extensions:
@@ -153,9 +192,15 @@ def extension_list(certificate):
 def differences(theirs, ours, request):
     """What differs between OpenSSL's certificate and ours (empty: the same)."""
     found = []
-    if theirs.subject.public_bytes() != ours.subject.public_bytes():
-        found.append(f"subject: openssl {theirs.subject.public_bytes().hex()} "
-                     f"ours {ours.subject.public_bytes().hex()}")
+    if request_subject_der(request) != subject_der(theirs):
+        found.append(f"request subject: openssl {subject_der(theirs).hex()} "
+                     f"request {request_subject_der(request).hex()}")
+    if not found and subject_der(theirs) != subject_der(ours):
+        raise BuilderLimitation(request, "it encodes the subject differently from the"
+                                " request (T61String must be Latin-1 bytes)")
+    if subject_der(theirs) != subject_der(ours):
+        found.append(f"subject: openssl {subject_der(theirs).hex()} "
+                     f"ours {subject_der(ours).hex()}")
     if extension_list(theirs) != extension_list(ours):
         found.append(f"extensions: openssl {extension_list(theirs)} "
                      f"ours {extension_list(ours)}")
@@ -185,6 +230,14 @@ def compare(case):
         theirs, error = run_openssl(case, workdir)
     try:
         request, ours = run_ours(case)
+    except BuilderLimitation as limitation:
+        request, problem = limitation.args
+        if theirs is None:
+            return [f"{openssl_version()} refused it ({error.strip()[-300:]}) but we accepted it"]
+        if request_subject_der(request) != subject_der(theirs):
+            return [f"subject: openssl {subject_der(theirs).hex()} "
+                    f"request {request_subject_der(request).hex()}"]
+        raise
     except ConfigError as problem:
         if theirs is None:
             return []
