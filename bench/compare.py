@@ -131,6 +131,7 @@ def check_pem(path, bits):
 def run_case(case, pairs, ours, reference_dir, log):
     layout = Layout(case, reference_dir)
     env = layout.env()
+    load = [os.getloadavg()[0]]
     sides = {
         "ours": ours,
         "theirs": ["/bin/sh", layout.pipeline, "imapd", layout.etc, layout.certs, layout.user],
@@ -151,6 +152,8 @@ def run_case(case, pairs, ours, reference_dir, log):
                 f"theirs {times['theirs'][-1]:.3f}s")
     finally:
         layout.remove()
+    load.append(os.getloadavg()[0])
+    times["load"] = load  # 1-minute load average before and after: others' work
     return times
 
 
@@ -168,26 +171,29 @@ def summary(case, times):
     row["ratio_mean"] = row["ours_mean"] / row["theirs_mean"]
     # How often ours was the faster of the pair (pairs share machine state).
     row["ours_faster"] = sum(o < t for o, t in zip(ours, theirs))
+    row["load"] = times.get("load")
     return row
 
 
 def print_table(rows, markdown):
     if markdown:
         print("| case | pairs | ours median | ours mean | theirs median | theirs mean "
-              "| ratio (median) | ratio (mean) | ours faster |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+              "| ratio (median) | ratio (mean) | ours faster | load before/after |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for r in rows:
             print(f"| {r['case']} | {r['pairs']} | {r['ours_median']:.3f} s | "
                   f"{r['ours_mean']:.3f} s | {r['theirs_median']:.3f} s | "
                   f"{r['theirs_mean']:.3f} s | {r['ratio_median']:.2f} | "
-                  f"{r['ratio_mean']:.2f} | {r['ours_faster']}/{r['pairs']} |")
+                  f"{r['ratio_mean']:.2f} | {r['ours_faster']}/{r['pairs']} | "
+                  f"{r['load'][0]:.1f}/{r['load'][1]:.1f} |")
         return
     print(f"{'case':<14}{'pairs':>6}{'ours med':>10}{'ours mean':>11}"
           f"{'theirs med':>12}{'theirs mean':>13}{'ratio med':>11}{'ratio mean':>12}")
     for r in rows:
         print(f"{r['case']:<14}{r['pairs']:>6}{r['ours_median']:>9.3f}s{r['ours_mean']:>10.3f}s"
               f"{r['theirs_median']:>11.3f}s{r['theirs_mean']:>12.3f}s"
-              f"{r['ratio_median']:>11.2f}{r['ratio_mean']:>12.2f}")
+              f"{r['ratio_median']:>11.2f}{r['ratio_mean']:>12.2f}"
+              f"   load {r['load'][0]:.1f}/{r['load'][1]:.1f}")
 
 
 def main(argv=None):
