@@ -9,8 +9,8 @@ exactly where the tool that owns the ``.cnf`` format would have put it:
 
 * OpenSSL flavour: as ``openssl req -addext subjectAltName=...`` does, after
   the config's own extensions and before the subjectKeyIdentifier that
-  OpenSSL 3 adds by default (a config's own subjectAltName is kept in its
-  place, with our names appended);
+  OpenSSL 3 adds by default.  A config's own subjectAltName moves there too
+  (openssl drops it for the -addext one), but keeps its names, ours after;
 * GnuTLS flavour: as certtool does with ``dns_name``/``ip_address``/``email``
   template lines: right after basicConstraints, the names grouped by type in
   certtool's order (DNS names, URIs, IP addresses, e-mail addresses).
@@ -53,13 +53,13 @@ def general_name(text):
     """
     kind, _, value = text.partition(":")
     kind = kind.lower()
-    if kind in ("dns", "ip", "email", "uri") and value:
+    if kind not in _ENCODERS or not value:
+        kind = "ip" if _is_ip(text) else "email" if "@" in text else "dns"
+        value = text
+    try:
         return _ENCODERS[kind](value)
-    if _is_ip(text):
-        return ip_name(text)
-    if "@" in text:
-        return email_name(text)
-    return dns_name(text)
+    except SanError as exc:
+        raise SanError(f"{text!r}: {exc}") from None
 
 
 def _is_ip(text):
@@ -73,12 +73,12 @@ def _is_ip(text):
 def dns_name(text):
     """A host name, or ``*.`` and a host name; ASCII only (give IDNs as xn--)."""
     if not text.isascii():
-        raise SanError(f"{text!r}: not ASCII; write an international name in its xn-- form")
+        raise SanError("not ASCII; write an international name in its xn-- form")
     labels = text.split(".")
     if labels[0] == "*" and len(labels) > 2:
         labels = labels[1:]
     if len(text) > 253 or not all(_LABEL.match(label) for label in labels):
-        raise SanError(f"{text!r}: not a valid DNS name")
+        raise SanError("not a valid DNS name")
     return der.context(DNS_NAME, text.encode("ascii"), constructed=False)
 
 
@@ -86,24 +86,24 @@ def ip_name(text):
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
-        raise SanError(f"{text!r}: not an IPv4 or IPv6 address") from None
+        raise SanError("not an IPv4 or IPv6 address") from None
     return der.context(IP_ADDRESS, address.packed, constructed=False)
 
 
 def email_name(text):
     local, at, domain = text.rpartition("@")
     if not at or not local or not _EMAIL_LOCAL.match(local):
-        raise SanError(f"{text!r}: not an e-mail address")
+        raise SanError("not an e-mail address")
     try:
         dns_name(domain)
     except SanError:
-        raise SanError(f"{text!r}: not an e-mail address") from None
+        raise SanError("not an e-mail address") from None
     return der.context(RFC822_NAME, text.encode("ascii"), constructed=False)
 
 
 def uri_name(text):
     if not _URI.match(text):
-        raise SanError(f"{text!r}: not a URI")
+        raise SanError("not a URI")
     return der.context(URI, text.encode("ascii"), constructed=False)
 
 
@@ -156,14 +156,19 @@ def add_to_request(request, names):
         return request
     from .request import Extension
 
-    arrange = certtool_order if request.flavour == "gnutls" else (lambda value: value)
+    gnutls = request.flavour == "gnutls"
+    arrange = certtool_order if gnutls else (lambda value: value)
     extensions = list(request.extensions)
-    for index, extension in enumerate(extensions):
-        if extension.oid == SAN_OID:
-            extensions[index] = _merged_extension(extension, names, arrange)
-            return request.replace(extensions=tuple(extensions))
-    new = Extension(oid=SAN_OID, critical=False, der=arrange(merge(None, names)))
-    extensions.insert(_new_position(extensions, request.flavour), new)
+    found = [i for i, extension in enumerate(extensions) if extension.oid == SAN_OID]
+    if found:
+        merged = _merged_extension(extensions.pop(found[0]), names, arrange)
+        # certtool keeps one place for it; openssl -addext drops the config's
+        # and appends its own, so the merged one moves to where -addext puts it.
+        position = found[0] if gnutls else _new_position(extensions, request.flavour)
+    else:
+        merged = Extension(oid=SAN_OID, critical=False, der=arrange(merge(None, names)))
+        position = _new_position(extensions, request.flavour)
+    extensions.insert(position, merged)
     return request.replace(extensions=tuple(extensions))
 
 
