@@ -169,6 +169,12 @@ def add_to_request(request, names):
         merged = Extension(oid=SAN_OID, critical=False, der=arrange(merge(None, names)))
         position = _new_position(extensions, request.flavour)
     extensions.insert(position, merged)
+    if not gnutls and not request.extensions:
+        # Without an extensions section, `req -x509` adds none of its own,
+        # but once -addext gives it one it appends subjectKeyIdentifier too.
+        from .x509ext import add_key_identifiers
+
+        extensions = add_key_identifiers(extensions)
     return request.replace(extensions=tuple(extensions))
 
 

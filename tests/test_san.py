@@ -86,7 +86,7 @@ def cnf_with(extension_lines):
     text = open(reference(*UPSTREAM_IMAPD)).read().replace("default_bits = 4096",
                                                            "default_bits = 1024")
     text = text.replace("RANDFILE = /etc/courier/imapd.rand\n", "")
-    return text.replace("nsCertType = server", "\n".join(extension_lines))
+    return text.replace("nsCertType = server", "\n".join(extension_lines or []))
 
 
 @pytest.mark.parametrize("lines, addext", [
@@ -98,9 +98,13 @@ def cnf_with(extension_lines):
      "DNS:cfg.example," + ADDEXT),
     (["subjectKeyIdentifier = hash", "nsCertType = server"], ADDEXT),
     (["basicConstraints = CA:FALSE", "extendedKeyUsage = serverAuth"], ADDEXT),
-], ids=["stock", "config-san", "explicit-ski", "bc-eku"])
+    (None, ADDEXT),
+], ids=["stock", "config-san", "explicit-ski", "bc-eku", "no-extensions"])
 def test_openssl_flavour_matches_openssl_req_addext(layout, tmp_path, lines, addext):
-    config = layout.install_config("imapd", None, text=cnf_with(lines))
+    text = cnf_with(lines)
+    if lines is None:  # no x509_extensions section at all
+        text = text.replace("x509_extensions = cert_type\n", "")
+    config = layout.install_config("imapd", None, text=text)
     theirs = tmp_path / "theirs.pem"
     openssl("req", "-new", "-x509", "-nodes", "-days", "365", "-config", config, "-out", theirs,
             "-keyout", theirs, "-addext", f"subjectAltName={addext}")
