@@ -7,94 +7,124 @@ way (OpenSSL 3's default ``-nameopt oneline``, ``ASN1_TIME_print`` dates).
 
 import hashlib
 
-from . import der
+from . import der, objects
 
-# Short names OpenSSL prints for the attribute types; others print as OIDs.
-SHORT_NAMES = {
-    "2.5.4.3": "CN",
-    "2.5.4.4": "SN",
-    "2.5.4.5": "serialNumber",
-    "2.5.4.6": "C",
-    "2.5.4.7": "L",
-    "2.5.4.8": "ST",
-    "2.5.4.9": "street",
-    "2.5.4.10": "O",
-    "2.5.4.11": "OU",
-    "2.5.4.12": "title",
-    "2.5.4.13": "description",
-    "2.5.4.15": "businessCategory",
-    "2.5.4.17": "postalCode",
-    "2.5.4.41": "name",
-    "2.5.4.42": "GN",
-    "2.5.4.43": "initials",
-    "2.5.4.44": "generationQualifier",
-    "2.5.4.45": "x500UniqueIdentifier",
-    "2.5.4.46": "dnQualifier",
-    "2.5.4.65": "pseudonym",
-    "2.5.4.97": "organizationIdentifier",
-    "1.2.840.113549.1.9.1": "emailAddress",
-    "1.2.840.113549.1.9.2": "unstructuredName",
-    "0.9.2342.19200300.100.1.1": "UID",
-    "0.9.2342.19200300.100.1.25": "DC",
-    "1.3.6.1.4.1.311.60.2.1.1": "jurisdictionL",
-    "1.3.6.1.4.1.311.60.2.1.2": "jurisdictionST",
-    "1.3.6.1.4.1.311.60.2.1.3": "jurisdictionC",
-}
+# How `openssl x509 -subject` (OpenSSL 3.0, default name options) shows a
+# value: characters RFC 2253 treats specially make OpenSSL quote the whole
+# value instead of escaping them, except '"' and '\\', which it escapes with a
+# backslash; control characters and every byte of a non-ASCII character's
+# UTF-8 form print as \\XX.
+_QUOTE_TRIGGERS = set(",+<>;")
+_BACKSLASHED = set('"\\')
 
-MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
-
-# Characters RFC 2253 treats specially; OpenSSL's "oneline" quotes the value.
-_SPECIAL = set(',+"\\<>;')
+# Bytes per character of the string types OpenSSL prints as text; other
+# types print as '#' and the hex of their DER.
+_CHARACTER_WIDTH = {12: 1, 18: 1, 19: 1, 20: 1, 22: 1, 23: 1, 24: 1, 26: 1,
+                    28: 4, 30: 2}
 
 
-def _escape_value(text):
+def _escape_value(tag, content):
+    """One attribute value as OpenSSL's "oneline" format prints it."""
+    width = _CHARACTER_WIDTH.get(tag)
+    if width is None:
+        return "#" + der.tlv(tag, content).hex().upper()
+    data = _as_utf8(tag, width, content)
     quote = False
     out = []
-    for index, char in enumerate(text):
-        code = ord(char)
-        if char in _SPECIAL or (char == "#" and index == 0) or (
-                char == " " and index in (0, len(text) - 1)):
-            quote = True
-            out.append("\\" + char if char in '\\"' else char)
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\{code:02X}")
-        elif code > 0xFFFF:
-            out.append(f"\\W{code:08X}")
-        elif code > 0x7F:
-            out.append("".join(f"\\{b:02X}" for b in char.encode("utf-8")))
+    for index, byte in enumerate(data):
+        char = chr(byte)
+        if byte > 0x7F or byte < 0x20 or byte == 0x7F:
+            out.append(f"\\{byte:02X}")
+        elif char in _BACKSLASHED:
+            out.append("\\" + char)
         else:
+            if char in _QUOTE_TRIGGERS or (index == 0 and char in " #") or (
+                    index == len(data) - 1 and char == " "):
+                quote = True
             out.append(char)
     body = "".join(out)
     return f'"{body}"' if quote else body
 
 
-def _oid_text(oid):
-    return SHORT_NAMES.get(oid.dotted_string, oid.dotted_string)
+def _as_utf8(tag, width, content):
+    """The value's characters as UTF-8 bytes, the way OpenSSL converts them.
+
+    A UTF8String is taken byte by byte as it is; one-byte types are Latin-1
+    (so a T61String byte 0xE9 prints as \\C3\\A9); BMP and Universal strings
+    are UCS-2 and UCS-4.
+    """
+    if tag == 12:
+        return bytes(content)
+    if width == 1:
+        return bytes(content).decode("latin-1").encode("utf-8")
+    chars = []
+    for offset in range(0, len(content) - width + 1, width):
+        code = int.from_bytes(content[offset:offset + width], "big")
+        chars.append(chr(code) if code <= 0x10FFFF else "\ufffd")
+    return "".join(chars).encode("utf-8", "surrogatepass")
+
+
+def _decode_oid(content):
+    arcs, value = [], 0
+    for byte in content:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    if not arcs:
+        return ""
+    first = min(arcs[0] // 40, 2)
+    return ".".join(str(arc) for arc in [first, arcs[0] - 40 * first] + arcs[1:])
+
+
+def _oid_text(dotted):
+    return objects.short_name(dotted) or dotted
 
 
 def format_name(name):
-    """A name as ``openssl x509 -subject`` prints it: ``C = US, ..., CN = x``."""
+    """A name as ``openssl x509 -subject`` prints it: ``C = US, ..., CN = x``.
+
+    ``name`` is a cryptography Name or the DER of one.  Working from DER keeps
+    this exact (members of a multi-valued RDN print in their DER order, joined
+    by " + ") and lets it show strings cryptography cannot parse.
+    """
+    data = name if isinstance(name, (bytes, bytearray)) else name.public_bytes()
+    _, start, end = der.read_tlv(data)
     rdns = []
-    for rdn in name.rdns:
-        # A multi-valued RDN prints in its DER order, members joined by " + ".
-        members = sorted(rdn, key=lambda a: x509_attribute_der(a))
-        rdns.append(" + ".join(
-            f"{_oid_text(a.oid)} = {_escape_value(a.value)}" for a in members))
+    for rdn in der.children(data[start:end]):
+        _, rdn_start, rdn_end = der.read_tlv(rdn)
+        members = []
+        for attribute in der.children(rdn[rdn_start:rdn_end]):
+            _, attribute_start, attribute_end = der.read_tlv(attribute)
+            oid, value = der.children(attribute[attribute_start:attribute_end])
+            _, oid_start, oid_end = der.read_tlv(oid)
+            tag, value_start, value_end = der.read_tlv(value)
+            members.append(f"{_oid_text(_decode_oid(oid[oid_start:oid_end]))} = "
+                           f"{_escape_value(tag, value[value_start:value_end])}")
+        rdns.append(" + ".join(members))
     return ", ".join(rdns)
 
 
-def x509_attribute_der(attribute):
-    return der.sequence(der.oid(attribute.oid.dotted_string),
-                        der.tlv(attribute._type.value, _string_bytes(attribute)))
+def subject_der(certificate):
+    """The subject's DER, read from the TBSCertificate without parsing the name.
+
+    cryptography refuses some names OpenSSL writes (a T61String holding
+    Latin-1), so the summary works from the bytes.
+    """
+    return _tbs_field(certificate, 5)
 
 
-def _string_bytes(attribute):
-    tag = attribute._type.value
-    if tag == 30:
-        return attribute.value.encode("utf-16-be")
-    if tag == 28:
-        return attribute.value.encode("utf-32-be")
-    return attribute.value.encode("utf-8")
+def issuer_der(certificate):
+    return _tbs_field(certificate, 3)
+
+
+def _tbs_field(certificate, index):
+    tbs = certificate.tbs_certificate_bytes
+    _, start, end = der.read_tlv(tbs)
+    fields = der.children(tbs[start:end])
+    if fields[0][0] != 0xA0:  # no explicit version: a v1 certificate
+        index -= 1
+    return fields[index]
 
 
 def format_time(moment):
@@ -115,7 +145,7 @@ def summary_lines(certificate):
     from .compat import not_valid_after, not_valid_before
 
     return [
-        "subject=" + format_name(certificate.subject),
+        "subject=" + format_name(subject_der(certificate)),
         "notBefore=" + format_time(not_valid_before(certificate)),
         "notAfter=" + format_time(not_valid_after(certificate)),
         "SHA1 Fingerprint=" + fingerprint(

@@ -102,8 +102,13 @@ def run_openssl(case, workdir):
         os.path.join(workdir, "cert.pem"))
     if result.returncode != 0 and not saved_rand_only:
         return None, errors
+    printed = subprocess.run(["openssl", "x509", "-noout", "-subject", "-in",
+                              os.path.join(workdir, "cert.pem")],
+                             capture_output=True, check=True).stdout
     with open(os.path.join(workdir, "cert.pem"), "rb") as handle:
-        return x509.load_pem_x509_certificate(handle.read()), None
+        certificate = x509.load_pem_x509_certificate(handle.read())
+    case.printed_subject = printed.decode("utf-8", "surrogateescape").rstrip("\n")
+    return certificate, None
 
 
 def base_environment(case):
@@ -224,10 +229,23 @@ def _validity(certificate):
     return not_valid_after(certificate) - not_valid_before(certificate)
 
 
+def subject_line_problems(case, theirs):
+    """format_name must print OpenSSL's certificate's subject as OpenSSL does."""
+    from mkcert.report import format_name
+    ours = "subject=" + format_name(subject_der(theirs))
+    if ours != case.printed_subject:
+        return [f"subject line: openssl {case.printed_subject!r} ours {ours!r}"]
+    return []
+
+
 def compare(case):
     """Run both; return a list of problems (empty when they agree)."""
     with tempfile.TemporaryDirectory(prefix="mkcert-oracle-") as workdir:
         theirs, error = run_openssl(case, workdir)
+    if theirs is not None:
+        line_problems = subject_line_problems(case, theirs)
+        if line_problems:
+            return line_problems
     try:
         request, ours = run_ours(case)
     except BuilderLimitation as limitation:
