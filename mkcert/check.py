@@ -266,11 +266,15 @@ def _describe(certificate, result):
     from cryptography.x509.oid import NameOID
 
     from .compat import not_valid_after, not_valid_before
-    from .report import format_name
+    from .report import format_name, issuer_der, subject_der
 
-    result.subject = format_name(certificate.subject)
-    result.issuer = format_name(certificate.issuer)
-    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    # From the DER: cryptography refuses some names OpenSSL writes.
+    result.subject = format_name(subject_der(certificate))
+    result.issuer = format_name(issuer_der(certificate))
+    try:
+        names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    except ValueError:
+        names = []
     result.common_name = names[0].value if names else None
     result.not_before = not_valid_before(certificate)
     result.not_after = not_valid_after(certificate)
@@ -334,7 +338,9 @@ def is_self_signed(certificate):
     Both, because a CA may issue a certificate whose subject happens to
     equal the CA's name; only the signature tells who really signed it.
     """
-    if certificate.issuer != certificate.subject:
+    from .report import issuer_der, subject_der
+
+    if issuer_der(certificate) != subject_der(certificate):
         return False
     return signature_verifies(certificate, certificate.public_key())
 

@@ -3,13 +3,14 @@
 import os
 import signal
 import stat
+import subprocess
 import time
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from conftest import reference
+from conftest import BIN, ROOT, reference
 from test_check import DAY, HOUR, certificate, rsa_key, write_pem
 
 from mkcert.check import check_pem
@@ -243,3 +244,50 @@ def test_private_key_of_the_old_pem_is_what_old_holds(imapd, pem):
     assert renew(imapd, "-q").returncode == 0
     kept = serialization.load_pem_private_key(pem.with_name("imapd.pem.old").read_bytes(), None)
     assert kept.private_numbers() == key.private_numbers()
+
+
+# -- debian/courier-mkcert-renew-all: what the timer and cron.monthly run --
+
+RENEW_ALL = os.path.join(ROOT, "debian", "courier-mkcert-renew-all")
+
+
+def test_renew_all_renews_each_present_pem_and_runs_mkdhparams(imapd, tmp_path):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for name in ("imapd", "pop3d", "esmtpd"):
+        (bindir / f"mk{name}cert").symlink_to(os.path.join(BIN, "mkcouriercert"))
+    marker = tmp_path / "mkdhparams-ran"
+    (bindir / "mkdhparams").write_text(f"#!/bin/sh\ntouch {marker}\n")
+    os.chmod(bindir / "mkdhparams", 0o755)
+    imapd.install_config("pop3d", reference("courier-upstream", "pop3d.cnf"), bits=1024)
+    due, fresh = imapd.certsdir / "imapd.pem", imapd.certsdir / "pop3d.pem"
+    write_pem(due, ends=DAY, mode=0o640)
+    write_pem(fresh, ends=100 * DAY)
+    old_fresh = snapshot(fresh)
+    env = dict(imapd.env, COURIER_MKCERT_BINDIR=str(bindir))
+    result = subprocess.run([RENEW_ALL], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{due}: renewed" in result.stdout
+    assert f"{fresh}: not due for renewal" in result.stdout
+    assert snapshot(fresh) == old_fresh
+    assert marker.exists()
+    # esmtpd.pem is absent: no certificate is made for a service not installed.
+    assert imapd.listing() == ["imapd.pem", "imapd.pem.old", "pop3d.pem"]
+    assert stat.S_IMODE(os.stat(due).st_mode) == 0o640
+
+
+def test_renew_all_reports_a_refusal_but_renews_the_others(imapd, tmp_path):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for name in ("imapd", "pop3d"):
+        (bindir / f"mk{name}cert").symlink_to(os.path.join(BIN, "mkcouriercert"))
+    imapd.install_config("pop3d", reference("courier-upstream", "pop3d.cnf"), bits=1024)
+    cert = certificate(rsa_key("server"), issuer="Test CA", issuer_key=rsa_key("ca"), ends=DAY)
+    write_pem(imapd.certsdir / "imapd.pem", cert=cert)
+    write_pem(imapd.certsdir / "pop3d.pem", ends=DAY)
+    env = dict(imapd.env, COURIER_MKCERT_BINDIR=str(bindir))
+    result = subprocess.run([RENEW_ALL, "45"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1
+    assert "not self-signed" in result.stderr
+    assert imapd.listing() == ["imapd.pem", "pop3d.pem", "pop3d.pem.old"]
