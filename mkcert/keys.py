@@ -171,23 +171,28 @@ def _start_racer(spec):
 
 
 def _racer_child(spec, reader, writer, saved_mask):
-    """The child's whole life; it never returns into the parent's code."""
+    """The child's whole life; it never returns into the parent's code.
+
+    It writes the key (DER) and exits 0, or writes why it failed and exits 1.
+    """
     status = 1
     try:
         os.close(reader)
         for signum in _SIGNALS:
             signal.signal(signum, signal.SIG_DFL)  # killed, not interrupted
         signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
-        key = _generate(spec)
-        data = key.private_bytes(serialization.Encoding.DER,
-                                 serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
+        try:
+            data = _generate(spec).private_bytes(serialization.Encoding.DER,
+                                                 serialization.PrivateFormat.PKCS8,
+                                                 serialization.NoEncryption())
+            status = 0
+        except Exception as exc:
+            data = str(exc).encode("utf-8", "replace")
         view = memoryview(data)
         while view:
             view = view[os.write(writer, view):]
-        status = 0
     except BaseException:
-        pass
+        status = 1
     finally:
         os._exit(status)  # no atexit handlers, no flushing of inherited buffers
 
@@ -208,9 +213,11 @@ def _first_key(racing):
             pending.discard(reader)
             _, status = os.waitpid(racing[reader], 0)
             racing[reader] = None
-            if os.waitstatus_to_exitcode(status) == 0 and received[reader]:
-                return _load(b"".join(received[reader]))
-    raise MkcertError("key generation failed in every worker process")
+            data = b"".join(received[reader])
+            if os.waitstatus_to_exitcode(status) == 0 and data:
+                return _load(data)
+            failure = data.decode("utf-8", "replace") or f"worker exited with {status}"
+    raise MkcertError(f"key generation failed: {failure}")
 
 
 def _load(der):

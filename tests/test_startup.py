@@ -40,3 +40,211 @@ def test_already_exists_imports_no_crypto(layout):
     assert result.returncode == 1
     assert "already exists" in result.stdout
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"]])
+def test_other_cheap_options_import_no_crypto(layout, args):
+    result, modules = imported_modules([f"{BIN}/mkpop3dcert", *args], layout.env)
+    assert result.returncode == 0
+    assert not [m for m in modules if m.split(".")[0] in HEAVY]
+
+
+def test_already_exists_with_pemfile_imports_no_crypto(layout, tmp_path):
+    layout.install_config("esmtpd", reference("courier-upstream", "esmtpd.cnf"))
+    (tmp_path / "mine.pem").write_text("x")
+    result, modules = imported_modules(
+        [f"{BIN}/mkcouriercert", "esmtpd", str(tmp_path / "mine")], layout.env)
+    assert result.returncode == 1
+    assert "already exists" in result.stdout
+    assert not [m for m in modules if m.split(".")[0] in HEAVY]
+
+
+def test_cli_module_imports_no_crypto(layout):
+    """Importing the command's module alone pulls in no crypto library."""
+    result, modules = imported_modules(["-c", "import mkcert.cli"], layout.env)
+    assert result.returncode == 0, result.stderr
+    assert "mkcert.cli" in modules
+    assert not [m for m in modules if m.split(".")[0] in HEAVY]
+
+
+def test_no_pkg_resources_or_metadata_lookup(layout):
+    """The console scripts are plain scripts: no entry-point machinery at start-up."""
+    result, modules = imported_modules([f"{BIN}/mkimapdcert", "--help"], layout.env)
+    assert result.returncode == 0
+    assert not [m for m in modules
+                if m.split(".")[0] in ("pkg_resources", "importlib_metadata")
+                or m.startswith("importlib.metadata")]
+
+
+# Racing key generation (mkcert.keys): structure, not speed.  The time a key
+# takes is random; what is checked here is that racing gives a proper key,
+# leaves no process behind (so nothing can delay the exit) and stays
+# interruptible.
+
+def _no_children_left():
+    import os
+
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_default_racers_is_at_most_two_and_at_most_the_usable_cpus():
+    import cryptography
+
+    from mkcert import keys
+
+    racers = keys.default_racers()
+    assert 1 <= racers <= min(2, keys.usable_cpus())
+    if int(cryptography.__version__.split(".")[0]) < 40:
+        assert racers == 1  # no cheap way to load the racer's key back
+    else:
+        assert racers == min(2, keys.usable_cpus())
+
+
+@pytest.mark.parametrize("racers", [1, 2, 3])
+def test_racing_gives_a_complete_key_and_leaves_no_process(racers):
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives import hashes
+
+    from mkcert.keys import generate_key
+    from mkcert.request import KeySpec
+
+    key = generate_key(KeySpec(bits=1024), racers=racers)
+    assert key.key_size == 1024
+    numbers = key.private_numbers()
+    assert numbers.p * numbers.q == numbers.public_numbers.n
+    signature = key.sign(b"x", padding.PKCS1v15(), hashes.SHA256())
+    key.public_key().verify(signature, b"x", padding.PKCS1v15(), hashes.SHA256())
+    assert _no_children_left()
+
+
+def test_racers_make_different_keys():
+    from mkcert.keys import generate_key
+    from mkcert.request import KeySpec
+
+    moduli = {generate_key(KeySpec(bits=1024), racers=2).public_key().public_numbers().n
+              for _ in range(5)}
+    assert len(moduli) == 5
+
+
+def test_a_failing_racer_is_outrun_by_the_other(tmp_path, monkeypatch):
+    import os
+
+    from mkcert import keys
+    from mkcert.request import KeySpec
+
+    real = keys._generate
+    flag = str(tmp_path / "first")
+
+    def first_one_fails(spec):
+        try:
+            os.close(os.open(flag, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return real(spec)
+        raise RuntimeError("this racer fails")
+
+    monkeypatch.setattr(keys, "_generate", first_one_fails)
+    assert keys.generate_key(KeySpec(bits=1024), racers=2).key_size == 1024
+    assert _no_children_left()
+
+
+def test_all_racers_failing_is_an_error(monkeypatch):
+    from mkcert import keys
+    from mkcert.errors import MkcertError
+    from mkcert.request import KeySpec
+
+    def fails(spec):
+        raise RuntimeError("no")
+
+    monkeypatch.setattr(keys, "_generate", fails)
+    with pytest.raises(MkcertError):
+        keys.generate_key(KeySpec(bits=1024), racers=2)
+    assert _no_children_left()
+
+
+def test_without_fork_one_search_runs_in_a_thread(monkeypatch):
+    import os
+
+    from mkcert import keys
+    from mkcert.request import KeySpec
+
+    def no_fork():
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert keys.generate_key(KeySpec(bits=1024), racers=2).key_size == 1024
+
+
+RACE_UNDER_SIGTERM = r"""
+import os, sys
+from mkcert.errors import Interrupted
+from mkcert.keys import generate_key
+from mkcert.publish import Run
+from mkcert.request import KeySpec
+try:
+    with Run():
+        print("racing", flush=True)
+        generate_key(KeySpec(bits=16384), racers=2)
+except Interrupted as exc:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+        print("children left")
+    except ChildProcessError:
+        print("no children")
+    print(exc)
+"""
+
+
+def test_a_signal_stops_the_race_and_its_racers(layout):
+    import os
+    import signal
+
+    process = subprocess.Popen([sys.executable, "-c", RACE_UNDER_SIGTERM], env=layout.env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline() == "racing\n"
+        # Wait until both racers run (a 16384-bit key takes minutes).
+        children = []
+        for _ in range(200):
+            children = _children_of(process.pid)
+            if len(children) == 2:
+                break
+            import time
+            time.sleep(0.05)
+        assert len(children) == 2
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert out.splitlines() == ["no children", "interrupted by SIGTERM"], err
+    for pid in children:
+        assert not os.path.exists(f"/proc/{pid}")
+
+
+def _children_of(pid):
+    import os
+
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+            return [int(p) for p in handle.read().split()]
+    except OSError:
+        return []
+
+
+def test_a_racer_failure_is_reported_like_the_threads(monkeypatch):
+    from mkcert import keys
+    from mkcert.errors import MkcertError
+    from mkcert.request import KeySpec
+
+    def fails(spec):
+        raise ValueError("no primes today")
+
+    monkeypatch.setattr(keys, "_generate", fails)
+    for racers in (1, 2):
+        with pytest.raises(MkcertError, match="key generation failed: no primes today"):
+            keys.generate_key(KeySpec(bits=1024), racers=racers)
