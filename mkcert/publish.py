@@ -26,6 +26,7 @@ from .errors import Interrupted, MkcertError
 
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 RAND_BYTES = 512  # one `dd` block, as upstream writes
+MAX_UID = 2**32 - 1  # (uid_t)-1 is "no change" to chown(2)
 
 
 def describe(exc):
@@ -50,7 +51,12 @@ class Owner:
         try:
             entry = pwd.getpwnam(name)
         except KeyError:
-            if name.isdigit():
+            # A bare uid, as chown accepts; (uid_t)-1 would mean "leave the
+            # owner alone" to fchown, and larger values do not fit a uid_t.
+            if name.isascii() and name.isdigit():
+                if int(name) >= MAX_UID:
+                    raise MkcertError(f"mail user {name!r} is not a valid user id "
+                                      f"(at most {MAX_UID - 1})") from None
                 return cls(name, int(name), -1)
             raise MkcertError(f"unknown mail user {name!r} (no such user in the passwd database)") from None
         return cls(name, entry.pw_uid, entry.pw_gid)
