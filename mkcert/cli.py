@@ -33,14 +33,19 @@ def service_from_program(program):
     return match.group("name") if match else None
 
 
-def days_argument(text):
-    """--days: a whole number of days from 1 to what still ends by the year 9999."""
+def _whole_days(text, minimum):
     try:
         days = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from None
-    if days < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {days}")
+    if days < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {days}")
+    return days
+
+
+def days_argument(text):
+    """--days: a whole number of days from 1 to what still ends by the year 9999."""
+    days = _whole_days(text, 1)
     now = datetime.datetime.now(datetime.timezone.utc)
     limit = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
     if days > (limit - now).days:
@@ -51,13 +56,7 @@ def days_argument(text):
 
 def whole_days_argument(text):
     """--warn, --before: a whole number of days, 0 or more."""
-    try:
-        days = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from None
-    if days < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {days}")
-    return days
+    return _whole_days(text, 0)
 
 
 class Parser(argparse.ArgumentParser):
