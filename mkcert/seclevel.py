@@ -24,13 +24,16 @@ RSA_BITS_BY_LEVEL = {
 
 DEFAULT_LEVEL = "high"
 
+MIN_RSA_BITS = 512
+MAX_RSA_BITS = 16384
+
 
 def bits_for_security_level(value):
     """RSA key size for ``BITS``: a level name (any case) or a number of bits.
 
-    Raises :class:`MkcertError` for anything else.  The size limits of the
-    key generator are checked there, not here (one place says what is too
-    small or too big).
+    Raises :class:`MkcertError` for anything else, including a number of
+    bits the key generator would refuse: the command line calls this before
+    it creates any file, so a bad ``BITS`` fails before anything is touched.
     """
     text = str(value)
     bits = RSA_BITS_BY_LEVEL.get(text.lower())
@@ -38,7 +41,13 @@ def bits_for_security_level(value):
         return bits
     # Exactly digits: certtool has no notion of "+2048" or " 2048 " either.
     if text.isascii() and text.isdigit():
-        return int(text)
+        bits = int(text)
+        # The same limits as mkcert.keys, which cannot be imported here
+        # without importing cryptography.
+        if not MIN_RSA_BITS <= bits <= MAX_RSA_BITS:
+            raise MkcertError(f"BITS={text} is out of range for an RSA key "
+                              f"({MIN_RSA_BITS} to {MAX_RSA_BITS} bits)")
+        return bits
     names = ", ".join(n for n in RSA_BITS_BY_LEVEL if n != "normal")
     raise MkcertError(
         f"BITS={text!r} is not a GnuTLS security level ({names}) or a number of bits")

@@ -429,13 +429,22 @@ def certtool_key(tmp_path_factory):
     ("low", 1024), ("legacy", 1776), ("medium", 2048), ("normal", 2048),
     ("high", 3072), ("ultra", 8192), ("future", 15360),
     ("HIGH", 3072), ("Medium", 2048), ("2048", 2048), ("4096", 4096),
+    ("512", 512), ("16384", 16384),
 ])
 def test_bits_for_security_level(value, bits):
     assert bits_for_security_level(value) == bits
 
 
+def test_bits_limits_match_key_generator():
+    from mkcert import keys, seclevel
+
+    assert (seclevel.MIN_RSA_BITS, seclevel.MAX_RSA_BITS) == (keys.MIN_RSA_BITS,
+                                                              keys.MAX_RSA_BITS)
+
+
 @pytest.mark.parametrize("value", ["", "foo", "med", " high", "high ", "-1", "+2048",
-                                   "2048.0", "very-weak", "insecure", "export", "weak"])
+                                   "2048.0", "very-weak", "insecure", "export", "weak",
+                                   "0", "511", "16385", "\u0662\u0660\u0664\u0668"])
 def test_bad_security_level(value):
     with pytest.raises(MkcertError, match="BITS="):
         bits_for_security_level(value)
