@@ -32,6 +32,7 @@ import os
 import platform
 import pwd
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -103,15 +104,39 @@ class Layout:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def timed(command, env, cwd):
-    start = time.perf_counter()
-    result = subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        sys.stderr.write(result.stderr.decode(errors="replace"))
-        raise SystemExit(f"{command[0]} failed with status {result.returncode}")
-    return elapsed
+def busy_cpu_seconds():
+    """CPU time the whole machine has spent busy so far (from /proc/stat)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = [int(v) for v in handle.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Measurement:
+    """One process: wall time, its CPU time, and the CPU others used meanwhile."""
+
+    def __init__(self, command, env, cwd):
+        busy, cpu = busy_cpu_seconds(), children_cpu_seconds()
+        start = time.perf_counter()
+        result = subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        self.wall = time.perf_counter() - start
+        self.cpu = children_cpu_seconds() - cpu
+        # Busy CPU time not spent by this process (or its children): other
+        # people's work competing with the run, as a share of the machine.
+        others = max(0.0, busy_cpu_seconds() - busy - self.cpu)
+        self.others = others / (self.wall * (os.cpu_count() or 1))
+        if result.returncode != 0:
+            sys.stderr.write(result.stderr.decode(errors="replace"))
+            raise SystemExit(f"{command[0]} failed with status {result.returncode}")
 
 
 def check_pem(path, bits):
@@ -136,20 +161,26 @@ def run_case(case, pairs, ours, reference_dir, log):
         "ours": ours,
         "theirs": ["/bin/sh", layout.pipeline, "imapd", layout.etc, layout.certs, layout.user],
     }
-    times = {"ours": [], "theirs": []}
+    times = {"ours": [], "theirs": [], "ours_cpu": [], "theirs_cpu": [], "others": []}
     try:
         # One untimed run each: page cache, first-import bytecode compilation.
         for command in sides.values():
             layout.clean()
-            timed(command, env, layout.root)
+            Measurement(command, env, layout.root)
         for index in range(pairs):
             order = ("ours", "theirs") if index % 2 == 0 else ("theirs", "ours")
+            others = []
             for side in order:
                 layout.clean()
-                times[side].append(timed(sides[side], env, layout.root))
+                run = Measurement(sides[side], env, layout.root)
+                times[side].append(run.wall)
+                times[side + "_cpu"].append(run.cpu)
+                others.append(run.others)
                 check_pem(layout.pem, layout.expected_bits)
+            times["others"].append(max(others))
             log(f"{case} pair {index + 1}/{pairs}: ours {times['ours'][-1]:.3f}s "
-                f"theirs {times['theirs'][-1]:.3f}s")
+                f"theirs {times['theirs'][-1]:.3f}s  (others used {max(others):.0%} "
+                f"of the machine)")
     finally:
         layout.remove()
     load.append(os.getloadavg()[0])
@@ -157,10 +188,17 @@ def run_case(case, pairs, ours, reference_dir, log):
     return times
 
 
-def summary(case, times):
-    ours, theirs = times["ours"], times["theirs"]
+def summary(case, times, quiet=None):
+    """Medians and means; with ``quiet``, only pairs during which other work
+    used at most that share of the machine (the same pairs for both sides)."""
+    keep = [i for i, share in enumerate(times["others"]) if quiet is None or share <= quiet]
+    if not keep:
+        return None
+    ours, theirs, ours_cpu, theirs_cpu, others = (
+        [times[key][i] for i in keep]
+        for key in ("ours", "theirs", "ours_cpu", "theirs_cpu", "others"))
     row = {
-        "case": case,
+        "case": case + ("" if quiet is None else f" (others <= {quiet:.0%})"),
         "pairs": len(ours),
         "ours_median": statistics.median(ours),
         "ours_mean": statistics.mean(ours),
@@ -172,28 +210,34 @@ def summary(case, times):
     # How often ours was the faster of the pair (pairs share machine state).
     row["ours_faster"] = sum(o < t for o, t in zip(ours, theirs))
     row["load"] = times.get("load")
+    row["ours_cpu_median"] = statistics.median(ours_cpu)
+    row["theirs_cpu_median"] = statistics.median(theirs_cpu)
+    row["others_median"] = statistics.median(others)
     return row
 
 
 def print_table(rows, markdown):
     if markdown:
         print("| case | pairs | ours median | ours mean | theirs median | theirs mean "
-              "| ratio (median) | ratio (mean) | ours faster | load before/after |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+              "| ratio (median) | ratio (mean) | ours faster | CPU ours/theirs (median) "
+              "| others' share |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in rows:
             print(f"| {r['case']} | {r['pairs']} | {r['ours_median']:.3f} s | "
                   f"{r['ours_mean']:.3f} s | {r['theirs_median']:.3f} s | "
-                  f"{r['theirs_mean']:.3f} s | {r['ratio_median']:.2f} | "
+                  f"{r['theirs_mean']:.3f} s | **{r['ratio_median']:.2f}** | "
                   f"{r['ratio_mean']:.2f} | {r['ours_faster']}/{r['pairs']} | "
-                  f"{r['load'][0]:.1f}/{r['load'][1]:.1f} |")
+                  f"{r['ours_cpu_median']:.3f}/{r['theirs_cpu_median']:.3f} s | "
+                  f"{r['others_median']:.0%} |")
         return
-    print(f"{'case':<14}{'pairs':>6}{'ours med':>10}{'ours mean':>11}"
-          f"{'theirs med':>12}{'theirs mean':>13}{'ratio med':>11}{'ratio mean':>12}")
+    print(f"{'case':<30}{'pairs':>6}{'ours med':>10}{'ours mean':>11}"
+          f"{'theirs med':>12}{'theirs mean':>13}{'ratio med':>11}{'ratio mean':>12}"
+          f"{'others':>8}")
     for r in rows:
-        print(f"{r['case']:<14}{r['pairs']:>6}{r['ours_median']:>9.3f}s{r['ours_mean']:>10.3f}s"
+        print(f"{r['case']:<30}{r['pairs']:>6}{r['ours_median']:>9.3f}s{r['ours_mean']:>10.3f}s"
               f"{r['theirs_median']:>11.3f}s{r['theirs_mean']:>12.3f}s"
               f"{r['ratio_median']:>11.2f}{r['ratio_mean']:>12.2f}"
-              f"   load {r['load'][0]:.1f}/{r['load'][1]:.1f}")
+              f"{r['others_median']:>8.0%}")
 
 
 def main(argv=None):
@@ -208,6 +252,9 @@ def main(argv=None):
     parser.add_argument("--json", help="write the summary and every timing here")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--quiet", action="store_true", help="no per-pair progress")
+    parser.add_argument("--quiet-share", type=float, default=0.10,
+                        help="also summarise the pairs during which other processes "
+                             "used at most this share of the machine (default 0.10)")
     options = parser.parse_args(argv)
 
     ours = options.ours.split() if options.ours else default_ours()
@@ -223,6 +270,10 @@ def main(argv=None):
         pairs = options.pairs or CASES[case][4]
         raw[case] = run_case(case, pairs, ours, options.reference, log)
         rows.append(summary(case, raw[case]))
+    for case in cases:
+        quiet = summary(case, raw[case], options.quiet_share)
+        if quiet is not None:
+            rows.append(quiet)
     print_table(rows, options.markdown)
     if options.json:
         with open(options.json, "w", encoding="utf-8") as handle:
