@@ -31,6 +31,8 @@ from . import der
 from .errors import ConfigError
 from .request import (IA5_STRING, PRINTABLE_STRING, UTF8_STRING, Attribute,
                       CertRequest, Extension, KeySpec)
+
+NUMERIC_STRING = 18  # not among mkcert.request's tags; GnuTLS uses it for OGRN etc.
 from .seclevel import bits_for_security_level  # noqa: F401  (the CLI imports it from here)
 
 # --- What certtool knows -------------------------------------------------
@@ -84,34 +86,86 @@ NO_EFFECT = frozenset("""
 # reproduce.  Refused rather than ignored: a different certificate than
 # the admin asked for is worse than a clear message.
 UNSUPPORTED = frozenset("""
-    dn dn_oid krb5_principal other_name other_name_utf8
-    other_name_octet xmpp_name nc_exclude_dns nc_exclude_ip nc_exclude_email
-    nc_permit_dns nc_permit_ip nc_permit_email add_extension
-    add_critical_extension subject_unique_id issuer_unique_id
-    inhibit_anypolicy_skip_certs
+    krb5_principal other_name other_name_utf8 other_name_octet xmpp_name
+    nc_exclude_dns nc_exclude_ip nc_exclude_email nc_permit_dns nc_permit_ip
+    nc_permit_email add_extension add_critical_extension subject_unique_id
+    issuer_unique_id inhibit_anypolicy_skip_certs
 """.split())
 
-# The subject attributes certtool writes, in the order it writes them.
-# "directory" values are PrintableString when every character allows it,
-# else UTF8String; country is always PrintableString, dc always IA5String.
+# The name attributes GnuTLS can write (its OID table), with the name the
+# ``dn`` option knows each by, and the string type GnuTLS gives its value:
+# "directory" is PrintableString when every character allows it, else
+# UTF8String; the others are fixed, whatever the value.
+ATTRIBUTE_TYPES = {
+    "2.5.4.3": ("CN", "directory"),
+    "2.5.4.10": ("O", "directory"),
+    "2.5.4.11": ("OU", "directory"),
+    "2.5.4.7": ("L", "directory"),
+    "2.5.4.8": ("ST", "directory"),
+    "2.5.4.9": ("street", "directory"),
+    "2.5.4.12": ("title", "directory"),
+    "2.5.4.13": ("description", "directory"),
+    "2.5.4.4": ("surName", "directory"),
+    "2.5.4.42": ("givenName", "directory"),
+    "2.5.4.43": ("initials", "directory"),
+    "2.5.4.44": ("generationQualifier", "directory"),
+    "2.5.4.65": ("pseudonym", "directory"),
+    "2.5.4.17": ("postalCode", "directory"),
+    "2.5.4.41": ("name", "directory"),
+    "2.5.4.15": ("businessCategory", "directory"),
+    "0.9.2342.19200300.100.1.1": ("UID", "directory"),
+    "1.2.840.113556.1.4.656": ("userPrincipalName", "directory"),
+    "1.3.6.1.5.5.7.9.2": ("placeOfBirth", "directory"),
+    "1.3.6.1.4.1.311.60.2.1.1": ("jurisdictionOfIncorporationLocalityName", "directory"),
+    "1.3.6.1.4.1.311.60.2.1.2": ("jurisdictionOfIncorporationStateOrProvinceName",
+                                 "directory"),
+    "2.5.4.6": ("C", "printable"),
+    "2.5.4.5": ("serialNumber", "printable"),
+    "2.5.4.20": ("telephoneNumber", "printable"),
+    "2.5.4.46": ("dnQualifier", "printable"),
+    "1.3.6.1.5.5.7.9.3": ("gender", "printable"),
+    "1.3.6.1.5.5.7.9.4": ("countryOfCitizenship", "printable"),
+    "1.3.6.1.5.5.7.9.5": ("countryOfResidence", "printable"),
+    "1.3.6.1.4.1.311.60.2.1.3": ("jurisdictionOfIncorporationCountryName", "printable"),
+    "0.9.2342.19200300.100.1.25": ("DC", "ia5"),
+    "1.2.840.113549.1.9.1": ("EMAIL", "ia5"),
+    "1.3.6.1.5.5.7.8.5": ("XmppAddr", "utf8"),
+    "1.2.643.100.1": ("OGRN", "numeric"),
+    "1.2.643.100.3": ("SNILS", "numeric"),
+    "1.2.643.100.5": ("OGRNIP", "numeric"),
+    "1.2.643.3.131.1.1": ("INN", "numeric"),
+}
+OID_BY_NAME = {name.lower(): oid for oid, (name, _) in ATTRIBUTE_TYPES.items()}
+
+# The subject attributes certtool writes after a ``dn``, in this order.
 SUBJECT_ORDER = (
-    ("country", "2.5.4.6", "printable"),
-    ("state", "2.5.4.8", "directory"),
-    ("locality", "2.5.4.7", "directory"),
-    ("organization", "2.5.4.10", "directory"),
-    ("unit", "2.5.4.11", "directory"),
-    ("cn", "2.5.4.3", "directory"),
-    ("uid", "0.9.2342.19200300.100.1.1", "directory"),
-    ("dc", "0.9.2342.19200300.100.1.25", "ia5"),
-    ("pkcs9_email", "1.2.840.113549.1.9.1", "ia5"),
+    ("country", "2.5.4.6"),
+    ("state", "2.5.4.8"),
+    ("locality", "2.5.4.7"),
+    ("organization", "2.5.4.10"),
+    ("unit", "2.5.4.11"),
+    ("cn", "2.5.4.3"),
+    ("uid", "0.9.2342.19200300.100.1.1"),
+    ("dc", "0.9.2342.19200300.100.1.25"),
+    ("dn_oid", None),  # each names its own attribute
+    ("pkcs9_email", "1.2.840.113549.1.9.1"),
 )
 
 # GnuTLS's PrintableString alphabet: the ASN.1 one without "'" (GnuTLS
 # writes "it's" as UTF8String; checked).
 _PRINTABLE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                        "0123456789 ()+,-./:=?")
+# What a PrintableString may hold (X.680), which the certificate library checks.
+_ASN1_PRINTABLE = _PRINTABLE | {"'"}
+_NUMERIC = frozenset("0123456789 ")
 
-COMMON_NAME = "2.5.4.3"
+# Sizes cryptography enforces (X.520 upper bounds); certtool does not.
+_LENGTH_LIMITS = {"2.5.4.6": (2, 2), "1.3.6.1.4.1.311.60.2.1.3": (2, 2),
+                  "2.5.4.3": (1, 64)}
+
+_TAGS = {"printable": PRINTABLE_STRING, "ia5": IA5_STRING, "utf8": UTF8_STRING,
+         "numeric": NUMERIC_STRING}
+
 BASIC_CONSTRAINTS = "2.5.29.19"
 SUBJECT_ALT_NAME = "2.5.29.17"
 KEY_USAGE = "2.5.29.15"
@@ -397,10 +451,15 @@ def _check_names(template):
 # --- Subject -------------------------------------------------------------
 
 def _subject(template):
-    rdns = []
-    for name, oid, kind in SUBJECT_ORDER:
+    """The subject: a ``dn`` string's attributes, then the single options."""
+    rdns = list(_dn_string(template))
+    for name, oid in SUBJECT_ORDER:
         for option in _subject_values(template, name):
-            rdns.append((_attribute(template, option, oid, kind),))
+            if name == "dn_oid":
+                oid, value = _dn_oid(template, option)
+            else:
+                value = option.value
+            rdns.append((_attribute(template, option, oid, value),))
     return tuple(rdns)
 
 
@@ -408,34 +467,81 @@ def _subject_values(template, name):
     if name in ("unit", "organization"):
         alias = "ou" if name == "unit" else "o"
         return template.all(name) or template.all(alias)
-    if name == "dc":
+    if name in ("dc", "dn_oid"):
         return template.all(name)
     option = template.first(name)
     return [option] if option is not None else []
 
 
-def _attribute(template, option, oid, kind):
-    value = option.value
+def _dn_oid(template, option):
+    """``dn_oid = OID value``: split at the first space (a tab only if no space).
+
+    certtool splits exactly so: "2.5.4.3\t x" has a space, so its OID is
+    "2.5.4.3\t", which GnuTLS does not know.
+    """
+    text = option.value
+    cut = text.find(" ") if " " in text else text.find("\t")
+    if cut < 0 or not text[cut + 1:].lstrip(" \t"):
+        template.fail(option, "'dn_oid' needs an OID and a value")
+    oid, value = text[:cut], text[cut + 1:].lstrip(" \t")
+    if oid not in ATTRIBUTE_TYPES:
+        template.fail(option, f"GnuTLS cannot write the name attribute {oid!r}")
+    return oid, value
+
+
+def _dn_string(template):
+    """``dn = "CN=x,O=y"``: RFC 4514 order, so the last component comes first.
+
+    Only plain ``NAME=value`` components are read (names as GnuTLS knows
+    them, in any case, or dotted OIDs); GnuTLS's escapes, hex values and
+    ``+`` are refused rather than guessed at.
+    """
+    option = template.first("dn")
+    if option is None:
+        return []
+    rdns = []
+    for component in option.value.split(","):
+        name, equals, value = component.partition("=")
+        name, value = name.strip(), value.strip()
+        if not equals or not value:
+            template.fail(option, f"cannot read {component.strip()!r} in 'dn' "
+                                  "(certtool refuses it too)")
+        if any(c in value for c in '+\\"#<>;') or "+" in name:
+            template.fail(option, f"'dn' component {component.strip()!r} uses syntax "
+                                  "mkcert does not read; use the single options")
+        oid = name if name in ATTRIBUTE_TYPES else OID_BY_NAME.get(name.lower())
+        if oid is None:
+            template.fail(option, f"'dn' names an attribute GnuTLS does not know: {name!r}")
+        rdns.append((_attribute(template, option, oid, value),))
+    return reversed(rdns)
+
+
+def _attribute(template, option, oid, value):
+    """One attribute, in the string type GnuTLS would use for it."""
+    label = ATTRIBUTE_TYPES[oid][0]
     if value == "":
         template.fail(option, f"'{option.name}' is empty (certtool refuses an empty "
                               "name attribute)")
     _require_utf8(template, option)
-    if kind == "printable":
-        if not set(value) <= _PRINTABLE or len(value) != 2:
-            # certtool writes any bytes here, but a country that is not two
-            # PrintableString characters is invalid X.509 our library refuses.
-            template.fail(option, f"country {value!r} is not a two-letter code")
-        return Attribute(oid, value, PRINTABLE_STRING)
-    if kind == "ia5":
-        if not value.isascii():
-            template.fail(option, f"'{option.name}' must be ASCII (an IA5String)")
-        return Attribute(oid, value, IA5_STRING)
-    if oid == COMMON_NAME and len(value) > 64:
-        # certtool takes any length; cryptography refuses more than X.509's
-        # upper bound (ub-common-name), so say so before any file exists.
-        template.fail(option, f"'cn' is {len(value)} characters long; X.509 allows 64")
-    tag = PRINTABLE_STRING if set(value) <= _PRINTABLE else UTF8_STRING
-    return Attribute(oid, value, tag)
+    kind = ATTRIBUTE_TYPES[oid][1]
+    lowest, highest = _LENGTH_LIMITS.get(oid, (1, None))
+    if len(value) < lowest or highest is not None and len(value) > highest:
+        # certtool takes any length; cryptography enforces X.520's bounds,
+        # so say so before any file exists.
+        size = f"exactly {lowest}" if lowest == highest else f"at most {highest}"
+        template.fail(option, f"{label} {value!r} must be {size} characters long")
+    allowed = {"printable": _ASN1_PRINTABLE, "numeric": _NUMERIC}.get(kind)
+    if allowed is not None and not set(value) <= allowed:
+        # certtool writes the bytes as they are: invalid X.509.
+        template.fail(option, f"{label} {value!r} has characters a "
+                              f"{'PrintableString' if kind == 'printable' else 'NumericString'}"
+                              " cannot hold")
+    if kind == "ia5" and not value.isascii():
+        template.fail(option, f"{label} {value!r} must be ASCII (an IA5String)")
+    if kind == "directory":
+        return Attribute(oid, value, PRINTABLE_STRING if set(value) <= _PRINTABLE
+                         else UTF8_STRING)
+    return Attribute(oid, value, _TAGS[kind])
 
 
 def _require_utf8(template, option):

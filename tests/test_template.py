@@ -362,6 +362,14 @@ CERTTOOL_REFUSES = [
     ("expiration_date = \"2030-02-30\"\n", 1),
     ("activation_date = garbage\n", 1),
     ('cn = "x\\', 1),
+    ("cn = x\ndn_oid = 1.2.3.4 y\n", 2),  # an OID GnuTLS has no string type for
+    ("dn_oid = CN y\n", 1),
+    ("dn_oid = 2.5.4.3\n", 1),
+    ("dn_oid = 2.5.4.3\t  y\n", 1),  # split at the space: the OID keeps the tab
+    ('dn = "CN=x,O=y+OU=z"\n', 1),
+    ('dn = "CN=x,,O=y"\n', 1),
+    ('dn = "CN="\n', 1),
+    ('dn = "CN=x,emailAddress=e@x"\n', 1),  # GnuTLS calls it EMAIL
 ]
 
 # Templates certtool turns into something we cannot or will not make.
@@ -379,7 +387,11 @@ WE_REFUSE = [
     ("expiration_days = -2\n", 1),  # certtool: expired two days ago
     ('activation_date = "2090-01-01 UTC"\nexpiration_date = "2080-01-01 UTC"\n', 2),
     ("expiration_date = tomorrow\n", 1),  # relative dates
-    ("cn = x\ndn_oid = 2.5.4.3 y\n", 2),  # certtool options we do not implement
+    ('dn = "CN=x,O=a\\\\,b"\n', 1),  # GnuTLS's DN escapes: not read here
+    ("dn_oid = 2.5.4.5 a_b\n", 1),  # certtool: "_" in a PrintableString
+    ("dn_oid = 1.2.643.100.1 12a\n", 1),  # certtool: "a" in a NumericString
+    ('dn = "C=USA"\n', 1),  # certtool: three-letter country
+    ("krb5_principal = a@B\n", 1),  # certtool options we do not implement
     ("add_extension = \"1.2.3 0x0500\"\n", 1),
     ("policy1 = 1.2.3\n", 1),
     ("tls_feature = abc\n", 1),  # certtool: 0
