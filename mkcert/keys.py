@@ -96,57 +96,100 @@ def generate_key(spec, racers=None):
       certificate (seen in about one run in ten).  A killed child costs
       nothing at exit.
     """
+    with start_key(spec, racers) as pending:
+        return pending.result()
+
+
+def start_key(spec, racers=None):
+    """Start generating a key and return at once, so other work can overlap it.
+
+    Use the result as a context manager; leaving the block stops any search
+    still running::
+
+        with start_key(spec) as pending:
+            ...                     # e.g. imports, while the primes are searched
+            key = pending.result()  # waits, handling signals promptly
+    """
     check_spec(spec)
     if racers is None:
         racers = default_racers()
     if racers > 1:
         try:
-            return _race(spec, racers)
+            return _Race(spec, racers)
         except _CannotFork:
             pass
-    return _generate_in_thread(spec)
+    return _InThread(spec)
 
 
 def _generate(spec):
     return rsa.generate_private_key(PUBLIC_EXPONENT, spec.bits)
 
 
-def _generate_in_thread(spec):
-    result = {}
+class _Pending:
+    def __enter__(self):
+        return self
 
-    def work():
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self):
+        pass
+
+
+class _InThread(_Pending):
+    """One search in a worker thread of this process."""
+
+    def __init__(self, spec):
+        self._result = {}
+        self._worker = threading.Thread(target=self._work, args=(spec,),
+                                        name="keygen", daemon=True)
+        self._worker.start()
+
+    def _work(self, spec):
         try:
-            result["key"] = _generate(spec)
-        except BaseException as exc:  # handed to the main thread below
-            result["error"] = exc
+            self._result["key"] = _generate(spec)
+        except BaseException as exc:  # handed to the main thread in result()
+            self._result["error"] = exc
 
-    worker = threading.Thread(target=work, name="keygen", daemon=True)
-    worker.start()
-    while worker.is_alive():
-        worker.join(0.05)
-    if "error" in result:
-        raise MkcertError(f"key generation failed: {result['error']}")
-    return result["key"]
+    def result(self):
+        while self._worker.is_alive():
+            self._worker.join(0.05)
+        if "error" in self._result:
+            raise MkcertError(f"key generation failed: {self._result['error']}")
+        return self._result["key"]
 
 
 class _CannotFork(Exception):
     """No child process could be started: generate in this process instead."""
 
 
-def _race(spec, racers):
-    racing = {}  # read end of a child's pipe -> its pid, or None once reaped
-    try:
-        for _ in range(racers):
-            try:
-                reader, pid = _start_racer(spec)
-            except OSError:
-                if not racing:
-                    raise _CannotFork() from None
-                break
-            racing[reader] = pid
-        return _first_key(racing)
-    finally:
-        _stop(racing)
+class _Race(_Pending):
+    """Several searches in child processes; the first key wins."""
+
+    def __init__(self, spec, racers):
+        self._racing = {}  # read end of a child's pipe -> its pid, or None once reaped
+        try:
+            for _ in range(racers):
+                try:
+                    reader, pid = _start_racer(spec)
+                except OSError:
+                    if not self._racing:
+                        raise _CannotFork() from None
+                    break
+                self._racing[reader] = pid
+        except BaseException:
+            self.close()
+            raise
+
+    def result(self):
+        try:
+            return _first_key(self._racing)
+        finally:
+            self.close()
+
+    def close(self):
+        _stop(self._racing)
 
 
 def _start_racer(spec):

@@ -248,3 +248,17 @@ def test_a_racer_failure_is_reported_like_the_threads(monkeypatch):
     for racers in (1, 2):
         with pytest.raises(MkcertError, match="key generation failed: no primes today"):
             keys.generate_key(KeySpec(bits=1024), racers=racers)
+
+
+def test_start_key_overlaps_other_work_and_closing_stops_the_search():
+    from mkcert.keys import start_key
+    from mkcert.request import KeySpec
+
+    with start_key(KeySpec(bits=1024), racers=2) as pending:
+        key = pending.result()
+    assert key.key_size == 1024
+    assert _no_children_left()
+
+    with start_key(KeySpec(bits=16384), racers=2):
+        pass  # left before the key is ready: the racers are killed and reaped
+    assert _no_children_left()
