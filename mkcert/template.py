@@ -88,8 +88,8 @@ NO_EFFECT = frozenset("""
 UNSUPPORTED = frozenset("""
     krb5_principal other_name other_name_utf8 other_name_octet xmpp_name
     nc_exclude_dns nc_exclude_ip nc_exclude_email nc_permit_dns nc_permit_ip
-    nc_permit_email add_extension add_critical_extension subject_unique_id
-    issuer_unique_id inhibit_anypolicy_skip_certs
+    nc_permit_email subject_unique_id issuer_unique_id
+    inhibit_anypolicy_skip_certs
 """.split())
 
 # The name attributes GnuTLS can write (its OID table), with the name the
@@ -184,6 +184,13 @@ KP_OCSP_SIGNING = "1.3.6.1.5.5.7.3.9"
 KP_IPSEC_IKE = "1.3.6.1.5.5.7.3.17"
 AD_OCSP = "1.3.6.1.5.5.7.48.1"
 AD_CA_ISSUERS = "1.3.6.1.5.5.7.48.2"
+
+# Extensions certtool writes from its own options (some only for a CA).
+CERTTOOL_EXTENSIONS = frozenset((
+    BASIC_CONSTRAINTS, SUBJECT_ALT_NAME, KEY_USAGE, EXTENDED_KEY_USAGE,
+    SUBJECT_KEY_IDENTIFIER, CRL_DISTRIBUTION_POINTS, AUTHORITY_INFO_ACCESS,
+    TLS_FEATURE, "2.5.29.30", "2.5.29.32", "2.5.29.54", "2.5.29.35",
+    "1.3.6.1.5.5.7.1.14"))
 
 # keyUsage bit positions (RFC 5280 4.2.1.3).
 DIGITAL_SIGNATURE, NON_REPUDIATION, KEY_ENCIPHERMENT = 0, 1, 2
@@ -703,6 +710,10 @@ class _ExtensionSet:
     def add(self, oid, *parts):
         self.items.setdefault(oid, []).extend(parts)
 
+    def replace(self, oid, part):
+        """Set a whole value: a later one for the same OID overwrites it in place."""
+        self.items[oid] = [part]
+
 
 def _extensions(template):
     """The extensions certtool adds, in certtool's order (checked against it)."""
@@ -713,6 +724,10 @@ def _extensions(template):
         found.add(EXTENDED_KEY_USAGE, _oid(template, option))
     for option in template.all("tls_feature"):
         found.add(TLS_FEATURE, _tls_feature(template, option))
+    for name in ("add_extension", "add_critical_extension"):
+        for option in template.all(name):
+            oid, value = _raw_extension(template, option)
+            found.replace(oid, (value, name == "add_critical_extension"))
     found.add(BASIC_CONSTRAINTS)
     if template.has("tls_www_client"):
         found.add(EXTENDED_KEY_USAGE, der.oid(KP_CLIENT))
@@ -757,6 +772,9 @@ def _extensions(template):
 
 
 def _extension(oid, parts, template, ca, usage):
+    if oid not in CERTTOOL_EXTENSIONS:  # from add_extension: (DER, critical)
+        value, critical = parts[0]
+        return Extension(oid, critical=critical, der=value)
     if oid == BASIC_CONSTRAINTS:
         return Extension(oid, critical=True, der=_basic_constraints(template, ca))
     if oid == KEY_USAGE:
@@ -837,6 +855,38 @@ def _oid(template, option):
         return der.oid(text)
     except ValueError:
         template.fail(option, f"{text!r} is not a valid object identifier")
+
+
+def _raw_extension(template, option):
+    """``add_extension = OID hex`` (or ``OID octet_string(hex)``): DER as given.
+
+    The OID and the value are split as for dn_oid.  An extension certtool
+    writes itself is refused: certtool would merge or overwrite the two in
+    ways that depend on the extension.
+    """
+    text = option.value
+    cut = text.find(" ") if " " in text else text.find("\t")
+    if cut < 0 or not text[cut + 1:].lstrip(" \t"):
+        template.fail(option, f"'{option.name}' needs an OID and a hex value")
+    oid, value = text[:cut], text[cut + 1:].lstrip(" \t")
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)+", oid):
+        template.fail(option, f"{oid!r} is not an object identifier")
+    if oid in CERTTOOL_EXTENSIONS:
+        template.fail(option, f"'{option.name}' for {oid}, an extension certtool "
+                              "writes itself, is not supported by mkcert")
+    wrap = value.startswith("octet_string(")
+    if wrap:
+        if not value.endswith(")"):  # certtool ignores what follows the ")"
+            template.fail(option, f"cannot read {value!r}")
+        value = value[len("octet_string("):-1]
+    elif "(" in value:
+        template.fail(option, f"cannot read {value!r}: only octet_string(...) is known")
+    if value.startswith("0x"):
+        value = value[2:]
+    if not value or len(value) % 2 or not re.fullmatch(r"[0-9A-Fa-f]+", value):
+        template.fail(option, f"{value!r} is not an even number of hex digits")
+    raw = bytes.fromhex(value)
+    return oid, der.octet_string(raw) if wrap else raw
 
 
 def _tls_feature(template, option):

@@ -364,6 +364,9 @@ CERTTOOL_REFUSES = [
     ('cn = "x\\', 1),
     ("cn = x\ndn_oid = 1.2.3.4 y\n", 2),  # an OID GnuTLS has no string type for
     ("dn_oid = CN y\n", 1),
+    ("add_extension = 1.2.3.4 0x050\n", 1),
+    ("add_extension = 1.2.3.4\n", 1),
+    ("add_critical_extension = 1.2.3.4 octet_string(zz)\n", 1),
     ("dn_oid = 2.5.4.3\n", 1),
     ("dn_oid = 2.5.4.3\t  y\n", 1),  # split at the space: the OID keeps the tab
     ('dn = "CN=x,O=y+OU=z"\n', 1),
@@ -392,7 +395,8 @@ WE_REFUSE = [
     ("dn_oid = 1.2.643.100.1 12a\n", 1),  # certtool: "a" in a NumericString
     ('dn = "C=USA"\n', 1),  # certtool: three-letter country
     ("krb5_principal = a@B\n", 1),  # certtool options we do not implement
-    ("add_extension = \"1.2.3 0x0500\"\n", 1),
+    ("add_extension = 2.5.29.19 0x3000\n", 1),  # certtool merges/overwrites its own
+    ("add_extension = 1.2.3.4 bitstring(00)\n", 1),
     ("policy1 = 1.2.3\n", 1),
     ("tls_feature = abc\n", 1),  # certtool: 0
     ("policy9 = x\npolicy8 = 1.2.3\n", 2),
