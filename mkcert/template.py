@@ -31,9 +31,9 @@ from . import der
 from .errors import ConfigError
 from .request import (IA5_STRING, PRINTABLE_STRING, UTF8_STRING, Attribute,
                       CertRequest, Extension, KeySpec)
+from .seclevel import bits_for_security_level  # noqa: F401  (the CLI imports it from here)
 
 NUMERIC_STRING = 18  # not among mkcert.request's tags; GnuTLS uses it for OGRN etc.
-from .seclevel import bits_for_security_level  # noqa: F401  (the CLI imports it from here)
 
 # --- What certtool knows -------------------------------------------------
 
@@ -716,47 +716,21 @@ class _ExtensionSet:
 
 
 def _extensions(template):
-    """The extensions certtool adds, in certtool's order (checked against it)."""
+    """The extensions certtool adds, in certtool's order (checked against it).
+
+    Each step below is one stage of certtool's --generate-self-signed, in
+    the order certtool runs them; an extension sits where its first value
+    was set.
+    """
     ca = template.has("ca")
     server = template.has("tls_www_server")
     found = _ExtensionSet()
-    for option in template.all("key_purpose_oid"):
-        found.add(EXTENDED_KEY_USAGE, _oid(template, option))
-    for option in template.all("tls_feature"):
-        found.add(TLS_FEATURE, _tls_feature(template, option))
-    for name in ("add_extension", "add_critical_extension"):
-        for option in template.all(name):
-            oid, value = _raw_extension(template, option)
-            found.replace(oid, (value, name == "add_critical_extension"))
+    _requested_extensions(template, found)
     found.add(BASIC_CONSTRAINTS)
     if template.has("tls_www_client"):
         found.add(EXTENDED_KEY_USAGE, der.oid(KP_CLIENT))
-    for option in template.all("dns_name"):
-        found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, GN_DNS))
-    for option in template.all("uri"):
-        found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, GN_URI))
-    for option in template.all("ip_address"):
-        found.add(SUBJECT_ALT_NAME, _ip_name(template, option))
-    if server:
-        found.add(EXTENDED_KEY_USAGE, der.oid(KP_SERVER))
-        for option in template.all("email"):
-            template.warn(option, "certtool leaves 'email' out of a tls_www_server "
-                                  "certificate")
-    else:
-        for option in template.all("email"):
-            found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, GN_EMAIL))
-    ike = template.first("ipsec_ike_key")
-    if ike is not None and (not ca or server):
-        found.add(EXTENDED_KEY_USAGE, der.oid(KP_IPSEC_IKE))
-    elif ike is not None:
-        template.warn(ike, "certtool ignores 'ipsec_ike_key' for a CA that is not "
-                           "also a tls_www_server")
-    for name, purpose in (("ocsp_signing_key", KP_OCSP_SIGNING),
-                          ("code_signing_key", KP_CODE_SIGNING),
-                          ("time_stamping_key", KP_TIME_STAMPING),
-                          ("email_protection_key", KP_EMAIL_PROTECTION)):
-        if template.has(name):
-            found.add(EXTENDED_KEY_USAGE, der.oid(purpose))
+    _alternative_names(template, found, server)
+    _key_purposes(template, found, ca, server)
     for option in template.all("ocsp_uri"):
         found.add(AUTHORITY_INFO_ACCESS, _access(template, option, AD_OCSP))
     for option in template.all("ca_issuers_uri"):
@@ -769,6 +743,56 @@ def _extensions(template):
         found.add(CRL_DISTRIBUTION_POINTS, _ia5_name(template, option, GN_URI))
     return tuple(_extension(oid, parts, template, ca, usage)
                  for oid, parts in found.items.items())
+
+
+def _requested_extensions(template, found):
+    """What certtool sets while it still builds the subject: explicit key
+    purposes, TLS features and raw extensions, so they come first."""
+    for option in template.all("key_purpose_oid"):
+        found.add(EXTENDED_KEY_USAGE, _oid(template, option))
+    for option in template.all("tls_feature"):
+        found.add(TLS_FEATURE, _tls_feature(template, option))
+    for name in ("add_extension", "add_critical_extension"):
+        for option in template.all(name):
+            oid, value = _raw_extension(template, option)
+            found.replace(oid, (value, name == "add_critical_extension"))
+
+
+def _alternative_names(template, found, server):
+    """subjectAltName grouped by type: DNS names, URIs, IP addresses, e-mail.
+
+    certtool leaves the e-mail addresses out of a TLS server certificate
+    (it sets the server key purpose instead, in the same step).
+    """
+    for option in template.all("dns_name"):
+        found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, GN_DNS))
+    for option in template.all("uri"):
+        found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, GN_URI))
+    for option in template.all("ip_address"):
+        found.add(SUBJECT_ALT_NAME, _ip_name(template, option))
+    if server:
+        found.add(EXTENDED_KEY_USAGE, der.oid(KP_SERVER))
+        for option in template.all("email"):
+            template.warn(option, "certtool leaves 'email' out of a tls_www_server "
+                                  "certificate")
+        return
+    for option in template.all("email"):
+        found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, GN_EMAIL))
+
+
+def _key_purposes(template, found, ca, server):
+    ike = template.first("ipsec_ike_key")
+    if ike is not None and (not ca or server):
+        found.add(EXTENDED_KEY_USAGE, der.oid(KP_IPSEC_IKE))
+    elif ike is not None:
+        template.warn(ike, "certtool ignores 'ipsec_ike_key' for a CA that is not "
+                           "also a tls_www_server")
+    for name, purpose in (("ocsp_signing_key", KP_OCSP_SIGNING),
+                          ("code_signing_key", KP_CODE_SIGNING),
+                          ("time_stamping_key", KP_TIME_STAMPING),
+                          ("email_protection_key", KP_EMAIL_PROTECTION)):
+        if template.has(name):
+            found.add(EXTENDED_KEY_USAGE, der.oid(purpose))
 
 
 def _extension(oid, parts, template, ca, usage):
@@ -811,21 +835,17 @@ def _basic_constraints(template, ca):
 def _key_usage(template, ca, server):
     """keyUsage bits as certtool sets them from the booleans.
 
-    A CA that is not also a TLS server only gets digitalSignature from
-    signing_key (encryption_key is ignored); keyCertSign and cRLSign only
-    count for a CA.
+    A CA that is not also a TLS server gets no keyEncipherment from
+    encryption_key; keyCertSign and cRLSign only count for a CA.
     """
     usage = set()
-    if not ca or server:
-        if template.has("signing_key"):
-            usage.add(DIGITAL_SIGNATURE)
-        if template.has("encryption_key"):
-            usage.add(KEY_ENCIPHERMENT)
-    else:
-        if template.has("signing_key"):
-            usage.add(DIGITAL_SIGNATURE)
-        for option in template.all("encryption_key")[:1]:
-            template.warn(option, "certtool ignores 'encryption_key' for a CA that is "
+    if template.has("signing_key"):
+        usage.add(DIGITAL_SIGNATURE)
+    encryption = template.first("encryption_key")
+    if encryption is not None and (not ca or server):
+        usage.add(KEY_ENCIPHERMENT)
+    elif encryption is not None:
+        template.warn(encryption, "certtool ignores 'encryption_key' for a CA that is "
                                   "not also a tls_www_server")
     for name, bit in (("key_agreement", KEY_AGREEMENT),
                       ("data_encipherment", DATA_ENCIPHERMENT),
@@ -834,11 +854,9 @@ def _key_usage(template, ca, server):
             usage.add(bit)
     for name, bit in (("cert_signing_key", KEY_CERT_SIGN), ("crl_signing_key", CRL_SIGN)):
         option = template.first(name)
-        if option is None:
-            continue
-        if ca:
+        if option is not None and ca:
             usage.add(bit)
-        else:
+        elif option is not None:
             template.warn(option, f"certtool ignores '{name}' without 'ca'")
     # RFC 4945 5.1.3.2: an IKE certificate with key usages needs
     # digitalSignature or nonRepudiation; certtool adds the latter.
