@@ -82,6 +82,7 @@ class CheckResult:
     key_type: Optional[str] = None
     key_bits: Optional[int] = None
     mode: Optional[int] = None
+    checked_at: Optional[datetime.datetime] = None
     # Not printed: for --renew, which decides from the same reading.
     certificate: object = None
     data: Optional[bytes] = None
@@ -115,9 +116,13 @@ class CheckResult:
 
     def expiry_text(self):
         when = format_moment(self.not_after)
-        if self.days_left < 0:
-            return f"expired {when} ({-self.days_left} days ago)"
+        if self.checked_at >= self.not_after:
+            return f"expired {when} ({self.days_ago()} days ago)"
         return f"expires {when} ({self.days_left} days)"
+
+    def days_ago(self):
+        """Whole days since expiry, floored like days_left (2 days 23 hours: 2)."""
+        return days_between(self.not_after, self.checked_at)
 
     def as_json(self):
         """The --json object: every field always present (null when unknown)."""
@@ -284,11 +289,12 @@ def _describe(certificate, result):
 
 
 def _check_dates(certificate, result, warn_days, now):
+    result.checked_at = now
     result.days_left = days_between(now, result.not_after)
     if now < result.not_before:
         result.add(CRITICAL, f"not yet valid: valid from {format_moment(result.not_before)}")
     if now >= result.not_after:
-        result.add(CRITICAL, f"expired {-result.days_left} days ago")
+        result.add(CRITICAL, f"expired {result.days_ago()} days ago")
     elif result.days_left < warn_days:
         result.add(WARNING, f"expires in {result.days_left} days (warning at {warn_days})")
 

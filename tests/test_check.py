@@ -184,12 +184,12 @@ def test_all_warnings_are_listed_on_the_one_line(layout, pem):
 # -- CRITICAL ------------------------------------------------------------
 
 def test_expired_is_critical(layout, pem):
-    write_pem(pem, starts=-400 * DAY, ends=-3 * DAY + HOUR)
+    write_pem(pem, starts=-400 * DAY, ends=-3 * DAY - HOUR)
     result = run_check(layout, "--json", pem)
     report = json.loads(result.stdout)
     assert result.returncode == 2
     assert report["status"] == "CRITICAL"
-    assert report["days_left"] == -3  # floored: 2 days 23 hours ago
+    assert report["days_left"] == -4  # floored: -3 days 1 hour
     assert "expired 3 days ago" in report["problems"]
     line = run_check(layout, pem).stdout
     assert line.startswith(f"CERT CRITICAL - {pem}: CN=localhost expired ")
