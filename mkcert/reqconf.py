@@ -133,10 +133,10 @@ class _RequestReader:
         digest = self.digest()
         mask = self.string_mask()
         utf8 = self.get("utf8") == "yes"
-        extensions = x509ext(self.config, self.get("x509_extensions"),
-                             oids=self.oids)
-        self.check_request_extensions(x509ext)
+        self.check_request_extensions(x509ext, mask)
         subject = self.subject(mask, utf8)
+        extensions = x509ext(self.config, self.get("x509_extensions"), oids=self.oids,
+                             string_mask=mask, subject=subject)
         return CertRequest(
             subject=subject,
             key=KeySpec(algorithm="rsa", bits=bits, pem_format="pkcs8"),
@@ -163,16 +163,18 @@ class _RequestReader:
         defined = {}
         for entry in entries:
             name, value, _ = entry
-            long_name, comma, dotted = value.rpartition(",")
-            dotted = dotted.strip(" \t\r\n")
-            oid = objects.parse_oid(dotted)
-            if oid is None or not name or objects.resolve(name) is not None:
-                raise self.config.error(
-                    f"cannot define the object {name} = {value}: it needs a numeric"
-                    " OID and a name OpenSSL does not already use", entry=entry)
+            oid = objects.parse_oid(value)
+            problem = None
+            if oid is None:
+                problem = "the value must be a numeric OID such as 1.3.6.1.4.1.99999.1"
+            elif objects.resolve(name) is not None or name in defined:
+                problem = f"OpenSSL already has an object called {name!r}"
+            elif objects.short_name(oid) is not None or oid in defined.values():
+                problem = f"OpenSSL already has an object with the OID {oid}"
+            if problem:
+                raise self.config.error(f"cannot define the object {name} = {value}: "
+                                        + problem, entry=entry)
             defined[name] = oid
-            if comma:
-                defined[long_name.strip(" \t\r\n")] = oid
         return defined
 
     def key_bits(self):
@@ -210,11 +212,12 @@ class _RequestReader:
                              " pkix, nombstr, default or MASK:<number>", "string_mask")
         return mask
 
-    def check_request_extensions(self, x509ext):
+    def check_request_extensions(self, x509ext, mask):
         # `req` checks this section even when it makes a certificate.
         section = self.get("req_extensions")
         if section is not None:
-            x509ext(self.config, section, oids=self.oids, for_request=True)
+            x509ext(self.config, section, oids=self.oids, for_request=True,
+                    string_mask=mask)
 
     # The subject ----------------------------------------------------------
 

@@ -12,7 +12,7 @@ authorityKeyIdentifier) come out as ``derive`` callables that receive a
 """
 
 import hashlib
-import ipaddress
+import re
 
 from . import der, objects
 from .errors import ConfigError
@@ -26,13 +26,16 @@ class ExtensionError(ValueError):
     """A value the extension cannot take; the caller adds file and line."""
 
 
-def extensions_from_config(config, section_name, oids=None, for_request=False):
+def extensions_from_config(config, section_name, oids=None, for_request=False,
+                           string_mask=0x2000, subject=()):
     """The extensions ``req -x509`` puts into the certificate for ``section_name``.
 
     ``section_name`` is the value of ``x509_extensions`` (None when unset:
     then OpenSSL adds nothing, not even a key identifier).  ``oids`` maps
-    names defined by the config's ``oid_section``.  With ``for_request`` the
-    section is only checked (OpenSSL checks ``req_extensions`` that way).
+    names defined by the config's ``oid_section``; ``string_mask`` is the
+    req's (it also governs dirName values); ``subject`` (the request's RDNs)
+    feeds ``email:copy``.  With ``for_request`` the section is only checked
+    (OpenSSL checks ``req_extensions`` that way).
     """
     if section_name is None:
         return ()
@@ -41,7 +44,7 @@ def extensions_from_config(config, section_name, oids=None, for_request=False):
         raise config.error(f"the extension section [ {section_name} ] does not"
                            " exist in the file", "req",
                            "req_extensions" if for_request else "x509_extensions")
-    reader = _SectionReader(config, oids or {})
+    reader = _SectionReader(config, oids or {}, string_mask, subject, for_request)
     extensions = []
     for entry in entries:
         extension = reader.extension(entry)
@@ -73,10 +76,14 @@ def _key_hash_identifier(context):
 class _SectionReader:
     """Turns the entries of one extension section into Extensions."""
 
-    def __init__(self, config, oids):
+    def __init__(self, config, oids, string_mask=0x2000, subject=(), checking=False):
         self.config = config
         self.oids = oids
+        self.string_mask = string_mask
+        self.subject = subject
+        self.checking = checking  # only checking the syntax (req_extensions)
         self.earlier = []  # extensions so far: authorityKeyIdentifier looks back
+        self.depth = 0
 
     def fail(self, entry, message):
         return ConfigError(f"{entry[0]} = {entry[1]}: {message}", entry.path, entry[2])
@@ -114,8 +121,7 @@ class _SectionReader:
                                  " write it as DER:hex or ASN1:... instead")
         kind, function = handler
         if kind == "list":
-            values = self.list_values(value)
-            result = function(self, values)
+            result = function(self, self.list_values(value))
         else:
             result = function(self, value)
         if callable(result):
@@ -137,7 +143,13 @@ class _SectionReader:
     def generic_value(self, kind, value):
         if kind == "DER":
             return parse_hex(value)
-        raise ExtensionError("ASN1: values are not supported yet")
+        return generate_asn1(self, value)
+
+    def section(self, name):
+        entries = self.config.section(name)
+        if entries is None:
+            raise ExtensionError(f"section [ {name} ] does not exist")
+        return [(key, item) for key, item, _ in entries]
 
 
 def split_critical(value):
@@ -337,37 +349,42 @@ def subject_key_identifier(reader, value):
 
 
 def authority_key_identifier(reader, value):
+    """authorityKeyIdentifier on a self-signed certificate, as OpenSSL 3.0 makes it.
+
+    ``keyid`` alone is left out for a self-signed certificate, ``keyid:always``
+    takes the key hash; ``issuer`` (issuer name and serial) is added when
+    asked with ``always`` or when no key id was taken.  An empty result is
+    dropped.  OpenSSL refuses ``keyid:always`` after a subjectKeyIdentifier
+    that is not the key hash ("none" or a hex value).
+    """
     keyid = issuer = 0  # 0: not asked, 1: asked, 2: "always"
     for name, option in reader.list_values(value):
-        if option is not None and option != "always":
-            raise ExtensionError(f"{name}:{option}: the only option is 'always'")
-        level = 2 if option is not None else 1
+        level = 2 if option == "always" else 1  # OpenSSL ignores other options
         if name == "keyid":
             keyid = level
         elif name == "issuer":
             issuer = level
         elif name not in ("none", "nonss"):
             raise ExtensionError(f"{name!r} is not keyid, issuer or none")
-    explicit_key_id = None
-    for earlier in reader.earlier:
-        if earlier.oid == SUBJECT_KEY_IDENTIFIER:
-            explicit_key_id = earlier
-    # The certificate is self-signed, so without "always" OpenSSL leaves
-    # both parts out, and then drops the empty extension.
-    if keyid < 2 and issuer < 2:
+    if reader.checking:
+        return der.sequence()
+    if keyid == 2:
+        for earlier in reader.earlier:
+            if earlier.oid == SUBJECT_KEY_IDENTIFIER and earlier.derive is not _key_hash_identifier:
+                raise ExtensionError(
+                    "keyid:always needs the subjectKeyIdentifier before it to be"
+                    " 'hash' (OpenSSL cannot get the issuer key id otherwise)")
+    with_key_id = keyid == 2
+    with_issuer = issuer == 2 or (issuer == 1 and not with_key_id)
+    if not (with_key_id or with_issuer):
         return lambda context: None
 
     def derive(context):
         items = []
-        if keyid == 2:
-            key_id = None
-            if explicit_key_id is not None:
-                key_id = explicit_key_id.value(context)
-            if key_id is None or len(key_id) <= 2:
-                key_id = _key_hash_identifier(context)
-            _, start, end = der.read_tlv(key_id)
-            items.append(der.context(0, key_id[start:end], constructed=False))
-        if issuer == 2:
+        if with_key_id:
+            key_id = hashlib.sha1(context.public_key_bits).digest()
+            items.append(der.context(0, key_id, constructed=False))
+        if with_issuer:
             items.append(der.context(1, der.context(4, context.subject)))
             serial = der.integer(context.serial)
             _, start, end = der.read_tlv(serial)
@@ -376,10 +393,561 @@ def authority_key_identifier(reader, value):
     return derive
 
 
+# General names (subjectAltName, issuerAltName, CRL points, AIA) ----------------
+
+GENERAL_NAME_KINDS = ("email", "URI", "DNS", "RID", "IP", "dirName", "otherName")
+
+
+def name_matches(name, kind):
+    """``DNS``, ``DNS.1``, ``DNS.anything`` all mean DNS (OpenSSL's v3_name_cmp)."""
+    return name == kind or name.startswith(kind + ".")
+
+
+def general_name(reader, name, value):
+    """One GeneralName's DER from ``DNS:x``-style name and value."""
+    if value is None:
+        raise ExtensionError(f"{name} needs a value ({name}:something)")
+    kind = next((k for k in GENERAL_NAME_KINDS if name_matches(name, k)), None)
+    if kind is None:
+        raise ExtensionError(f"{name!r} is not a name type (use DNS, IP, email, URI,"
+                             " RID, dirName or otherName)")
+    raw = value.encode("utf-8", "surrogateescape")
+    if kind == "email":
+        return der.tlv(0x81, raw)
+    if kind == "DNS":
+        return der.tlv(0x82, raw)
+    if kind == "URI":
+        return der.tlv(0x86, raw)
+    if kind == "RID":
+        oid = reader.resolve(value)
+        if oid is None:
+            raise ExtensionError(f"RID:{value}: not an object name or numeric OID")
+        return der.tlv(0x88, _oid_content(oid))
+    if kind == "IP":
+        address = parse_ip_address(value)
+        if address is None:
+            raise ExtensionError(f"IP:{value} is not an IPv4 or IPv6 address")
+        return der.tlv(0x87, address)
+    if kind == "dirName":
+        return der.context(4, directory_name(reader, value))
+    return other_name(reader, value)
+
+
+def _oid_content(oid):
+    encoded = der.oid(oid)
+    _, start, _ = der.read_tlv(encoded)
+    return encoded[start:]
+
+
+def general_names(reader, values, allow_copy=False):
+    """GeneralNames; ``email:copy`` takes the subject's emailAddress values."""
+    names = []
+    for name, value in values:
+        if allow_copy == "subject" and name_matches(name, "email") and value in ("copy", "move"):
+            if value == "move":
+                raise ExtensionError(
+                    "email:move is not supported: OpenSSL then makes a certificate"
+                    " whose issuer differs from its subject; use email:copy")
+            names.extend(subject_emails(reader))
+        elif allow_copy == "issuer" and name_matches(name, "issuer") and value == "copy":
+            names.extend(issuer_alt_names(reader))
+        else:
+            names.append(general_name(reader, name, value))
+    return names
+
+
+def subject_emails(reader):
+    return [der.tlv(0x81, attribute.value.encode("utf-8", "surrogateescape"))
+            for rdn in reader.subject for attribute in rdn
+            if attribute.oid == "1.2.840.113549.1.9.1"]
+
+
+def issuer_alt_names(reader):
+    """issuer:copy: the names of the subjectAltName made so far (self-signed)."""
+    for earlier in reader.earlier:
+        if earlier.oid == "2.5.29.17" and earlier.der is not None:
+            _, start, end = der.read_tlv(earlier.der)
+            return der.children(earlier.der[start:end])
+    return []
+
+
+def alt_name_extension(copy_kind):
+    def build(reader, values):
+        return der.sequence(*general_names(reader, values, copy_kind))
+    return build
+
+
+def directory_name(reader, section_name):
+    """dirName:section -- a Name read as OpenSSL reads it (bytes as Latin-1)."""
+    from .reqconf import add_attribute, field_type, string_type
+
+    entries = reader.config.section(section_name)
+    if entries is None:
+        raise ExtensionError(f"dirName: section [ {section_name} ] does not exist")
+    rdns = []
+    for key, value, _ in entries:
+        type_name, joins_previous = field_type(key)
+        oid = reader.resolve(type_name)
+        if oid is None:
+            raise ExtensionError(f"dirName [ {section_name} ]: {type_name!r} is not a"
+                                 " name field OpenSSL knows")
+        # OpenSSL reads dirName values as single bytes (MBSTRING_ASC).
+        chars = value.encode("utf-8", "surrogateescape").decode("latin-1")
+        try:
+            tag = string_type(oid, chars, reader.string_mask)
+        except ValueError as problem:
+            raise ExtensionError(f"dirName [ {section_name} ] {key} = {value}: {problem}") from None
+        add_attribute(rdns, (oid, tag, chars), joins_previous)
+    return name_der(rdns)
+
+
+def name_der(rdns):
+    """The DER of a Name from RDNs of (oid, tag, text)."""
+    return der.sequence(*(der.set_of(*(der.sequence(der.oid(oid), der.tlv(tag, string_bytes(tag, text)))
+                                       for oid, tag, text in rdn)) for rdn in rdns))
+
+
+def string_bytes(tag, text):
+    """The content octets of an ASN.1 string of type ``tag`` holding ``text``."""
+    if tag == 30:
+        return text.encode("utf-16-be", "surrogatepass")
+    if tag == 28:
+        return text.encode("utf-32-be", "surrogatepass")
+    if tag in (18, 19, 20, 22):
+        return text.encode("latin-1")
+    return text.encode("utf-8", "surrogateescape")
+
+
+def other_name(reader, value):
+    """otherName:OID;TYPE:value -- [0] { type-id, [0] EXPLICIT value }."""
+    oid_text, semicolon, content = value.partition(";")
+    if not semicolon:
+        raise ExtensionError(f"otherName:{value}: expected OID;TYPE:value")
+    encoded = generate_asn1(reader, content)
+    oid = reader.resolve(oid_text)
+    if oid is None:
+        raise ExtensionError(f"otherName: {oid_text!r} is not an object name or OID")
+    return der.context(0, der.oid(oid) + der.context(0, encoded))
+
+
+_IPV4 = re.compile(r"\s*[+-]?\d+\.\s*[+-]?\d+\.\s*[+-]?\d+\.\s*[+-]?\d+")
+
+
+def parse_ipv4(text):
+    """sscanf("%d.%d.%d.%d") then end or whitespace, as OpenSSL parses IPv4."""
+    match = _IPV4.match(text)
+    if match is None:
+        return None
+    rest = text[match.end():]
+    if rest and rest[0] not in " \t\n\v\f\r":
+        return None
+    parts = [int(part.strip()) for part in match.group(0).split(".")]
+    if any(not 0 <= part <= 255 for part in parts):
+        return None
+    return bytes(parts)
+
+
+def parse_ip_address(text):
+    if ":" not in text:
+        return parse_ipv4(text)
+    return parse_ipv6(text)
+
+
+def parse_ipv6(text):
+    """IPv6 the way OpenSSL reads it (``::`` rules, a trailing dotted IPv4)."""
+    elements = text.split(":")
+    groups = bytearray()
+    zero_at, zeros = -1, 0
+    for index, element in enumerate(elements):
+        if len(groups) == 16:
+            return None
+        if not element:
+            if zero_at == -1:
+                zero_at = len(groups)
+            elif zero_at != len(groups):
+                return None
+            zeros += 1
+        elif len(element) > 4:
+            if len(groups) > 12 or index != len(elements) - 1:
+                return None
+            v4 = parse_ipv4(element)
+            if v4 is None:
+                return None
+            groups += v4
+        else:
+            if any(c not in "0123456789abcdefABCDEF" for c in element):
+                return None
+            groups += int(element, 16).to_bytes(2, "big")
+    total = len(groups)
+    if zero_at == -1:
+        return bytes(groups) if total == 16 else None
+    if total == 16 or zeros > 3 or (zeros == 3 and total > 0):
+        return None
+    if zeros == 2 and zero_at not in (0, total):
+        return None
+    if zeros == 1 and zero_at in (0, total):
+        return None
+    return bytes(groups[:zero_at]) + bytes(16 - total) + bytes(groups[zero_at:])
+
+
+# CRL distribution points, information access, policies -----------------------
+
+REASON_BITS = {"unused": 0, "keyCompromise": 1, "CACompromise": 2,
+               "affiliationChanged": 3, "superseded": 4, "cessationOfOperation": 5,
+               "certificateHold": 6, "privilegeWithdrawn": 7, "AACompromise": 8}
+
+
+def names_from(reader, text):
+    """GeneralNames from ``@section`` or an inline ``URI:x, DNS:y`` list."""
+    if text is None:
+        raise ExtensionError("a list of names is missing")
+    values = reader.section(text[1:]) if text.startswith("@") else parse_list(text)
+    return general_names(reader, values)
+
+
+def crl_distribution_points(reader, values):
+    points = []
+    for name, value in values:
+        if value is None:
+            points.append(distribution_point_from_section(reader, reader.section(name)))
+        else:
+            full_name = der.context(0, general_name(reader, name, value))
+            points.append(der.sequence(der.context(0, full_name)))
+    return der.sequence(*points)
+
+
+def distribution_point_from_section(reader, entries):
+    point_name = reasons = issuer = None
+    for name, value in entries:
+        if name == "fullname":
+            if point_name is not None:
+                raise ExtensionError("the distribution point name is set twice")
+            point_name = der.context(0, b"".join(names_from(reader, value)))
+        elif name == "relativename":
+            raise ExtensionError("relativename is not supported; use fullname")
+        elif name == "reasons":
+            if reasons is not None:
+                raise ExtensionError("reasons is set twice")
+            bits = set()
+            for reason, _ in parse_list(value or ""):
+                if reason not in REASON_BITS:
+                    raise ExtensionError(f"{reason!r} is not a revocation reason")
+                bits.add(REASON_BITS[reason])
+            encoded = der.named_bits(bits)
+            reasons = der.tlv(0x81, encoded[2:])
+        elif name == "CRLissuer":
+            issuer = der.context(2, b"".join(names_from(reader, value)))
+    parts = [der.context(0, point_name)] if point_name is not None else []
+    parts += [part for part in (reasons, issuer) if part is not None]
+    return der.sequence(*parts)
+
+
+def information_access(reader, values):
+    descriptions = []
+    for name, value in values:
+        method, semicolon, kind = name.partition(";")
+        if not semicolon:
+            raise ExtensionError(f"{name}: expected METHOD;TYPE:value, e.g. OCSP;URI:http://...")
+        location = general_name(reader, kind, value)
+        oid = reader.resolve(method)
+        if oid is None:
+            raise ExtensionError(f"{method!r} is not an access method (OCSP, caIssuers or an OID)")
+        descriptions.append(der.sequence(der.oid(oid), location))
+    return der.sequence(*descriptions)
+
+
+def certificate_policies(reader, value):
+    policies = []
+    for name, item in parse_list(value):
+        if item is not None:
+            raise ExtensionError(f"{name}:{item}: a policy is an OID or @section")
+        if name == "ia5org":
+            continue
+        if name.startswith("@"):
+            policies.append(policy_from_section(reader, reader.section(name[1:])))
+            continue
+        oid = reader.resolve(name)
+        if oid is None:
+            raise ExtensionError(f"{name!r} is not a policy OID")
+        policies.append(der.sequence(der.oid(oid)))
+    return der.sequence(*policies)
+
+
+def policy_from_section(reader, entries):
+    policy_oid, qualifiers = None, []
+    for name, value in entries:
+        if name == "policyIdentifier":
+            policy_oid = reader.resolve(value)
+            if policy_oid is None:
+                raise ExtensionError(f"policyIdentifier = {value} is not an OID")
+        elif name_matches(name, "CPS"):
+            qualifiers.append(der.sequence(der.oid("1.3.6.1.5.5.7.2.1"),
+                                           der.tlv(0x16, value.encode("utf-8", "surrogateescape"))))
+        elif name_matches(name, "userNotice"):
+            raise ExtensionError("userNotice is not supported")
+        else:
+            raise ExtensionError(f"{name!r} is not policyIdentifier, CPS or userNotice")
+    if policy_oid is None:
+        raise ExtensionError("a policy section needs a policyIdentifier")
+    parts = [der.oid(policy_oid)]
+    if qualifiers:
+        parts.append(der.sequence(*qualifiers))
+    return der.sequence(*parts)
+
+
+TLS_FEATURES = {"status_request": 5, "status_request_v2": 17}
+
+
+def tls_feature(reader, values):
+    numbers = []
+    for name, value in values:
+        text = value if value is not None else name
+        number = TLS_FEATURES.get(text.lower())
+        if number is None:
+            if not re.fullmatch(r"\s*[+-]?\d+", text) or not 0 <= int(text) <= 65535:
+                raise ExtensionError(f"{text!r} is not status_request, status_request_v2"
+                                     " or a number from 0 to 65535")
+            number = int(text)
+        numbers.append(der.integer(number))
+    return der.sequence(*numbers)
+
+
+def no_check(reader, value):
+    return der.null()
+
+
 # Netscape strings ------------------------------------------------------------
 
 def ia5_string(reader, value):
     return der.tlv(0x16, value.encode("utf-8", "surrogateescape"))
+
+
+# ASN1: values (OpenSSL's ASN1_generate_nconf) ----------------------------------
+
+_ASN1_TYPES = {
+    "BOOL": 1, "BOOLEAN": 1, "NULL": 5, "INT": 2, "INTEGER": 2, "ENUM": 10,
+    "ENUMERATED": 10, "OID": 6, "OBJECT": 6, "UTCTIME": 23, "UTC": 23,
+    "GENERALIZEDTIME": 24, "GENTIME": 24, "OCT": 4, "OCTETSTRING": 4,
+    "BITSTR": 3, "BITSTRING": 3, "UNIVERSALSTRING": 28, "UNIV": 28, "IA5": 22,
+    "IA5STRING": 22, "UTF8": 12, "UTF8String": 12, "BMP": 30, "BMPSTRING": 30,
+    "VISIBLESTRING": 26, "VISIBLE": 26, "PRINTABLESTRING": 19, "PRINTABLE": 19,
+    "T61": 20, "T61STRING": 20, "TELETEXSTRING": 20, "GeneralString": 27,
+    "GENSTR": 27, "NUMERIC": 18, "NUMERICSTRING": 18, "SEQUENCE": 16, "SEQ": 16,
+    "SET": 17,
+}
+_ASN1_MODIFIERS = {
+    "EXP": "explicit", "EXPLICIT": "explicit", "IMP": "implicit", "IMPLICIT": "implicit",
+    "OCTWRAP": "octwrap", "SEQWRAP": "seqwrap", "SETWRAP": "setwrap",
+    "BITWRAP": "bitwrap", "FORM": "format", "FORMAT": "format",
+}
+# String types: the OpenSSL mask bit each allows (see reqconf.string_type).
+_ASN1_STRING_BITS = {18: 0x0001, 19: 0x0002, 20: 0x0004, 22: 0x0010, 26: 0x0040,
+                     27: 0x0080, 28: 0x0100, 30: 0x0800, 12: 0x2000}
+MAX_ASN1_DEPTH = 50  # nesting of SEQUENCE/SET sections
+MAX_EXPLICIT_TAGS = 20
+_CLASSES = {"U": 0x00, "A": 0x40, "C": 0x80, "P": 0xC0}
+_WS = " \t\n\v\f\r"
+
+
+def generate_asn1(reader, text, depth=0):
+    """The DER of an ``ASN1:`` value: ``[modifier,...]TYPE[:value]``."""
+    if depth > MAX_ASN1_DEPTH:
+        raise ExtensionError("ASN1 SEQUENCE/SET sections nest too deeply (a loop?)")
+    kind, value, state = _asn1_parse_modifiers(text)
+    if kind in (16, 17):
+        inner = _asn1_multiple(reader, kind, value, depth)
+    else:
+        inner = _asn1_primitive(reader, kind, value, state["format"])
+    return _asn1_apply_tags(inner, state)
+
+
+def _asn1_parse_modifiers(text):
+    state = {"format": "ASCII", "implicit": None, "explicit": []}
+    pos = 0
+    while True:
+        while pos < len(text) and text[pos] in _WS:
+            pos += 1
+        comma = text.find(",", pos)
+        stop = len(text) if comma == -1 else comma
+        element = text[pos:stop].rstrip(_WS)
+        if not element:
+            raise ExtensionError(f"ASN1:{text}: an empty item")
+        name, colon, _ = element.partition(":")
+        value_start = pos + len(name) + 1 if colon else None
+        if name in _ASN1_TYPES:
+            if value_start is None and pos + len(element) < len(text):
+                raise ExtensionError(f"ASN1:{text}: {name} needs ':value'")
+            return _ASN1_TYPES[name], (text[value_start:] if colon else None), state
+        modifier = _ASN1_MODIFIERS.get(name)
+        if modifier is None:
+            raise ExtensionError(f"ASN1:{text}: {name!r} is not an ASN.1 type or modifier")
+        argument = element[len(name) + 1:] if colon else None
+        _asn1_modifier(state, modifier, argument, text)
+        if comma == -1:
+            raise ExtensionError(f"ASN1:{text}: no type after the modifiers")
+        pos = comma + 1
+
+
+def _asn1_modifier(state, modifier, argument, text):
+    if modifier == "format":
+        for name in ("ASCII", "UTF8", "HEX", "BITLIST"):
+            if argument is not None and argument.startswith(name):
+                state["format"] = name
+                return
+        raise ExtensionError(f"ASN1:{text}: FORMAT must be ASCII, UTF8, HEX or BITLIST")
+    if modifier == "implicit":
+        if state["implicit"] is not None:
+            raise ExtensionError(f"ASN1:{text}: IMPLICIT twice")
+        state["implicit"] = _asn1_tagging(argument, text)
+        return
+    wrappers = {"explicit": None, "seqwrap": (0x00, 16, True, False),
+                "setwrap": (0x00, 17, True, False), "octwrap": (0x00, 4, False, False),
+                "bitwrap": (0x00, 3, False, True)}
+    if modifier == "explicit":
+        if state["implicit"] is not None:
+            raise ExtensionError(f"ASN1:{text}: IMPLICIT cannot be followed by EXPLICIT")
+        tag_class, number = _asn1_tagging(argument, text)
+        wrapper = (tag_class, number, True, False)
+    else:
+        wrapper = wrappers[modifier]
+        if state["implicit"] is not None:
+            # The wrapper takes the pending IMPLICIT tag.
+            wrapper = state["implicit"] + wrapper[2:]
+            state["implicit"] = None
+    if len(state["explicit"]) >= MAX_EXPLICIT_TAGS:
+        raise ExtensionError(f"ASN1:{text}: too many tags")
+    state["explicit"].append(wrapper)
+
+
+def _asn1_tagging(argument, text):
+    """``n`` or ``nX`` with class U, A, P or C (context, the default)."""
+    match = re.fullmatch(r"(\d+)(.*)", argument or "", re.S)
+    if match is None:
+        raise ExtensionError(f"ASN1:{text}: a tag needs a number")
+    suffix = match.group(2)
+    if suffix and suffix[0] not in _CLASSES:
+        raise ExtensionError(f"ASN1:{text}: {suffix[0]!r} is not a tag class (U, A, P, C)")
+    return (_CLASSES[suffix[0]] if suffix else 0x80), int(match.group(1))
+
+
+def _asn1_header(tag_class, constructed, number, length):
+    first = tag_class | (0x20 if constructed else 0)
+    if number < 31:
+        head = bytes([first | number])
+    else:
+        chunks = [number & 0x7F]
+        number >>= 7
+        while number:
+            chunks.append(0x80 | (number & 0x7F))
+            number >>= 7
+        head = bytes([first | 0x1F] + list(reversed(chunks)))
+    return head + der.length(length)
+
+
+def _asn1_apply_tags(inner, state):
+    encoded = inner
+    if state["implicit"] is not None:
+        tag_class, number = state["implicit"]
+        constructed = bool(inner[0] & 0x20)
+        if tag_class == 0x00 and number in (16, 17):
+            constructed = True
+        _, start, end = der.read_tlv(inner)
+        encoded = _asn1_header(tag_class, constructed, number, end - start) + inner[start:end]
+    for tag_class, number, constructed, pad in reversed(state["explicit"]):
+        content = (b"\0" if pad else b"") + encoded
+        encoded = _asn1_header(tag_class, constructed, number, len(content)) + content
+    return encoded
+
+
+def _asn1_multiple(reader, kind, section_name, depth):
+    items = []
+    if section_name is not None:
+        for _, value in reader.section(section_name):
+            items.append(generate_asn1(reader, value, depth + 1))
+    if kind == 17:
+        return der.set_of(*items)
+    return der.sequence(*items)
+
+
+def _asn1_primitive(reader, kind, value, form):
+    if kind == 5:
+        if value:
+            raise ExtensionError("NULL takes no value")
+        return der.null()
+    if kind in (1, 2, 10, 6, 23, 24) and form != "ASCII":
+        raise ExtensionError("this ASN.1 type takes FORMAT:ASCII only")
+    if kind == 1:
+        if value is None:
+            raise ExtensionError("BOOL needs a value (TRUE or FALSE)")
+        return der.boolean(parse_bool("BOOL", value))
+    if kind in (2, 10):
+        encoded = der.integer(parse_integer(value))
+        return bytes([kind]) + encoded[1:]
+    if kind == 6:
+        oid = reader.resolve(value) if value is not None else None
+        if oid is None:
+            raise ExtensionError(f"OID:{value} is not an object name or numeric OID")
+        return der.oid(oid)
+    if kind in (23, 24):
+        return der.tlv(kind, _asn1_time(kind, value))
+    if kind in (3, 4):
+        return _asn1_bytes(kind, value, form)
+    return _asn1_string(kind, value, form)
+
+
+def _asn1_time(kind, value):
+    pattern = (r"\d{10}(\d{2})?(Z|[+-]\d{4})" if kind == 23
+               else r"\d{12}(\d{2}(\.\d+)?)?(Z|[+-]\d{4})?")
+    if value is None or not re.fullmatch(pattern, value, re.A):
+        raise ExtensionError(f"{value!r} is not a valid {'UTCTIME' if kind == 23 else 'GENTIME'}")
+    return value.encode("ascii")
+
+
+def _asn1_bytes(kind, value, form):
+    if form == "HEX":
+        data = parse_hex(value or "")
+    elif form == "ASCII":
+        data = (value or "").encode("utf-8", "surrogateescape")
+    elif form == "BITLIST" and kind == 3:
+        bits = set()
+        for item in (value or "").split(","):
+            item = item.strip(_WS)
+            if not item.isdigit() or not item.isascii() or int(item) > 1 << 20:
+                raise ExtensionError(f"BITLIST: {item!r} is not a bit number")
+            bits.add(int(item))
+        return der.named_bits(bits)
+    else:
+        raise ExtensionError("this ASN.1 type takes FORMAT:ASCII or HEX (or BITLIST)")
+    if kind == 3:
+        return der.bit_string(data)
+    return der.octet_string(data)
+
+
+def _asn1_string(kind, value, form):
+    from .reqconf import _types_for
+
+    if form == "ASCII":
+        text = (value or "").encode("utf-8", "surrogateescape").decode("latin-1")
+    elif form == "UTF8":
+        text = value or ""
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+            raise ExtensionError("the value is not valid UTF-8")
+    else:
+        raise ExtensionError("a string takes FORMAT:ASCII or UTF8")
+    allowed = _ASN1_STRING_BITS[kind]
+    for char in text:
+        allowed = _types_for(ord(char), allowed)
+        if not allowed:
+            raise ExtensionError(f"{value!r} has characters this string type cannot hold")
+    if kind in (18, 19, 20, 22):
+        content = text.encode("latin-1")
+    elif kind == 30:
+        content = text.encode("utf-16-be")
+    elif kind == 28:
+        content = text.encode("utf-32-be", "surrogatepass")
+    else:
+        content = text.encode("utf-8", "surrogateescape")
+    return der.tlv(kind, content)
 
 
 _HANDLERS = {
@@ -389,6 +957,15 @@ _HANDLERS = {
     "2.5.29.37": ("list", extended_key_usage),
     SUBJECT_KEY_IDENTIFIER: ("string", subject_key_identifier),
     AUTHORITY_KEY_IDENTIFIER: ("string", authority_key_identifier),
+    "2.5.29.17": ("list", alt_name_extension("subject")),  # subjectAltName
+    "2.5.29.18": ("list", alt_name_extension("issuer")),  # issuerAltName
+    "2.5.29.31": ("list", crl_distribution_points),
+    "2.5.29.46": ("list", crl_distribution_points),  # freshestCRL
+    "1.3.6.1.5.5.7.1.1": ("list", information_access),  # authorityInfoAccess
+    "1.3.6.1.5.5.7.1.11": ("list", information_access),  # subjectInfoAccess
+    "2.5.29.32": ("string", certificate_policies),
+    "1.3.6.1.5.5.7.1.24": ("list", tls_feature),
+    "1.3.6.1.5.5.7.48.1.5": ("string", no_check),  # noCheck
     "2.16.840.1.113730.1.2": ("string", ia5_string),  # nsBaseUrl
     "2.16.840.1.113730.1.3": ("string", ia5_string),  # nsRevocationUrl
     "2.16.840.1.113730.1.4": ("string", ia5_string),  # nsCaRevocationUrl

@@ -53,7 +53,8 @@ class Case:
     """A config with what the run needs: environment, stdin lines, file name."""
 
     def __init__(self, text, name="case.cnf", env=None, stdin=None, keygen=False,
-                 cwd=None):
+                 cwd=None, deviation=None):
+        self.deviation = deviation  # why mkcert refuses what OpenSSL accepts
         self.text = text
         self.name = name
         self.env = dict(env or {})
@@ -66,7 +67,7 @@ class Case:
         """A corpus file; '#:' header lines set env / stdin / keygen."""
         with open(path, "rb") as handle:
             text = handle.read().decode("utf-8", "surrogateescape")
-        env, stdin, keygen = {}, None, False
+        env, stdin, keygen, deviation = {}, None, False, None
         for line in text.splitlines():
             if line.startswith("#: env "):
                 name, _, value = line[7:].partition("=")
@@ -75,7 +76,10 @@ class Case:
                 stdin = (stdin or []) + [line[9:]]
             elif line.startswith("#: keygen"):
                 keygen = True
-        return cls(text, os.path.basename(path), env, stdin, keygen, os.path.dirname(path))
+            elif line.startswith("#: deviation "):
+                deviation = line[13:]
+        return cls(text, os.path.basename(path), env, stdin, keygen, os.path.dirname(path),
+                   deviation)
 
 
 def run_openssl(case, workdir):
@@ -171,6 +175,33 @@ def subject_der(certificate):
     return fields[offset + 4]
 
 
+def raw_extensions(certificate):
+    """(OID, critical, value DER) from the TBSCertificate, without cryptography's checks.
+
+    cryptography refuses to parse some values OpenSSL writes (keyUsage
+    decipherOnly without keyAgreement), so extensions are read from DER.
+    """
+    from mkcert import der
+    from mkcert.report import _decode_oid
+    tbs = certificate.tbs_certificate_bytes
+    _, start, end = der.read_tlv(tbs)
+    found = []
+    for field in der.children(tbs[start:end]):
+        if field[0] != 0xA3:
+            continue
+        _, outer, outer_end = der.read_tlv(field)
+        _, inner, inner_end = der.read_tlv(field[outer:outer_end])
+        for extension in der.children(field[outer:outer_end][inner:inner_end]):
+            _, body, body_end = der.read_tlv(extension)
+            parts = der.children(extension[body:body_end])
+            _, oid_start, oid_end = der.read_tlv(parts[0])
+            critical = len(parts) == 3 and parts[1] == b"\x01\x01\xff"
+            _, value_start, value_end = der.read_tlv(parts[-1])
+            found.append((_decode_oid(parts[0][oid_start:oid_end]), critical,
+                          parts[-1][value_start:value_end]))
+    return found
+
+
 def extension_list(certificate):
     """(OID, critical, DER) per extension; a key hash shows as "SHA-1(own key)".
 
@@ -187,10 +218,13 @@ def extension_list(certificate):
     _, start, end = der.read_tlv(bit_string)
     bits = bit_string[start + 1:end]
     own = hashlib.sha1(bits).digest()
+    serial = der.integer(certificate.serial_number)
+    _, start, _ = der.read_tlv(serial)
+    serial = serial[start:]
     listed = []
-    for extension in certificate.extensions:
-        value = extension.value.public_bytes().replace(own, b"<SHA-1(own key)>")
-        listed.append((extension.oid.dotted_string, extension.critical, value))
+    for oid, critical, value in raw_extensions(certificate):
+        value = value.replace(own, b"<SHA-1(own key)>").replace(serial, b"<own serial>")
+        listed.append((oid, critical, value))
     return listed
 
 
@@ -257,9 +291,11 @@ def compare(case):
                     f"request {request_subject_der(request).hex()}"]
         raise
     except ConfigError as problem:
-        if theirs is None:
+        if theirs is None or case.deviation:
             return []
         return [f"we refused ({problem}) but {openssl_version()} accepted it"]
+    if case.deviation:
+        return [f"we accepted it, but it is a deliberate deviation: {case.deviation}"]
     if theirs is None:
         return [f"{openssl_version()} refused it ({error.strip()[-300:]}) but we accepted it"]
     if case.keygen and theirs.public_key().key_size != request.key.bits:
