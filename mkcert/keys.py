@@ -15,7 +15,9 @@ import select
 import signal
 import threading
 
-from cryptography.hazmat.primitives import serialization
+# Only the RSA module: cryptography's serialization package (which loads the
+# SSH and PKCS#12 code) is imported where a PEM is written, so that a key
+# search can start before it (see start_key).
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .errors import MkcertError
@@ -193,7 +195,7 @@ class _Race(_Pending):
 
 
 def _start_racer(spec):
-    """Fork a child that generates one key and writes it (DER) to a pipe."""
+    """Fork a child that generates one key and writes its numbers to a pipe."""
     reader, writer = os.pipe()
     # Signals stay blocked across the fork so that none reaches the child
     # before it has dropped our handlers (a handler raising there would
@@ -216,7 +218,8 @@ def _start_racer(spec):
 def _racer_child(spec, reader, writer, saved_mask):
     """The child's whole life; it never returns into the parent's code.
 
-    It writes the key (DER) and exits 0, or writes why it failed and exits 1.
+    It writes the key (see :func:`_encode`) and exits 0, or writes why it
+    failed and exits 1.
     """
     status = 1
     try:
@@ -225,9 +228,7 @@ def _racer_child(spec, reader, writer, saved_mask):
             signal.signal(signum, signal.SIG_DFL)  # killed, not interrupted
         signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
         try:
-            data = _generate(spec).private_bytes(serialization.Encoding.DER,
-                                                 serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption())
+            data = _encode(_generate(spec).private_numbers())
             status = 0
         except Exception as exc:
             data = str(exc).encode("utf-8", "replace")
@@ -263,14 +264,28 @@ def _first_key(racing):
     raise MkcertError(f"key generation failed: {failure}")
 
 
-def _load(der):
+_NUMBERS = ("p", "q", "d", "dmp1", "dmq1", "iqmp")
+
+
+def _encode(numbers):
+    """The key's numbers as ASCII hex lines (the child's half of the hand-over)."""
+    values = [getattr(numbers, name) for name in _NUMBERS]
+    values += [numbers.public_numbers.e, numbers.public_numbers.n]
+    return "\n".join(f"{value:x}" for value in values).encode("ascii")
+
+
+def _load(data):
+    """The key from :func:`_encode`'s lines (the parent's half)."""
+    values = [int(line, 16) for line in data.decode("ascii").split("\n")]
+    if len(values) != len(_NUMBERS) + 2:
+        raise MkcertError("key generation failed: truncated key from a worker process")
+    numbers = rsa.RSAPrivateNumbers(*values[:6], rsa.RSAPublicNumbers(*values[6:]))
     # The key is one OpenSSL has just generated in our own child and handed
     # over a private pipe: re-checking its primes would only burn time.
     try:
-        return serialization.load_der_private_key(der, None,
-                                                  unsafe_skip_rsa_key_validation=True)
+        return numbers.private_key(unsafe_skip_rsa_key_validation=True)
     except TypeError:  # cryptography < 40 always checks (see default_racers)
-        return serialization.load_der_private_key(der, None)
+        return numbers.private_key()
 
 
 def _stop(racing):
@@ -293,6 +308,8 @@ def _stop(racing):
 
 def private_key_pem(key, spec):
     """The unencrypted key as `openssl req -nodes` or certtool writes it."""
+    from cryptography.hazmat.primitives import serialization
+
     fmt = (serialization.PrivateFormat.TraditionalOpenSSL
            if spec.pem_format == "pkcs1" else serialization.PrivateFormat.PKCS8)
     return key.private_bytes(serialization.Encoding.PEM, fmt,
