@@ -624,32 +624,40 @@ def _printable(value):
 def _validity(template, now):
     """(not_before, not_after, days) with certtool's meaning of each option.
 
-    expiration_days: -1 means no end (99991231235959Z); 0, a missing value
-    and anything below -2 mean 365.  -2 makes certtool compute now - 2 days,
-    a certificate that expired before it was made; our certificate library
-    refuses an end before the start, and so do we, with a clear message.
+    certtool computes the end as now + expiration_days (from the moment it
+    runs, even with an activation_date), and writes any end past the year
+    9999 as 99991231235959Z.  expiration_days -1 means that "no end" date;
+    0, a missing value and anything below -2 mean 365.  -2 makes certtool
+    compute now - 2 days, a certificate expired before it was made, which
+    our certificate library refuses, and so do we, with a clear message.
     """
     not_before = _date(template, "activation_date")
     not_after = _date(template, "expiration_date")
     days, option = _number(template, "expiration_days")
     if days is None or days == 0 or days < -2:
         days = 365
-    if days == -2 and not_after is None:
-        template.fail(option, "expiration_days = -2 makes certtool write a certificate "
-                              "that expired two days before it was made")
-    if not_after is None and days == -1:
-        not_after = NO_WELL_DEFINED_EXPIRATION
-    if days > 0 and days * 86400 > (NO_WELL_DEFINED_EXPIRATION.timestamp()):
-        template.fail(option, f"expiration_days = {days} ends after the year 9999")
-    if not_after is None and not_before is not None:
-        # certtool counts the days from now, not from the activation date.
-        moment = (now or datetime.datetime.now(datetime.timezone.utc)).replace(microsecond=0)
-        not_after = moment + datetime.timedelta(days=days)
+    if not_after is None:
+        not_after = _end_from_days(template, option, days, not_before, now)
     if not_before is not None and not_after is not None and not_after < not_before:
         option = template.first("expiration_date") or template.first("activation_date")
         template.fail(option, f"the certificate would end ({not_after:%Y-%m-%d %H:%M:%S} "
                               f"UTC) before it starts ({not_before:%Y-%m-%d %H:%M:%S} UTC)")
     return not_before, not_after, days
+
+
+def _end_from_days(template, option, days, not_before, now):
+    """An absolute end for ``days`` where the builder's now + days would differ."""
+    if days == -2:
+        template.fail(option, "expiration_days = -2 makes certtool write a certificate "
+                              "that expired two days before it was made")
+    if days == -1:
+        return NO_WELL_DEFINED_EXPIRATION
+    moment = (now or datetime.datetime.now(datetime.timezone.utc)).replace(microsecond=0)
+    if days * 86400 > (NO_WELL_DEFINED_EXPIRATION - moment).total_seconds():
+        return NO_WELL_DEFINED_EXPIRATION  # certtool's clamp, not an overflow
+    if not_before is not None:
+        return moment + datetime.timedelta(days=days)  # from now, not from not_before
+    return None  # the builder's now + days is certtool's
 
 
 _DATE = re.compile(
@@ -671,7 +679,8 @@ def _date(template, name):
         return None
     text = option.value.strip()
     if re.fullmatch(r"@[0-9]+", text):
-        return datetime.datetime.fromtimestamp(int(text[1:]), datetime.timezone.utc)
+        return _check_epoch(template, option, name, datetime.datetime.fromtimestamp(
+            int(text[1:]), datetime.timezone.utc))
     match = _DATE.fullmatch(text)
     if not match:
         template.fail(option, f"cannot read the date {option.value!r} (mkcert takes "
@@ -691,7 +700,15 @@ def _date(template, name):
         digits = zone[1:].replace(":", "")
         offset = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
         moment = moment.replace(tzinfo=datetime.timezone(sign * offset))
-    return moment.astimezone(datetime.timezone.utc)
+    return _check_epoch(template, option, name, moment.astimezone(datetime.timezone.utc))
+
+
+def _check_epoch(template, option, name, moment):
+    if moment.year < 1950:
+        # certtool writes it as UTCTime with two digits, i.e. 100 years later.
+        template.fail(option, f"{name} {option.value!r} is before 1950, which "
+                              "certtool writes as a date 100 years later")
+    return moment
 
 
 # --- Extensions ----------------------------------------------------------

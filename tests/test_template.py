@@ -277,6 +277,16 @@ def test_absolute_dates():
     assert request.not_after == datetime.datetime(2030, 3, 17, 17, 46, 40, tzinfo=UTC)
 
 
+def test_days_past_9999_are_clamped_like_certtool():
+    now = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    last_full_day = (NO_WELL_DEFINED_EXPIRATION - now).days
+    request = read_template(f"expiration_days = {last_full_day}\n", PATH, now=now)
+    assert request.not_after is None and request.days == last_full_day
+    for days in (last_full_day + 1, 2**31 - 1):
+        request = read_template(f"expiration_days = {days}\n", PATH, now=now)
+        assert request.not_after == NO_WELL_DEFINED_EXPIRATION
+
+
 def test_activation_date_with_days_counts_from_now():
     now = datetime.datetime(2026, 1, 1, 12, 0, 0, 123, tzinfo=UTC)
     request = read_template('activation_date = "2025-06-01 UTC"\nexpiration_days = 10\n',
@@ -390,6 +400,8 @@ WE_REFUSE = [
     ("expiration_days = -2\n", 1),  # certtool: expired two days ago
     ('activation_date = "2090-01-01 UTC"\nexpiration_date = "2080-01-01 UTC"\n', 2),
     ("expiration_date = tomorrow\n", 1),  # relative dates
+    ('activation_date = "1949-12-31 23:59:59 UTC"\n', 1),  # certtool: 2049
+    ('expiration_date = "1900-01-01"\n', 1),
     ('dn = "CN=x,O=a\\\\,b"\n', 1),  # GnuTLS's DN escapes: not read here
     ("dn_oid = 2.5.4.5 a_b\n", 1),  # certtool: "_" in a PrintableString
     ("dn_oid = 1.2.643.100.1 12a\n", 1),  # certtool: "a" in a NumericString
