@@ -70,7 +70,6 @@ class Plan:
 
     def __init__(self, args, environ):
         self.path = output_path(environ)
-        self.force = args.force
         self.user = args.user or layout.mailuser(environ)
         self.jobs = args.jobs
         self.quiet = args.quiet
@@ -108,9 +107,11 @@ def _env_group(environ):
 def _size_bits(size):
     """DH_BITS as a number of bits: a number, or a GnuTLS security level name."""
     if size.isdigit():
+        from .dhparams import MAX_BITS, MIN_BITS
+
         bits = int(size)
-        if not 512 <= bits <= 10000:
-            raise MkcertError(f"DH_BITS={size} is out of range (512 to 10000 bits)")
+        if not MIN_BITS <= bits <= MAX_BITS:
+            raise MkcertError(f"DH_BITS={size} is out of range ({MIN_BITS} to {MAX_BITS} bits)")
         return bits
     if size.lower() in GNUTLS_LEVEL_BITS:
         return GNUTLS_LEVEL_BITS[size.lower()]

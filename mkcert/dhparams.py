@@ -23,6 +23,7 @@ from . import der
 GENERATOR = 2
 DEFAULT_BITS = 2048
 MIN_BITS = 512  # what `openssl dhparam` still accepts
+MAX_BITS = 10000  # OpenSSL's OPENSSL_DH_MAX_MODULUS_BITS
 
 # RFC 7919, appendix A: p = 2^b - 2^{b-64} + {[2^{b-130} e] + X } * 2^64 - 1
 RFC7919_X = {
@@ -114,8 +115,8 @@ def check_bits(bits):
         raise MkcertError(f"invalid DH prime size {bits!r} (a number of bits, at least {MIN_BITS})") from None
     if value < MIN_BITS:
         raise MkcertError(f"DH prime size {value} is too small (at least {MIN_BITS} bits)")
-    if value > 10000:
-        raise MkcertError(f"DH prime size {value} is too large (at most 10000 bits)")
+    if value > MAX_BITS:
+        raise MkcertError(f"DH prime size {value} is too large (at most {MAX_BITS} bits)")
     return value
 
 
