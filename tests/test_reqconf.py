@@ -1,0 +1,132 @@
+"""The req reader's interface: what a CertRequest holds and how errors read.
+
+OpenSSL fidelity is checked config by config in test_openssl_corpus.py;
+this file pins what other modules rely on (field values, the prompter
+contract, error locations) and the reference configs Courier ships.
+"""
+
+import io
+
+import pytest
+
+from mkcert.errors import ConfigError
+from mkcert.opensslconf import parse
+from mkcert.prompt import StdioPrompter, answers_prompter
+from mkcert.reqconf import field_type, leading_number, parse_string_mask, request_from_config
+from mkcert.request import IA5_STRING, PRINTABLE_STRING, UTF8_STRING
+
+UPSTREAM = "/work/shared/reference/courier-upstream/"
+
+
+def read(path):
+    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+        return parse(handle.read(), path)
+
+
+@pytest.mark.parametrize("name,digest", [("imapd", "sha1"), ("pop3d", "sha1"),
+                                         ("esmtpd", "sha256")])
+def test_upstream_configs(name, digest):
+    request = request_from_config(read(UPSTREAM + name + ".cnf"))
+    assert request.flavour == "openssl"
+    assert request.digest == digest
+    assert request.key.bits == 4096
+    assert request.key.pem_format == "pkcs8"
+    assert request.rand_file == f"/etc/courier/{name}.rand"
+    assert [rdn[0].oid for rdn in request.subject] == [
+        "2.5.4.6", "2.5.4.8", "2.5.4.7", "2.5.4.10", "2.5.4.11", "2.5.4.3",
+        "1.2.840.113549.1.9.1"]
+    assert [rdn[0].tag for rdn in request.subject] == [
+        PRINTABLE_STRING] + [UTF8_STRING] * 5 + [IA5_STRING]
+    assert [e.oid for e in request.extensions] == ["2.16.840.1.113730.1.1", "2.5.29.14"]
+    assert request.extensions[0].der == bytes.fromhex("03020640")
+    assert request.extensions[1].derive is not None
+
+
+def test_seed_config_with_inline_comment():
+    request = request_from_config(read("/work/shared/reference/seed/pop3d.cnf"))
+    assert request.key.bits == 1024
+    assert request.digest == "sha256"
+    assert request.rand_file == "/usr/lib/courier/pop3d.rand"
+    assert request.subject[-1][0].value == "admin@company.fr"
+
+
+def test_days_are_passed_through():
+    request = request_from_config(read(UPSTREAM + "imapd.cnf"), days=730)
+    assert request.days == 730
+
+
+def test_errors_name_file_and_line():
+    text = "[req]\nprompt = no\ndistinguished_name = dn\n[dn]\nCN = x\nC = USA\n"
+    with pytest.raises(ConfigError) as caught:
+        request_from_config(parse(text, "/etc/courier/imapd.cnf"))
+    assert (caught.value.path, caught.value.line) == ("/etc/courier/imapd.cnf", 6)
+    assert "too long" in str(caught.value)
+
+
+def test_bad_digest_names_its_line():
+    text = "[req]\nprompt = no\ndefault_md = sha999\ndistinguished_name = dn\n[dn]\nCN=x\n"
+    with pytest.raises(ConfigError) as caught:
+        request_from_config(parse(text, "x.cnf"))
+    assert caught.value.line == 3
+    assert "sha999" in str(caught.value)
+
+
+def test_extension_error_names_its_line():
+    text = ("[req]\nprompt=no\ndistinguished_name=dn\nx509_extensions=e\n[dn]\nCN=x\n"
+            "[e]\nbasicConstraints = CA:true\nkeyUsage = flying\n")
+    with pytest.raises(ConfigError) as caught:
+        request_from_config(parse(text, "x.cnf"))
+    assert caught.value.line == 9
+    assert "flying" in str(caught.value)
+
+
+def test_prompt_without_prompter_is_refused_without_io():
+    text = "[req]\ndistinguished_name = dn\n[dn]\nCN = Common Name\n"
+    with pytest.raises(ConfigError) as caught:
+        request_from_config(parse(text, "x.cnf"))
+    assert "prompt = no" in str(caught.value)
+
+
+def test_prompter_sees_openssl_style_questions():
+    text = ("[req]\ndistinguished_name = dn\n[dn]\nC = Country Name\nC_default = DE\n"
+            "CN = Common Name\n")
+    prompter = answers_prompter(["\n", "mail.example.com\n"])
+    request = request_from_config(parse(text, "x.cnf"), prompter=prompter)
+    assert prompter.asked == ["Country Name [DE]:", "Common Name []:"]
+    assert [(rdn[0].oid, rdn[0].value) for rdn in request.subject] == [
+        ("2.5.4.6", "DE"), ("2.5.4.3", "mail.example.com")]
+
+
+def test_prompt_retries_when_too_long():
+    text = "[req]\ndistinguished_name = dn\n[dn]\nC = Country\nC_max = 2\n"
+    prompter = answers_prompter(["USA\n", "US\n"])
+    request = request_from_config(parse(text, "x.cnf"), prompter=prompter)
+    assert request.subject[0][0].value == "US"
+    assert prompter.asked[1].startswith("String too long")
+
+
+def test_stdio_prompter_reads_a_pipe_and_ends_at_eof():
+    stdin = io.TextIOWrapper(io.BytesIO("J\u00f6rg\n".encode()), encoding="utf-8")
+    stderr = io.StringIO()
+    prompter = StdioPrompter(stdin, stderr)
+    assert prompter("Name []:") == "J\u00f6rg\n"
+    assert prompter("Next []:") is None  # end of input: no waiting
+    assert "Name []:" in stderr.getvalue()
+
+
+def test_field_type_prefixes():
+    assert field_type("CN") == ("CN", False)
+    assert field_type("0.OU") == ("OU", False)
+    assert field_type("x,+CN") == ("CN", True)
+    assert field_type("1.2.3.4") == ("2.3.4", False)
+    assert field_type("CN.") == ("CN.", False)
+
+
+def test_numbers_and_masks_parse_like_openssl():
+    assert leading_number("1024 bits") == 1024
+    assert leading_number("abc") == 0
+    assert leading_number("9" * 30) is None
+    assert parse_string_mask("MASK:0x2002") == 0x2002
+    assert parse_string_mask("MASK:") is None
+    assert parse_string_mask("utf8only") == 0x2000
+    assert parse_string_mask("UTF8ONLY") is None
