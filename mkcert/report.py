@@ -9,6 +9,8 @@ import hashlib
 
 from . import der, objects
 
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
 # How `openssl x509 -subject` (OpenSSL 3.0, default name options) shows a
 # value: characters RFC 2253 treats specially make OpenSSL quote the whole
 # value instead of escaping them, except '"' and '\\', which it escapes with a
