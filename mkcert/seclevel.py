@@ -27,6 +27,12 @@ DEFAULT_LEVEL = "high"
 MIN_RSA_BITS = 512
 MAX_RSA_BITS = 16384
 
+# GnuTLS signs with the SHA-2 matching the key's strength (NIST SP 800-57):
+# the first level whose RSA size reaches the key's decides.  Checked with
+# certtool: 3072 bits sign with SHA-256, 4096 and 8192 with SHA-384, 8200
+# with SHA-512; past the last level (15360) GnuTLS falls back to SHA-256.
+_DIGEST_BY_LEVEL_SIZE = ((3072, "sha256"), (8192, "sha384"), (15360, "sha512"))
+
 
 def bits_for_security_level(value):
     """RSA key size for ``BITS``: a level name (any case) or a number of bits.
@@ -51,3 +57,11 @@ def bits_for_security_level(value):
     names = ", ".join(n for n in RSA_BITS_BY_LEVEL if n != "normal")
     raise MkcertError(
         f"BITS={text!r} is not a GnuTLS security level ({names}) or a number of bits")
+
+
+def certtool_digest(bits):
+    """The digest certtool 3.7 signs a self-signed certificate with, for an RSA key."""
+    for limit, digest in _DIGEST_BY_LEVEL_SIZE:
+        if bits <= limit:
+            return digest
+    return "sha256"

@@ -31,7 +31,7 @@ from . import der
 from .errors import ConfigError
 from .request import (IA5_STRING, PRINTABLE_STRING, UTF8_STRING, Attribute,
                       CertRequest, Extension, KeySpec)
-from .seclevel import bits_for_security_level  # noqa: F401  (the CLI imports it from here)
+from .seclevel import bits_for_security_level, certtool_digest  # noqa: F401  (CLI API)
 
 NUMERIC_STRING = 18  # not among mkcert.request's tags; GnuTLS uses it for OGRN etc.
 
@@ -409,7 +409,7 @@ def read_template(text, path=None, now=None):
     request = CertRequest(
         subject=_subject(template),
         key=CERTTOOL_KEY,
-        digest="sha256",  # certtool 3.7's choice for RSA keys of every size
+        digest=certtool_digest(CERTTOOL_KEY.bits),
         days=days,
         not_before=not_before,
         not_after=not_after,
@@ -418,6 +418,16 @@ def read_template(text, path=None, now=None):
         flavour="gnutls",
     )
     return request.replace(warnings=tuple(template.warnings))
+
+
+def with_key_bits(request, bits):
+    """``request`` with an RSA key of ``bits``, signed as certtool would sign it.
+
+    certtool picks the signature digest from the key size (SHA-384 from
+    4096 bits on), so the size from ``BITS`` must change both.
+    """
+    key = dataclasses.replace(request.key, bits=bits)
+    return request.replace(key=key, digest=certtool_digest(bits))
 
 
 def _check_names(template):

@@ -463,6 +463,19 @@ def test_bits_for_security_level(value, bits):
     assert bits_for_security_level(value) == bits
 
 
+@pytest.mark.parametrize("bits, digest", [
+    (512, "sha256"), (1024, "sha256"), (2048, "sha256"), (3072, "sha256"),
+    (3073, "sha384"), (4096, "sha384"), (8192, "sha384"), (8193, "sha512"),
+    (15360, "sha512"), (15361, "sha256"), (16384, "sha256"),
+])
+def test_certtool_digest(bits, digest):
+    from mkcert.template import certtool_digest, with_key_bits
+
+    assert certtool_digest(bits) == digest
+    request = with_key_bits(read_template("cn = x\n", PATH), bits)
+    assert (request.key.bits, request.digest, request.key.pem_format) == (bits, digest, "pkcs1")
+
+
 def test_bits_limits_match_key_generator():
     from mkcert import keys, seclevel
 

@@ -127,3 +127,27 @@ def _check_validity(request, ours, theirs):
         assert abs(our_end - their_end) <= CLOCK_SLACK
     else:
         assert our_end - our_start == their_end - their_start
+
+
+def test_digest_follows_key_size_as_in_certtool(tmp_path):
+    """certtool signs with SHA-384 from 4096 bits on; BITS=ultra makes 8192."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from mkcert.template import with_key_bits
+
+    key = rsa.generate_private_key(65537, 4096)
+    key_path = tmp_path / "key.pem"
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.TraditionalOpenSSL,
+                                           serialization.NoEncryption()))
+    template = os.path.join(REFERENCE, "debian-bookworm", "imapd.cnf")
+    request = with_key_bits(read(template), 4096)
+    assert request.key.bits == 4096 and request.digest == "sha384"
+    theirs, _ = certtool_certificate(template, key_path, tmp_path)
+    pinned = request.replace(not_before=compat.not_valid_before(theirs),
+                             not_after=compat.not_valid_after(theirs))
+    ours = build_certificate(pinned, key)
+    assert ours.signature_algorithm_oid == theirs.signature_algorithm_oid
+    assert ours.tbs_certificate_bytes == theirs.tbs_certificate_bytes
+    assert ours.signature == theirs.signature
