@@ -19,6 +19,9 @@ from .errors import ConfigError
 
 # "[ name ]" with optional spaces; OpenSSL also allows a trailing comment.
 _SECTION = re.compile(r"^\s*\[\s*([^\]]*?)\s*\]\s*(?:#.*)?$")
+# OpenSSL's directives: ".include file", ".pragma dollarid:true" (the
+# included file may hold every section, so a directive alone is enough).
+_DIRECTIVE = re.compile(r"^\s*\.(include|pragma)\b", re.IGNORECASE)
 # "name = value" / "name value" / "name: value": the start of a setting.
 _SETTING = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.:^-]*?)\s*(?:[=:]|\s|$)")
 
@@ -67,16 +70,20 @@ def detect_format(text, path=None):
 
     Raises :class:`ConfigError` naming the offending line when the file is
     neither or both: sections without a ``[ req ]`` section, certtool
-    options before the first section of an OpenSSL config, or OpenSSL
-    ``req`` settings in a file without sections.
+    options before the first section of an OpenSSL config (or beside its
+    ``.include``), or OpenSSL ``req`` settings in a file without sections.
     """
     sections = []  # (line, name) in file order
+    directive = None  # first .include or .pragma
     certtool_before_sections = None  # first certtool option outside any section
     openssl_outside_sections = None
     for number, line in _meaningful_lines(text):
         header = _SECTION.match(line)
         if header:
             sections.append((number, header.group(1).strip()))
+            continue
+        if _DIRECTIVE.match(line):
+            directive = directive or number
             continue
         if sections:
             continue  # inside a section: the OpenSSL reader judges it
@@ -91,6 +98,13 @@ def detect_format(text, path=None):
 
     if sections:
         return _openssl_or_mix(sections, certtool_before_sections, path)
+    if directive is not None:
+        if certtool_before_sections is not None:
+            number, name = certtool_before_sections
+            raise ConfigError(
+                f"certtool template option '{name}' in a file with OpenSSL .include "
+                "directives; cannot tell which format this is", path, number)
+        return "openssl"  # the included files hold the sections
     if openssl_outside_sections is not None:
         number, name = openssl_outside_sections
         raise ConfigError(

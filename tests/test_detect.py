@@ -39,6 +39,8 @@ def test_openssl_configs_are_openssl(path):
     "HOME = .\nRANDFILE = $ENV::HOME/.rnd\n\n[ req ]\n",
     "; comment\n[ new_oids ]\n[ req ]\n",
     "[ req_dn ]\nCN = x\n[ req ]\n",  # req need not come first
+    ".include /etc/ssl/courier-req.cnf\n",  # the sections come from there
+    "# shared settings\n.pragma dollarid:true\n.include common.cnf\n",
     # Inside sections, certtool-looking names are just OpenSSL value names.
     "[ req ]\ndistinguished_name = dn\n[ dn ]\ncn = x\norganization = y\n",
 ])
@@ -71,6 +73,7 @@ def test_template_shapes(text):
     ("default_bits = 2048\ncn = x\n", 1, "default_bits"),
     ("cn = x\ndistinguished_name = req_dn\n", 2, "distinguished_name"),
     ("prompt = no\n", 1, "prompt"),
+    (".include common.cnf\ncn = x\n", 2, "cn"),
 ])
 def test_mixes_name_the_line(text, line, words):
     if line is None:
