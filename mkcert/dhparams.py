@@ -370,18 +370,26 @@ def _die_with_parent(parent_pid):
 
 
 def _worker(bits, connection, parent_pid, primes, inverses):
-    # A signal ends a worker quietly (no KeyboardInterrupt traceback); the
-    # parent has its own handlers and decides what the run does.
-    # The parent forked us with those signals blocked; unblock them only now.
+    """One search in a forked process; sends ("ok", p) or ("error", message) to the parent.
+
+    A signal ends a worker quietly (default action, no KeyboardInterrupt
+    traceback); the parent has its own handlers and decides what the run
+    does.  The parent forked us with those signals blocked: unblock them only
+    once the default actions are in place.
+    """
     handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     for signum in handled:
         signal.signal(signum, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, handled)
     _die_with_parent(parent_pid)
     try:
-        connection.send(search_safe_prime(bits, primes, inverses))
-    except BrokenPipeError:
-        pass
+        answer = ("ok", search_safe_prime(bits, primes, inverses))
+    except Exception as exc:  # reported by the parent in one line, never as a traceback
+        answer = ("error", f"{type(exc).__name__}: {exc}")
+    try:
+        connection.send(answer)
+    except OSError:
+        pass  # the parent has gone or no longer listens
     finally:
         connection.close()
 
@@ -397,39 +405,57 @@ def find_safe_prime(bits, jobs=None, progress=None):
     import multiprocessing.connection
 
     from .errors import MkcertError
-    from .publish import blocked_signals
 
     jobs = usable_cpus() if not jobs else max(1, int(jobs))
     # The sieve's tables are computed once, here, and inherited by the forked workers.
     primes = _small_primes(sieve_limit(bits))
     inverses = step_inverses(primes)
     context = multiprocessing.get_context("fork")
-    workers, readers = [], []
+    workers, readers, failures = [], [], []
     try:
         for _ in range(jobs):
-            reader, writer = context.Pipe(duplex=False)
-            process = context.Process(target=_worker, args=(bits, writer, os.getpid(), primes, inverses),
-                                      daemon=True)
-            # Signals wait until the worker is on the list _stop() reaps.
-            with blocked_signals():
-                process.start()
-                workers.append(process)
-            writer.close()
-            readers.append(reader)
-        while readers:
-            for reader in multiprocessing.connection.wait(readers, timeout=PROGRESS_INTERVAL):
+            readers.append(_start_worker(context, workers, (bits, os.getpid(), primes, inverses)))
+        pending = list(readers)
+        while pending:
+            for reader in multiprocessing.connection.wait(pending, timeout=PROGRESS_INTERVAL):
+                pending.remove(reader)
                 try:
-                    return reader.recv()
-                except (EOFError, OSError):
-                    readers.remove(reader)  # that worker died without an answer
+                    status, value = reader.recv()
+                except (EOFError, OSError):  # the worker died without an answer
+                    continue
+                if status == "ok":
+                    return value
+                failures.append(value)
             if progress is not None:
                 progress()
-        codes = ", ".join(str(w.exitcode) for w in workers)
-        raise MkcertError(f"DH parameter search failed (worker exit status {codes})")
+        _stop(workers)  # reaped, so that their exit statuses are known
+        detail = failures[0] if failures else "exit status " + ", ".join(str(w.exitcode) for w in workers)
+        raise MkcertError(f"DH parameter search failed ({detail})")
     finally:
         _stop(workers)
         for reader in readers:
             reader.close()
+
+
+def _start_worker(context, workers, args):
+    """Fork one search; return the end of its pipe to read the answer from."""
+    from .errors import MkcertError
+    from .publish import blocked_signals
+
+    bits, parent, primes, inverses = args
+    reader, writer = context.Pipe(duplex=False)
+    process = context.Process(target=_worker, args=(bits, writer, parent, primes, inverses), daemon=True)
+    try:
+        # Signals wait until the worker is on the list that _stop() reaps.
+        with blocked_signals():
+            process.start()
+            workers.append(process)
+    except OSError as exc:
+        reader.close()
+        raise MkcertError(f"cannot start a search process: {exc.strerror or exc}") from None
+    finally:
+        writer.close()
+    return reader
 
 
 def _stop(workers):

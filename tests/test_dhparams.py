@@ -147,3 +147,30 @@ def test_random_start_keeps_the_window_inside_the_size(crypto, primes):
 
 def test_usable_cpus_follows_affinity():
     assert dhparams.usable_cpus() == len(os.sched_getaffinity(0))
+
+
+def _failing_search(bits, primes=None, inverses=None):
+    raise MemoryError("libcrypto: out of memory")
+
+
+def test_worker_failure_is_one_error_not_a_traceback(monkeypatch, capfd):
+    monkeypatch.setattr(dhparams, "search_safe_prime", _failing_search)  # inherited by the fork
+    with pytest.raises(MkcertError, match="out of memory"):
+        dhparams.find_safe_prime(512, jobs=2)
+    assert "Traceback" not in capfd.readouterr().err
+    assert multiprocessing.active_children() == []
+
+
+def test_worker_dying_silently_is_an_error(monkeypatch):
+    monkeypatch.setattr(dhparams, "search_safe_prime", lambda *args: os._exit(7))
+    with pytest.raises(MkcertError, match="exit status 7, 7"):
+        dhparams.find_safe_prime(512, jobs=2)
+
+
+def test_fork_failure_is_an_error(monkeypatch):
+    def refuse(self):
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(multiprocessing.get_context("fork").Process, "start", refuse)
+    with pytest.raises(MkcertError, match="cannot start a search process: Resource temporarily unavailable"):
+        dhparams.find_safe_prime(512, jobs=2)
