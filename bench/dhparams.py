@@ -71,7 +71,7 @@ def bench(bits, runs, ours, directory):
             elapsed = fn(bits, directory)
             (mine if name == "ours" else theirs).append(elapsed)
         print(f"  {bits} round {round_ + 1}/{runs}: ours {mine[-1]:.3f}s, openssl {theirs[-1]:.3f}s", file=sys.stderr)
-    print(f"{bits} bits:")
+    print(f"{bits} bits (load average at the end: {os.getloadavg()[0]:.2f}):")
     print(summary("ours", mine))
     print(summary("openssl", theirs))
     print(f"  ratio ours/openssl: mean {statistics.mean(mine) / statistics.mean(theirs):.3f}, "
@@ -94,6 +94,7 @@ def main():
     version = subprocess.run(["openssl", "version"], capture_output=True, text=True).stdout.strip()
     print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} usable CPUs, {platform.platform()}")
     print(f"python {platform.python_version()}, {version}, mode {args.mode}, jobs {args.jobs or 'default'}")
+    print(f"load average at the start: {os.getloadavg()[0]:.2f} (other work on the machine skews both columns)")
     timer = time_cli if args.mode == "cli" else time_function
 
     def ours(bits, directory):
