@@ -23,8 +23,6 @@ Pure: text in, request out, no I/O and no crypto import (start-up time).
 
 import dataclasses
 import datetime
-import hashlib
-import ipaddress
 import re
 
 from . import der
@@ -847,6 +845,8 @@ def subject_key_identifier(context):
     SubjectPublicKeyInfo (checked: certtool's identifier equals
     ``sha1(SPKI DER)``).
     """
+    import hashlib  # here, not at the top: it loads libcrypto, which start-up avoids
+
     return der.octet_string(hashlib.sha1(context.public_key_info).digest())
 
 
@@ -957,6 +957,8 @@ def _ia5_name(template, option, tag):
 
 
 def _ip_name(template, option):
+    import ipaddress  # only templates with ip_address pay for it
+
     try:
         if "%" in option.value:  # a scope: Python reads it, inet_pton does not
             raise ValueError(option.value)
