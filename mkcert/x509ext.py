@@ -856,7 +856,68 @@ def _asn1_apply_tags(inner, state):
     for tag_class, number, constructed, pad in reversed(state["explicit"]):
         content = (b"\0" if pad else b"") + encoded
         encoded = _asn1_header(tag_class, constructed, number, len(content)) + content
+    if state["implicit"] is not None or state["explicit"]:
+        encoded = _asn1_reparse(encoded)
     return encoded
+
+
+def _asn1_reparse(encoded):
+    """What OpenSSL's re-reading of a tagged value accepts, and how it re-encodes it.
+
+    A value whose outer tag is universal must be a valid value of that type
+    (a BOOLEAN of one byte, a NULL of none, a minimal INTEGER, ...); other
+    classes pass as they are.
+    """
+    first = encoded[0]
+    if first & 0xC0:
+        return encoded
+    number, constructed = first & 0x1F, bool(first & 0x20)
+    _, start, end = der.read_tlv(encoded)
+    content = encoded[start:end]
+    if number in (16, 17):
+        if not constructed:
+            raise ExtensionError("a universal SEQUENCE or SET tag needs a constructed value")
+        return encoded
+    if constructed or number in (0, 31):
+        raise ExtensionError(f"universal tag {number} cannot take this value"
+                             " (mkcert does not support constructed strings)")
+    problem = _universal_problem(number, content)
+    if problem:
+        raise ExtensionError(f"the tagged value is not a valid universal {number}: {problem}")
+    if number == 1:
+        return der.boolean(content[0] != 0)
+    if number == 3 and len(content) > 1:
+        unused = content[0]
+        content = content[:-1] + bytes([content[-1] & (0xFF << unused) & 0xFF])
+        return der.tlv(3, content)
+    return encoded
+
+
+def _universal_problem(number, content):
+    if number == 1 and len(content) != 1:
+        return "a BOOLEAN has one byte"
+    if number == 5 and content:
+        return "a NULL is empty"
+    if number in (2, 10):
+        if not content:
+            return "an INTEGER cannot be empty"
+        if len(content) > 1:
+            padded = content[0] == 0 or (content[0] == 0xFF and any(content[1:]))
+            if padded and (content[0] & 0x80) == (content[1] & 0x80):
+                return "an INTEGER must be minimal"
+    if number == 6:
+        if not content or content[-1] & 0x80:
+            return "an OBJECT IDENTIFIER must end its last arc"
+        for index, byte in enumerate(content):
+            if byte == 0x80 and (index == 0 or not content[index - 1] & 0x80):
+                return "an OBJECT IDENTIFIER arc cannot start with 0x80"
+    if number == 3 and (not content or content[0] > 7):
+        return "a BIT STRING starts with its unused-bit count (0 to 7)"
+    if number == 30 and len(content) % 2:
+        return "a BMPString has two bytes per character"
+    if number == 28 and len(content) % 4:
+        return "a UniversalString has four bytes per character"
+    return None
 
 
 def _asn1_multiple(reader, kind, section_name, depth):

@@ -301,3 +301,16 @@ def compare(case):
     if case.keygen and theirs.public_key().key_size != request.key.bits:
         return [f"key size: openssl {theirs.public_key().key_size} ours {request.key.bits}"]
     return differences(theirs, ours, request)
+
+
+def compare_request(case):
+    """compare(), but a request the builder cannot build yet counts as agreeing.
+
+    Property tests check the reader; mkcert.cert's own limits (see the
+    xfails in test_openssl_corpus.py) would otherwise hide reader bugs
+    behind builder ones.  The request's subject was already checked.
+    """
+    try:
+        return compare(case)
+    except BuilderLimitation:
+        return []
