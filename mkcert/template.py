@@ -183,12 +183,13 @@ KP_IPSEC_IKE = "1.3.6.1.5.5.7.3.17"
 AD_OCSP = "1.3.6.1.5.5.7.48.1"
 AD_CA_ISSUERS = "1.3.6.1.5.5.7.48.2"
 
-# Extensions certtool writes from its own options (some only for a CA).
+# Extensions certtool writes from the options this reader supports.  (It
+# also writes name constraints, policies and inhibitAnyPolicy, but only from
+# options refused below, so an add_extension of those goes through as is.)
 CERTTOOL_EXTENSIONS = frozenset((
     BASIC_CONSTRAINTS, SUBJECT_ALT_NAME, KEY_USAGE, EXTENDED_KEY_USAGE,
     SUBJECT_KEY_IDENTIFIER, CRL_DISTRIBUTION_POINTS, AUTHORITY_INFO_ACCESS,
-    TLS_FEATURE, "2.5.29.30", "2.5.29.32", "2.5.29.54", "2.5.29.35",
-    "1.3.6.1.5.5.7.1.14"))
+    TLS_FEATURE))
 
 # keyUsage bit positions (RFC 5280 4.2.1.3).
 DIGITAL_SIGNATURE, NON_REPUDIATION, KEY_ENCIPHERMENT = 0, 1, 2
