@@ -151,8 +151,12 @@ def run_ours(case):
         if case.stdin is not None else answers_prompter([])
     request = request_from_config(config, prompter=prompter, days=DAYS)
     if case.keygen:
+        from mkcert.errors import MkcertError
         from mkcert.keys import generate_key
-        key = generate_key(request.key)
+        try:
+            key = generate_key(request.key)
+        except MkcertError as problem:  # cryptography 42+ refuses RSA below 1024 bits
+            raise BuilderLimitation(request, problem) from None
     else:
         key = fixed_key()[0]
     try:
@@ -289,6 +293,8 @@ def compare(case):
         if request_subject_der(request) != subject_der(theirs):
             return [f"subject: openssl {subject_der(theirs).hex()} "
                     f"request {request_subject_der(request).hex()}"]
+        if case.keygen and theirs.public_key().key_size != request.key.bits:
+            return [f"key size: openssl {theirs.public_key().key_size} ours {request.key.bits}"]
         raise
     except ConfigError as problem:
         if theirs is None or case.deviation:
