@@ -272,12 +272,17 @@ def test_not_a_regular_file_is_critical(layout, pem, kind):
         2, f"CERT CRITICAL - {pem}: not a regular file")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_unreadable_is_critical(layout, pem):  # pragma: no cover - CI runs as root
+def test_unreadable_is_critical(pem, monkeypatch):
+    # Root reads any file, and the tests run as root: refuse the open instead.
     write_pem(pem, mode=0o000)
-    result = run_check(layout, pem)
-    assert result.returncode == 2
-    assert "cannot read: Permission denied" in first_line(result)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(checkmod.os, "open", refuse)
+    result = checkmod.check_pem(str(pem))
+    assert (result.status, result.line()) == (
+        2, f"CERT CRITICAL - {pem}: cannot read: Permission denied")
 
 
 # -- UNKNOWN, JSON and the never-touch promise ---------------------------
