@@ -40,8 +40,11 @@ def _escape_value(tag, content):
         elif char in _BACKSLASHED:
             out.append("\\" + char)
         else:
-            if char in _QUOTE_TRIGGERS or (index == 0 and char in " #") or (
-                    index == len(data) - 1 and char == " "):
+            last = index == len(data) - 1
+            # OpenSSL checks the last character as "last", never as "first":
+            # a lone '#' stays bare, a lone space is quoted.
+            if char in _QUOTE_TRIGGERS or (index == 0 and not last and char in " #") or (
+                    last and char == " "):
                 quote = True
             out.append(char)
     body = "".join(out)
