@@ -405,12 +405,37 @@ served=$(served_fingerprint)
 in_chroot /usr/sbin/couriertcpd -pid="$tcpd_pid" -stop
 log "A: --check OK; after --renew --force couriertls serves $renewed"
 
+# Unattended renewal: the timer is enabled; the cron job (no systemd in the
+# chroot) renews nothing that is not due; the helper with a 400-day window
+# renews all three 365-day certificates, keeping Debian's mode and owner.
+timer_link=/etc/systemd/system/timers.target.wants/courier-mkcert-renew.timer
+[ -L "$root$timer_link" ] || fail "courier-mkcert-renew.timer is not enabled"
+fingerprints() {
+    local name
+    for name in imapd pop3d esmtpd; do
+        in_chroot openssl x509 -in "/etc/courier/$name.pem" -noout -fingerprint -sha1
+    done
+}
+before=$(fingerprints)
+in_chroot /etc/cron.monthly/courier-mkcert >>"$aptlog" 2>&1 || fail "/etc/cron.monthly/courier-mkcert"
+[ "$(fingerprints)" = "$before" ] || fail "the monthly cron job renewed certificates that were not due"
+in_chroot /usr/lib/courier/courier-mkcert-renew-all 400 >>"$aptlog" 2>&1 ||
+    fail "courier-mkcert-renew-all 400"
+after=$(fingerprints)
+for name in imapd pop3d esmtpd; do
+    assert_pem "$name"
+done
+[ -z "$(comm -12 <(echo "$before" | sort) <(echo "$after" | sort))" ] ||
+    fail "courier-mkcert-renew-all 400 left a certificate unrenewed"
+log "A: renewal timer enabled; cron job and courier-mkcert-renew-all behave"
+
 log "A: removing courier-mkcert"
 apt_in_chroot remove courier-mkcert
 assert_courier_restored "after remove"
 log "A: purging courier-mkcert"
 dpkg_in_chroot --purge courier-mkcert
 assert_courier_restored "after purge"
+[ ! -e "$root$timer_link" ] && [ ! -L "$root$timer_link" ] || fail "timer still enabled after purge"
 [ "$(in_chroot dpkg-query -W -f '${db:Status-Status}' courier-mkcert 2>/dev/null || echo gone)" != installed ] ||
     fail "courier-mkcert still installed"
 # Courier's own script works again (it uses certtool).
