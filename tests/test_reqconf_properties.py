@@ -22,12 +22,20 @@ FIELDS = ["C", "ST", "L", "O", "OU", "CN", "emailAddress", "DC", "UID", "title",
           "jurisdictionC", "unstructuredName", "postalCode"]
 MASKS = ["utf8only", "pkix", "nombstr", "default", "MASK:0x2002", "MASK:0x800",
          "MASK:0x4"]
-# Characters the config syntax would interpret are left out of values;
-# the parser has its own property test.
-VALUE_TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc"),
-                           blacklist_characters="#\"'`\\$\n\r"),
-    min_size=0, max_size=12)
+# Values are any Unicode (no NUL, CR or LF, which a config line cannot
+# hold inside quotes), written quoted so '#', '$' and quotes are literal,
+# sometimes with an unquoted escape such as \t after them.
+VALUE_BODY = st.text(alphabet=st.characters(blacklist_categories=("Cs",),
+                                            blacklist_characters="\0\n\r"),
+                     min_size=0, max_size=12)
+
+
+def quoted(body):
+    return '"' + body.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+VALUE_TEXT = st.tuples(VALUE_BODY, st.sampled_from(["", "\\t", "\\n", "\\b", "x"])).map(
+    lambda parts: quoted(parts[0]) + parts[1])
 
 
 @st.composite
