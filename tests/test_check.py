@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from mkcert import check as checkmod
-from mkcert.cert import _sign_legacy
+from mkcert import der
 from mkcert.dhparams import named_group_pem
 
 DAY = datetime.timedelta(days=1)
@@ -57,9 +57,27 @@ def certificate(key, *, subject="localhost", issuer=None, issuer_key=None,
         builder = builder.add_extension(
             x509.SubjectAlternativeName([x509.DNSName(n) for n in san]), critical=False)
     signer = issuer_key or key
-    if digest in ("sha1", "md5"):  # the builder refuses these since cryptography 39
-        return _sign_legacy(builder, signer, digest)
+    if digest in WEAK_SIGNATURES:  # the builder refuses these since cryptography 39
+        return sign_weak(builder, signer, digest)
     return builder.sign(signer, getattr(hashes, digest.upper())())
+
+
+WEAK_SIGNATURES = {"sha1": "1.2.840.113549.1.1.5", "md5": "1.2.840.113549.1.1.4"}
+
+
+def sign_weak(builder, signer, digest):
+    """RSA PKCS#1 v1.5 over the builder's TBSCertificate with its algorithm swapped."""
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    draft = builder.sign(signer, hashes.SHA256())
+    algorithm = der.sequence(der.oid(WEAK_SIGNATURES[digest]), der.null())
+    _, body, _ = der.read_tlv(draft.tbs_certificate_bytes)
+    fields = der.children(draft.tbs_certificate_bytes[body:])
+    fields[2] = algorithm  # version, serial, *signature*, issuer, ...
+    tbs = der.sequence(*fields)
+    signature = signer.sign(tbs, padding.PKCS1v15(), getattr(hashes, digest.upper())())
+    return x509.load_der_x509_certificate(der.sequence(tbs, algorithm,
+                                                       der.bit_string(signature)))
 
 
 def key_pem(key):
