@@ -658,13 +658,15 @@ def information_access(reader, values):
 
 def certificate_policies(reader, value):
     policies = []
+    ia5org = False
     for name, item in parse_list(value):
         if item is not None:
             raise ExtensionError(f"{name}:{item}: a policy is an OID or @section")
         if name == "ia5org":
+            ia5org = True  # later notice sections write organization as IA5String
             continue
         if name.startswith("@"):
-            policies.append(policy_from_section(reader, reader.section(name[1:])))
+            policies.append(policy_from_section(reader, reader.section(name[1:]), ia5org))
             continue
         oid = reader.resolve(name)
         if oid is None:
@@ -673,7 +675,7 @@ def certificate_policies(reader, value):
     return der.sequence(*policies)
 
 
-def policy_from_section(reader, entries):
+def policy_from_section(reader, entries, ia5org=False):
     policy_oid, qualifiers = None, []
     for name, value in entries:
         if name == "policyIdentifier":
@@ -684,7 +686,10 @@ def policy_from_section(reader, entries):
             qualifiers.append(der.sequence(der.oid("1.3.6.1.5.5.7.2.1"),
                                            der.tlv(0x16, value.encode("utf-8", "surrogateescape"))))
         elif name_matches(name, "userNotice"):
-            raise ExtensionError("userNotice is not supported")
+            if not value.startswith("@"):
+                raise ExtensionError(f"{name} = {value}: expected @section")
+            notice = user_notice(reader.section(value[1:]), ia5org)
+            qualifiers.append(der.sequence(der.oid("1.3.6.1.5.5.7.2.2"), notice))
         else:
             raise ExtensionError(f"{name!r} is not policyIdentifier, CPS or userNotice")
     if policy_oid is None:
@@ -692,6 +697,43 @@ def policy_from_section(reader, entries):
     parts = [der.oid(policy_oid)]
     if qualifiers:
         parts.append(der.sequence(*qualifiers))
+    return der.sequence(*parts)
+
+
+# explicitText = TYPE:text picks the DisplayText type; the bytes go in as
+# they are (OpenSSL does not convert them, not even for BMP).
+_DISPLAY_TEXT_TYPES = (("UTF8:", 12), ("UTF8String:", 12), ("BMP:", 30),
+                       ("BMPSTRING:", 30), ("VISIBLE:", 26), ("VISIBLESTRING:", 26),
+                       ("IA5:", 22), ("IA5STRING:", 22))
+
+
+def user_notice(entries, ia5org):
+    explicit_text, organization, numbers = None, None, None
+    for name, value in entries:
+        raw = value.encode("utf-8", "surrogateescape")
+        if name == "explicitText":
+            tag = 26
+            for prefix, prefix_tag in _DISPLAY_TEXT_TYPES:
+                if value.startswith(prefix):
+                    tag, raw = prefix_tag, raw[len(prefix):]
+                    break
+            explicit_text = der.tlv(tag, raw)
+        elif name == "organization":
+            organization = raw
+        elif name == "noticeNumbers":
+            items = parse_list(value)
+            numbers = (numbers or []) + [der.integer(parse_integer(number)) for number, _ in items]
+        else:
+            raise ExtensionError(f"{name!r} is not explicitText, organization or noticeNumbers")
+    if numbers is not None and organization is None:
+        # OpenSSL writes an undecodable organization field in this case.
+        raise ExtensionError("noticeNumbers needs an organization in the same section")
+    parts = []
+    if organization is not None or numbers is not None:
+        parts.append(der.sequence(der.tlv(22 if ia5org else 26, organization or b""),
+                                  der.sequence(*(numbers or []))))
+    if explicit_text is not None:
+        parts.append(explicit_text)
     return der.sequence(*parts)
 
 
