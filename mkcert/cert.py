@@ -1,25 +1,27 @@
 """Certificates: turn a :class:`~mkcert.request.CertRequest` and a key into X.509.
 
-cryptography's builder makes the TBSCertificate.  Since cryptography 39 its
-builder refuses MD5 and SHA-1 signatures, yet Courier's own imapd.cnf and
-pop3d.cnf say ``default_md = sha1`` and a drop-in must honour that: for such
-a digest the builder's TBSCertificate gets the right signature algorithm and
-is signed directly with the RSA key (see :func:`_sign_legacy`).
+cryptography's builder makes the TBSCertificate (version, serial, validity,
+public key, extensions); two of its fields are then replaced before the
+certificate is signed with the RSA key (PKCS#1 v1.5, as OpenSSL signs):
+
+* subject and issuer, with the DER the reader chose (:mod:`mkcert.names`):
+  the builder would validate and re-encode names differently from OpenSSL;
+* the signature algorithm: since cryptography 39 the builder refuses MD5 and
+  SHA-1, yet Courier's own imapd.cnf and pop3d.cnf say ``default_md = sha1``,
+  and a drop-in must honour that.
 """
 
 import datetime
 import os
-import warnings
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
-from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import ObjectIdentifier
 
 from . import der
 from .errors import MkcertError
+from .names import name_der
 from .request import KeyContext
 
 # Signature algorithms for RSA PKCS#1 v1.5, by digest name.
@@ -70,14 +72,6 @@ def random_serial():
     return int.from_bytes(os.urandom(20), "big") >> 1 or 1
 
 
-def build_name(rdns):
-    return x509.Name([
-        x509.RelativeDistinguishedName([
-            x509.NameAttribute(ObjectIdentifier(a.oid), a.value, _type=_ASN1Type(a.tag))
-            for a in rdn])
-        for rdn in rdns])
-
-
 def validity(request, now=None):
     """(notBefore, notAfter) for the request: explicit dates, else now + days."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
@@ -96,23 +90,23 @@ def key_context(public_key, subject, serial):
     algorithm, bit_string = der.children(spki[body:])
     _, start, end = der.read_tlv(bit_string)
     return KeyContext(public_key_info=spki, public_key_bits=bit_string[start + 1:end],
-                      subject=subject.public_bytes(), serial=serial)
+                      subject=subject, serial=serial)
 
 
 def build_certificate(request, key, now=None):
     """Make the self-signed certificate the request describes, signed by ``key``."""
-    name = build_name(request.subject)
+    subject = name_der(request.subject)
     serial = request.serial if request.serial is not None else random_serial()
     not_before, not_after = validity(request, now)
-    # cryptography 38 reads naive datetimes as UTC and has no tz handling of its own.
+    placeholder = x509.Name([])
     builder = (x509.CertificateBuilder()
-               .subject_name(name)
-               .issuer_name(name)
+               .subject_name(placeholder)
+               .issuer_name(placeholder)
                .public_key(key.public_key())
                .serial_number(serial)
                .not_valid_before(_naive_utc(not_before))
                .not_valid_after(_naive_utc(not_after)))
-    context = key_context(key.public_key(), name, serial)
+    context = key_context(key.public_key(), subject, serial)
     for extension in request.extensions:
         value = extension.value(context)
         if value is None:
@@ -120,39 +114,30 @@ def build_certificate(request, key, now=None):
         builder = builder.add_extension(
             x509.UnrecognizedExtension(ObjectIdentifier(extension.oid), value),
             critical=extension.critical)
-    algorithm = hash_algorithm(request.digest)
-    with warnings.catch_warnings():
-        # cryptography 38 warns about SHA-1; the config asked for it.
-        warnings.simplefilter("ignore")
-        try:
-            return builder.sign(key, algorithm)
-        except UnsupportedAlgorithm:
-            return _sign_legacy(builder, key, request.digest)
+    return _sign(builder, key, subject, request.digest)
 
 
 def _naive_utc(moment):
+    # cryptography 38 reads naive datetimes as UTC and has no tz handling of its own.
     if moment.tzinfo is None:
         return moment
     return moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
 
 
-def _sign_legacy(builder, key, digest):
-    """Sign with a digest the builder refuses, by assembling the certificate.
-
-    The TBSCertificate is the builder's (made with SHA-256), with its
-    ``signature`` field swapped for the requested algorithm, then signed with
-    PKCS#1 v1.5 exactly as OpenSSL does.
-    """
+def _sign(builder, key, subject, digest):
+    """Replace the draft's names and signature algorithm, then sign it."""
     if digest not in RSA_SIGNATURE_OIDS:
         raise MkcertError(f"unsupported signature digest {digest!r}")
+    algorithm = hash_algorithm(digest)
     draft = builder.sign(key, hashes.SHA256())
     algorithm_id = der.sequence(der.oid(RSA_SIGNATURE_OIDS[digest]), der.null())
     _, body, _ = der.read_tlv(draft.tbs_certificate_bytes)
     fields = der.children(draft.tbs_certificate_bytes[body:])
-    # TBSCertificate: [0] version, serialNumber, signature, issuer, ...
-    fields[2] = algorithm_id
+    # TBSCertificate: [0] version, serialNumber, signature, issuer, validity,
+    # subject, subjectPublicKeyInfo, [3] extensions.
+    fields[2], fields[3], fields[5] = algorithm_id, subject, subject
     tbs = der.sequence(*fields)
-    signature = key.sign(tbs, padding.PKCS1v15(), hash_algorithm(digest))
+    signature = key.sign(tbs, padding.PKCS1v15(), algorithm)
     return x509.load_der_x509_certificate(
         der.sequence(tbs, algorithm_id, der.bit_string(signature)))
 
