@@ -117,8 +117,9 @@ class _SectionReader:
             raise ExtensionError(f"{name!r} is not an extension name OpenSSL knows")
         handler = _HANDLERS.get(oid)
         if handler is None:
-            raise ExtensionError(f"OpenSSL cannot make a {name} extension from a config;"
-                                 " write it as DER:hex or ASN1:... instead")
+            raise ExtensionError(f"{name} cannot be set this way here (mkcert or OpenSSL"
+                                 " has no config syntax for it); write it as DER:hex or"
+                                 " ASN1:... instead")
         kind, function = handler
         if kind == "list":
             result = function(self, self.list_values(value))
@@ -403,8 +404,11 @@ def name_matches(name, kind):
     return name == kind or name.startswith(kind + ".")
 
 
-def general_name(reader, name, value):
-    """One GeneralName's DER from ``DNS:x``-style name and value."""
+def general_name(reader, name, value, constraint=False):
+    """One GeneralName's DER from ``DNS:x``-style name and value.
+
+    In nameConstraints (``constraint``) an IP is ``address/mask``.
+    """
     if value is None:
         raise ExtensionError(f"{name} needs a value ({name}:something)")
     kind = next((k for k in GENERAL_NAME_KINDS if name_matches(name, k)), None)
@@ -424,7 +428,7 @@ def general_name(reader, name, value):
             raise ExtensionError(f"RID:{value}: not an object name or numeric OID")
         return der.tlv(0x88, _oid_content(oid))
     if kind == "IP":
-        address = parse_ip_address(value)
+        address = parse_ip_range(value) if constraint else parse_ip_address(value)
         if address is None:
             raise ExtensionError(f"IP:{value} is not an IPv4 or IPv6 address")
         return der.tlv(0x87, address)
@@ -551,6 +555,17 @@ def parse_ip_address(text):
     if ":" not in text:
         return parse_ipv4(text)
     return parse_ipv6(text)
+
+
+def parse_ip_range(text):
+    """``address/mask`` (both in address form, same family) for nameConstraints."""
+    address, slash, mask = text.partition("/")
+    if not slash:
+        return None
+    first, second = parse_ip_address(address), parse_ip_address(mask)
+    if first is None or second is None or len(first) != len(second):
+        return None
+    return first + second
 
 
 def parse_ipv6(text):
@@ -735,6 +750,57 @@ def user_notice(entries, ia5org):
     if explicit_text is not None:
         parts.append(explicit_text)
     return der.sequence(*parts)
+
+
+def name_constraints(reader, values):
+    subtrees = {"permitted": [], "excluded": []}
+    for name, value in values:
+        for kind in subtrees:
+            if name.startswith(kind) and len(name) > len(kind):
+                # One separator character after the word: permitted;DNS.
+                base = general_name(reader, name[len(kind) + 1:], value, constraint=True)
+                subtrees[kind].append(der.sequence(base))
+                break
+        else:
+            raise ExtensionError(f"{name!r}: expected permitted;TYPE or excluded;TYPE")
+    parts = []
+    for number, kind in enumerate(("permitted", "excluded")):
+        if subtrees[kind]:
+            parts.append(der.context(number, b"".join(subtrees[kind])))
+    return der.sequence(*parts)
+
+
+def policy_constraints(reader, values):
+    fields = {}
+    for name, value in values:
+        if name not in ("requireExplicitPolicy", "inhibitPolicyMapping"):
+            raise ExtensionError(f"{name!r} is not requireExplicitPolicy or inhibitPolicyMapping")
+        fields[name] = parse_integer(value)
+    if not fields:
+        raise ExtensionError("policyConstraints needs a value")
+    parts = []
+    for number, name in enumerate(("requireExplicitPolicy", "inhibitPolicyMapping")):
+        if name in fields:
+            encoded = der.integer(fields[name])
+            _, start, _ = der.read_tlv(encoded)
+            parts.append(der.context(number, encoded[start:], constructed=False))
+    return der.sequence(*parts)
+
+
+def policy_mappings(reader, values):
+    mappings = []
+    for issuer_policy, subject_policy in values:
+        first = reader.resolve(issuer_policy) if subject_policy is not None else None
+        second = reader.resolve(subject_policy) if subject_policy is not None else None
+        if first is None or second is None:
+            raise ExtensionError(f"{issuer_policy}:{subject_policy}: expected"
+                                 " issuerPolicyOID:subjectPolicyOID")
+        mappings.append(der.sequence(der.oid(first), der.oid(second)))
+    return der.sequence(*mappings)
+
+
+def inhibit_any_policy(reader, value):
+    return der.integer(parse_integer(value))
 
 
 TLS_FEATURES = {"status_request": 5, "status_request_v2": 17}
@@ -1069,6 +1135,10 @@ _HANDLERS = {
     "2.5.29.32": ("string", certificate_policies),
     "1.3.6.1.5.5.7.1.24": ("list", tls_feature),
     "1.3.6.1.5.5.7.48.1.5": ("string", no_check),  # noCheck
+    "2.5.29.30": ("list", name_constraints),
+    "2.5.29.36": ("list", policy_constraints),
+    "2.5.29.33": ("list", policy_mappings),
+    "2.5.29.54": ("string", inhibit_any_policy),
     "2.16.840.1.113730.1.2": ("string", ia5_string),  # nsBaseUrl
     "2.16.840.1.113730.1.3": ("string", ia5_string),  # nsRevocationUrl
     "2.16.840.1.113730.1.4": ("string", ia5_string),  # nsCaRevocationUrl
