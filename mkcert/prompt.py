@@ -16,7 +16,6 @@ pass a list of answers; the command line passes :class:`StdioPrompter`.
 import sys
 
 from . import objects
-from .errors import ConfigError
 
 # `req` reads answers with fgets into 1024 bytes, and builds the names of the
 # _default/_value/_min/_max keys in 100 bytes.

@@ -14,7 +14,6 @@ checks OpenSSL makes on them.
 import re
 
 from . import objects
-from .errors import ConfigError
 from .request import (BMP_STRING, IA5_STRING, PRINTABLE_STRING, T61_STRING,
                       UNIVERSAL_STRING, UTF8_STRING, Attribute, CertRequest,
                       KeySpec)

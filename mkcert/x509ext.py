@@ -11,7 +11,6 @@ authorityKeyIdentifier) come out as ``derive`` callables that receive a
 :class:`mkcert.request.KeyContext` when the certificate is built.
 """
 
-import hashlib
 import re
 
 from . import der, objects
@@ -69,8 +68,13 @@ def add_key_identifiers(extensions):
     return extensions
 
 
+def _sha1(data):
+    import hashlib  # loads libcrypto: only when a certificate is built
+    return hashlib.sha1(data).digest()
+
+
 def _key_hash_identifier(context):
-    return der.octet_string(hashlib.sha1(context.public_key_bits).digest())
+    return der.octet_string(_sha1(context.public_key_bits))
 
 
 class _SectionReader:
@@ -383,7 +387,7 @@ def authority_key_identifier(reader, value):
     def derive(context):
         items = []
         if with_key_id:
-            key_id = hashlib.sha1(context.public_key_bits).digest()
+            key_id = _sha1(context.public_key_bits)
             items.append(der.context(0, key_id, constructed=False))
         if with_issuer:
             items.append(der.context(1, der.context(4, context.subject)))
