@@ -18,7 +18,7 @@ import re
 import sys
 
 from . import __version__, layout, san
-from .errors import AlreadyExists, MkcertError
+from .errors import AlreadyExists, Interrupted, MkcertError
 
 MULTI_CALL_NAME = "courier"  # mkcouriercert itself
 CHECK_WARN_DAYS = 30  # mkcert.check.DEFAULT_WARN_DAYS, without importing it for --help
@@ -171,12 +171,28 @@ def main(argv=None, program=None, environ=None):
         # Upstream says this on stdout, and package scripts may grep for it.
         print(exc)
         return 1
+    except Interrupted as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+        _exit_at_once(1)
     except MkcertError as exc:
         print(f"{program}: {exc}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
         print(f"{program}: interrupted", file=sys.stderr)
         return 1
+
+
+def _exit_at_once(status):
+    """Exit without interpreter and OpenSSL teardown, after a signal.
+
+    The run's files are already removed.  A signal can arrive while a key
+    search still runs inside OpenSSL in a worker thread, which cannot be
+    stopped; tearing down libcrypto under it at exit crashes the process
+    (SIGSEGV after our message, seen with Debian's shared libcrypto).
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _check_combinations(parser, options):

@@ -16,7 +16,9 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 # Test modules that exercise cryptography/pyOpenSSL APIs that changed
 # between 38 and the newest releases.
 MODULES = ["tests/test_cert.py", "tests/test_cli.py", "tests/test_publish.py",
-           "tests/test_openssl_differential.py"]
+           "tests/test_openssl_differential.py", "tests/test_check.py",
+           "tests/test_renew.py", "tests/test_san.py", "tests/test_template_certtool.py",
+           "tests/test_openssl_corpus.py", "tests/test_dhparams.py"]
 
 
 def system_versions():
