@@ -255,10 +255,16 @@ def differences(theirs, ours, request):
     span = _validity(theirs)
     if span != _validity(ours) or span != datetime.timedelta(days=DAYS):
         found.append(f"validity: openssl {span} ours {_validity(ours)}")
-    # CertRequest cannot ask for a version 1 certificate yet (OpenSSL makes
-    # one when there are no extensions); compare once it can.
-    if hasattr(request, "version") and theirs.version != ours.version:
-        found.append(f"version: openssl {theirs.version} ours {ours.version}")
+    # OpenSSL makes a version 1 certificate when the extension section gave
+    # it nothing at all (an empty or missing x509_extensions), version 3
+    # otherwise -- even when "none" then removed every extension.  The
+    # request says which by having extensions or not.
+    implied = x509.Version.v3 if request.extensions else x509.Version.v1
+    if theirs.version != implied:
+        found.append(f"version: openssl {theirs.version}, request implies {implied}")
+    elif not found and ours.version != theirs.version:
+        raise BuilderLimitation(request, f"it makes {ours.version.name} where OpenSSL makes"
+                                f" {theirs.version.name} (no extensions: version 1)")
     return found
 
 
