@@ -322,6 +322,8 @@ class _Scanner:
                 self.pos += 1
                 if following == "\n":
                     out.append("\n")
+                else:
+                    out.append(_rest_of_character(following))
             elif c == "\n":
                 break
             else:
@@ -346,6 +348,8 @@ class _Scanner:
                     out.append(" ")
                 elif following == quote:
                     out.append(quote)
+                else:
+                    out.append(_rest_of_character(following))
             elif c == quote:
                 return "".join(out)
             else:
@@ -353,6 +357,17 @@ class _Scanner:
         self.warnings.append(f"{self.path}:{self.line_at(opened_at)}: the quote opened "
                              "here is never closed; certtool reads to the end of the file")
         return "".join(out)
+
+
+def _rest_of_character(character):
+    """What is left of ``character`` after certtool drops one byte of it.
+
+    certtool reads bytes: a backslash swallows the byte after it, which for
+    a non-ASCII character is only its first UTF-8 byte.  The rest stays in
+    the value as undecodable bytes (surrogates), which the reader refuses
+    as not UTF-8, rather than writing certtool's invalid string.
+    """
+    return character.encode("utf-8", "surrogateescape")[1:].decode("utf-8", "surrogateescape")
 
 
 class _Template:

@@ -1,0 +1,129 @@
+"""Property tests against certtool: any value, any quoting, the same subject.
+
+Hypothesis writes template lines with arbitrary text (quotes, backslashes,
+``#``, Unicode, spaces at either end) and certtool reads the same file.
+Either both refuse it, or our subject is certtool's, byte for byte.
+"""
+
+import shutil
+import subprocess
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from mkcert import der
+from mkcert.errors import ConfigError
+from mkcert.template import read_template
+
+pytestmark = pytest.mark.skipif(shutil.which("certtool") is None,
+                                reason="certtool (gnutls-bin) is not installed")
+
+SETTINGS = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+# Any character but NUL (a C string ends there) and surrogates (not UTF-8).
+TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"),
+               min_size=0, max_size=30)
+# Mostly what templates hold, with the syntax characters often.
+SYNTAX_HEAVY = st.text(st.sampled_from(list("ab Z09'\"\\#=:\t\n-_.,()+?*@&ü")),
+                       min_size=0, max_size=20)
+
+
+# Where certtool writes something and we refuse (see WE_REFUSE in
+# test_template.py): X.520 sizes, characters outside a string type.
+OUR_OWN_REFUSALS = ("characters long", "cannot hold", "must be ASCII")
+# certtool wrote a certificate that cannot be parsed.
+INVALID = "invalid"
+
+
+@pytest.fixture(scope="module")
+def key_path(tmp_path_factory):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    path = tmp_path_factory.mktemp("key") / "key.pem"
+    key = rsa.generate_private_key(65537, 1024)
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    return path
+
+
+def certtool_subject(text, key_path, directory):
+    """certtool's subject DER for a template, or None if certtool refuses it."""
+    from cryptography import x509
+
+    template = directory / "t.cnf"
+    template.write_bytes(text.encode("utf-8"))
+    out = directory / "c.pem"
+    result = subprocess.run(
+        ["certtool", "--generate-self-signed", "--load-privkey", str(key_path),
+         "--template", str(template), "--outfile", str(out)],
+        capture_output=True, timeout=60)
+    if result.returncode != 0:
+        return None
+    try:
+        return x509.load_pem_x509_certificate(out.read_bytes()).subject.public_bytes()
+    except ValueError:
+        return INVALID
+
+
+def our_subject(text):
+    try:
+        request = read_template(text, "t.cnf")
+    except ConfigError:
+        return None
+    # Encoded here: the request already says every string type, and every
+    # value it lets through is UTF-8 (or ASCII for the one-octet types).
+    return der.sequence(*(
+        der.set_of(*(der.sequence(der.oid(a.oid), der.tlv(a.tag, a.value.encode("utf-8")))
+                     for a in rdn))
+        for rdn in request.subject))
+
+
+def check(text, key_path, directory):
+    ours = our_subject(text)
+    theirs = certtool_subject(text, key_path, directory)
+    if theirs is INVALID:  # e.g. half a UTF-8 character in a UTF8String
+        assert ours is None
+        return
+    if ours is None and theirs is not None:
+        # Refusals of ours that certtool does not share are listed in
+        # test_template.py (WE_REFUSE); only those may appear here.
+        assume(not any(reason in _error(text) for reason in OUR_OWN_REFUSALS))
+    assert ours == theirs
+
+
+def _error(text):
+    try:
+        read_template(text, "t.cnf")
+    except ConfigError as exc:
+        return exc.message
+    return ""
+
+
+def quoted(value, quote):
+    return quote + value.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote
+
+
+@SETTINGS
+@given(cn=TEXT, organization=TEXT, quote=st.sampled_from(['"', "'"]))
+def test_quoted_values(cn, organization, quote, key_path, tmp_path):
+    """Quoted with escapes as certtool reads them: the value comes through."""
+    assume("\\" not in cn and "\\" not in organization)  # escapes vanish (see test_syntax)
+    text = (f"cn = {quoted(cn, quote)}\n"
+            f"organization = {quoted(organization, quote)}\n")
+    check(text, key_path, tmp_path)
+
+
+@SETTINGS
+@given(lines=st.lists(st.tuples(st.sampled_from(["cn", "unit", "locality", "ou", "CN",
+                                                 "organization", "state", "dc", "uid"]),
+                                st.sampled_from([" = ", "=", ": ", " ", "\t=\t"]),
+                                SYNTAX_HEAVY),
+                      min_size=1, max_size=5))
+def test_raw_lines(lines, key_path, tmp_path):
+    """Unquoted, half-quoted, commented, continued: read as certtool reads it."""
+    text = "".join(f"{name}{delimiter}{value}\n" for name, delimiter, value in lines)
+    check(text, key_path, tmp_path)
