@@ -70,8 +70,11 @@ class Config:
     # Lookup ---------------------------------------------------------------
 
     def get(self, section, name, default=None):
-        """The value as NCONF_get_string finds it: the section, then ENV, then default."""
-        entry = self._lookup(section, name)
+        """The value as NCONF_get_string finds it: the section, then ENV, then default.
+
+        ``section`` None looks in the default section only.
+        """
+        entry = self._lookup(section, name) if section is not None else None
         if entry is not None:
             return entry[1]
         if section == "ENV" and name in self.environ:
@@ -127,9 +130,6 @@ class Config:
         entries[entry[0]] = entry
 
     def _expand_lookup(self, section, name):
-        """Like ``get`` but with OpenSSL's NULL section meaning "default only"."""
-        if section is None:
-            return self.get(DEFAULT_SECTION, name)
         return self.get(section, name)
 
 
