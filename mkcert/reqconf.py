@@ -131,9 +131,11 @@ class _RequestReader:
         bits = self.key_bits()
         digest = self.digest()
         mask = self.string_mask()
-        utf8 = self.get("utf8") == "yes"
+        # `utf8 = yes` is not looked at: values are always read as UTF-8,
+        # which is what OpenSSL does with it (without it OpenSSL would take
+        # each byte of "é" as a character of its own, which no admin means).
         self.check_request_extensions(x509ext, mask)
-        subject = self.subject(mask, utf8)
+        subject = self.subject(mask)
         extensions = x509ext(self.config, self.get("x509_extensions"), oids=self.oids,
                              string_mask=mask, subject=subject)
         return CertRequest(
@@ -220,7 +222,7 @@ class _RequestReader:
 
     # The subject ----------------------------------------------------------
 
-    def subject(self, mask, utf8):
+    def subject(self, mask):
         section_name = self.get("distinguished_name")
         dn_entries = []
         if section_name is not None:

@@ -87,7 +87,6 @@ class _SectionReader:
         self.subject = subject
         self.checking = checking  # only checking the syntax (req_extensions)
         self.earlier = []  # extensions so far: authorityKeyIdentifier looks back
-        self.depth = 0
 
     def fail(self, entry, message):
         return ConfigError(f"{entry[0]} = {entry[1]}: {message}", entry.path, entry[2])
@@ -452,7 +451,7 @@ def general_names(reader, values, allow_copy=False):
     names = []
     for name, value in values:
         if allow_copy == "subject" and name_matches(name, "email") and value in ("copy", "move"):
-            if value == "move":
+            if value == "move" and not reader.checking:
                 raise ExtensionError(
                     "email:move is not supported: OpenSSL then makes a certificate"
                     " whose issuer differs from its subject; use email:copy")
