@@ -13,12 +13,15 @@
 #     (PATH.courier), /usr/sbin/mk* are ours, courier-base/-imap/-pop/-mta's
 #     postinst run our commands: imapd.pem, pop3d.pem, esmtpd.pem hold a
 #     matching key and certificate, mode 0640 root:courier, dhparams.pem is
-#     valid, and Courier's couriertls serves imapd.pem in a real handshake.
+#     valid, and Courier's couriertls serves imapd.pem in a real handshake
+#     (DHE with dhparams.pem), and the new one after --renew; the renewal
+#     timer is enabled and the cron job / renew-all helper renew what is due.
 #     Removing and purging courier-mkcert gives Courier its scripts back
 #     (same content, no diversions, no PATH.courier left over), and they work.
 #  B. courier-mkcert installed AFTER Courier: the installed scripts are
 #     renamed aside, Courier's postinst (dpkg-reconfigure) runs ours, a
-#     reinstall (the upgrade path) keeps everything, a Courier package purged
+#     reinstall of ours (the upgrade path) and of Courier's packages keeps
+#     everything in place, a Courier package purged
 #     while diverted leaves nothing behind, and purging ours restores the rest.
 #
 # Environment:
@@ -460,6 +463,11 @@ log "B: reinstalling courier-mkcert (the upgrade path)"
 dpkg_in_chroot -i /tmp/courier-mkcert.deb
 assert_ours_in_place "after reinstall"
 same_state "Courier's files after reinstall" "$(state "$courier" "")" "$(state "$root" .courier)"
+
+log "B: reinstalling courier-imap and courier-base while diverted (a Courier upgrade)"
+apt_in_chroot install --reinstall courier-imap courier-base
+assert_ours_in_place "after reinstalling courier-imap and courier-base"
+same_state "Courier's files after its reinstall" "$(state "$courier" "")" "$(state "$root" .courier)"
 
 log "B: purging courier-pop while its scripts are diverted"
 apt_in_chroot purge courier-pop
