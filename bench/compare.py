@@ -104,6 +104,28 @@ class Layout:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def raise_priority(niceness):
+    """Run this harness and all it starts at ``niceness`` (e.g. -20), if allowed.
+
+    On a machine shared with other work, a high priority for the measured
+    processes -- ours and theirs alike -- keeps that work from landing in
+    the middle of a run.  Returns the niceness in effect.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, niceness)
+    except OSError:
+        pass
+    # With CONFIG_SCHED_AUTOGROUP, niceness only ranks processes within one
+    # session's group; the group itself competes with the others' groups by
+    # the group's own niceness.
+    try:
+        with open("/proc/self/autogroup", "w", encoding="ascii") as handle:
+            handle.write(str(niceness))
+    except OSError:
+        pass
+    return os.getpriority(os.PRIO_PROCESS, 0)
+
+
 def busy_cpu_seconds():
     """CPU time the whole machine has spent busy so far (from /proc/stat)."""
     try:
@@ -252,6 +274,9 @@ def main(argv=None):
     parser.add_argument("--json", help="write the summary and every timing here")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--quiet", action="store_true", help="no per-pair progress")
+    parser.add_argument("--nice", type=int, default=-20,
+                        help="niceness for the measured runs, both sides (default -20, "
+                             "when allowed: other work on the machine then disturbs less)")
     parser.add_argument("--quiet-share", type=float, default=0.10,
                         help="also summarise the pairs during which other processes "
                              "used at most this share of the machine (default 0.10)")
@@ -264,7 +289,9 @@ def main(argv=None):
         if not options.quiet:
             print(text, file=sys.stderr, flush=True)
 
-    log(f"ours: {' '.join(ours)}; machine: {os.cpu_count()} CPUs, {platform.platform()}")
+    niceness = raise_priority(options.nice)
+    log(f"ours: {' '.join(ours)}; machine: {os.cpu_count()} CPUs, {platform.platform()}; "
+        f"niceness {niceness}")
     rows, raw = [], {}
     for case in cases:
         pairs = options.pairs or CASES[case][4]
@@ -277,7 +304,7 @@ def main(argv=None):
     print_table(rows, options.markdown)
     if options.json:
         with open(options.json, "w", encoding="utf-8") as handle:
-            json.dump({"ours": ours, "rows": rows, "times": raw,
+            json.dump({"ours": ours, "rows": rows, "times": raw, "niceness": niceness,
                        "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())},
                       handle, indent=1)
     return 0

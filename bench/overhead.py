@@ -115,7 +115,9 @@ def main(argv=None):
                         help="the mkimapdcert script (default the installed one)")
     parser.add_argument("--reference", default=compare.REFERENCE)
     parser.add_argument("--json", help="write every measurement here")
+    parser.add_argument("--nice", type=int, default=-20)
     options = parser.parse_args(argv)
+    niceness = compare.raise_priority(options.nice)
 
     python = [options.python]
     script = options.script or compare.default_ours()[-1]
@@ -126,7 +128,7 @@ def main(argv=None):
     results = {}
     try:
         key = make_key(layout.expected_bits, scratch)
-        print(f"{options.case}: {' '.join(python)} {script}")
+        print(f"{options.case}: {' '.join(python)} {script}; niceness {niceness}")
 
         rows = []
         for _ in range(options.runs + 1):

@@ -28,7 +28,9 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--variant", action="append", required=True, metavar="NAME=COMMAND")
     parser.add_argument("--reference", default=compare.REFERENCE)
+    parser.add_argument("--nice", type=int, default=-20)
     options = parser.parse_args(argv)
+    niceness = compare.raise_priority(options.nice)
 
     variants = [v.split("=", 1) for v in options.variant]
     layout = compare.Layout(options.case, options.reference)
@@ -54,7 +56,7 @@ def main(argv=None):
     finally:
         layout.remove()
     print(f"{options.case}, {options.rounds} rounds, others' share of the machine: "
-          f"median {statistics.median(others):.0%}")
+          f"median {statistics.median(others):.0%}; niceness {niceness}")
     for name, _ in variants:
         print(f"  {name:<12} wall median {statistics.median(wall[name]) * 1000:7.1f} ms "
               f"mean {statistics.mean(wall[name]) * 1000:7.1f} ms   "
