@@ -43,14 +43,32 @@ def _why_not():
 
 
 def _run(command, timeout):
-    """Run a script with the system PATH; fail with the end of its output."""
-    result = subprocess.run(command, cwd=ROOT, env=dict(os.environ, PATH=SYSTEM_PATH),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, timeout=timeout)
-    if result.returncode != 0:
-        tail = "\n".join(result.stdout.splitlines()[-80:])
-        pytest.fail(f"{' '.join(command)} exited {result.returncode}:\n{tail}")
-    return result.stdout
+    """Run a script with the system PATH; fail with the end of its output.
+
+    On a timeout the script gets SIGTERM, not SIGKILL, and time to run its
+    cleanup trap: it has a chroot with /proc mounted to take down.
+    """
+    process = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ, PATH=SYSTEM_PATH),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        try:
+            output, _ = process.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        tail = "\n".join(output.splitlines()[-80:])
+        pytest.fail(f"{' '.join(command)} timed out after {timeout}s:\n{tail}")
+    except BaseException:  # ^C under pytest: let the script clean up too
+        process.terminate()
+        process.communicate(timeout=300)
+        raise
+    if process.returncode != 0:
+        tail = "\n".join(output.splitlines()[-80:])
+        pytest.fail(f"{' '.join(command)} exited {process.returncode}:\n{tail}")
+    return output
 
 
 WHY_NOT = _why_not()
