@@ -113,3 +113,24 @@ def test_grammar_configs_match_openssl(text):
     case = oracle.Case(text, "grammar.cnf", env={"MKCERT_T": "from env"})
     problems = oracle.compare_request(case)
     assert not problems, f"{oracle.openssl_version()}:\n{text}\n" + "; ".join(problems)
+
+
+# Line soup: fragments of the syntax thrown together, valid or not ------------------
+
+FRAGMENTS = st.sampled_from([
+    "a", "b", "CN", "O", "=", " = ", " ", "\t", '"', "'", "`", "\\", "#", "$", "${", "}",
+    "$(", ")", "::", ":", "x", "$a", "$b", "$dn::a", "${dn::b}", ".", ",", ";", "+", "[",
+    "]", "[dn]", "[ dn ]", "\\\n", "\r", "\0", "\u00e9", "\\n", "$ENV::T",
+    ".pragma dollarid:on", "1", "dn", "@"])
+SOUP_LINE = st.lists(FRAGMENTS, max_size=8).map("".join)
+
+
+@ORACLE
+@given(st.lists(SOUP_LINE, max_size=8), st.lists(SOUP_LINE, max_size=4))
+def test_line_soup_matches_openssl(before, values):
+    """Whatever OpenSSL makes of these lines -- a subject or an error -- so do we."""
+    text = ("a = 1\nb = two\n" + "\n".join(before)
+            + "\n[req]\nprompt=no\ndistinguished_name=dn\n[dn]\nCN = x\n"
+            + "".join(f"O = {value}\n" for value in values))
+    problems = oracle.compare_request(oracle.Case(text, "soup.cnf", env={"T": "env"}))
+    assert not problems, f"{oracle.openssl_version()}:\n{text!r}\n" + "; ".join(problems)
