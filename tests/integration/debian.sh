@@ -128,8 +128,8 @@ fi
 # The first "deb" source for $suite with component main: deb822 .sources
 # files first, then one-line sources.list entries.
 mirror_from_apt_sources() {
-    local f
-    for f in /etc/apt/sources.list.d/*.sources; do
+    local f apt=${1:-/etc/apt}
+    for f in "$apt"/sources.list.d/*.sources; do
         [ -f "$f" ] || continue
         awk -v suite="$suite" '
             function flush() {
@@ -152,7 +152,7 @@ mirror_from_apt_sources() {
             }
             END { if (!found) flush() }' "$f"
     done
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    for f in "$apt"/sources.list "$apt"/sources.list.d/*.list; do
         [ -f "$f" ] || continue
         # deb [options] URI SUITE COMPONENTS...
         sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" |
