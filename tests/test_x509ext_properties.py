@@ -60,13 +60,33 @@ extension_lines = st.one_of(
                      "authorityKeyIdentifier = keyid:always", "authorityKeyIdentifier = issuer",
                      "authorityKeyIdentifier = keyid,issuer:always",
                      "nsCertType = server", "nsComment = hello", "tlsfeature = status_request"]),
+    listed(st.sampled_from(["permitted;DNS:.example", "excluded;IP:10.0.0.0/255.0.0.0",
+                            "permitted;IP:10.0.0.1", "permitted;email:x@y",
+                            "excluded;IP:::/::", "allowed;DNS:x", "permitted;dirName:dir"])).map(
+        lambda v: "nameConstraints = critical," + v),
+    listed(st.sampled_from(["URI:http://crl/", "DNS:crl", "crldp", "IP:1.2.3.4"])).map(
+        lambda v: "crlDistributionPoints = " + v),
+    listed(st.sampled_from(["OCSP;URI:http://o/", "caIssuers;URI:http://c/", "OCSP:URI:x",
+                            "1.2.3;DNS:x", "nope;URI:x"])).map(
+        lambda v: "authorityInfoAccess = " + v),
+    listed(st.sampled_from(["1.2.3", "anyPolicy", "@pol", "ia5org", "x:y"])).map(
+        lambda v: "certificatePolicies = " + v),
+    st.sampled_from(["policyConstraints = requireExplicitPolicy:1",
+                     "policyConstraints = inhibitPolicyMapping:0x0",
+                     "inhibitAnyPolicy = 0", "inhibitAnyPolicy = -1",
+                     "policyMappings = 1.2.3:1.2.4", "policyMappings = 1.2.3",
+                     "issuerAltName = issuer:copy", "issuerAltName = DNS:x, issuer:copy"]),
     st.tuples(critical, st.lists(asn1_modifier, max_size=3).map(",".join), asn1_type).map(
         lambda t: f"1.2.3.4.{len(t[1])} = {t[0]}ASN1:{t[1] + ',' if t[1] else ''}{t[2]}"),
 )
 
 BASE = ("[req]\nprompt = no\ndistinguished_name = dn\nx509_extensions = ext\n"
         "[dn]\nCN = mail.example\nemailAddress = pm@mail.example\n"
-        "[dir]\nO = Dir\n[seq]\na = INT:1\nb = UTF8:two\n[ext]\n")
+        "[dir]\nO = Dir\n[seq]\na = INT:1\nb = UTF8:two\n"
+        "[crldp]\nfullname = URI:http://x/\nreasons = keyCompromise\n"
+        "[pol]\npolicyIdentifier = 1.2.5\nCPS = http://cps/\nuserNotice = @notice\n"
+        "[notice]\nexplicitText = UTF8:text\norganization = Org\nnoticeNumbers = 1, 2\n"
+        "[ext]\n")
 
 
 @settings(max_examples=int(os.environ.get("MKCERT_EXAMPLES", 80)), deadline=None,
