@@ -475,7 +475,7 @@ class _Parser:
         value = self.config._expand_lookup(section, name)
         if value is None:
             where = f"{section}::{name}" if section not in (None, self.section) else name
-            self.fail(f"variable ${where} is not defined"
-                      + (" (nothing follows the '$'; write \\$ for a dollar sign)"
-                         if not name else ""), path, number)
+            hint = (" (nothing follows the '$'; write \\$ for a dollar sign)" if not name
+                    else " (a variable must be set on a line above the one using it)")
+            self.fail(f"variable ${where} is not defined" + hint, path, number)
         return scan, value

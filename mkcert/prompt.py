@@ -133,7 +133,8 @@ def _ask(config, section_name, entry, prompter):
         else:
             line = prompter(prompt)
             if line is None:
-                raise config.error(f"no answer for {name!r}: the input ended",
+                raise config.error(f"no answer for {name!r}: the input ended (the config"
+                                   " asks questions because prompt is not 'no')",
                                    entry=entry)
             line = line[:MAX_ANSWER]
         if "\0" in line:

@@ -241,11 +241,13 @@ class _RequestReader:
             from .prompt import subject_from_answers
             rdns = subject_from_answers(self, section_name, dn_entries, mask)
         if not rdns:
-            raise self.error(
-                "the distinguished name is empty: "
-                + (f"[ {section_name} ] has no fields" if section_name
-                   else "no distinguished_name section is set"),
-                "distinguished_name" if section_name else None)
+            if not dn_entries:
+                reason = (f"[ {section_name} ] has no fields" if section_name
+                          else "no distinguished_name section is set")
+            else:
+                reason = "every field was left out"
+            raise self.error("the distinguished name is empty: " + reason,
+                             "distinguished_name" if section_name else None)
         return rdns
 
     def subject_from_values(self, entries, mask):
@@ -317,6 +319,8 @@ def string_type(oid, value, mask):
         if 0xD800 <= ord(char) <= 0xDFFF:
             raise ValueError("the value is not valid UTF-8")
     if minimum > 0 and len(value) < minimum:
+        if not value:
+            raise ValueError("the value is empty, and this field needs one")
         raise ValueError(f"the value is too short (at least {minimum} characters)")
     if maximum > 0 and len(value) > maximum:
         raise ValueError(f"the value is too long (at most {maximum} characters)")

@@ -190,6 +190,8 @@ def parse_list(line):
         if stop_char in line:
             end = min(end, line.index(stop_char))
     line = line[:end]
+    if not line.strip(" \t\n\v\f\r"):
+        raise ExtensionError("the value is empty")
     for pos, char in enumerate(line):
         if not in_value:
             if char == ":":
