@@ -224,7 +224,8 @@ def extension_list(certificate):
     own = hashlib.sha1(bits).digest()
     serial = der.integer(certificate.serial_number)
     _, start, _ = der.read_tlv(serial)
-    serial = serial[start:]
+    # The [2] serial of an authorityKeyIdentifier, whose length varies too.
+    serial = der.context(2, serial[start:], constructed=False)
     listed = []
     for oid, critical, value in raw_extensions(certificate):
         value = value.replace(own, b"<SHA-1(own key)>").replace(serial, b"<own serial>")
