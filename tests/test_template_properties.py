@@ -127,3 +127,31 @@ def test_raw_lines(lines, key_path, tmp_path):
     """Unquoted, half-quoted, commented, continued: read as certtool reads it."""
     text = "".join(f"{name}{delimiter}{value}\n" for name, delimiter, value in lines)
     check(text, key_path, tmp_path)
+
+
+KEYS = sorted(["cn", "serial", "expiration_days", "activation_date", "expiration_date",
+               "dn", "dn_oid", "ip_address", "dns_name", "email", "key_purpose_oid",
+               "add_extension", "tls_feature", "path_len", "ca", "country", "dc",
+               "crl_dist_points", "policy1", "unknown", "CN", "uri", "pkcs9_email"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(
+    st.text(),
+    st.lists(st.tuples(st.sampled_from(KEYS), st.sampled_from([" = ", "=", " ", ":"]),
+                       st.text(max_size=40)), max_size=6).map(
+        lambda lines: "".join(f"{k}{d}{v}\n" for k, d, v in lines))))
+def test_any_text_reads_or_fails_cleanly(text):
+    """Whatever the file holds: a request, or a ConfigError naming a line."""
+    from mkcert.detect import detect_format
+
+    try:
+        detect_format(text, "t.cnf")
+    except ConfigError as exc:
+        assert exc.line and exc.path == "t.cnf"
+    try:
+        request = read_template(text, "t.cnf")
+    except ConfigError as exc:
+        assert exc.path == "t.cnf" and exc.line >= 1
+        return
+    assert all(w.startswith("t.cnf:") for w in request.warnings)
