@@ -3,8 +3,8 @@
 Debian's mkcouriercert runs ``certtool --generate-privkey --sec-param=$BITS``
 with ``BITS`` defaulting to ``high``, so ``BITS`` names a GnuTLS security
 level, not a size.  The RSA sizes below are what certtool 3.7.9 generates
-for each name (checked by running it; ``ultra`` is 8192, not the 15360 of
-GnuTLS's own table for that level).  certtool matches the names without
+for each name (checked by running it; note ``legacy`` is an odd 1776 and
+``ultra`` 8192, with 15360 only at ``future``).  certtool matches the names without
 regard to case, accepts ``normal`` as another name for ``medium``, and
 refuses everything else, numbers included; an admin who wrote a number of
 bits for the OpenSSL scripts gets that number from us instead of a failure.
