@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Coverage-guided fuzzing of the mk*cert command line (issue 7), with atheris.
+
+Each input is an argument list: the bytes split at NUL, the first piece
+choosing the program name.  mkcert.cli.main runs in this process inside a
+private layout (1024-bit keys, BITS=512 for esmtpd's DH parameters) with
+the current directory inside it; afterwards every file must be one of the
+configs or a whole PEM, with no temporary or seed file left, and stderr
+must hold no traceback.  A violation raises AssertionError, which atheris
+reports as a crash with the input.
+
+    mkdir -p /tmp/cli-corpus
+    /work/venv/bin/python fuzz/fuzz_cli.py /tmp/cli-corpus fuzz/corpus/cli -max_total_time=600
+
+Without atheris (or with --replay) the corpus files are run once each.
+"""
+
+import contextlib
+import io
+import os
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+try:
+    import atheris
+except ImportError:
+    atheris = None
+
+if atheris is not None and "--replay" not in sys.argv:
+    with atheris.instrument_imports(include=["mkcert"]):
+        from mkcert import cli
+else:
+    from mkcert import cli
+
+PROGRAMS = ["mkimapdcert", "mkpop3dcert", "mkesmtpdcert", "mkcouriercert", "mktestdcert"]
+REFERENCE = os.path.join(os.path.dirname(ROOT), "shared", "reference", "courier-upstream")
+
+
+def _layout():
+    base = tempfile.mkdtemp(prefix="mkcert-fuzz-cli-")
+    etc, certs = os.path.join(base, "etc"), os.path.join(base, "certs")
+    os.mkdir(etc)
+    os.mkdir(certs)
+    try:
+        text = open(os.path.join(REFERENCE, "imapd.cnf")).read()
+    except OSError:
+        text = ("[ req ]\ndefault_bits = 4096\ndistinguished_name = dn\nprompt = no\n"
+                "[ dn ]\nCN = localhost\n")
+    for name in ("imapd", "esmtpd"):
+        with open(os.path.join(etc, f"{name}.cnf"), "w") as handle:
+            handle.write(text.replace("4096", "1024"))
+    with open(os.path.join(etc, "pop3d.cnf"), "w") as handle:
+        handle.write("cn = localhost\nexpiration_days = 30\n")
+    import pwd
+    env = {"COURIER_SYSCONFDIR": etc, "COURIER_CERTSDIR": certs, "BITS": "512",
+           "COURIER_MAILUSER": pwd.getpwuid(os.geteuid()).pw_name}
+    return base, env
+
+
+def _check(base, status, stderr):
+    assert isinstance(status, int) and 0 <= status <= 3, status
+    assert "Traceback" not in stderr, stderr
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    for directory, _, names in os.walk(base):
+        for name in names:
+            path = os.path.join(directory, name)
+            if os.path.relpath(path, base).startswith("etc" + os.sep):
+                continue
+            assert ".tmp." not in name and not name.endswith(".rand"), path
+            assert name.endswith(".pem"), path
+            data = open(path, "rb").read()
+            key = serialization.load_pem_private_key(data, None)
+            certificate = x509.load_pem_x509_certificate(data)
+            assert key.public_key().public_numbers() == certificate.public_key().public_numbers()
+
+
+def TestOneInput(data):
+    pieces = data.decode("utf-8", "surrogateescape").split("\0")
+    program = PROGRAMS[len(pieces[0]) % len(PROGRAMS)]
+    argv = [p for p in pieces[1:8] if not p.startswith("/")]  # stay inside the layout
+    base, env = _layout()
+    cwd = os.getcwd()
+    os.chdir(base)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = cli.main(argv, program=program, environ=env)
+            except SystemExit as exc:
+                status = exc.code if isinstance(exc.code, int) else 1
+        _check(base, status, err.getvalue())
+    finally:
+        os.chdir(cwd)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def replay(paths):
+    count = 0
+    for path in paths:
+        files = ([os.path.join(path, n) for n in sorted(os.listdir(path))]
+                 if os.path.isdir(path) else [path])
+        for file in files:
+            with open(file, "rb") as handle:
+                TestOneInput(handle.read())
+            count += 1
+    return count
+
+
+def main():
+    if atheris is None or "--replay" in sys.argv:
+        paths = [a for a in sys.argv[1:] if not a.startswith("-")] or [
+            os.path.join(HERE, "corpus", "cli")]
+        print(f"replayed {replay(paths)} inputs" + ("" if atheris else " (atheris not installed)"))
+        return
+    atheris.Setup(sys.argv, TestOneInput)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Coverage-guided fuzzing of the config readers (issue 7), with atheris.
+
+Each input is one config file's bytes.  It goes through every reader
+(detect_format, read_template, opensslconf.parse + reqconf.request_from_config)
+and, through a real file, config.load_request.  A reader may return a request
+or raise mkcert.errors.MkcertError; anything else is a crash that atheris
+reports with the input that caused it.
+
+    mkdir -p /tmp/config-corpus  # atheris adds what it finds to the first directory
+    /work/venv/bin/python fuzz/fuzz_config.py /tmp/config-corpus fuzz/corpus/config -max_total_time=600
+
+Without atheris (or with --replay) the corpus files are run once each, which
+is what tests/test_fuzz_harness.py does in CI.
+"""
+
+import os
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+try:
+    import atheris
+except ImportError:  # replay mode only
+    atheris = None
+
+
+def _imports():
+    global MkcertError, detect_format, read_template, parse, request_from_config, load_request
+    from mkcert.config import load_request
+    from mkcert.detect import detect_format
+    from mkcert.errors import MkcertError
+    from mkcert.opensslconf import parse
+    from mkcert.reqconf import request_from_config
+    from mkcert.template import read_template
+
+
+if atheris is not None and "--replay" not in sys.argv:
+    with atheris.instrument_imports(include=["mkcert"]):
+        _imports()
+else:
+    _imports()
+
+_DIRECTORY = tempfile.mkdtemp(prefix="mkcert-fuzz-config-")
+_PATH = os.path.join(_DIRECTORY, "fuzz.cnf")
+
+
+def _include(path):
+    # Never the real file system: a fuzzed .include names some other input.
+    if os.path.basename(path) == "self.cnf":
+        return [(path, _current[0])]
+    raise MkcertError(f"cannot read config {path}: No such file or directory")
+
+
+_current = [""]
+
+
+def _attempt(function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    except MkcertError:
+        return None
+
+
+def TestOneInput(data):
+    text = data.replace(b"\0", b"").decode("utf-8", "surrogateescape")
+    _current[0] = text
+    _attempt(detect_format, text, "fuzz.cnf")
+    _attempt(read_template, text, "fuzz.cnf")
+    config = _attempt(parse, text, "fuzz.cnf", environ={"HOME": "/root"}, read_include=_include)
+    if config is not None:
+        _attempt(request_from_config, config)
+    with open(_PATH, "wb") as handle:
+        handle.write(data)
+    _attempt(load_request, _PATH, {})
+
+
+def replay(paths):
+    count = 0
+    for path in paths:
+        files = ([os.path.join(path, n) for n in sorted(os.listdir(path))]
+                 if os.path.isdir(path) else [path])
+        for file in files:
+            with open(file, "rb") as handle:
+                TestOneInput(handle.read())
+            count += 1
+    return count
+
+
+def main():
+    if atheris is None or "--replay" in sys.argv:
+        paths = [a for a in sys.argv[1:] if not a.startswith("-")] or [
+            os.path.join(HERE, "corpus", "config")]
+        print(f"replayed {replay(paths)} inputs" + ("" if atheris else " (atheris not installed)"))
+        return
+    atheris.Setup(sys.argv, TestOneInput)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
