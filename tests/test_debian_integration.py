@@ -86,4 +86,5 @@ def test_debian_package_with_courier(tmp_path):
     assert os.path.isfile(deb), deb
 
     output = _run([os.path.join(INTEGRATION, "debian.sh"), deb], timeout=1200)
+    print(output)  # the timed steps: shown with pytest -rP or -s
     assert "PASS" in output.splitlines()[-1], output
