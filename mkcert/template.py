@@ -84,8 +84,7 @@ NO_EFFECT = frozenset("""
 # reproduce.  Refused rather than ignored: a different certificate than
 # the admin asked for is worse than a clear message.
 UNSUPPORTED = frozenset("""
-    krb5_principal other_name other_name_utf8 other_name_octet xmpp_name
-    nc_exclude_dns nc_exclude_ip nc_exclude_email nc_permit_dns nc_permit_ip
+    krb5_principal nc_exclude_dns nc_exclude_ip nc_exclude_email nc_permit_dns nc_permit_ip
     nc_permit_email subject_unique_id issuer_unique_id
     inhibit_anypolicy_skip_certs
 """.split())
@@ -180,6 +179,7 @@ KP_EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4"
 KP_TIME_STAMPING = "1.3.6.1.5.5.7.3.8"
 KP_OCSP_SIGNING = "1.3.6.1.5.5.7.3.9"
 KP_IPSEC_IKE = "1.3.6.1.5.5.7.3.17"
+XMPP_ADDR = "1.3.6.1.5.5.7.8.5"
 AD_OCSP = "1.3.6.1.5.5.7.48.1"
 AD_CA_ISSUERS = "1.3.6.1.5.5.7.48.2"
 
@@ -504,8 +504,8 @@ def _subject_values(template, name):
     return [option] if option is not None else []
 
 
-def _dn_oid(template, option):
-    """``dn_oid = OID value``: split at the first space (a tab only if no space).
+def _oid_and_value(template, option):
+    """``OID value``: split at the first space (a tab only if there is no space).
 
     certtool splits exactly so: "2.5.4.3\t x" has a space, so its OID is
     "2.5.4.3\t", which GnuTLS does not know.
@@ -513,8 +513,13 @@ def _dn_oid(template, option):
     text = option.value
     cut = text.find(" ") if " " in text else text.find("\t")
     if cut < 0 or not text[cut + 1:].lstrip(" \t"):
-        template.fail(option, "'dn_oid' needs an OID and a value")
-    oid, value = text[:cut], text[cut + 1:].lstrip(" \t")
+        template.fail(option, f"'{option.name}' needs an OID and a value")
+    return text[:cut], text[cut + 1:].lstrip(" \t")
+
+
+def _dn_oid(template, option):
+    """``dn_oid = OID value``, for the attributes GnuTLS has a string type for."""
+    oid, value = _oid_and_value(template, option)
     if oid not in ATTRIBUTE_TYPES:
         template.fail(option, f"GnuTLS cannot write the name attribute {oid!r}")
     return oid, value
@@ -811,6 +816,9 @@ def _alternative_names(template, found, server):
         found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, GN_URI))
     for option in template.all("ip_address"):
         found.add(SUBJECT_ALT_NAME, _ip_name(template, option))
+    for name in ("other_name", "other_name_octet", "other_name_utf8", "xmpp_name"):
+        for option in template.all(name):
+            found.add(SUBJECT_ALT_NAME, _other_name(template, option))
     if server:
         found.add(EXTENDED_KEY_USAGE, der.oid(KP_SERVER))
         for option in template.all("email"):
@@ -925,11 +933,7 @@ def _raw_extension(template, option):
     writes itself is refused: certtool would merge or overwrite the two in
     ways that depend on the extension.
     """
-    text = option.value
-    cut = text.find(" ") if " " in text else text.find("\t")
-    if cut < 0 or not text[cut + 1:].lstrip(" \t"):
-        template.fail(option, f"'{option.name}' needs an OID and a hex value")
-    oid, value = text[:cut], text[cut + 1:].lstrip(" \t")
+    oid, value = _oid_and_value(template, option)
     if not re.fullmatch(r"[0-9]+(\.[0-9]+)+", oid):
         template.fail(option, f"{oid!r} is not an object identifier")
     if oid in CERTTOOL_EXTENSIONS:
@@ -982,6 +986,37 @@ def _ip_name(template, option):
     except ValueError:
         template.fail(option, f"{option.value!r} is not an IPv4 or IPv6 address")
     return der.tlv(GN_IP, address.packed)
+
+
+def _other_name(template, option):
+    """An otherName: ``xmpp_name = addr``, ``other_name_utf8 = OID text``,
+    ``other_name_octet = OID text`` (its bytes) or ``other_name = OID hex-DER``."""
+    if option.name == "xmpp_name":
+        oid, value = XMPP_ADDR, option.value
+    else:
+        oid, value = _oid_and_value(template, option)
+        if not re.fullmatch(r"[0-9]+(\.[0-9]+)+", oid):
+            template.fail(option, f"{oid!r} is not an object identifier")
+    if option.name == "other_name_octet":
+        inner = der.octet_string(value.encode("utf-8", "surrogateescape"))
+    elif option.name == "other_name":
+        inner = _single_der_value(template, option, value)
+    else:
+        _require_utf8(template, option)
+        inner = der.tlv(UTF8_STRING, value.encode("utf-8"))
+    return der.context(0, der.oid(oid) + der.context(0, inner))
+
+
+def _single_der_value(template, option, digits):
+    if len(digits) % 2 or not re.fullmatch(r"[0-9A-Fa-f]+", digits):
+        template.fail(option, f"{digits!r} is not an even number of hex digits")
+    value = bytes.fromhex(digits)
+    try:
+        if der.read_tlv(value)[2] != len(value):
+            raise ValueError("more than one value")
+    except (ValueError, IndexError):
+        template.fail(option, f"{digits!r} is not one DER value")
+    return value
 
 
 def _access(template, option, method):
