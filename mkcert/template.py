@@ -84,7 +84,7 @@ NO_EFFECT = frozenset("""
 # reproduce.  Refused rather than ignored: a different certificate than
 # the admin asked for is worse than a clear message.
 UNSUPPORTED = frozenset("""
-    krb5_principal nc_exclude_dns nc_exclude_ip nc_exclude_email nc_permit_dns nc_permit_ip
+    nc_exclude_dns nc_exclude_ip nc_exclude_email nc_permit_dns nc_permit_ip
     nc_permit_email subject_unique_id issuer_unique_id
     inhibit_anypolicy_skip_certs
 """.split())
@@ -180,6 +180,8 @@ KP_TIME_STAMPING = "1.3.6.1.5.5.7.3.8"
 KP_OCSP_SIGNING = "1.3.6.1.5.5.7.3.9"
 KP_IPSEC_IKE = "1.3.6.1.5.5.7.3.17"
 XMPP_ADDR = "1.3.6.1.5.5.7.8.5"
+KRB5_PRINCIPAL = "1.3.6.1.5.2.2"
+GENERAL_STRING = 0x1B
 AD_OCSP = "1.3.6.1.5.5.7.48.1"
 AD_CA_ISSUERS = "1.3.6.1.5.5.7.48.2"
 
@@ -819,6 +821,8 @@ def _alternative_names(template, found, server):
     for name in ("other_name", "other_name_octet", "other_name_utf8", "xmpp_name"):
         for option in template.all(name):
             found.add(SUBJECT_ALT_NAME, _other_name(template, option))
+    for option in template.all("krb5_principal"):
+        found.add(SUBJECT_ALT_NAME, _krb5_principal(template, option))
     if server:
         found.add(EXTENDED_KEY_USAGE, der.oid(KP_SERVER))
         for option in template.all("email"):
@@ -1005,6 +1009,33 @@ def _other_name(template, option):
         _require_utf8(template, option)
         inner = der.tlv(UTF8_STRING, value.encode("utf-8"))
     return der.context(0, der.oid(oid) + der.context(0, inner))
+
+
+def _krb5_principal(template, option):
+    """A Kerberos principal name as an otherName (RFC 4556 KRB5PrincipalName).
+
+    As GnuTLS reads ``user/instance@REALM``: the realm follows the last
+    "@"; with one "@" the rest is split at "/" (empty parts dropped, at
+    most 6; name type 2 for krbtgt/REALM, else 1); with more than one "@"
+    the rest is a single enterprise name (type 10).
+    """
+    text = option.value
+    if "@" not in text:
+        template.fail(option, f"Kerberos principal {text!r} has no @REALM")
+    name, _, realm = text.rpartition("@")
+    if "@" in name:
+        parts, name_type = [name], 10
+    else:
+        parts = [part for part in name.split("/") if part]
+        if len(parts) > 6:
+            template.fail(option, f"Kerberos principal {text!r} has more than 6 parts")
+        name_type = 2 if len(parts) == 2 and parts[0] == "krbtgt" else 1
+    general = [der.tlv(GENERAL_STRING, p.encode("utf-8", "surrogateescape")) for p in parts]
+    principal = der.sequence(
+        der.context(0, der.tlv(GENERAL_STRING, realm.encode("utf-8", "surrogateescape"))),
+        der.context(1, der.sequence(der.context(0, der.integer(name_type)),
+                                    der.context(1, der.sequence(*general)))))
+    return der.context(0, der.oid(KRB5_PRINCIPAL) + der.context(0, principal))
 
 
 def _single_der_value(template, option, digits):

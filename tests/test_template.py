@@ -381,6 +381,8 @@ CERTTOOL_REFUSES = [
     ("cn = x\ndn_oid = 1.2.3.4 y\n", 2),  # an OID GnuTLS has no string type for
     ("dn_oid = CN y\n", 1),
     ("other_name = foo 0C0161\n", 1),
+    ("krb5_principal = noat\n", 1),
+    ("krb5_principal = a/b/c/d/e/f/g@R\n", 1),
     ("cn = x\nother_name_utf8 = 1.2.3.4\n", 2),
     ("add_extension = 1.2.3.4 0x050\n", 1),
     ("add_extension = 1.2.3.4\n", 1),
@@ -416,7 +418,7 @@ WE_REFUSE = [
     ('dn = "C=USA"\n', 1),  # certtool: three-letter country
     ("other_name = 1.2.3.4 0C05\n", 1),  # certtool: a broken subjectAltName
     ("other_name = 1.2.3.4 0C01610C0162\n", 1),
-    ("krb5_principal = a@B\n", 1),  # certtool options we do not implement
+    ("nc_permit_dns = example.com\n", 1),  # certtool options we do not implement
     ("add_extension = 2.5.29.19 0x3000\n", 1),  # certtool merges/overwrites its own
     ("add_extension = 1.2.3.4 bitstring(00)\n", 1),
     ("policy1 = 1.2.3\n", 1),
