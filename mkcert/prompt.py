@@ -13,6 +13,7 @@ returns the line typed (with its newline), or None at end of input.  Tests
 pass a list of answers; the command line passes :class:`StdioPrompter`.
 """
 
+import os
 import sys
 
 from . import objects
@@ -32,14 +33,18 @@ INTRODUCTION = (
 class StdioPrompter:
     """Prompts on stderr, reads answers from stdin (terminal or not), like `req`.
 
-    A closed or exhausted stdin is end of input, which fails the run rather
-    than waiting: nothing here can block on anything but a read of stdin.
+    A closed or exhausted stdin is end of input, which fails the run.  When
+    stdin is not a terminal, an answer that does not come within
+    ``wait_seconds`` also counts as end of input: OpenSSL would wait forever
+    on, say, a package manager's pipe, and an install script must not hang.
     """
 
-    def __init__(self, stdin=None, stderr=None):
+    def __init__(self, stdin=None, stderr=None, wait_seconds=30.0):
         self.stdin = stdin if stdin is not None else sys.stdin
         self.stderr = stderr if stderr is not None else sys.stderr
+        self.wait_seconds = wait_seconds
         self.introduced = False
+        self.pending = b""  # read from a pipe but not yet answered
 
     def __call__(self, prompt):
         if not self.introduced:
@@ -49,11 +54,39 @@ class StdioPrompter:
         self.stderr.flush()
         if self.stdin is None or self.stdin.closed:
             return None
-        stream = getattr(self.stdin, "buffer", None)
-        line = stream.readline() if stream is not None else self.stdin.readline()
+        line = self.read_line()
         if isinstance(line, bytes):
             line = line.decode("utf-8", "surrogateescape")
         return line or None
+
+    def read_line(self):
+        descriptor = self._descriptor()
+        if descriptor is None or os.isatty(descriptor):
+            stream = getattr(self.stdin, "buffer", self.stdin)
+            return stream.readline()
+        return self._read_line_waiting(descriptor)
+
+    def _descriptor(self):
+        try:
+            return self.stdin.fileno()
+        except (AttributeError, OSError, ValueError):
+            return None
+
+    def _read_line_waiting(self, descriptor):
+        """A line from a pipe or file, giving up after ``wait_seconds`` of silence."""
+        import select
+
+        while b"\n" not in self.pending:
+            ready, _, _ = select.select([descriptor], [], [], self.wait_seconds)
+            if not ready:
+                return None
+            chunk = os.read(descriptor, 4096)
+            if not chunk:
+                line, self.pending = self.pending, b""
+                return line
+            self.pending += chunk
+        line, _, self.pending = self.pending.partition(b"\n")
+        return line + b"\n"
 
 
 def answers_prompter(answers):

@@ -130,3 +130,27 @@ def test_numbers_and_masks_parse_like_openssl():
     assert parse_string_mask("MASK:") is None
     assert parse_string_mask("utf8only") == 0x2000
     assert parse_string_mask("UTF8ONLY") is None
+
+
+def test_stdio_prompter_on_a_pipe_reads_lines_one_by_one():
+    import os
+    read_end, write_end = os.pipe()
+    os.write(write_end, "US\n\nJ\u00f6rg\n".encode())
+    os.close(write_end)
+    with os.fdopen(read_end, "r") as stdin:
+        prompter = StdioPrompter(stdin, io.StringIO())
+        assert [prompter("q:") for _ in range(4)] == ["US\n", "\n", "J\u00f6rg\n", None]
+
+
+def test_stdio_prompter_gives_up_on_a_silent_pipe():
+    import os
+    import time
+    read_end, write_end = os.pipe()
+    try:
+        with os.fdopen(read_end, "r") as stdin:
+            prompter = StdioPrompter(stdin, io.StringIO(), wait_seconds=0.2)
+            started = time.monotonic()
+            assert prompter("q:") is None  # nobody writes, but the pipe stays open
+            assert time.monotonic() - started < 5
+    finally:
+        os.close(write_end)

@@ -136,6 +136,19 @@ def request_subject_der(request):
     return der.sequence(*(der.set_of(*(attribute(a) for a in rdn)) for rdn in request.subject))
 
 
+def _request_answering_from_pipe(config, lines):
+    """Answer prompts the way the command line does: StdioPrompter on a pipe."""
+    import io
+
+    from mkcert.prompt import StdioPrompter
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "wb") as writer:
+        writer.write("".join(line + "\n" for line in lines).encode("utf-8", "surrogateescape"))
+    with os.fdopen(read_end, "rb") as reader:
+        prompter = StdioPrompter(reader, io.StringIO(), wait_seconds=5)
+        return request_from_config(config, prompter=prompter, days=DAYS)
+
+
 def run_ours(case):
     """(request, certificate) from mkcert, or raises ConfigError."""
     cwd = case.cwd
@@ -147,9 +160,10 @@ def run_ours(case):
 
     config = parse(case.text, case.name, environ=base_environment(case),
                    read_include=read_include)
-    prompter = answers_prompter([line + "\n" for line in case.stdin]) \
-        if case.stdin is not None else answers_prompter([])
-    request = request_from_config(config, prompter=prompter, days=DAYS)
+    if case.stdin is None:
+        request = request_from_config(config, prompter=answers_prompter([]), days=DAYS)
+    else:
+        request = _request_answering_from_pipe(config, case.stdin)
     if case.keygen:
         from mkcert.errors import MkcertError
         from mkcert.keys import generate_key
