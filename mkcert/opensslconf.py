@@ -23,7 +23,7 @@ callback, so tests and callers decide what the file system is.
 
 import os
 
-from .errors import ConfigError
+from .errors import ConfigError, MkcertError
 
 DEFAULT_SECTION = "default"
 
@@ -394,7 +394,13 @@ class _Parser:
             self.fail(f"'.include {target}' includes itself (an include loop)"
                       if target in self.including else
                       f"'.include {target}': includes nested too deeply", path, number)
-        files = self.read_include(target)
+        try:
+            files = self.read_include(target)
+        except ConfigError:
+            raise
+        except (MkcertError, OSError) as problem:
+            # The reader knows the file; we know the line that asked for it.
+            self.fail(f"'.include {target}': {problem}", path, number)
         if not files:
             self.config.warnings.append(
                 f"{path}:{number}: '.include {target}' found nothing to read"

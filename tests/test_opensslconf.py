@@ -118,3 +118,15 @@ def test_strip_comment_respects_quotes_and_escapes():
 
 def test_logical_lines_handle_crlf_and_missing_newline():
     assert list(logical_lines("a\r\nb\\\r\nc\nd")) == [(1, "a"), (2, "bc"), (4, "d")]
+
+
+def test_include_reader_failure_names_the_include_line():
+    from mkcert.errors import MkcertError
+
+    def read_include(path):
+        raise MkcertError(f"cannot read config {path}: permission denied")
+
+    with pytest.raises(ConfigError) as caught:
+        parse("[req]\n.include /etc/ssl/extra.cnf\n", "main.cnf", read_include=read_include)
+    assert (caught.value.path, caught.value.line) == ("main.cnf", 2)
+    assert "permission denied" in str(caught.value)
