@@ -510,6 +510,18 @@ def directory_name(reader, section_name):
     return name_der(rdns)
 
 
+def relative_name(reader, section_name):
+    """The content of one RDN (a name fragment) from a section: all but the first '+'."""
+    name = directory_name(reader, section_name)
+    _, start, end = der.read_tlv(name)
+    rdns = der.children(name[start:end])
+    if len(rdns) != 1:
+        raise ExtensionError(f"relativename [ {section_name} ] must be one RDN:"
+                             " start every field after the first with '+'")
+    _, rdn_start, rdn_end = der.read_tlv(rdns[0])
+    return rdns[0][rdn_start:rdn_end]
+
+
 def name_der(rdns):
     """The DER of a Name from RDNs of (oid, tag, text)."""
     return der.sequence(*(der.set_of(*(der.sequence(der.oid(oid), der.tlv(tag, string_bytes(tag, text)))
@@ -644,7 +656,9 @@ def distribution_point_from_section(reader, entries):
                 raise ExtensionError("the distribution point name is set twice")
             point_name = der.context(0, b"".join(names_from(reader, value)))
         elif name == "relativename":
-            raise ExtensionError("relativename is not supported; use fullname")
+            if point_name is not None:
+                raise ExtensionError("the distribution point name is set twice")
+            point_name = der.context(1, relative_name(reader, value))
         elif name == "reasons":
             if reasons is not None:
                 raise ExtensionError("reasons is set twice")
