@@ -648,31 +648,69 @@ def crl_distribution_points(reader, values):
     return der.sequence(*points)
 
 
+def point_name(reader, name, value):
+    """[0] fullName or [1] nameRelativeToCRLIssuer for a fullname/relativename line."""
+    if name == "fullname":
+        return der.context(0, b"".join(names_from(reader, value)))
+    if value is None:
+        raise ExtensionError("relativename needs a section name")
+    return der.context(1, relative_name(reader, value))
+
+
+def reason_flags(value):
+    """The ReasonFlags BIT STRING content for ``keyCompromise, CACompromise, ...``."""
+    bits = set()
+    for reason, _ in parse_list(value or ""):
+        if reason not in REASON_BITS:
+            raise ExtensionError(f"{reason!r} is not a revocation reason")
+        bits.add(REASON_BITS[reason])
+    return der.named_bits(bits)[2:]
+
+
 def distribution_point_from_section(reader, entries):
-    point_name = reasons = issuer = None
-    for name, value in entries:
-        if name == "fullname":
-            if point_name is not None:
+    name = reasons = issuer = None
+    for key, value in entries:
+        if key in ("fullname", "relativename"):
+            if name is not None:
                 raise ExtensionError("the distribution point name is set twice")
-            point_name = der.context(0, b"".join(names_from(reader, value)))
-        elif name == "relativename":
-            if point_name is not None:
-                raise ExtensionError("the distribution point name is set twice")
-            point_name = der.context(1, relative_name(reader, value))
-        elif name == "reasons":
+            name = point_name(reader, key, value)
+        elif key == "reasons":
             if reasons is not None:
                 raise ExtensionError("reasons is set twice")
-            bits = set()
-            for reason, _ in parse_list(value or ""):
-                if reason not in REASON_BITS:
-                    raise ExtensionError(f"{reason!r} is not a revocation reason")
-                bits.add(REASON_BITS[reason])
-            encoded = der.named_bits(bits)
-            reasons = der.tlv(0x81, encoded[2:])
-        elif name == "CRLissuer":
+            reasons = der.tlv(0x81, reason_flags(value))
+        elif key == "CRLissuer":
             issuer = der.context(2, b"".join(names_from(reader, value)))
-    parts = [der.context(0, point_name)] if point_name is not None else []
+    parts = [der.context(0, name)] if name is not None else []
     parts += [part for part in (reasons, issuer) if part is not None]
+    return der.sequence(*parts)
+
+
+def issuing_distribution_point(reader, values):
+    """issuingDistributionPoint (a CRL extension OpenSSL also puts in certificates)."""
+    name, flags, reasons = None, {}, None
+    numbers = {"onlyuser": 1, "onlyCA": 2, "indirectCRL": 4, "onlyAA": 5}
+    for key, value in values:
+        if key in ("fullname", "relativename"):
+            if name is not None:
+                raise ExtensionError("the distribution point name is set twice")
+            name = point_name(reader, key, value)
+        elif key in numbers:
+            if value is None:
+                raise ExtensionError(f"{key} needs a value: {key}:true or {key}:false")
+            flags[numbers[key]] = parse_bool(key, value)
+        elif key == "onlysomereasons":
+            if reasons is not None:
+                raise ExtensionError("onlysomereasons is set twice")
+            reasons = reason_flags(value)
+        else:
+            raise ExtensionError(f"{key!r} is not fullname, relativename, onlyuser, onlyCA,"
+                                 " onlyAA, indirectCRL or onlysomereasons")
+    parts = [der.context(0, name)] if name is not None else []
+    for number in (1, 2, 3, 4, 5):
+        if number == 3 and reasons is not None:
+            parts.append(der.tlv(0x83, reasons))
+        elif flags.get(number):  # FALSE is the default and is left out
+            parts.append(der.tlv(0x80 | number, b"\xff"))
     return der.sequence(*parts)
 
 
@@ -840,7 +878,23 @@ def tls_feature(reader, values):
 
 
 def no_check(reader, value):
-    return der.null()
+    return der.null()  # noCheck and ct_precert_poison: any value means NULL
+
+
+def utf8_string(reader, value):
+    return der.tlv(12, value.encode("utf-8", "surrogateescape"))
+
+
+def issuer_sign_tool(reader, values):
+    """issuerSignTool (Russian GOST profiles): four UTF8Strings, empty when unset."""
+    names = ("signTool", "cATool", "signToolCert", "cAToolCert")
+    fields = dict.fromkeys(names, b"")
+    for key, value in values:
+        if key not in fields or value is None:
+            raise ExtensionError(f"{key!r}: expected signTool, cATool, signToolCert or"
+                                 " cAToolCert with a value")
+        fields[key] = value.encode("utf-8", "surrogateescape")
+    return der.sequence(*(der.tlv(12, fields[name]) for name in names))
 
 
 # Netscape strings ------------------------------------------------------------
@@ -1158,6 +1212,10 @@ _HANDLERS = {
     "2.5.29.36": ("list", policy_constraints),
     "2.5.29.33": ("list", policy_mappings),
     "2.5.29.54": ("string", inhibit_any_policy),
+    "2.5.29.28": ("list", issuing_distribution_point),
+    "1.3.6.1.4.1.11129.2.4.3": ("string", no_check),  # ct_precert_poison
+    "1.2.643.100.111": ("string", utf8_string),  # subjectSignTool
+    "1.2.643.100.112": ("list", issuer_sign_tool),
     "2.16.840.1.113730.1.2": ("string", ia5_string),  # nsBaseUrl
     "2.16.840.1.113730.1.3": ("string", ia5_string),  # nsRevocationUrl
     "2.16.840.1.113730.1.4": ("string", ia5_string),  # nsCaRevocationUrl
