@@ -86,7 +86,6 @@ NO_EFFECT = frozenset("""
 UNSUPPORTED = frozenset("""
     nc_exclude_dns nc_exclude_ip nc_exclude_email nc_permit_dns nc_permit_ip
     nc_permit_email subject_unique_id issuer_unique_id
-    inhibit_anypolicy_skip_certs
 """.split())
 
 # The name attributes GnuTLS can write (its OID table), with the name the
@@ -170,6 +169,8 @@ EXTENDED_KEY_USAGE = "2.5.29.37"
 SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
 CRL_DISTRIBUTION_POINTS = "2.5.29.31"
 TLS_FEATURE = "1.3.6.1.5.5.7.1.24"
+INHIBIT_ANY_POLICY = "2.5.29.54"
+CERTIFICATE_POLICIES = "2.5.29.32"
 AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1"
 
 KP_SERVER = "1.3.6.1.5.5.7.3.1"
@@ -182,16 +183,10 @@ KP_IPSEC_IKE = "1.3.6.1.5.5.7.3.17"
 XMPP_ADDR = "1.3.6.1.5.5.7.8.5"
 KRB5_PRINCIPAL = "1.3.6.1.5.2.2"
 GENERAL_STRING = 0x1B
+QT_CPS = "1.3.6.1.5.5.7.2.1"
+QT_UNOTICE = "1.3.6.1.5.5.7.2.2"
 AD_OCSP = "1.3.6.1.5.5.7.48.1"
 AD_CA_ISSUERS = "1.3.6.1.5.5.7.48.2"
-
-# Extensions certtool writes from the options this reader supports.  (It
-# also writes name constraints, policies and inhibitAnyPolicy, but only from
-# options refused below, so an add_extension of those goes through as is.)
-CERTTOOL_EXTENSIONS = frozenset((
-    BASIC_CONSTRAINTS, SUBJECT_ALT_NAME, KEY_USAGE, EXTENDED_KEY_USAGE,
-    SUBJECT_KEY_IDENTIFIER, CRL_DISTRIBUTION_POINTS, AUTHORITY_INFO_ACCESS,
-    TLS_FEATURE))
 
 # keyUsage bit positions (RFC 5280 4.2.1.3).
 DIGITAL_SIGNATURE, NON_REPUDIATION, KEY_ENCIPHERMENT = 0, 1, 2
@@ -462,8 +457,11 @@ def _check_names(template):
             template.warn(option, f"certtool ignores '{name}': option names are "
                                   f"case-sensitive (did you mean '{lower}'?)")
             continue
-        if re.fullmatch(r"policy[1-8]", name) or name in UNSUPPORTED:
+        if name in UNSUPPORTED:
             template.fail(option, f"certtool option '{name}' is not supported by mkcert")
+        if lower.startswith("policy") and not _policy_used(template, name):
+            template.warn(option, f"certtool ignores '{name}' (it reads policy1, policy2 "
+                                  "... up to the first one missing, and at most policy8)")
         if name in NO_EFFECT:
             template.warn(option, f"'{name}' has no effect on a self-signed certificate")
         if name in BOOLEANS and option.value.strip().lower() in ("no", "false", "0", "off", "n"):
@@ -479,6 +477,12 @@ def _check_names(template):
         if template.has(option_name) and template.has(alias):
             template.warn(template.first(alias), f"'{alias}' is ignored because the "
                                                  f"template also has '{option_name}'")
+
+
+def _policy_used(template, name):
+    match = re.fullmatch(r"policy([1-8])(_txt|_url)?", name)
+    return match is not None and all(template.has(f"policy{i}")
+                                     for i in range(1, int(match.group(1)) + 1))
 
 
 # --- Subject -------------------------------------------------------------
@@ -752,15 +756,29 @@ class _ExtensionSet:
     an earlier option created it.
     """
 
-    def __init__(self):
+    def __init__(self, template):
+        self.template = template
         self.items = {}  # oid -> list of parts, in insertion order
+        self.raw = {}  # oid -> the add_extension option that gave its DER
 
     def add(self, oid, *parts):
+        if oid in self.raw:
+            self._conflict(self.raw[oid], oid)
         self.items.setdefault(oid, []).extend(parts)
 
-    def replace(self, oid, part):
-        """Set a whole value: a later one for the same OID overwrites it in place."""
-        self.items[oid] = [part]
+    def set_raw(self, oid, value, option):
+        """An add_extension value: a later one for the same OID overwrites it in place."""
+        if oid in self.items and oid not in self.raw:
+            self._conflict(option, oid)
+        self.raw[oid] = option
+        self.items[oid] = [value]
+
+    def _conflict(self, option, oid):
+        # certtool merges or overwrites the two in ways that depend on the
+        # extension; not worth reproducing for a raw extension.
+        self.template.fail(option, f"'{option.name}' for {oid}, an extension certtool "
+                                   "also writes from this template, is not supported "
+                                   "by mkcert")
 
 
 def _extensions(template):
@@ -772,12 +790,14 @@ def _extensions(template):
     """
     ca = template.has("ca")
     server = template.has("tls_www_server")
-    found = _ExtensionSet()
+    found = _ExtensionSet(template)
     _requested_extensions(template, found)
     found.add(BASIC_CONSTRAINTS)
     if template.has("tls_www_client"):
         found.add(EXTENDED_KEY_USAGE, der.oid(KP_CLIENT))
-    _alternative_names(template, found, server)
+    _alternative_names(template, found)
+    _policies(template, found)
+    _server_or_email(template, found, server)
     _key_purposes(template, found, ca, server)
     for option in template.all("ocsp_uri"):
         found.add(AUTHORITY_INFO_ACCESS, _access(template, option, AD_OCSP))
@@ -789,7 +809,7 @@ def _extensions(template):
     found.add(SUBJECT_KEY_IDENTIFIER)
     for option in template.all("crl_dist_points"):
         found.add(CRL_DISTRIBUTION_POINTS, _ia5_name(template, option, GN_URI))
-    return tuple(_extension(oid, parts, template, ca, usage)
+    return tuple(_extension(oid, parts, template, ca, usage, oid in found.raw)
                  for oid, parts in found.items.items())
 
 
@@ -803,15 +823,11 @@ def _requested_extensions(template, found):
     for name in ("add_extension", "add_critical_extension"):
         for option in template.all(name):
             oid, value = _raw_extension(template, option)
-            found.replace(oid, (value, name == "add_critical_extension"))
+            found.set_raw(oid, (value, name == "add_critical_extension"), option)
 
 
-def _alternative_names(template, found, server):
-    """subjectAltName grouped by type: DNS names, URIs, IP addresses, e-mail.
-
-    certtool leaves the e-mail addresses out of a TLS server certificate
-    (it sets the server key purpose instead, in the same step).
-    """
+def _alternative_names(template, found):
+    """subjectAltName grouped by type: DNS names, URIs, IP addresses, other names."""
     for option in template.all("dns_name"):
         found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, GN_DNS))
     for option in template.all("uri"):
@@ -823,6 +839,36 @@ def _alternative_names(template, found, server):
             found.add(SUBJECT_ALT_NAME, _other_name(template, option))
     for option in template.all("krb5_principal"):
         found.add(SUBJECT_ALT_NAME, _krb5_principal(template, option))
+
+
+def _policies(template, found):
+    """inhibitAnyPolicy, then certificatePolicies from policy1 up to the first gap."""
+    skip, _ = _number(template, "inhibit_anypolicy_skip_certs")
+    if skip is not None and skip >= 0:
+        found.add(INHIBIT_ANY_POLICY, der.integer(skip))
+    for number in range(1, 9):
+        option = template.first(f"policy{number}")
+        if option is None:
+            break
+        qualifiers = []
+        text = template.first(f"policy{number}_txt")
+        if text is not None:
+            _require_utf8(template, text)
+            notice = der.sequence(der.tlv(UTF8_STRING, text.value.encode("utf-8")))
+            qualifiers.append(der.sequence(der.oid(QT_UNOTICE), notice))
+        url = template.first(f"policy{number}_url")
+        if url is not None:
+            if not url.value.isascii():
+                template.fail(url, f"'{url.name}' must be ASCII: {url.value!r}")
+            qualifiers.append(der.sequence(der.oid(QT_CPS),
+                                           der.tlv(IA5_STRING, url.value.encode("ascii"))))
+        policy = [_oid(template, option)] + ([der.sequence(*qualifiers)] if qualifiers else [])
+        found.add(CERTIFICATE_POLICIES, der.sequence(*policy))
+
+
+def _server_or_email(template, found, server):
+    """certtool leaves the e-mail addresses out of a TLS server certificate:
+    it sets the server key purpose instead, in the same step."""
     if server:
         found.add(EXTENDED_KEY_USAGE, der.oid(KP_SERVER))
         for option in template.all("email"):
@@ -848,12 +894,14 @@ def _key_purposes(template, found, ca, server):
             found.add(EXTENDED_KEY_USAGE, der.oid(purpose))
 
 
-def _extension(oid, parts, template, ca, usage):
-    if oid not in CERTTOOL_EXTENSIONS:  # from add_extension: (DER, critical)
+def _extension(oid, parts, template, ca, usage, raw):
+    if raw:  # from add_extension: (DER, critical)
         value, critical = parts[0]
         return Extension(oid, critical=critical, der=value)
     if oid == BASIC_CONSTRAINTS:
         return Extension(oid, critical=True, der=_basic_constraints(template, ca))
+    if oid == INHIBIT_ANY_POLICY:
+        return Extension(oid, critical=True, der=parts[0])
     if oid == KEY_USAGE:
         return Extension(oid, critical=True, der=der.named_bits(usage))
     if oid == SUBJECT_KEY_IDENTIFIER:
@@ -933,16 +981,11 @@ def _oid(template, option):
 def _raw_extension(template, option):
     """``add_extension = OID hex`` (or ``OID octet_string(hex)``): DER as given.
 
-    The OID and the value are split as for dn_oid.  An extension certtool
-    writes itself is refused: certtool would merge or overwrite the two in
-    ways that depend on the extension.
+    The OID and the value are split as for dn_oid.
     """
     oid, value = _oid_and_value(template, option)
     if not re.fullmatch(r"[0-9]+(\.[0-9]+)+", oid):
         template.fail(option, f"{oid!r} is not an object identifier")
-    if oid in CERTTOOL_EXTENSIONS:
-        template.fail(option, f"'{option.name}' for {oid}, an extension certtool "
-                              "writes itself, is not supported by mkcert")
     wrap = value.startswith("octet_string(")
     if wrap:
         if not value.endswith(")"):  # certtool ignores what follows the ")"

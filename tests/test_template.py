@@ -216,6 +216,11 @@ def test_aliases_o_and_ou():
                              "not also a tls_www_server"),
     ("ca\nipsec_ike_key\n", "2: certtool ignores 'ipsec_ike_key' for a CA that is not "
                               "also a tls_www_server"),
+    ("policy1 = 1.2.3\npolicy3 = 1.2.5\n", "2: certtool ignores 'policy3' (it reads "
+                                            "policy1, policy2 ... up to the first one "
+                                            "missing, and at most policy8)"),
+    ("policy9 = 1.2.3\n", "1: certtool ignores 'policy9' (it reads policy1, policy2 ... "
+                           "up to the first one missing, and at most policy8)"),
     ("cn = x\r\n", "1: the value of 'cn' ends with a carriage return (DOS line "
                    "ending), which certtool keeps"),
     ('cn = "x\n', "1: the quote opened here is never closed; certtool reads to the "
@@ -381,6 +386,7 @@ CERTTOOL_REFUSES = [
     ("cn = x\ndn_oid = 1.2.3.4 y\n", 2),  # an OID GnuTLS has no string type for
     ("dn_oid = CN y\n", 1),
     ("other_name = foo 0C0161\n", 1),
+    ("policy1 = foo\n", 1),
     ("krb5_principal = noat\n", 1),
     ("krb5_principal = a/b/c/d/e/f/g@R\n", 1),
     ("cn = x\nother_name_utf8 = 1.2.3.4\n", 2),
@@ -421,9 +427,13 @@ WE_REFUSE = [
     ("nc_permit_dns = example.com\n", 1),  # certtool options we do not implement
     ("add_extension = 2.5.29.19 0x3000\n", 1),  # certtool merges/overwrites its own
     ("add_extension = 1.2.3.4 bitstring(00)\n", 1),
-    ("policy1 = 1.2.3\n", 1),
     ("tls_feature = abc\n", 1),  # certtool: 0
-    ("policy9 = x\npolicy8 = 1.2.3\n", 2),
+    ("policy1 = 1.2.3\npolicy1_url = \"\u00fc\"\n", 2),  # certtool: UTF-8 in IA5String
+    ("inhibit_anypolicy_skip_certs = abc\n", 1),  # certtool: 0
+    ("add_extension = 2.5.29.14 0x0400\n", 1),  # certtool overwrites its own
+    ("key_purpose_oid = 1.2.3\nadd_extension = 2.5.29.37 0x3000\n", 2),
+    ("add_extension = 2.5.29.17 0x3000\ndns_name = x\n", 1),
+    ("policy1 = 1.2.3\nadd_extension = 2.5.29.32 0x3000\n", 2),
     ("cn = \udcff\n", 1),  # not UTF-8
     ("cn = " + "a" * 65 + "\n", 1),  # certtool: any length; cryptography: 64
     ("pkcs9_email = \"\u00fc@x\"\n", 1),  # certtool: UTF-8 bytes in an IA5String
