@@ -296,20 +296,14 @@ def _extra_pem_maker(name, request, environ):
     """
     if name != "esmtpd" or request.flavour != "openssl":
         return None
-    bits = _dh_bits(environ.get("BITS") or "2048")
-    from .dhparams import generate_dh_params_pem
+    from .dhparams import DEFAULT_BITS, check_bits, generate_dh_params_pem
 
-    return lambda: generate_dh_params_pem(bits)
-
-
-def _dh_bits(text):
+    text = environ.get("BITS") or str(DEFAULT_BITS)
     try:
-        bits = int(text)
-    except ValueError:
-        raise MkcertError(f"BITS={text!r}: DH parameters need a number of bits") from None
-    if not 512 <= bits <= 10000:
-        raise MkcertError(f"BITS={bits}: DH parameters must have 512 to 10000 bits")
-    return bits
+        bits = check_bits(text)
+    except MkcertError as exc:
+        raise MkcertError(f"BITS={text}: {exc}") from None
+    return lambda: generate_dh_params_pem(bits)
 
 
 def produce(paths, request, extra, publish_pem):
