@@ -84,8 +84,13 @@ NO_EFFECT = frozenset("""
 # reproduce.  Refused rather than ignored: a different certificate than
 # the admin asked for is worse than a clear message.
 UNSUPPORTED = frozenset("""
+    subject_unique_id issuer_unique_id
+""".split())
+
+# Name constraints: certtool only writes them for a CA (and we do not).
+NAME_CONSTRAINTS = frozenset("""
     nc_exclude_dns nc_exclude_ip nc_exclude_email nc_permit_dns nc_permit_ip
-    nc_permit_email subject_unique_id issuer_unique_id
+    nc_permit_email
 """.split())
 
 # The name attributes GnuTLS can write (its OID table), with the name the
@@ -457,8 +462,10 @@ def _check_names(template):
             template.warn(option, f"certtool ignores '{name}': option names are "
                                   f"case-sensitive (did you mean '{lower}'?)")
             continue
-        if name in UNSUPPORTED:
+        if name in UNSUPPORTED or (name in NAME_CONSTRAINTS and template.has("ca")):
             template.fail(option, f"certtool option '{name}' is not supported by mkcert")
+        if name in NAME_CONSTRAINTS:
+            template.warn(option, f"certtool ignores '{name}' without 'ca'")
         if lower.startswith("policy") and not _policy_used(template, name):
             template.warn(option, f"certtool ignores '{name}' (it reads policy1, policy2 "
                                   "... up to the first one missing, and at most policy8)")

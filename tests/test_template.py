@@ -212,6 +212,7 @@ def test_aliases_o_and_ou():
     ("tls_www_server\nemail = a@b.c\n", "2: certtool leaves 'email' out of a "
                                         "tls_www_server certificate"),
     ("cert_signing_key\n", "1: certtool ignores 'cert_signing_key' without 'ca'"),
+    ("nc_exclude_ip = 10.0.0.0/8\n", "1: certtool ignores 'nc_exclude_ip' without 'ca'"),
     ("ca\nencryption_key\n", "2: certtool ignores 'encryption_key' for a CA that is "
                              "not also a tls_www_server"),
     ("ca\nipsec_ike_key\n", "2: certtool ignores 'ipsec_ike_key' for a CA that is not "
@@ -424,7 +425,8 @@ WE_REFUSE = [
     ('dn = "C=USA"\n', 1),  # certtool: three-letter country
     ("other_name = 1.2.3.4 0C05\n", 1),  # certtool: a broken subjectAltName
     ("other_name = 1.2.3.4 0C01610C0162\n", 1),
-    ("nc_permit_dns = example.com\n", 1),  # certtool options we do not implement
+    ("ca\nnc_permit_dns = example.com\n", 2),  # certtool options we do not implement
+    ("subject_unique_id = 00ff\n", 1),
     ("add_extension = 2.5.29.19 0x3000\n", 1),  # certtool merges/overwrites its own
     ("add_extension = 1.2.3.4 bitstring(00)\n", 1),
     ("tls_feature = abc\n", 1),  # certtool: 0
