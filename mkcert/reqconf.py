@@ -152,31 +152,74 @@ class _RequestReader:
     # [ req ] settings ---------------------------------------------------
 
     def read_oid_section(self):
-        """Names the config defines for OIDs (``oid_section`` in the default section)."""
-        section_name = self.config.get("default", "oid_section")
+        """Names the config defines for OIDs, in the order OpenSSL defines them.
+
+        First the modules of ``openssl_conf`` (its ``oid_section`` module
+        takes ``name = 1.2.3`` and ``name = long name, 1.2.3``), then req's own
+        ``oid_section`` in the default section (``name = 1.2.3`` only).
+        """
+        defined = {}
+        self.load_modules(defined)
+        section_name = self.config.get(None, "oid_section")
         if section_name is None:
-            return {}
+            return defined
         entries = self.config.section(section_name)
         if entries is None:
             raise self.config.error(
                 f"oid_section names the section [ {section_name} ],"
                 " which the file does not have", "default", "oid_section")
-        defined = {}
+        for entry in entries:
+            define_object(self.config, defined, entry, entry[0], entry[0], entry[1])
+        return defined
+
+    def load_modules(self, defined):
+        """``openssl_conf``: the library modules OpenSSL configures from this file.
+
+        Only ``oid_section`` changes the certificate; the other modules
+        OpenSSL 3.0 knows (providers, algorithms, engines, ...) are accepted
+        without effect, and any other name fails as it fails in OpenSSL.
+        """
+        section_name = self.config.get(None, "openssl_conf")
+        if section_name is None:
+            return
+        entries = self.config.section(section_name)
+        if entries is None:
+            raise self.config.error(
+                f"openssl_conf names the section [ {section_name} ], which the file"
+                " does not have", "default", "openssl_conf")
+        for entry in entries:
+            module = find_module(entry[0])
+            if module is None:
+                raise self.config.error(
+                    f"{entry[0]} is not an OpenSSL configuration module (OpenSSL 3.0"
+                    " has " + ", ".join(MODULES) + ")", entry=entry)
+            if module == "stbl_section":
+                raise self.config.error(
+                    "the stbl_section module (string table limits) is not supported",
+                    entry=entry)
+            if module == "oid_section":
+                self.define_module_objects(entry, defined)
+            else:
+                self.config.warnings.append(
+                    f"{entry.path}:{entry[2]}: the OpenSSL module {entry[0]} has no"
+                    " effect on the certificate and is ignored")
+
+    def define_module_objects(self, module_entry, defined):
+        entries = self.config.section(module_entry[1])
+        if entries is None:
+            raise self.config.error(
+                f"{module_entry[0]} names the section [ {module_entry[1]} ], which the"
+                " file does not have", entry=module_entry)
         for entry in entries:
             name, value, _ = entry
-            oid = objects.parse_oid(value)
-            problem = None
-            if oid is None:
-                problem = "the value must be a numeric OID such as 1.3.6.1.4.1.99999.1"
-            elif objects.resolve(name) is not None or name in defined:
-                problem = f"OpenSSL already has an object called {name!r}"
-            elif objects.short_name(oid) is not None or oid in defined.values():
-                problem = f"OpenSSL already has an object with the OID {oid}"
-            if problem:
-                raise self.config.error(f"cannot define the object {name} = {value}: "
-                                        + problem, entry=entry)
-            defined[name] = oid
-        return defined
+            long_name, dotted = name, value
+            comma = value.rfind(",")
+            if comma > 0:
+                long_name = value[:comma].strip(" \t\n\v\f\r")
+                dotted = value[comma + 1:].lstrip(" \t\n\v\f\r")
+            elif comma == 0:
+                dotted = value[1:]
+            define_object(self.config, defined, entry, name, long_name, dotted)
 
     def key_bits(self):
         text = self.get("default_bits")
@@ -273,6 +316,37 @@ class _RequestReader:
         except ValueError as problem:
             raise self.config.error(f"{entry[0]} = {value}: {problem}", entry=entry) from None
         return Attribute(oid=oid, value=value, tag=tag)
+
+
+# The configuration modules OpenSSL 3.0 has built in, in its search order.
+MODULES = ("oid_section", "stbl_section", "engines", "alg_section", "ssl_conf",
+           "providers", "random")
+
+
+def find_module(name):
+    """OpenSSL's module lookup: the name up to its last '.' as a prefix of a module."""
+    dot = name.rfind(".")
+    prefix = name[:dot] if dot >= 0 else name
+    return next((module for module in MODULES if module.startswith(prefix)), None)
+
+
+def define_object(config, defined, entry, short, long_name, dotted):
+    """OBJ_create: a new object, refused if its names or OID exist already."""
+    oid = objects.parse_oid(dotted)
+    problem = None
+    if oid is None:
+        problem = "the value must be a numeric OID such as 1.3.6.1.4.1.99999.1"
+    elif not long_name:
+        problem = "the long name is empty"
+    elif any(objects.resolve(n) is not None or n in defined for n in {short, long_name}):
+        problem = f"OpenSSL already has an object called {short!r} or {long_name!r}"
+    elif objects.short_name(oid) is not None or oid in defined.values():
+        problem = f"OpenSSL already has an object with the OID {oid}"
+    if problem:
+        raise config.error(f"cannot define the object {entry[0]} = {entry[1]}: " + problem,
+                           entry=entry)
+    defined[short] = oid
+    defined[long_name] = oid
 
 
 def add_attribute(rdns, attribute, joins_previous):
