@@ -48,11 +48,12 @@ def default_racers():
       minimum of two draws is well below the median of one; a third adds
       little), and the command runs on mail servers at package install time,
       where taking every core for a certificate would be rude.
-    * Racing hands the key from a child process to this one, and only
-      cryptography >= 40 can load it back without OpenSSL re-checking the
-      primes (``unsafe_skip_rsa_key_validation``; the check costs 0.25 s at
-      4096 bits, more than racing saves).  Older releases, such as Debian
-      12's cryptography 38, get one search.
+    * Racing hands the key from a child process to this one, which must load
+      it without OpenSSL re-checking the primes: the check costs 36 ms at
+      2048 bits and 0.25 s at 4096, about what racing saves.  cryptography
+      >= 40 has ``unsafe_skip_rsa_key_validation`` for that; 37 to 39 (Debian
+      12 has 38) a switch on their OpenSSL backend (:func:`_load`).  Without
+      either there is one search.
     """
     if not _can_skip_validation():
         return 1
@@ -63,9 +64,20 @@ def _can_skip_validation():
     import cryptography
 
     try:
-        return int(cryptography.__version__.split(".")[0]) >= 40
+        if int(cryptography.__version__.split(".")[0]) >= 40:
+            return True
     except ValueError:
         return False
+    return _legacy_backend() is not None
+
+
+def _legacy_backend():
+    """cryptography 37-39's OpenSSL backend if it has the key-check switch, else None."""
+    try:
+        from cryptography.hazmat.backends.openssl.backend import backend
+    except ImportError:
+        return None
+    return backend if isinstance(getattr(backend, "_rsa_skip_check_key", None), bool) else None
 
 
 def check_spec(spec):
@@ -284,8 +296,19 @@ def _load(data):
     # over a private pipe: re-checking its primes would only burn time.
     try:
         return numbers.private_key(unsafe_skip_rsa_key_validation=True)
-    except TypeError:  # cryptography < 40 always checks (see default_racers)
+    except TypeError:  # cryptography < 40
+        pass
+    backend = _legacy_backend()
+    if backend is None:
         return numbers.private_key()
+    # The same skip in cryptography 37-39: a switch its own tests use, set
+    # only for this load (the command has no other thread loading keys).
+    saved = backend._rsa_skip_check_key
+    backend._rsa_skip_check_key = True
+    try:
+        return numbers.private_key()
+    finally:
+        backend._rsa_skip_check_key = saved
 
 
 def _stop(racing):
