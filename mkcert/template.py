@@ -87,11 +87,12 @@ UNSUPPORTED = frozenset("""
     subject_unique_id issuer_unique_id
 """.split())
 
-# Name constraints: certtool only writes them for a CA (and we do not).
-NAME_CONSTRAINTS = frozenset("""
-    nc_exclude_dns nc_exclude_ip nc_exclude_email nc_permit_dns nc_permit_ip
-    nc_permit_email
-""".split())
+# Name constraints, which certtool only writes for a CA: (option, GeneralName
+# tag), permitted before excluded, IP addresses, then DNS names, then e-mail.
+NAME_CONSTRAINTS = (
+    ("nc_permit_ip", 0x87), ("nc_permit_dns", 0x82), ("nc_permit_email", 0x81),
+    ("nc_exclude_ip", 0x87), ("nc_exclude_dns", 0x82), ("nc_exclude_email", 0x81),
+)
 
 # The name attributes GnuTLS can write (its OID table), with the name the
 # ``dn`` option knows each by, and the string type GnuTLS gives its value:
@@ -175,6 +176,7 @@ SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
 CRL_DISTRIBUTION_POINTS = "2.5.29.31"
 TLS_FEATURE = "1.3.6.1.5.5.7.1.24"
 INHIBIT_ANY_POLICY = "2.5.29.54"
+NAME_CONSTRAINTS_EXTENSION = "2.5.29.30"
 CERTIFICATE_POLICIES = "2.5.29.32"
 AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1"
 
@@ -462,9 +464,9 @@ def _check_names(template):
             template.warn(option, f"certtool ignores '{name}': option names are "
                                   f"case-sensitive (did you mean '{lower}'?)")
             continue
-        if name in UNSUPPORTED or (name in NAME_CONSTRAINTS and template.has("ca")):
+        if name in UNSUPPORTED:
             template.fail(option, f"certtool option '{name}' is not supported by mkcert")
-        if name in NAME_CONSTRAINTS:
+        if name.startswith("nc_") and not template.has("ca"):
             template.warn(option, f"certtool ignores '{name}' without 'ca'")
         if lower.startswith("policy") and not _policy_used(template, name):
             template.warn(option, f"certtool ignores '{name}' (it reads policy1, policy2 "
@@ -806,6 +808,8 @@ def _extensions(template):
     _policies(template, found)
     _server_or_email(template, found, server)
     _key_purposes(template, found, ca, server)
+    if ca:
+        _name_constraints(template, found)
     for option in template.all("ocsp_uri"):
         found.add(AUTHORITY_INFO_ACCESS, _access(template, option, AD_OCSP))
     for option in template.all("ca_issuers_uri"):
@@ -873,6 +877,39 @@ def _policies(template, found):
         found.add(CERTIFICATE_POLICIES, der.sequence(*policy))
 
 
+def _name_constraints(template, found):
+    """permittedSubtrees [0], excludedSubtrees [1]: one GeneralSubtree per option."""
+    subtrees = {"permit": [], "exclude": []}
+    for name, tag in NAME_CONSTRAINTS:
+        for option in template.all(name):
+            if tag == GN_IP:
+                base = der.tlv(GN_IP, _cidr(template, option))
+            else:
+                base = _ia5_name(template, option, tag, empty_ok=True)
+            subtrees[name.split("_")[1]].append(der.sequence(base))
+    parts = [der.context(number, b"".join(subtrees[kind]))
+             for number, kind in ((0, "permit"), (1, "exclude")) if subtrees[kind]]
+    if parts:
+        found.add(NAME_CONSTRAINTS_EXTENSION, der.sequence(*parts))
+
+
+def _cidr(template, option):
+    """``10.0.0.0/8`` as RFC 5280 wants it: the address, then the mask.
+
+    As GnuTLS reads it: the prefix is required, and host bits are cleared.
+    """
+    import ipaddress  # only CA templates with IP constraints pay for it
+
+    address, slash, prefix = option.value.partition("/")
+    try:
+        if not slash or not re.fullmatch(r"[0-9]+", prefix) or "%" in address:
+            raise ValueError(option.value)
+        network = ipaddress.ip_network(f"{address}/{int(prefix)}", strict=False)
+    except ValueError:
+        template.fail(option, f"{option.value!r} is not an address/prefix (CIDR)")
+    return network.network_address.packed + network.netmask.packed
+
+
 def _server_or_email(template, found, server):
     """certtool leaves the e-mail addresses out of a TLS server certificate:
     it sets the server key purpose instead, in the same step."""
@@ -908,6 +945,8 @@ def _extension(oid, parts, template, ca, usage, raw):
     if oid == BASIC_CONSTRAINTS:
         return Extension(oid, critical=True, der=_basic_constraints(template, ca))
     if oid == INHIBIT_ANY_POLICY:
+        return Extension(oid, critical=True, der=parts[0])
+    if oid == NAME_CONSTRAINTS_EXTENSION:
         return Extension(oid, critical=True, der=parts[0])
     if oid == KEY_USAGE:
         return Extension(oid, critical=True, der=der.named_bits(usage))
@@ -1019,9 +1058,9 @@ def _tls_feature(template, option):
     return der.integer(number)
 
 
-def _ia5_name(template, option, tag):
+def _ia5_name(template, option, tag, empty_ok=False):
     value = option.value
-    if value == "":
+    if value == "" and not empty_ok:
         template.fail(option, f"'{option.name}' is empty")
     if not value.isascii():
         # GnuTLS converts international names (IDNA, RFC 8398 mailboxes);

@@ -388,6 +388,8 @@ CERTTOOL_REFUSES = [
     ("dn_oid = CN y\n", 1),
     ("other_name = foo 0C0161\n", 1),
     ("policy1 = foo\n", 1),
+    ("ca\nnc_permit_ip = 10.0.0.0\n", 2),
+    ("ca\nnc_exclude_ip = 10.0.0.0/33\n", 2),
     ("krb5_principal = noat\n", 1),
     ("krb5_principal = a/b/c/d/e/f/g@R\n", 1),
     ("cn = x\nother_name_utf8 = 1.2.3.4\n", 2),
@@ -425,8 +427,8 @@ WE_REFUSE = [
     ('dn = "C=USA"\n', 1),  # certtool: three-letter country
     ("other_name = 1.2.3.4 0C05\n", 1),  # certtool: a broken subjectAltName
     ("other_name = 1.2.3.4 0C01610C0162\n", 1),
-    ("ca\nnc_permit_dns = example.com\n", 2),  # certtool options we do not implement
-    ("subject_unique_id = 00ff\n", 1),
+    ("subject_unique_id = 00ff\n", 1),  # certtool options we do not implement
+    ("ca\nnc_permit_dns = b\u00fccher.de\n", 2),  # certtool: UTF-8 in an IA5String
     ("add_extension = 2.5.29.19 0x3000\n", 1),  # certtool merges/overwrites its own
     ("add_extension = 1.2.3.4 bitstring(00)\n", 1),
     ("tls_feature = abc\n", 1),  # certtool: 0
