@@ -15,8 +15,14 @@ option keeps its first value, and the first line that cannot start a name
 ends the template without a word.  We make the same certificate, and say
 so in :attr:`CertRequest.warnings` where the template probably does not mean
 what certtool makes of it.  Where certtool would fail, or would write
-something our certificate library cannot (a three-letter country, a
-negative serial), the reader raises :class:`ConfigError` with file and line.
+something invalid or something our certificate library cannot (a
+three-letter country, a negative serial, UTF-8 in an IA5String, a date
+before 1950), the reader raises :class:`ConfigError` with file and line.
+
+Every option certtool 3.7.9 knows is read, except subject_unique_id and
+issuer_unique_id (the certificate library cannot write unique IDs);
+international domain names (certtool's IDNA conversion) and GNU date
+strings other than ISO dates and ``@seconds`` are refused, not guessed.
 
 Pure: text in, request out, no I/O and no crypto import (start-up time).
 """
@@ -80,7 +86,7 @@ NO_EFFECT = frozenset("""
     honor_crq_extensions honor_crq_ext proxy_policy_language
 """.split())
 
-# Options that change certtool's certificate in ways this reader does not
+# Options that change certtool's certificate in a way this reader cannot
 # reproduce.  Refused rather than ignored: a different certificate than
 # the admin asked for is worse than a clear message.
 UNSUPPORTED = frozenset("""
