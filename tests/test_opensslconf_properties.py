@@ -35,7 +35,8 @@ INTERESTING = [b"[", b"]", b"=", b"#", b"\"", b"'", b"`", b"\\", b"$", b"{", b"}
                b"[req]\n", b"prompt=no\n", b"distinguished_name=dn\n", b"[dn]\n",
                b"CN=", b"x509_extensions=e\n", b"[e]\n", b"subjectAltName=",
                b"ASN1:SEQUENCE:e", b"DER:", b"$ENV::", b"\xff", b"\xc3\xa9",
-               b"a", b"1", b"@e", b"critical,", b"DNS:", b"IP:"]
+               b"a", b"1", b"@e", b"critical,", b"DNS:", b"IP:", b"openssl_conf=e\n",
+               b"oid_section=e\n", b"x=1.2.3.4\n", b"y=long, 1.2.9\n"]
 
 chunks = st.one_of(st.sampled_from(INTERESTING), st.binary(max_size=8))
 fuzz_bytes = st.lists(chunks, max_size=60).map(b"".join)
