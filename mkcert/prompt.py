@@ -121,7 +121,7 @@ def subject_from_answers(reader, section_name, entries, mask):
         if name.endswith(("_min", "_max", "_default", "_value")):
             continue
         type_name, joins_previous = field_type(name)
-        oid = reader.oids.get(type_name) or _known_oid(type_name)
+        oid = reader.oids.get(type_name) or _known_oid(type_name, reader.oids)
         if oid is None:
             continue  # `req` skips fields it does not know when prompting
         if len(name) + len("_default") + 1 > MAX_KEY_NAME:
@@ -133,10 +133,13 @@ def subject_from_answers(reader, section_name, entries, mask):
     return tuple(tuple(rdn) for rdn in rdns)
 
 
-def _known_oid(name):
-    """OBJ_txt2nid: a name or numeric OID that OpenSSL's object table has."""
+def _known_oid(name, defined):
+    """OBJ_txt2nid: a name or numeric OID that OpenSSL's object table has.
+
+    ``defined`` holds the objects the config itself created.
+    """
     oid = objects.resolve(name)
-    if oid is None or objects.short_name(oid) is None:
+    if oid is None or (objects.short_name(oid) is None and oid not in defined.values()):
         return None
     return oid
 
