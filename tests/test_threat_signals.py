@@ -57,6 +57,11 @@ def check_outcome(layout, result_status, stderr, signum, context=""):
         assert "Traceback" not in stderr or "KeyboardInterrupt" in stderr, where
         return "default action"
     assert result_status == 1, where
+    if (stderr.endswith("OSError: [Errno 9] Bad file descriptor\n") and "in _stop" in stderr
+            and "mkcert.errors.Interrupted" in stderr and context != "racer-reaping"):
+        # The known keys._stop() bug (REAPING_BUG, pinned by the named point
+        # racer-reaping): files are still cleaned up, so only the message is wrong.
+        return "interrupted, keys._stop traceback (known bug)"
     if stderr.endswith("KeyboardInterrupt\n") and not layout.listing():
         # SIGINT while the interpreter itself starts: Python's own report.
         return "interpreter start-up"
@@ -166,6 +171,15 @@ elif POINT == "seed-removal":
             hit()
         return _remove(self, path)
     publish.Run.remove = _patched
+elif POINT == "racer-reaping":
+    # the key searches are being stopped: right after _stop() closes a pipe
+    import sys as _sys
+    _close = os.close
+    def _patched(fd):
+        _close(fd)
+        if _sys._getframe(1).f_code.co_name == "_stop":
+            hit()
+    os.close = _patched
 elif POINT == "run-exit":
     _exit = publish.Run.__exit__
     def _patched(self, *exc):
@@ -176,14 +190,25 @@ else:
     raise SystemExit(f"unknown point {POINT}")
 """
 
+REAPING_BUG = ("keys._stop() is not safe against a signal: Interrupted raised after it "
+               "closed a racer's pipe leaves that pipe in the dict; "
+               "close() then runs _stop() again and os.close() fails with EBADF -- a "
+               "traceback instead of 'interrupted by SIG...' (files are still cleaned up)")
+
 POINTS = ["config-read", "stale-cleanup", "temporary-created", "seed-renamed",
-          "seed-written", "key-generation", "certificate", "half-written",
+          "seed-written", "key-generation",
+          pytest.param("racer-reaping", marks=pytest.mark.xfail(strict=True, reason=REAPING_BUG)),
+          "certificate", "half-written",
           "written-not-linked", "link", "published", "seed-removal", "run-exit"]
 
 
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
 @pytest.mark.parametrize("point", POINTS)
 def test_signal_at_named_point(layout, point, signum):
+    if point == "racer-reaping":
+        from mkcert.keys import default_racers
+        if default_racers() < 2:
+            pytest.skip("one key search only (one usable CPU): no racer to reap")
     install_imapd(layout)
     env = dict(layout.env, TRIAL_SIGNAL=str(int(signum)), TRIAL_POINT=point)
     result = wrapped(layout, POINT_PRELUDE, "-q", env=env)
@@ -191,7 +216,7 @@ def test_signal_at_named_point(layout, point, signum):
     if point == "config-read":
         assert layout.listing() == []
     elif point in ("stale-cleanup", "temporary-created", "seed-renamed", "seed-written",
-                   "key-generation", "certificate", "half-written", "written-not-linked"):
+                   "key-generation", "racer-reaping", "certificate", "half-written", "written-not-linked"):
         # The handlers are in place: the run must stop cleanly, leaving nothing.
         assert label == "interrupted, nothing left", (label, result.stderr, layout.listing())
     else:
@@ -227,40 +252,64 @@ def test_signal_while_refreshing_a_randfile_elsewhere(layout, tmp_path, signum):
 
 # --- random trials ----------------------------------------------------------
 
-# Seconds from start to end of a run on a 2-core CI machine are about 0.4
-# (1024 bits), 0.5 (2048) and 2.5 (4096); the delays cover start-up, the
-# key, the write, and a little after.
-# With four runs sharing two cores they take about twice as long.
-KEY_DELAYS = {1024: (0.1, 1.2), 2048: (0.1, 1.5), 4096: (0.2, 3.0)}
+# Two anchors for the random delay.  "start": from the moment the process is
+# started, covering interpreter start-up, config reading and the run (a
+# run takes 0.4 s at 1024 bits, 0.5 s at 2048 and 2.5 s at 4096 on a quiet
+# 2-core machine, about twice that with four at once).  "seed": from the
+# moment NAME.rand appears, i.e. inside the protected run: key generation,
+# certificate, write, link, clean-up.
+START_DELAYS = {1024: (0.05, 1.2), 2048: (0.05, 1.5), 4096: (0.1, 3.0)}
+SEED_DELAYS = {1024: (0.0, 0.25), 2048: (0.0, 0.6), 4096: (0.0, 2.5)}
+
+
+def _one_trial(plan, layout, results):
+    number, signum, bits, anchor, delay = plan
+    process = layout.popen("mkimapdcert", "-q")
+    if anchor == "seed":
+        rand = layout.certsdir / "imapd.rand"
+        deadline = time.monotonic() + 60
+        while not rand.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.0005)
+    time.sleep(delay)
+    try:
+        process.send_signal(signum)
+    except ProcessLookupError:  # pragma: no cover - already reaped
+        pass
+    _, stderr = process.communicate(timeout=120)
+    results[number] = (process.returncode, stderr)
 
 
 def test_random_signals_leave_whole_pem_or_nothing(tmp_path, capsys):
+    import threading
+
     seed = _seed()
     rng = random.Random(seed)
     print(f"signal trials: MKCERT_SIGNAL_SEED={seed} MKCERT_SIGNAL_TRIALS={TRIALS}")
     plans = []
     for number in range(TRIALS):
         bits = rng.choice((1024, 2048, 2048, 4096))
-        plans.append((number, rng.choice(SIGNALS), bits, rng.uniform(*KEY_DELAYS[bits])))
-    tally = {}
-    for start in range(0, len(plans), PARALLEL):
+        anchor = rng.choice(("start", "seed", "seed"))
+        delays = START_DELAYS if anchor == "start" else SEED_DELAYS
+        plans.append((number, rng.choice(SIGNALS), bits, anchor, rng.uniform(*delays[bits])))
+    tally, results = {}, {}
+    for first in range(0, len(plans), PARALLEL):
         batch = []
-        for number, signum, bits, delay in plans[start:start + PARALLEL]:
-            base = tmp_path / f"trial{number}"
+        for plan in plans[first:first + PARALLEL]:
+            base = tmp_path / f"trial{plan[0]}"
             base.mkdir()
             layout = Layout(base)
-            install_imapd(layout, bits=bits)
-            batch.append((number, signum, bits, delay, layout, layout.popen("mkimapdcert", "-q"),
-                          time.monotonic()))
-        for number, signum, bits, delay, layout, process, started in sorted(
-                batch, key=lambda item: item[3]):
-            time.sleep(max(0.0, started + delay - time.monotonic()))
-            process.send_signal(signum)
-        for number, signum, bits, delay, layout, process, started in batch:
-            _, stderr = process.communicate(timeout=120)
+            install_imapd(layout, bits=plan[2])
+            thread = threading.Thread(target=_one_trial, args=(plan, layout, results))
+            thread.start()
+            batch.append((plan, layout, thread))
+        for plan, layout, thread in batch:
+            thread.join(timeout=180)
+            number, signum, bits, anchor, delay = plan
+            status, stderr = results[number]
             context = (f"trial {number} (seed {seed}): {signal.Signals(signum).name} "
-                       f"after {delay:.3f}s, {bits} bits")
-            label = check_outcome(layout, process.returncode, stderr, signum, context)
+                       f"{delay:.3f}s after {anchor}, {bits} bits")
+            label = check_outcome(layout, status, stderr, signum, context)
+            label = f"{label} ({anchor})"
             tally[label] = tally.get(label, 0) + 1
     print("signal trial outcomes:", tally)
     with capsys.disabled():
@@ -283,7 +332,7 @@ def test_sigkill_leaves_whole_pem_or_absent_and_next_run_cleans_up(tmp_path):
     outcomes = {}
     for number in range(KILL_TRIALS):
         bits = rng.choice((1024, 2048))
-        delay = rng.uniform(0.1, 0.6)
+        delay = rng.uniform(0.1, 0.8)
         base = tmp_path / f"kill{number}"
         base.mkdir()
         layout = Layout(base)
