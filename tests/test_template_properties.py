@@ -155,3 +155,68 @@ def test_any_text_reads_or_fails_cleanly(text):
         assert exc.path == "t.cnf" and exc.line >= 1
         return
     assert all(w.startswith("t.cnf:") for w in request.warnings)
+
+
+# Whole templates: option lines drawn from a pool of valid (and a few odd)
+# values, in any order and number.  The certificate must be certtool's.
+POOL = [
+    "cn = mail.example.com", "cn = 'x y'", "organization = Org", "o = Alias Org",
+    "unit = Unit 1", "unit = Unit 2", "ou = Alias Unit", "locality = Berlin",
+    "state = \"it's\"", "country = DE", "uid = u", "dc = example", "dc = com",
+    "pkcs9_email = a@example.com", "dn_oid = 2.5.4.5 1234", "dn = \"CN=dn,O=dn org\"",
+    "serial = 001", "serial = 0x00ff", "expiration_days = 30", "expiration_days = -1",
+    "activation_date = \"2024-01-02 03:04:05 UTC\"",
+    "expiration_date = \"2040-06-07 08:09:10 UTC\"",
+    "ca", "ca = no", "path_len = 1", "path_len = -1", "tls_www_server", "tls_www_client",
+    "signing_key", "encryption_key", "cert_signing_key", "crl_signing_key",
+    "key_agreement", "data_encipherment", "non_repudiation", "ipsec_ike_key",
+    "ocsp_signing_key", "code_signing_key", "time_stamping_key", "email_protection_key",
+    "key_purpose_oid = 1.3.6.1.5.5.7.3.1", "key_purpose_oid = 1.2.3.4",
+    "email = postmaster@example.com", "email = e2@example.com",
+    "dns_name = mail.example.com", "dns_name = *.example.com", "ip_address = 192.0.2.1",
+    "ip_address = 2001:db8::1", "uri = https://example.com/", "xmpp_name = x@im",
+    "other_name_utf8 = 1.2.3.4 text", "krb5_principal = imap/host@REALM",
+    "crl_dist_points = http://crl/", "ocsp_uri = http://ocsp/",
+    "ca_issuers_uri = http://ca/", "tls_feature = 5",
+    "add_extension = 1.2.3.9 0x0500", "add_critical_extension = 1.2.3.10 octet_string(ab)",
+    "policy1 = 1.2.3.4", "policy1_txt = note", "policy1_url = http://cps/",
+    "policy2 = 2.5.29.32.0", "inhibit_anypolicy_skip_certs = 1",
+    "nc_permit_dns = example.com", "nc_exclude_ip = 10.0.0.0/8",
+    "challenge_password = secret", "frobnicate = 1", "CN = ignored",
+    "# a comment", "",
+]
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.sampled_from(POOL), min_size=1, max_size=14))
+def test_whole_templates(lines, key_path, tmp_path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from mkcert import compat
+    from mkcert.cert import build_certificate
+
+    text = "\n".join(lines) + "\n"
+    template = tmp_path / "t.cnf"
+    template.write_text(text)
+    out = tmp_path / "c.pem"
+    result = subprocess.run(
+        ["certtool", "--generate-self-signed", "--load-privkey", str(key_path),
+         "--template", str(template), "--outfile", str(out)],
+        capture_output=True, timeout=60)
+    try:
+        request = read_template(text, "t.cnf")
+    except ConfigError as exc:
+        assert result.returncode != 0 or any(r in exc.message for r in (
+            "end (", "before 1950")), exc.message  # expired-before-made: ours only
+        return
+    assert result.returncode == 0, result.stderr
+    theirs = x509.load_pem_x509_certificate(out.read_bytes())
+    key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+    pinned = request.replace(serial=theirs.serial_number,
+                             not_before=compat.not_valid_before(theirs),
+                             not_after=compat.not_valid_after(theirs))
+    ours = build_certificate(pinned, key)
+    assert ours.tbs_certificate_bytes == theirs.tbs_certificate_bytes
+    assert ours.signature == theirs.signature
