@@ -21,6 +21,9 @@ from .request import (BMP_STRING, IA5_STRING, PRINTABLE_STRING, T61_STRING,
 REQ_SECTION = "req"
 DEFAULT_BITS = 2048
 MIN_BITS = 512  # `req` refuses smaller RSA keys
+# mkcert.keys refuses larger ones (OpenSSL only warns); said here with the
+# file and line, and without importing the key module (cryptography).
+MAX_BITS = 16384
 NUMERIC_STRING = 18
 
 # ASN.1 string type bits of OpenSSL's masks (B_ASN1_*).
@@ -231,6 +234,10 @@ class _RequestReader:
         if bits < MIN_BITS:
             raise self.error(f"default_bits = {text}: the RSA key would have {bits}"
                              f" bits; OpenSSL needs at least {MIN_BITS}", "default_bits")
+        if bits > MAX_BITS:
+            raise self.error(f"default_bits = {text}: keys above {MAX_BITS} bits are not"
+                             " supported (OpenSSL would spend hours or days on one)",
+                             "default_bits")
         return bits
 
     def digest(self):
