@@ -114,3 +114,47 @@ def test_mkdhparams_without_force_all_see_it_fresh_or_make_one(layout):
     assert all(r[2] == "" for r in results), results
     assert layout.listing() == ["dhparams.pem"]
     assert _is_whole_dh((layout.certsdir / "dhparams.pem").read_bytes())
+
+
+# --- --renew: the live PEM is replaced while readers use it -------------------
+
+def test_concurrent_renewals_readers_always_see_a_whole_pem(layout):
+    install_imapd(layout)
+    pem = layout.certsdir / "imapd.pem"
+    assert layout.command("mkimapdcert", "-q").returncode == 0
+    os.chmod(pem, 0o640)
+    bad, reads = [], [0]
+    stop = threading.Event()
+
+    def read_loop():
+        # couriertls opens the PEM for every connection: it must always be there, whole.
+        while not stop.is_set():
+            try:
+                data = pem.read_bytes()
+            except FileNotFoundError:
+                bad.append("missing")
+                continue
+            reads[0] += 1
+            if not (data.startswith(b"-----BEGIN PRIVATE KEY-----")
+                    and data.rstrip().endswith(b"-----END CERTIFICATE-----")):
+                bad.append(data[:80])
+
+    reader = threading.Thread(target=read_loop)
+    reader.start()
+    try:
+        processes = [layout.popen("mkimapdcert", "-q", "--renew", "--force") for _ in range(6)]
+        results = [(p.wait(timeout=180), *p.communicate()) for p in processes]
+    finally:
+        stop.set()
+        reader.join()
+    assert bad == []
+    assert reads[0] > 0
+    assert any(r[0] == 0 for r in results), results
+    for status, _, stderr in results:
+        assert status in (0, 1), results
+        if status == 1:  # lost the race: told so, nothing replaced by it
+            assert "changed while it was being renewed" in stderr, stderr
+    assert sorted(layout.listing()) == ["imapd.pem", "imapd.pem.old"]
+    load_whole_pem(pem)
+    load_whole_pem(layout.certsdir / "imapd.pem.old")
+    assert (os.stat(pem).st_mode & 0o777, os.stat(f"{pem}.old").st_mode & 0o777) == (0o640, 0o600)

@@ -30,7 +30,8 @@ import uuid
 import pytest
 
 from conftest import Layout
-from test_threat_helpers import (assert_whole_or_nothing, install_imapd, mode, wrapped)
+from test_threat_helpers import (assert_whole_or_nothing, install_imapd, load_whole_pem, mode,
+                                 wrapped)
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 TRIALS = int(os.environ.get("MKCERT_SIGNAL_TRIALS", "60"))
@@ -417,3 +418,49 @@ def test_mkdhparams_random_signals_keep_old_or_new_file_and_no_workers(tmp_path,
         while _processes_with_marker(marker.encode()) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert _processes_with_marker(marker.encode()) == [], context
+
+
+# --- --renew: a signal while the live PEM is being replaced ------------------
+
+def test_random_signals_during_renewal_keep_old_or_new_pem(tmp_path):
+    import shutil
+
+    seed = _seed()
+    rng = random.Random(seed)
+    print(f"renewal trials: MKCERT_SIGNAL_SEED={seed}")
+    (tmp_path / "origin").mkdir()
+    origin = Layout(tmp_path / "origin")
+    install_imapd(origin)
+    assert origin.command("mkimapdcert", "-q").returncode == 0
+    original = (origin.certsdir / "imapd.pem").read_bytes()
+    outcomes = {}
+    for number in range(10):
+        base = tmp_path / f"renew{number}"
+        base.mkdir()
+        layout = Layout(base)
+        install_imapd(layout)
+        pem = layout.certsdir / "imapd.pem"
+        shutil.copyfile(origin.certsdir / "imapd.pem", pem)
+        os.chmod(pem, 0o640)
+        signum, delay = rng.choice(SIGNALS), rng.uniform(0.05, 0.7)
+        process = layout.popen("mkimapdcert", "-q", "--renew", "--force")
+        time.sleep(delay)
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=60)
+        context = (f"renewal trial {number} (seed {seed}): {signal.Signals(signum).name} "
+                   f"after {delay:.3f}s: status {process.returncode} {stderr!r}")
+        names = sorted(layout.listing())
+        assert names in (["imapd.pem"], ["imapd.pem", "imapd.pem.old"]), (context, names)
+        data = pem.read_bytes()
+        load_whole_pem(pem)
+        assert mode(pem) == 0o640, context
+        if "imapd.pem.old" in names:
+            assert (layout.certsdir / "imapd.pem.old").read_bytes() == original, context
+            assert mode(layout.certsdir / "imapd.pem.old") == 0o600, context
+        replaced = data != original
+        if process.returncode != 0 and process.returncode != -signum:
+            assert "Traceback" not in stderr or "KeyboardInterrupt" in stderr, context
+        key = ("replaced" if replaced else "kept") + (" (finished)" if process.returncode == 0
+                                                       else " (interrupted)")
+        outcomes[key] = outcomes.get(key, 0) + 1
+    print("renewal outcomes:", outcomes)
