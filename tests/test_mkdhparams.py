@@ -348,3 +348,35 @@ def test_gnutls_flavour_certtool_failure(tmp_path):
     line = one_error_line(mkdhparams(tmp_path, COURIER_SSLLIB="gnutls", PATH=f"{fake}:/usr/bin:/bin"))
     assert "it broke" in line
     assert leftovers(tmp_path, keep=("bin",)) == []
+
+
+# --- how the environment is read -------------------------------------------------
+
+def plan(*argv, **environ):
+    return dhcli.Plan(dhcli.build_parser().parse_args(list(argv)), environ)
+
+
+def test_plan_defaults_follow_the_flavour():
+    openssl_plan = plan(COURIER_SSLLIB="openssl")
+    assert (openssl_plan.bits, openssl_plan.group) == (2048, None)
+    gnutls_plan = plan()  # the default flavour is Debian's: gnutls
+    assert (gnutls_plan.flavour, gnutls_plan.size, gnutls_plan.bits) == ("gnutls", "high", 3072)
+    assert dhcli._certtool_size_args(gnutls_plan.size) == ["--sec-param", "high"]
+    assert dhcli._certtool_size_args("1024") == ["--bits", "1024"]
+    assert plan(COURIER_SSLLIB="gnutls", DH_BITS="Medium").bits == 2048
+    assert plan(COURIER_SSLLIB="openssl", DH_BITS="legacy").bits == 1776
+    assert plan(TLS_DHPARAMS="/x/y.pem").path == "/x/y.pem"
+    assert plan(COURIER_CERTSDIR="/c").path == "/c/dhparams.pem"
+    assert plan().path == "/etc/courier/dhparams.pem"
+    assert plan().user == "courier" and plan("-u", "mail", COURIER_MAILUSER="daemon").user == "mail"
+    assert plan("--named-group", "FFDHE3072").group == "ffdhe3072"
+    assert plan(DH_GROUP="ffdhe6144").group == "ffdhe6144"
+
+
+def test_concurrent_runs_both_succeed(tmp_path):
+    procs = [start(tmp_path, "--force") for _ in range(3)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    check_dh(tmp_path / "dhparams.pem")
+    assert leftovers(tmp_path) == []
