@@ -279,13 +279,14 @@ def _apply_options(request, options, environ, kept_names=()):
     names = list(kept_names) + list(options.san or ())
     if names:
         changes["extensions"] = san.add_to_request(request, names).extensions
+    if changes:
+        request = request.replace(**changes)
     if request.flavour == "gnutls":
-        from .template import bits_for_security_level
+        # certtool's key size comes from BITS, and its digest from the size.
+        from .template import bits_for_security_level, with_key_bits
 
-        bits = bits_for_security_level(environ.get("BITS") or "high")
-        changes["key"] = request.key.__class__(
-            algorithm=request.key.algorithm, bits=bits, pem_format=request.key.pem_format)
-    return request.replace(**changes) if changes else request
+        request = with_key_bits(request, bits_for_security_level(environ.get("BITS") or "high"))
+    return request
 
 
 def _extra_pem_maker(name, request, environ):

@@ -272,3 +272,21 @@ def test_version_and_help(layout):
     usage = layout.command("mkesmtpdcert", "--help")
     assert usage.returncode == 0 and "PEMFILE" in usage.stdout
     assert layout.listing() == []
+
+
+def test_template_key_size_and_digest_follow_bits_as_certtool(layout):
+    # certtool signs keys of 4096 bits and more with SHA-384.
+    layout.install_config("imapd", reference("debian-bookworm", "imapd.cnf"))
+    env = dict(layout.env, BITS="4096")
+    assert layout.command("mkimapdcert", "-q", env=env).returncode == 0
+    _, key, certificate = load_pem(layout.certsdir / "imapd.pem")
+    assert key.key_size == 4096
+    assert certificate.signature_algorithm_oid.dotted_string == "1.2.840.113549.1.1.12"
+
+
+def test_template_default_is_certtool_high(layout):
+    layout.install_config("imapd", reference("debian-bookworm", "imapd.cnf"))
+    assert layout.command("mkimapdcert", "-q").returncode == 0
+    data, key, _ = load_pem(layout.certsdir / "imapd.pem")
+    assert key.key_size == 3072
+    assert data.startswith(b"-----BEGIN RSA PRIVATE KEY-----\n")
