@@ -201,8 +201,7 @@ class LibCrypto:
     def __init__(self):
         import ctypes
 
-        self._ctypes = ctypes
-        lib = _load_libcrypto(ctypes)
+        lib = _load_libcrypto()
         vp, c_int = ctypes.c_void_p, ctypes.c_int
         for name, restype, argtypes in (
             ("BN_new", vp, []),
@@ -249,7 +248,9 @@ class LibCrypto:
         return self._is_prime_ex(self.n, 0, self.ctx, None) == 1
 
 
-def _load_libcrypto(ctypes):
+def _load_libcrypto():
+    """The system libcrypto (OpenSSL 3: BN_check_prime; 1.1: BN_is_prime_ex)."""
+    import ctypes
     import ctypes.util
 
     names = [ctypes.util.find_library("crypto"), "libcrypto.so.3", "libcrypto.so.1.1", "libcrypto.so"]

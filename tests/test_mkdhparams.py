@@ -2,7 +2,6 @@
 
 import os
 import pwd
-import signal
 import stat
 import subprocess
 import sys
