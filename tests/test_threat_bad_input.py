@@ -67,19 +67,7 @@ def _config_for(name, layout, tmp_path):
     return config, line, words
 
 
-# Open bugs in the readers (see docs/RELIABILITY.md): the message is right
-# but says neither file nor line.
-UNLOCATED = {
-    "default-bits-huge": "reqconf: default_bits above 16384 is refused by keys.check_spec, "
-                         "without the file:line the small-size check gives",
-    "include-missing": "opensslconf/config: a missing .include target is reported as "
-                       "'cannot read config TARGET', without the including file:line",
-}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=UNLOCATED[n]))
-    if n in UNLOCATED else n for n in sorted(BAD_CONFIGS)])
+@pytest.mark.parametrize("name", sorted(BAD_CONFIGS))
 def test_bad_config_is_one_located_line_and_nothing_made(layout, tmp_path, name):
     config, line, words = _config_for(name, layout, tmp_path)
     result = layout.command("mkimapdcert", timeout=60)
