@@ -287,3 +287,30 @@ def test_dhparams_path_that_is_a_directory_fails_cleanly(layout):
     assert_one_clean_line(result, 1, contains=[str(out)])
     assert layout.listing() == ["dhparams.pem"]
     assert os.listdir(out) == ["inside"]
+
+
+# --- --renew ----------------------------------------------------------------
+
+@pytest.mark.parametrize("planted", ["old-to-victim", "old-dangling", "pem-to-victim"])
+def test_renew_never_writes_through_a_link(imapd, tmp_path, victim, planted):
+    pem = imapd.certsdir / "imapd.pem"
+    if planted == "pem-to-victim":
+        pem.symlink_to(victim.path)
+    else:
+        assert imapd.command("mkimapdcert", "-q").returncode == 0
+        aim = victim.path if planted == "old-to-victim" else tmp_path / "nowhere"
+        (imapd.certsdir / "imapd.pem.old").symlink_to(aim)
+    before = pem.read_bytes() if planted != "pem-to-victim" else None
+    result = imapd.command("mkimapdcert", "-q", "--renew", "--force")
+    victim.assert_untouched()
+    assert not (tmp_path / "nowhere").exists()
+    if planted == "pem-to-victim":
+        assert_one_clean_line(result, 1, contains=["symbolic link"])
+        assert os.readlink(pem) == str(victim.path)
+        assert imapd.listing() == ["imapd.pem"]
+    else:
+        assert result.returncode == 0, result.stderr
+        old = imapd.certsdir / "imapd.pem.old"
+        assert not old.is_symlink() and old.read_bytes() == before
+        assert sorted(imapd.listing()) == ["imapd.pem", "imapd.pem.old"]
+        assert pem.read_bytes() != before
