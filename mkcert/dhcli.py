@@ -5,10 +5,10 @@ if the file is younger than ``find FILE -mtime +25`` allows, do nothing;
 otherwise generate parameters into ``FILE.tmp`` and ``mv -f`` it over the
 file -- ``openssl dhparam`` (openssl build, with a ``FILE.rand.tmp`` seed) or
 ``certtool --generate-dh-params`` (gnutls build).  This version keeps that
-contract and the file names, and adds what the script lacks: the temporary
-file is exclusive, 0600 and owned by the mail user from its first byte, a
-signal or failure leaves nothing behind (:class:`mkcert.publish.Run`), and
-no process it started outlives it.
+contract and adds what the script lacks: the temporary file (``FILE.tmp.PID``,
+so concurrent runs never share one) is exclusive, 0600 and owned by the mail
+user from its first byte, a signal or failure leaves nothing behind
+(:class:`mkcert.publish.Run`), and no process it started outlives it.
 
 Only argparse and the standard library are imported before the work starts:
 ``--help`` and the "file is fresh" path stay fast.
@@ -20,6 +20,7 @@ import sys
 import time
 
 from . import __version__, layout
+from .dhparams import NAMED_GROUPS  # no crypto import: dhparams loads libraries only when searching
 from .errors import MkcertError
 
 PROG = "mkdhparams"
@@ -31,7 +32,6 @@ DEFAULT_GNUTLS_LEVEL = "high"
 # as certtool 3.7 prints them: "Generating DH parameters (N bits)").
 GNUTLS_LEVEL_BITS = {"low": 1024, "legacy": 1776, "medium": 2048, "high": 3072, "ultra": 8192}
 FLAVOURS = ("openssl", "gnutls")
-NAMED_GROUPS = ("ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192")
 
 
 def build_parser():
