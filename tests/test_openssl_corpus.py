@@ -50,3 +50,23 @@ def test_reference_config_matches_openssl(path):
     case = oracle.Case(text, os.path.basename(path), keygen=True)
     problems = oracle.compare(case)
     assert not problems, f"{oracle.openssl_version()}: {path}: " + "; ".join(problems)
+
+
+def test_summary_lines_equal_openssl_x509_output(tmp_path):
+    """report.summary_lines prints what `openssl x509 -subject -dates -fingerprint` does."""
+    import subprocess
+
+    from cryptography.hazmat.primitives import serialization
+
+    from mkcert.report import summary_lines
+
+    with open(REFERENCE[0], encoding="utf-8", errors="surrogateescape") as handle:
+        text = handle.read()
+    case = oracle.Case(text, "summary.cnf")
+    _, certificate = oracle.run_ours(case)
+    pem = tmp_path / "cert.pem"
+    pem.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    expected = subprocess.run(
+        ["openssl", "x509", "-subject", "-dates", "-fingerprint", "-noout", "-in", str(pem)],
+        capture_output=True, text=True, check=True).stdout.splitlines()
+    assert summary_lines(certificate) == expected, oracle.openssl_version()
