@@ -258,3 +258,37 @@ def test_mkdhparams_usage_errors(layout, args):
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1].startswith("mkdhparams: error: "), result.stderr
     assert layout.listing() == []
+
+
+@pytest.mark.parametrize("pem", ["empty", "binary", "directory", "dangling", "huge", "half",
+                                 "key-only", "fifo"])
+def test_check_on_a_bad_pem_is_one_line_and_changes_nothing(imapd, tmp_path, pem):
+    """--check reads whatever is there (a monitoring plugin): one line, status 0-3."""
+    path = imapd.certsdir / "imapd.pem"
+    if pem != "empty" and pem != "fifo" and pem not in ("directory", "dangling"):
+        assert imapd.command("mkimapdcert", "-q").returncode == 0
+        whole = path.read_bytes()
+        path.unlink()
+    if pem == "empty":
+        path.touch()
+    elif pem == "binary":
+        path.write_bytes(os.urandom(4096))
+    elif pem == "directory":
+        path.mkdir()
+    elif pem == "dangling":
+        path.symlink_to(tmp_path / "nowhere")
+    elif pem == "huge":
+        path.write_bytes(whole + b"x" * TEN_MB)
+    elif pem == "half":
+        path.write_bytes(whole[:len(whole) // 2])
+    elif pem == "key-only":
+        path.write_bytes(whole[:whole.index(b"-----BEGIN CERTIFICATE-----")])
+    else:
+        os.mkfifo(path)
+    before = sorted(imapd.listing())
+    result = imapd.command("mkimapdcert", "--check", timeout=30)
+    assert result.returncode in (1, 2, 3), result
+    assert "Traceback" not in result.stderr + result.stdout
+    assert len(result.stdout.splitlines()) == 1, result.stdout
+    assert sorted(imapd.listing()) == before
+    assert not (tmp_path / "nowhere").exists()
