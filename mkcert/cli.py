@@ -267,8 +267,26 @@ def report(certificate, options):
         return
     from .report import summary_lines
 
-    for line in summary_lines(certificate):
-        print(line)
+    try:
+        for line in summary_lines(certificate):
+            print(line)
+        sys.stdout.flush()  # now, not at exit, where a failure is a traceback
+    except OSError as exc:  # a full disk, a reader that went away
+        _silence_stdout()
+        from .publish import describe
+
+        raise MkcertError(f"the certificate was made, but its summary could not be "
+                          f"printed: {describe(exc)}") from None
+
+
+def _silence_stdout():
+    """Drop what is still buffered for stdout, so the exit does not try again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _apply_options(request, options, environ, kept_names=()):
