@@ -241,3 +241,34 @@ def test_mail_user_name_that_is_numeric_prefers_the_passwd_entry(imapd):
     assert result.returncode == 0, result.stderr
     assert os.stat(imapd.certsdir / "imapd.pem").st_uid == os.geteuid()
     assert current_user()
+
+
+# --- stdout that cannot be written --------------------------------------------
+
+@pytest.mark.parametrize("stdout", ["dev-full", "closed-pipe"])
+@pytest.mark.parametrize("buffered", [True, False])
+def test_unwritable_stdout_after_success_is_one_line(imapd, stdout, buffered):
+    """The summary cannot be printed (a full disk, a reader that went away):
+    the PEM stays whole, and the failure is one line, not a traceback."""
+    env = dict(imapd.env)
+    env.pop("PYTHONUNBUFFERED", None)
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    command = [sys.executable, os.path.join(BIN, "mkimapdcert")]
+    if stdout == "dev-full":
+        with open("/dev/full", "w") as full:
+            result = subprocess.run(command, env=env, stdout=full, stderr=subprocess.PIPE,
+                                    text=True, timeout=120)
+        status, stderr = result.returncode, result.stderr
+    else:
+        reader, writer = os.pipe()
+        os.close(reader)  # nobody will ever read the summary
+        process = subprocess.Popen(command, env=env, stdout=writer, stderr=subprocess.PIPE,
+                                   text=True)
+        os.close(writer)
+        stderr = process.communicate(timeout=120)[1]
+        status = process.returncode
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+    assert status == 1, (status, stderr)
+    assert len(stderr.splitlines()) == 1 and "summary" in stderr, stderr
+    assert assert_whole_or_nothing(imapd.certsdir)
