@@ -6,6 +6,7 @@ certificate is signed with the RSA key (PKCS#1 v1.5, as OpenSSL signs):
 
 * subject and issuer, with the DER the reader chose (:mod:`mkcert.names`):
   the builder would validate and re-encode names differently from OpenSSL;
+* the version, when a request has no extensions (OpenSSL's v1);
 * the signature algorithm: since cryptography 39 the builder refuses MD5 and
   SHA-1, yet Courier's own imapd.cnf and pop3d.cnf say ``default_md = sha1``,
   and a drop-in must honour that.
@@ -114,7 +115,10 @@ def build_certificate(request, key, now=None):
         builder = builder.add_extension(
             x509.UnrecognizedExtension(ObjectIdentifier(extension.oid), value),
             critical=extension.critical)
-    return _sign(builder, key, subject, request.digest)
+    # OpenSSL makes a version 1 certificate when the config asks for no
+    # extensions at all (version 3 as soon as it asks for any, even if
+    # none ends up in the certificate).
+    return _sign(builder, key, subject, request.digest, version1=not request.extensions)
 
 
 def _naive_utc(moment):
@@ -124,7 +128,7 @@ def _naive_utc(moment):
     return moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
 
 
-def _sign(builder, key, subject, digest):
+def _sign(builder, key, subject, digest, version1=False):
     """Replace the draft's names and signature algorithm, then sign it."""
     if digest not in RSA_SIGNATURE_OIDS:
         raise MkcertError(f"unsupported signature digest {digest!r}")
@@ -136,6 +140,8 @@ def _sign(builder, key, subject, digest):
     # TBSCertificate: [0] version, serialNumber, signature, issuer, validity,
     # subject, subjectPublicKeyInfo, [3] extensions.
     fields[2], fields[3], fields[5] = algorithm_id, subject, subject
+    if version1:
+        del fields[0]  # version v1 is the DEFAULT: it is left out
     tbs = der.sequence(*fields)
     signature = key.sign(tbs, padding.PKCS1v15(), algorithm)
     return x509.load_der_x509_certificate(

@@ -33,17 +33,35 @@ def read_config_text(path):
 
 
 def read_include(path):
-    """``.include`` target: a file, or a directory's ``*.cnf``/``*.conf`` files in order."""
-    if os.path.isdir(path):
+    """Read an ``.include`` target as OpenSSL does.
+
+    A directory yields its ``*.cnf`` and ``*.conf`` files (any case, not a
+    bare ``.cnf``), in name order (OpenSSL takes readdir order, which no
+    admin can rely on).  A path that cannot be read yields nothing: OpenSSL
+    skips it without a word (the parser notes a warning).
+    """
+    try:
+        if os.path.isdir(path):
+            files = [os.path.join(path, name) for name in sorted(os.listdir(path))
+                     if _included_from_directory(name)]
+        else:
+            files = [path]
+    except OSError:
+        return []
+    result = []
+    for file in files:
         try:
-            names = sorted(os.listdir(path))
-        except OSError as exc:
-            raise MkcertError(f"cannot read {path}: {describe(exc)}") from None
-        files = [os.path.join(path, n) for n in names
-                 if n.endswith((".cnf", ".conf"))
-                 and os.path.isfile(os.path.join(path, n))]
-        return [(f, read_config_text(f)) for f in files]
-    return [(path, read_config_text(path))]
+            with open(file, "rb") as handle:
+                result.append((file, handle.read().decode("utf-8", "surrogateescape")))
+        except OSError:
+            continue
+    return result
+
+
+def _included_from_directory(name):
+    lower = name.lower()
+    return (len(name) > 5 and lower.endswith(".conf")) or (
+        len(name) > 4 and lower.endswith(".cnf"))
 
 
 def load_request(path, environ=None):
@@ -56,8 +74,9 @@ def load_request(path, environ=None):
 
         return read_template(text, path)
     from .opensslconf import parse
+    from .prompt import StdioPrompter
     from .reqconf import request_from_config
 
     config = parse(text, path, environ=os.environ if environ is None else environ,
                    read_include=read_include)
-    return request_from_config(config)
+    return request_from_config(config, prompter=StdioPrompter())

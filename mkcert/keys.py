@@ -21,10 +21,8 @@ import threading
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .errors import MkcertError
+from .request import MAX_RSA_BITS, MIN_RSA_BITS
 
-# RSA sizes below this are refused by OpenSSL 3 (`req` fails) and by certtool.
-MIN_RSA_BITS = 512
-MAX_RSA_BITS = 16384
 PUBLIC_EXPONENT = 65537
 
 # Signals the run handles (see mkcert.publish.Run); a racer must not.

@@ -21,7 +21,6 @@ Parsing is pure: included files are read through the ``read_include``
 callback, so tests and callers decide what the file system is.
 """
 
-import os
 
 from .errors import ConfigError, MkcertError
 
@@ -139,44 +138,18 @@ def parse(text, path, environ=None, read_include=None):
     ``environ`` maps names for ``$ENV::NAME`` and OPENSSL_CONF_INCLUDE (None:
     an empty environment, so parsing stays pure).  ``read_include(path)``
     returns [(path, text), ...] for a file or, for a directory, its
-    ``*.cnf``/``*.conf`` files; it defaults to :func:`read_include_files`.
+    ``*.cnf``/``*.conf`` files (:func:`mkcert.config.read_include`); without
+    it an ``.include`` reads nothing.
     """
     config = Config(path, dict(environ or {}))
-    parser = _Parser(config, read_include or read_include_files)
+    parser = _Parser(config, read_include or no_includes)
     parser.parse_file(text, path, depth=0)
     return config
 
 
-def read_include_files(path):
-    """Read an ``.include`` target from the file system, as OpenSSL does.
-
-    A directory yields its ``*.cnf`` and ``*.conf`` files (any case), in name
-    order (OpenSSL takes readdir order, which no admin can rely on).  A path
-    that cannot be read yields nothing: OpenSSL skips it without a word.
-    """
-    try:
-        if os.path.isdir(path):
-            names = sorted(name for name in os.listdir(path)
-                           if _included_from_directory(name))
-            files = [os.path.join(path, name) for name in names]
-        else:
-            files = [path]
-        result = []
-        for file in files:
-            try:
-                with open(file, "rb") as handle:
-                    result.append((file, handle.read().decode("utf-8", "surrogateescape")))
-            except (IsADirectoryError, FileNotFoundError, PermissionError):
-                continue
-        return result
-    except OSError:
-        return []
-
-
-def _included_from_directory(name):
-    lower = name.lower()
-    return (len(name) > 5 and lower.endswith(".conf")) or (
-        len(name) > 4 and lower.endswith(".cnf"))
+def no_includes(path):
+    """The default include reader: a pure parse sees no other file."""
+    return []
 
 
 def logical_lines(text):

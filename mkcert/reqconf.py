@@ -14,16 +14,13 @@ checks OpenSSL makes on them.
 import re
 
 from . import objects
-from .request import (BMP_STRING, IA5_STRING, PRINTABLE_STRING, T61_STRING,
-                      UNIVERSAL_STRING, UTF8_STRING, Attribute, CertRequest,
-                      KeySpec)
+from .request import (BMP_STRING, IA5_STRING, MAX_RSA_BITS, MIN_RSA_BITS,
+                      PRINTABLE_STRING, T61_STRING, UNIVERSAL_STRING, UTF8_STRING,
+                      Attribute, CertRequest, KeySpec)
 
 REQ_SECTION = "req"
 DEFAULT_BITS = 2048
-MIN_BITS = 512  # `req` refuses smaller RSA keys
-# mkcert.keys refuses larger ones (OpenSSL only warns); said here with the
-# file and line, and without importing the key module (cryptography).
-MAX_BITS = 16384
+
 NUMERIC_STRING = 18
 
 # ASN.1 string type bits of OpenSSL's masks (B_ASN1_*).
@@ -231,11 +228,11 @@ class _RequestReader:
         bits = leading_number(text)
         if bits is None:
             return DEFAULT_BITS  # OpenSSL treats an overflow as "not set"
-        if bits < MIN_BITS:
-            raise self.error(f"default_bits = {text}: the RSA key would have {bits}"
-                             f" bits; OpenSSL needs at least {MIN_BITS}", "default_bits")
-        if bits > MAX_BITS:
-            raise self.error(f"default_bits = {text}: keys above {MAX_BITS} bits are not"
+        if bits < MIN_RSA_BITS:
+            raise self.error(f"default_bits = {text}: an RSA key of {bits} bits is too weak"
+                             f" to make (at least {MIN_RSA_BITS})", "default_bits")
+        if bits > MAX_RSA_BITS:
+            raise self.error(f"default_bits = {text}: keys above {MAX_RSA_BITS} bits are not"
                              " supported (OpenSSL would spend hours or days on one)",
                              "default_bits")
         return bits

@@ -36,6 +36,14 @@ class Attribute:
 RDN = tuple[Attribute, ...]
 
 
+# The RSA sizes any reader may ask for.  OpenSSL and certtool go down to
+# 512 bits, but cryptography (since 42) makes no key under 1024, and the
+# project behaves alike on every supported stack; above 16384 bits a key
+# takes hours.
+MIN_RSA_BITS = 1024
+MAX_RSA_BITS = 16384
+
+
 @dataclasses.dataclass(frozen=True)
 class KeySpec:
     """The key to generate, and how to write it into the PEM."""

@@ -11,6 +11,7 @@ bits for the OpenSSL scripts gets that number from us instead of a failure.
 """
 
 from .errors import MkcertError
+from .request import MAX_RSA_BITS, MIN_RSA_BITS
 
 RSA_BITS_BY_LEVEL = {
     "low": 1024,
@@ -24,8 +25,6 @@ RSA_BITS_BY_LEVEL = {
 
 DEFAULT_LEVEL = "high"
 
-MIN_RSA_BITS = 512
-MAX_RSA_BITS = 16384
 
 # GnuTLS signs with the SHA-2 matching the key's strength (NIST SP 800-57):
 # the first level whose RSA size reaches the key's decides.  Checked with
@@ -48,8 +47,6 @@ def bits_for_security_level(value):
     # Exactly digits: certtool has no notion of "+2048" or " 2048 " either.
     if text.isascii() and text.isdigit():
         bits = int(text)
-        # The same limits as mkcert.keys, which cannot be imported here
-        # without importing cryptography.
         if not MIN_RSA_BITS <= bits <= MAX_RSA_BITS:
             raise MkcertError(f"BITS={text} is out of range for an RSA key "
                               f"({MIN_RSA_BITS} to {MAX_RSA_BITS} bits)")

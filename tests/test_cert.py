@@ -52,7 +52,7 @@ def test_digest_is_honoured_and_signature_verifies(tmp_path, key, digest, name):
 
 
 def test_self_signed_v3_with_random_159_bit_serial(key):
-    request = CertRequest(subject=SUBJECT)
+    request = CertRequest(subject=SUBJECT, extensions=(NS_CERT_TYPE_SERVER,))
     serials = {build_certificate(request, key).serial_number for _ in range(8)}
     assert len(serials) == 8
     assert all(0 < s < 2 ** 159 for s in serials)
@@ -115,3 +115,16 @@ def test_pkcs8_and_pkcs1_key_formats(key):
     assert private_key_pem(key, KeySpec()).startswith(b"-----BEGIN PRIVATE KEY-----\n")
     assert private_key_pem(key, KeySpec(pem_format="pkcs1")).startswith(
         b"-----BEGIN RSA PRIVATE KEY-----\n")
+
+
+def test_no_extensions_makes_version_1_as_openssl_does(tmp_path, key):
+    config = tmp_path / "v1.cnf"
+    config.write_text("[req]\nprompt = no\ndistinguished_name = dn\n[dn]\nCN = x\n")
+    theirs = tmp_path / "theirs.pem"
+    openssl("req", "-new", "-x509", "-nodes", "-newkey", "rsa:1024", "-config", config,
+            "-keyout", theirs, "-out", theirs)
+    assert "Version: 1 (0x0)" in openssl("x509", "-in", theirs, "-noout", "-text").stdout
+    ours = build_certificate(CertRequest(subject=SUBJECT), key)
+    assert ours.version == x509.Version.v1
+    path = write(tmp_path, key, ours)
+    assert "Version: 1 (0x0)" in openssl("x509", "-in", path, "-noout", "-text").stdout

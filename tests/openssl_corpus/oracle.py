@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 
 from mkcert.cert import build_certificate  # noqa: E402
 from mkcert.errors import ConfigError  # noqa: E402
-from mkcert.opensslconf import parse, read_include_files  # noqa: E402
+from mkcert.config import read_include as read_include_files  # noqa: E402
+from mkcert.opensslconf import parse  # noqa: E402
 from mkcert.reqconf import request_from_config  # noqa: E402
 from mkcert.prompt import answers_prompter  # noqa: E402
 
