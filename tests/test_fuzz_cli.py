@@ -114,11 +114,12 @@ PROGRAMS = st.sampled_from(["mkimapdcert", "mkpop3dcert", "mkesmtpdcert", "mkcou
 
 
 @settings(max_examples=120 * SCALE, **SETTINGS)
-@given(PROGRAMS, st.lists(TOKENS, max_size=6))
-def test_mkcert_command_lines(program, argv):
+@given(PROGRAMS, st.lists(TOKENS, max_size=6), st.sampled_from(["512", "low", "1024", "x"]))
+def test_mkcert_command_lines(program, argv, bits):
     from mkcert.cli import main
 
     with sandbox() as (base, env):
+        env["BITS"] = bits  # RSA bits or level for a template, DH bits for esmtpd
         status, stdout, stderr = run_main(main, argv, program=program, environ=env)
         assert_clean(base, status, stdout, stderr)
 
