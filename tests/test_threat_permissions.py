@@ -239,3 +239,29 @@ def test_strace_mkdhparams_creation_flags(layout):
     assert opens
     for _, _, args, _ in opens:
         assert "O_EXCL" in args and "O_NOFOLLOW" in args and args.rstrip().endswith("0600"), args
+
+
+def test_inotify_renewal_never_widens_beyond_the_kept_mode(layout):
+    """--renew keeps the PEM's mode (0640 after Debian's postinst), never more."""
+    install_imapd(layout)
+    pem = layout.certsdir / "imapd.pem"
+    assert layout.command("mkimapdcert", "-q").returncode == 0
+    os.chmod(pem, 0o644)  # an admin's mistake: renewal must not carry "others" over
+    watcher = Inotify(str(layout.certsdir))
+    try:
+        result = subprocess.run([sys.executable, os.path.join(BIN, "mkimapdcert"), "-q",
+                                 "--renew", "--force"], env=layout.env, capture_output=True,
+                                text=True, timeout=120, preexec_fn=_umask_000)
+    finally:
+        watcher.close()
+    assert result.returncode == 0, result.stderr
+    assert watcher.seen
+    for mask, name, st_mode, _ in watcher.seen:
+        if st_mode is None:
+            continue
+        bits = stat.S_IMODE(st_mode)
+        assert bits & 0o007 == 0, f"{name} was {oct(bits)} (event {mask:#x})"
+        if not name.startswith("imapd.pem.tmp.") and name != "imapd.pem":
+            assert bits & 0o077 == 0, f"{name} was {oct(bits)} (event {mask:#x})"
+    assert stat.S_IMODE(os.stat(pem).st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(f"{pem}.old").st_mode) == 0o600
