@@ -158,3 +158,65 @@ def test_concurrent_renewals_readers_always_see_a_whole_pem(layout):
     load_whole_pem(pem)
     load_whole_pem(layout.certsdir / "imapd.pem.old")
     assert (os.stat(pem).st_mode & 0o777, os.stat(f"{pem}.old").st_mode & 0o777) == (0o640, 0o600)
+
+
+# --- an attacker racing the run ------------------------------------------------
+
+def test_attacker_replanting_links_while_the_run_works(layout, tmp_path):
+    """Someone who can write in the directory and knows the PID (from /proc)
+    keeps planting links at every name the run uses, as fast as possible.
+    Nothing is ever written through; the run ends whole or cleanly refused."""
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    os.chmod(victim, 0o644)
+    before = (victim.read_bytes(), os.stat(victim).st_mode, os.stat(victim).st_mtime_ns)
+    install_imapd(layout)
+    certs = layout.certsdir
+    outcomes = {}
+    for trial in range(8):
+        for name in os.listdir(certs):
+            os.unlink(certs / name)
+        process = layout.popen("mkimapdcert", "-q")
+        names, wait_for_seed = [
+            ([f"imapd.pem.tmp.{process.pid}", f"imapd.rand.tmp.{process.pid}"], False),
+            (["imapd.rand"], False),
+            (["imapd.pem"], True),  # mid-run, once the seed file shows the run is under way
+            ([f"imapd.pem.tmp.{process.pid}", "imapd.rand", "imapd.pem"], True),
+        ][trial % 4]
+        stop = threading.Event()
+
+        def attack():
+            while wait_for_seed and not stop.is_set() and not (certs / "imapd.rand").exists():
+                pass
+            while not stop.is_set():
+                for name in names:
+                    link = certs / f".evil.{name}"
+                    try:
+                        os.symlink(victim, link)
+                        os.rename(link, certs / name)  # replaces whatever is there
+                    except OSError:
+                        pass
+
+        attacker = threading.Thread(target=attack)
+        attacker.start()
+        try:
+            _, stderr = process.communicate(timeout=120)
+        finally:
+            stop.set()
+            attacker.join()
+        assert (victim.read_bytes(), os.stat(victim).st_mode,
+                os.stat(victim).st_mtime_ns) == before, (trial, stderr)
+        assert "Traceback" not in stderr, stderr
+        pem = certs / "imapd.pem"
+        if process.returncode == 0 and not pem.is_symlink():
+            load_whole_pem(pem)
+            outcome = "made"
+        elif process.returncode == 0:
+            # Our PEM was published, then the attacker renamed a link over it:
+            # that is the attacker's doing; our file was whole when it landed.
+            outcome = "made, then replaced by the attacker"
+        else:
+            assert process.returncode == 1, (process.returncode, stderr)
+            outcome = "refused"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    print("attacker outcomes:", outcomes)
