@@ -222,6 +222,12 @@ def test_strace_creation_flags_modes_and_owner_order(layout, user):
             created.pop(key, None)
             owned.discard(key)
     assert creations >= 2  # the seed and the PEM, at least
+    # Nothing is created anywhere else (no stray temporary in TMPDIR or the
+    # current directory); Python's own bytecode cache aside.
+    elsewhere = [args for _, name, args, ret in calls
+                 if name in ("open", "openat", "creat") and ("O_CREAT" in args or name == "creat")
+                 and certs not in args and ".pyc" not in args and "/dev/" not in args]
+    assert elsewhere == [], elsewhere
     links = [c for c in calls if c[1] in ("link", "linkat") and certs in c[2]]
     assert len(links) == 1 and links[0][3] == "0", links  # published by one link
     assert layout.listing() == ["imapd.pem"]
