@@ -7,9 +7,7 @@ see a half-replaced TLS_DHPARAMS while writers race.
 
 import os
 import threading
-import time
 
-import pytest
 
 from test_threat_helpers import assert_whole_or_nothing, install_imapd, load_whole_pem
 
