@@ -1,13 +1,13 @@
 """Threat: concurrent runs on the same files (issue 7).
 
 test_cli.py runs 8 mkimapdcert at once; here 16 (and the three services in
-one directory), mkdhparams against itself, and a reader that must never
-see a half-replaced TLS_DHPARAMS while writers race.
+one directory), mkdhparams against itself, concurrent --renew, each with a
+reader that must never see a missing or half-written file, and an attacker
+re-planting links at every name while a run works.
 """
 
 import os
 import threading
-
 
 from test_threat_helpers import assert_whole_or_nothing, install_imapd, load_whole_pem
 
