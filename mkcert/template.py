@@ -252,9 +252,19 @@ class _Scanner:
         self.path = path
         self.pos = 0
         self.warnings = []
+        self._counted_to, self._line = 0, 1
 
     def line_at(self, pos):
-        return self.text.count("\n", 0, pos) + 1
+        """The line of ``pos``, counted on from the last answer.
+
+        Positions asked about mostly grow, so a template of many lines costs
+        linear time, not a count from the start for every option.
+        """
+        if pos < self._counted_to:
+            self._counted_to, self._line = 0, 1
+        self._line += self.text.count("\n", self._counted_to, pos)
+        self._counted_to = pos
+        return self._line
 
     def peek(self):
         return self.text[self.pos] if self.pos < len(self.text) else ""
@@ -729,8 +739,11 @@ def _date(template, name):
         return None
     text = option.value.strip()
     if re.fullmatch(r"@[0-9]+", text):
-        return _check_epoch(template, option, name, datetime.datetime.fromtimestamp(
-            int(text[1:]), datetime.timezone.utc))
+        try:
+            moment = datetime.datetime.fromtimestamp(int(text[1:]), datetime.timezone.utc)
+        except (OverflowError, ValueError, OSError):
+            template.fail(option, f"{name} {option.value!r} is beyond the year 9999")
+        return _check_epoch(template, option, name, moment)
     match = _DATE.fullmatch(text)
     if not match:
         template.fail(option, f"cannot read the date {option.value!r} (mkcert takes "

@@ -52,10 +52,7 @@ def time_limit(seconds=SECONDS):
 # Bugs found here and reported to their owners, each pinned by an
 # xfail(strict=True) regression test below; the properties tolerate exactly
 # these (function, exception type, message part) so they keep looking for others.
-KNOWN_BUGS = [
-    ("read_template", ValueError, "out of range"),  # test_template_huge_epoch_seconds
-    ("read_template", OverflowError, ""),  # test_template_huge_epoch_seconds
-]
+KNOWN_BUGS = []
 
 
 def only_mkcert_errors(function, *args, **kwargs):
@@ -213,8 +210,6 @@ def test_load_request_from_file(data):
 
 # --- regressions of what the fuzzing found ------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="template._date: '@SECONDS' beyond datetime's range "
-                   "raises ValueError/OverflowError instead of a ConfigError with file:line")
 @pytest.mark.parametrize("value", ["@99999999999999", "@99999999999999999999999"])
 def test_template_huge_epoch_seconds(value):
     with pytest.raises(MkcertError):
