@@ -37,6 +37,12 @@ if atheris is not None and "--replay" not in sys.argv:
 else:
     from mkcert import cli
 
+# A `prompt = yes` config asks on stderr and reads stdin: make that end of
+# input at once, never a wait on a pipe that stays open.
+_null = os.open(os.devnull, os.O_RDONLY)
+os.dup2(_null, 0)
+os.close(_null)
+
 PROGRAMS = ["mkimapdcert", "mkpop3dcert", "mkesmtpdcert", "mkcouriercert", "mktestdcert"]
 REFERENCE = os.path.join(os.path.dirname(ROOT), "shared", "reference", "courier-upstream")
 

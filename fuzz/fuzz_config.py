@@ -43,6 +43,11 @@ if atheris is not None and "--replay" not in sys.argv:
 else:
     _imports()
 
+# A `prompt = yes` config asks on stderr and reads stdin: make that end of
+# input at once, never a wait on a pipe that stays open.
+_null = os.open(os.devnull, os.O_RDONLY)
+os.dup2(_null, 0)
+os.close(_null)
 _DIRECTORY = tempfile.mkdtemp(prefix="mkcert-fuzz-config-")
 _PATH = os.path.join(_DIRECTORY, "fuzz.cnf")
 
