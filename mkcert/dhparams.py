@@ -19,6 +19,7 @@ import os
 import signal
 
 from . import der
+from .workers import die_with_parent
 
 GENERATOR = 2
 DEFAULT_BITS = 2048
@@ -351,23 +352,6 @@ def search_safe_prime(bits, primes=None, inverses=None):
 
 # --- running one search per core -------------------------------------------
 
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent(parent_pid):
-    """Make the kernel SIGKILL this worker when its parent dies, even by SIGKILL.
-
-    Ordinary exits and SIGINT/SIGTERM/SIGHUP of the parent stop the workers
-    explicitly (:func:`_stop`); this covers the one death no handler sees.
-    """
-    import ctypes
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 def _worker(bits, connection, parent_pid, primes, inverses):
@@ -382,7 +366,7 @@ def _worker(bits, connection, parent_pid, primes, inverses):
     for signum in handled:
         signal.signal(signum, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, handled)
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     try:
         answer = ("ok", search_safe_prime(bits, primes, inverses))
     except Exception as exc:  # reported by the parent in one line, never as a traceback
@@ -509,7 +493,7 @@ def certtool_dh_params(size_args, progress=None):
     parent = os.getpid()
     try:
         child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, preexec_fn=lambda: _die_with_parent(parent))
+                                 stderr=subprocess.PIPE, preexec_fn=lambda: die_with_parent(parent))
     except OSError as exc:
         raise MkcertError(f"cannot run {executable}: {exc.strerror or exc}") from None
     try:

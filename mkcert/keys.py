@@ -21,7 +21,9 @@ import threading
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .errors import MkcertError
+from .publish import blocked_signals
 from .request import MAX_RSA_BITS, MIN_RSA_BITS
+from .workers import die_with_parent
 
 PUBLIC_EXPONENT = 65537
 
@@ -221,6 +223,7 @@ def _start_racer(spec):
     # Signals stay blocked across the fork so that none reaches the child
     # before it has dropped our handlers (a handler raising there would
     # unwind the parent's stack, cleanup and all, inside the child).
+    parent = os.getpid()
     saved = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     try:
         pid = os.fork()
@@ -230,13 +233,13 @@ def _start_racer(spec):
         os.close(writer)
         raise
     if pid == 0:
-        _racer_child(spec, reader, writer, saved)  # never returns
+        _racer_child(spec, reader, writer, saved, parent)  # never returns
     signal.pthread_sigmask(signal.SIG_SETMASK, saved)
     os.close(writer)
     return reader, pid
 
 
-def _racer_child(spec, reader, writer, saved_mask):
+def _racer_child(spec, reader, writer, saved_mask, parent):
     """The child's whole life; it never returns into the parent's code.
 
     It writes the key (see :func:`_encode`) and exits 0, or writes why it
@@ -245,6 +248,7 @@ def _racer_child(spec, reader, writer, saved_mask):
     status = 1
     try:
         os.close(reader)
+        die_with_parent(parent)
         for signum in _SIGNALS:
             signal.signal(signum, signal.SIG_DFL)  # killed, not interrupted
         signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
@@ -334,21 +338,27 @@ class _key_check_skipped:
 
 
 def _stop(racing):
-    """Kill and reap every racer still running (the losers); close every pipe."""
-    for pid in racing.values():
-        if pid is not None:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    for reader, pid in racing.items():
-        if pid is not None:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-        os.close(reader)
-    racing.clear()
+    """Kill and reap every racer still running (the losers); close every pipe.
+
+    No signal may cut this short, and each entry leaves the dict as it is
+    done with, so a second call (from ``close()`` after ``result()``) has
+    nothing left to close twice.
+    """
+    with blocked_signals():
+        for pid in racing.values():
+            if pid is not None:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        while racing:
+            reader, pid = racing.popitem()
+            if pid is not None:
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+            os.close(reader)
 
 
 def private_key_pem(key, spec):

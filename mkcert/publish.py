@@ -88,6 +88,7 @@ class Run:
     """
 
     def __init__(self):
+        self.published = False
         self._files = {}  # path -> (st_dev, st_ino)
         self._saved_handlers = {}
         self._saved_umask = None
@@ -98,9 +99,12 @@ class Run:
             self._saved_handlers[signum] = signal.signal(signum, self._interrupt)
         return self
 
-    @staticmethod
-    def _interrupt(signum, frame):
-        raise Interrupted(signum)
+    def _interrupt(self, signum, frame):
+        # Once the new file is published the run has done its work: exit
+        # status 0 must mean "published", so what is left (removing the
+        # seed, printing) finishes instead of turning success into failure.
+        if not self.published:
+            raise Interrupted(signum)
 
     def __exit__(self, exc_type, exc, tb):
         # No signal may cut the cleanup short.
@@ -214,6 +218,7 @@ def publish_new(path, data, run, owner=None):
     with blocked_signals():
         try:
             os.link(temp, path)
+            run.published = True
         except FileExistsError:
             raise AlreadyExists(path) from None
         except OSError as exc:
@@ -223,11 +228,13 @@ def publish_new(path, data, run, owner=None):
     sync_directory(path)
 
 
-def publish_replace(path, data, run, owner=None, mode=0o600, stat_from=None):
+def publish_replace(path, data, run, owner=None, mode=0o600, stat_from=None, final=True):
     """Atomically replace ``path`` (or create it) with ``data``.
 
     ``stat_from``: an ``os.stat_result`` whose mode, owner and group the new
-    file takes (``--renew`` keeps what Debian's postinst set).
+    file takes (``--renew`` keeps what Debian's postinst set).  ``final``:
+    this file is the run's result (not a side copy such as ``.old``), so
+    the run counts as done once it is in place.
     """
     temp = write_temporary(path, data, run, owner, mode)
     if stat_from is not None:
@@ -238,6 +245,7 @@ def publish_replace(path, data, run, owner=None, mode=0o600, stat_from=None):
         except OSError as exc:
             raise MkcertError(f"cannot replace {path}: {describe(exc)}") from None
         run.forget(temp)
+        run.published = run.published or final
     sync_directory(path)
 
 

@@ -164,7 +164,7 @@ def replace_keeping_old(pem, current, data, keep, run):
 
     publish.remove_stale_temporaries(old_path(pem))
     _ensure_unchanged(pem, current.stat)
-    publish.publish_replace(old_path(pem), current.data, run, mode=0o600)
+    publish.publish_replace(old_path(pem), current.data, run, mode=0o600, final=False)
     _ensure_unchanged(pem, current.stat)
     publish.publish_replace(pem, data, run, stat_from=keep)
 
