@@ -18,7 +18,7 @@ import pytest
 
 from conftest import BIN, ROOT, current_user, reference
 from test_threat_helpers import (UPSTREAM_IMAPD, assert_one_clean_line, assert_whole_or_nothing,
-                                 install_imapd, needs_root, tmpfs)
+                                 install_imapd, load_whole_pem, needs_root, tmpfs)
 
 PAGE = 4096
 
@@ -272,3 +272,29 @@ def test_unwritable_stdout_after_success_is_one_line(imapd, stdout, buffered):
     assert status == 1, (status, stderr)
     assert len(stderr.splitlines()) == 1 and "summary" in stderr, stderr
     assert assert_whole_or_nothing(imapd.certsdir)
+
+
+@needs_root
+@pytest.mark.parametrize("free_pages", [0, 1, 2, 3])
+def test_disk_full_during_renewal_keeps_the_live_pem(layout, tmp_path, free_pages):
+    install_imapd(layout)
+    with tmpfs(tmp_path / "renew", "size=32k") as mount:
+        env = _in_mount(layout, mount)
+        assert layout.command("mkimapdcert", "-q", env=env).returncode == 0
+        pem = mount / "imapd.pem"
+        os.chmod(pem, 0o640)
+        old = pem.read_bytes()
+        used = sum(-(-os.path.getsize(mount / n) // PAGE) for n in os.listdir(mount))
+        (mount / "filler").write_bytes(b"x" * ((8 - used - free_pages) * PAGE))
+        result = layout.command("mkimapdcert", "-q", "--renew", "--force", env=env)
+        names = sorted(os.listdir(mount))
+        if result.returncode == 0:
+            assert names == ["filler", "imapd.pem", "imapd.pem.old"]
+            assert (mount / "imapd.pem.old").read_bytes() == old
+        else:
+            assert_one_clean_line(result, 1, contains=["No space left on device"])
+            assert pem.read_bytes() == old  # the live PEM is never touched
+            assert set(names) <= {"filler", "imapd.pem", "imapd.pem.old"}, names
+        load_whole_pem(pem)
+        assert stat.S_IMODE(os.stat(pem).st_mode) == 0o640
+        print(f"free pages {free_pages}: status {result.returncode}, {names}")
