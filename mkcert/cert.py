@@ -56,10 +56,6 @@ _HASHES = {
     "sha3-512": hashes.SHA3_512,
 }
 
-# The latest instant X.509 can express (GeneralizedTime, RFC 5280 4.1.2.5).
-LATEST = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
-
-
 def hash_algorithm(name):
     """The cryptography hash object for a digest name such as ``sha256``."""
     try:
@@ -71,17 +67,6 @@ def hash_algorithm(name):
 def random_serial():
     """A random positive serial of up to 159 bits, as OpenSSL 3 `req -x509` makes."""
     return int.from_bytes(os.urandom(20), "big") >> 1 or 1
-
-
-def validity(request, now=None):
-    """(notBefore, notAfter) for the request: explicit dates, else now + days."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    not_before = request.not_before or now.replace(microsecond=0)
-    if request.not_after is not None:
-        return not_before, request.not_after
-    if request.days > (LATEST - not_before).days:
-        raise MkcertError(f"a validity of {request.days} days ends after the year 9999")
-    return not_before, not_before + datetime.timedelta(days=request.days)
 
 
 def key_context(public_key, subject, serial):
@@ -98,7 +83,7 @@ def build_certificate(request, key, now=None):
     """Make the self-signed certificate the request describes, signed by ``key``."""
     subject = name_der(request.subject)
     serial = request.serial if request.serial is not None else random_serial()
-    not_before, not_after = validity(request, now)
+    not_before, not_after = request.validity(now)
     placeholder = x509.Name([])
     builder = (x509.CertificateBuilder()
                .subject_name(placeholder)

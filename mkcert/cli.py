@@ -182,16 +182,30 @@ def main(argv=None, program=None, environ=None):
         return 1
 
 
-def _exit_at_once(status):
-    """Exit without interpreter and OpenSSL teardown, after a signal.
+def run():
+    """The entry point of ``bin/mk*cert``: :func:`main`, then a fast exit.
 
-    The run's files are already removed.  A signal can arrive while a key
-    search still runs inside OpenSSL in a worker thread, which cannot be
-    stopped; tearing down libcrypto under it at exit crashes the process
+    By the time ``main`` returns every file is complete and synced; the
+    interpreter's teardown with cryptography loaded costs about 15 ms that
+    an install script would wait for.
+    """
+    _exit_at_once(main())
+
+
+def _exit_at_once(status):
+    """Exit without interpreter and OpenSSL teardown, once stdio is flushed.
+
+    Used when the run is over (its files published, or removed after a
+    signal).  After a signal it is also a matter of safety: a key search
+    may still run inside OpenSSL in a worker thread, which cannot be
+    stopped, and tearing down libcrypto under it crashes the process
     (SIGSEGV after our message, seen with Debian's shared libcrypto).
     """
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        sys.exit(status)  # let the interpreter report the failed write as usual
     os._exit(status)
 
 
@@ -335,15 +349,18 @@ def produce(paths, request, extra, publish_pem):
     Returns the certificate.
     """
     from . import publish
-    from .cert import build_certificate, certificate_pem, validity
-    from .keys import generate_key, private_key_pem
+    from .keys import private_key_pem, start_key
 
-    validity(request)  # a bad validity is an error before any file exists
+    request.validity()  # a bad validity is an error before any file exists
     with publish.Run() as run:
         publish.remove_stale_temporaries(paths.pem)
         publish.remove_stale_temporaries(paths.rand)
         publish.write_rand_file(paths.rand, run)
-        key = generate_key(request.key)
+        with start_key(request.key) as search:
+            # cryptography's X.509 layer loads while the primes are searched.
+            from .cert import build_certificate, certificate_pem
+
+            key = search.result()
         certificate = build_certificate(request, key)
         data = private_key_pem(key, request.key) + certificate_pem(certificate)
         if extra is not None:

@@ -21,14 +21,12 @@ import threading
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .errors import MkcertError
-from .publish import blocked_signals
+from .publish import HANDLED_SIGNALS, blocked_signals
 from .request import MAX_RSA_BITS, MIN_RSA_BITS
 from .workers import die_with_parent
 
 PUBLIC_EXPONENT = 65537
 
-# Signals the run handles (see mkcert.publish.Run); a racer must not.
-_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def usable_cpus():
@@ -196,13 +194,16 @@ class _Race(_Pending):
         self._racing = {}  # read end of a child's pipe -> its pid, or None once reaped
         try:
             for _ in range(racers):
-                try:
-                    reader, pid = _start_racer(spec)
-                except OSError:
-                    if not self._racing:
-                        raise _CannotFork() from None
-                    break
-                self._racing[reader] = pid
+                # Blocked from before the fork until the child is on record,
+                # so no signal can leave a racer unknown to close().
+                with blocked_signals() as saved_mask:
+                    try:
+                        reader, pid = _start_racer(spec, saved_mask)
+                    except OSError:
+                        if not self._racing:
+                            raise _CannotFork() from None
+                        break
+                    self._racing[reader] = pid
         except BaseException:
             self.close()
             raise
@@ -217,24 +218,24 @@ class _Race(_Pending):
         _stop(self._racing)
 
 
-def _start_racer(spec):
-    """Fork a child that generates one key and writes its numbers to a pipe."""
+def _start_racer(spec, saved_mask):
+    """Fork a child that generates one key and writes its numbers to a pipe.
+
+    Called with our signals blocked: none may reach the child before it has
+    dropped our handlers (a handler raising there would unwind the parent's
+    stack, cleanup and all, inside the child); the child then restores
+    ``saved_mask``.
+    """
     reader, writer = os.pipe()
-    # Signals stay blocked across the fork so that none reaches the child
-    # before it has dropped our handlers (a handler raising there would
-    # unwind the parent's stack, cleanup and all, inside the child).
     parent = os.getpid()
-    saved = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     try:
         pid = os.fork()
     except OSError:
-        signal.pthread_sigmask(signal.SIG_SETMASK, saved)
         os.close(reader)
         os.close(writer)
         raise
     if pid == 0:
-        _racer_child(spec, reader, writer, saved, parent)  # never returns
-    signal.pthread_sigmask(signal.SIG_SETMASK, saved)
+        _racer_child(spec, reader, writer, saved_mask, parent)  # never returns
     os.close(writer)
     return reader, pid
 
@@ -249,7 +250,7 @@ def _racer_child(spec, reader, writer, saved_mask, parent):
     try:
         os.close(reader)
         die_with_parent(parent)
-        for signum in _SIGNALS:
+        for signum in HANDLED_SIGNALS:
             signal.signal(signum, signal.SIG_DFL)  # killed, not interrupted
         signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
         try:

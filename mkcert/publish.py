@@ -152,7 +152,9 @@ class blocked_signals:
     """Hold SIGINT, SIGTERM and SIGHUP until the block ends (then they fire)."""
 
     def __enter__(self):
+        """Returns the mask from before the block (a forked child restores it)."""
         self._old = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+        return self._old
 
     def __exit__(self, *exc):
         signal.pthread_sigmask(signal.SIG_SETMASK, self._old)

@@ -13,6 +13,9 @@ import dataclasses
 import datetime
 from typing import Callable, Optional
 
+# The latest instant X.509 can express (GeneralizedTime, RFC 5280 4.1.2.5).
+LATEST = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
+
 # Universal ASN.1 tags of the string types a distinguished name may use.
 UTF8_STRING = 12
 PRINTABLE_STRING = 19
@@ -108,3 +111,18 @@ class CertRequest:
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
+
+    def validity(self, now=None):
+        """(notBefore, notAfter): explicit dates, else now + days.
+
+        Checked before any file exists, so it needs no crypto library.
+        """
+        now = now or datetime.datetime.now(datetime.timezone.utc)
+        not_before = self.not_before or now.replace(microsecond=0)
+        if self.not_after is not None:
+            return not_before, self.not_after
+        if self.days > (LATEST - not_before).days:
+            from .errors import MkcertError
+
+            raise MkcertError(f"a validity of {self.days} days ends after the year 9999")
+        return not_before, not_before + datetime.timedelta(days=self.days)

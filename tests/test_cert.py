@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives import serialization
 
 from conftest import openssl
 from mkcert import der, report
-from mkcert.cert import build_certificate, certificate_pem, validity
+from mkcert.cert import build_certificate, certificate_pem
 from mkcert.errors import MkcertError
 from mkcert.keys import generate_key, private_key_pem
 from mkcert.request import (IA5_STRING, PRINTABLE_STRING, Attribute, CertRequest,
@@ -63,14 +63,14 @@ def test_self_signed_v3_with_random_159_bit_serial(key):
 
 def test_validity_is_now_plus_days():
     now = datetime.datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=datetime.timezone.utc)
-    start, end = validity(CertRequest(subject=SUBJECT, days=10), now)
+    start, end = CertRequest(subject=SUBJECT, days=10).validity(now)
     assert start == now.replace(microsecond=0)
     assert end - start == datetime.timedelta(days=10)
 
 
 def test_validity_past_year_9999_is_refused():
     with pytest.raises(MkcertError, match="9999"):
-        validity(CertRequest(subject=SUBJECT, days=3_000_000))
+        CertRequest(subject=SUBJECT, days=3_000_000).validity()
 
 
 def test_explicit_dates_win_over_days(key):
