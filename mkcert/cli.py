@@ -13,6 +13,7 @@ until a certificate is really to be made, so ``--help`` and the
 
 import argparse
 import datetime
+import io
 import os
 import re
 import sys
@@ -185,15 +186,31 @@ def main(argv=None, program=None, environ=None):
 def run():
     """The entry point of ``bin/mk*cert``: :func:`main`, then a fast exit.
 
-    By the time ``main`` returns every file is complete and synced; the
+    Standard output is collected and written once, at the end, so that a
+    full disk or a closed pipe there is one failure in one place (an error
+    line and a non-zero status), whichever path printed.  By the time
+    ``main`` returns every file is complete and synced, and the
     interpreter's teardown with cryptography loaded costs about 15 ms that
-    an install script would wait for.
+    an install script would wait for: the exit skips it.
     """
-    _exit_at_once(main())
+    sys.stdout = _DeferredOutput(sys.stdout)
+    try:
+        status = main()
+    except SystemExit as exc:  # argparse: --help, --version, usage errors
+        status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    _exit_at_once(status)
+
+
+class _DeferredOutput(io.StringIO):
+    """Standard output held in memory until :func:`_exit_at_once` writes it."""
+
+    def __init__(self, real):
+        super().__init__()
+        self.real = real
 
 
 def _exit_at_once(status):
-    """Exit without interpreter and OpenSSL teardown, once stdio is flushed.
+    """Write what was held back, then exit without interpreter and OpenSSL teardown.
 
     Used when the run is over (its files published, or removed after a
     signal).  After a signal it is also a matter of safety: a key search
@@ -202,10 +219,22 @@ def _exit_at_once(status):
     (SIGSEGV after our message, seen with Debian's shared libcrypto).
     """
     try:
+        if isinstance(sys.stdout, _DeferredOutput):
+            sys.stdout.real.write(sys.stdout.getvalue())
+            sys.stdout = sys.stdout.real
         sys.stdout.flush()
+    except OSError as exc:
+        # A full disk or a closed pipe: say so in one line, and fail.
+        try:
+            print(f"{os.path.basename(sys.argv[0])}: cannot write to standard output: "
+                  f"{exc.strerror or exc}", file=sys.stderr)
+        except OSError:
+            pass
+        status = status or 1
+    try:
         sys.stderr.flush()
     except OSError:
-        sys.exit(status)  # let the interpreter report the failed write as usual
+        pass
     os._exit(status)
 
 
@@ -281,26 +310,8 @@ def report(certificate, options):
         return
     from .report import summary_lines
 
-    try:
-        for line in summary_lines(certificate):
-            print(line)
-        sys.stdout.flush()  # now, not at exit, where a failure is a traceback
-    except OSError as exc:  # a full disk, a reader that went away
-        _silence_stdout()
-        from .publish import describe
-
-        raise MkcertError(f"the certificate was made, but its summary could not be "
-                          f"printed: {describe(exc)}") from None
-
-
-def _silence_stdout():
-    """Drop what is still buffered for stdout, so the exit does not try again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
+    for line in summary_lines(certificate):
+        print(line)
 
 
 def _apply_options(request, options, environ, kept_names=()):

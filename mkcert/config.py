@@ -6,10 +6,16 @@ get text and stay free of I/O, and ``.include`` goes through
 :func:`read_include`.
 """
 
+import errno
 import os
+import stat
 
 from .errors import ConfigError, MkcertError
 from .publish import describe
+
+
+# Far beyond any real config; a bigger "config" is a mistake (or /dev/zero).
+MAX_CONFIG_BYTES = 64 * 1024 * 1024
 
 
 def read_config_text(path):
@@ -19,8 +25,7 @@ def read_config_text(path):
     byte in a comment must not be fatal here; the readers decide.
     """
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = _read_regular_file(path)
     except IsADirectoryError:
         raise MkcertError(f"cannot read config {path}: it is a directory") from None
     except OSError as exc:
@@ -30,6 +35,20 @@ def read_config_text(path):
         raise ConfigError("binary data (a NUL byte) where a text config was expected",
                           path, line)
     return data.decode("utf-8", errors="surrogateescape")
+
+
+def _read_regular_file(path):
+    """The bytes of a regular file of sane size; never blocks on a FIFO or device."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "it is a directory")
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if st.st_size > MAX_CONFIG_BYTES:
+            raise OSError(errno.EFBIG, f"larger than {MAX_CONFIG_BYTES >> 20} MiB")
+        return handle.read(MAX_CONFIG_BYTES + 1)
 
 
 def read_include(path):
@@ -51,10 +70,10 @@ def read_include(path):
     result = []
     for file in files:
         try:
-            with open(file, "rb") as handle:
-                result.append((file, handle.read().decode("utf-8", "surrogateescape")))
+            data = _read_regular_file(file)
         except OSError:
             continue
+        result.append((file, data.decode("utf-8", "surrogateescape")))
     return result
 
 

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import BIN
+from conftest import BIN, reference
 from test_threat_helpers import (assert_one_clean_line, assert_whole_or_nothing, install_imapd)
 
 REQ = "[ req ]\ndistinguished_name = dn\nprompt = no\ndefault_bits = 1024\n[ dn ]\nCN = x\n"
@@ -288,3 +288,27 @@ def test_check_on_a_bad_pem_is_one_line_and_changes_nothing(imapd, tmp_path, pem
     assert len(result.stdout.splitlines()) == 1, result.stdout
     assert sorted(imapd.listing()) == before
     assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "fifo"])
+def test_config_that_is_no_regular_file_is_refused_at_once(layout, tmp_path, source):
+    if source == "fifo":
+        source = tmp_path / "config.fifo"
+        os.mkfifo(source)  # nobody writes: reading it would block forever
+    result = layout.command("mkimapdcert", "--config", source, timeout=20)
+    assert_one_clean_line(result, 1, contains=["not a regular file", str(source)])
+    assert layout.listing() == []
+
+
+@pytest.mark.parametrize("args", [["--check"], [], ["--version"]])
+def test_unwritable_stdout_is_one_line_on_every_path(layout, args):
+    layout.install_config("imapd", reference("courier-upstream", "imapd.cnf"))
+    (layout.certsdir / "imapd.pem").write_text("not a pem")  # "already exists" / CRITICAL
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, os.path.join(BIN, "mkimapdcert"), *args],
+                                env=layout.env, stdout=full, stderr=subprocess.PIPE,
+                                text=True, timeout=60)
+    assert "Traceback" not in result.stderr
+    assert result.stderr.endswith("cannot write to standard output: No space left on device\n")
+    assert len(result.stderr.splitlines()) == 1
+    assert result.returncode in (1, 2)  # --check: CRITICAL stays 2
