@@ -106,27 +106,7 @@ def TestOneInput(data):
         shutil.rmtree(base, ignore_errors=True)
 
 
-def replay(paths):
-    count = 0
-    for path in paths:
-        files = ([os.path.join(path, n) for n in sorted(os.listdir(path))]
-                 if os.path.isdir(path) else [path])
-        for file in files:
-            with open(file, "rb") as handle:
-                TestOneInput(handle.read())
-            count += 1
-    return count
-
-
-def main():
-    if atheris is None or "--replay" in sys.argv:
-        paths = [a for a in sys.argv[1:] if not a.startswith("-")] or [
-            os.path.join(HERE, "corpus", "cli")]
-        print(f"replayed {replay(paths)} inputs" + ("" if atheris else " (atheris not installed)"))
-        return
-    atheris.Setup(sys.argv, TestOneInput)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    from harness import main
+
+    main(TestOneInput, "cli", atheris)

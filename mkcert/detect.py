@@ -25,9 +25,10 @@ _DIRECTIVE = re.compile(r"^\s*\.(include|pragma)\b", re.IGNORECASE)
 # "name = value" / "name value" / "name: value": the start of a setting.
 _SETTING = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.:^-]*?)\s*(?:[=:]|\s|$)")
 
-# Option names only certtool gives a meaning to.  Most are also plain words
-# an OpenSSL config could use as a value name inside its own sections, so
-# they only count as evidence outside any section (see detect_format).
+# Every option certtool 3.7.9 recognises (mkcert.template reads them).
+# Most are also plain words an OpenSSL config could use as a value name
+# inside its own sections, so they only count as evidence outside any
+# section (see detect_format).
 CERTTOOL_KEYS = frozenset("""
     unit ou organization o dc dns_name ip_address email krb5_principal
     other_name other_name_utf8 other_name_octet xmpp_name key_purpose_oid

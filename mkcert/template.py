@@ -32,6 +32,7 @@ import datetime
 import re
 
 from . import der
+from .detect import CERTTOOL_KEYS
 from .errors import ConfigError
 from .request import (IA5_STRING, PRINTABLE_STRING, UTF8_STRING, Attribute,
                       CertRequest, Extension, KeySpec)
@@ -41,25 +42,11 @@ NUMERIC_STRING = 18  # not among mkcert.request's tags; GnuTLS uses it for OGRN 
 
 # --- What certtool knows -------------------------------------------------
 
-# Every option certtool 3.7.9 recognises.  Names are matched exactly when
-# values are read, but without regard to case when certtool decides whether
-# to warn about an unknown option; "policy*" matches any name starting so.
-KNOWN_OPTIONS = frozenset("""
-    unit ou organization o dc dns_name ip_address email krb5_principal
-    other_name other_name_utf8 other_name_octet xmpp_name key_purpose_oid
-    nc_exclude_dns nc_exclude_ip nc_exclude_email nc_permit_dns nc_permit_ip
-    nc_permit_email dn_oid add_extension add_critical_extension
-    crl_dist_points uri ocsp_uri ca_issuers_uri locality state dn cn uid
-    subject_unique_id issuer_unique_id challenge_password password
-    pkcs9_email country expiration_date activation_date crl_revocation_date
-    crl_this_update_date crl_next_update_date inhibit_anypolicy_skip_certs
-    pkcs12_key_name proxy_policy_language serial expiration_days
-    crl_next_update crl_number path_len ca honor_crq_extensions honor_crq_ext
-    tls_www_client tls_www_server signing_key encryption_key cert_signing_key
-    crl_signing_key code_signing_key ocsp_signing_key time_stamping_key
-    email_protection_key ipsec_ike_key key_agreement data_encipherment
-    non_repudiation tls_feature
-""".split())
+# Every option certtool 3.7.9 recognises (the list format detection uses
+# too).  Names are matched exactly when values are read, but without regard
+# to case when certtool decides whether to warn about an unknown option;
+# "policy*" matches any name starting so.
+KNOWN_OPTIONS = CERTTOOL_KEYS
 
 # Options that may appear many times; each occurrence adds a value.
 MULTI_VALUED = frozenset("""
