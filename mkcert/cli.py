@@ -46,10 +46,10 @@ def _whole_days(text, minimum):
 
 def days_argument(text):
     """--days: a whole number of days from 1 to what still ends by the year 9999."""
+    from .request import LATEST
+
     days = _whole_days(text, 1)
-    now = datetime.datetime.now(datetime.timezone.utc)
-    limit = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
-    if days > (limit - now).days:
+    if days > (LATEST - datetime.datetime.now(datetime.timezone.utc)).days:
         raise argparse.ArgumentTypeError(
             f"{days} days from now ends after the year 9999 (X.509's last date)")
     return days
