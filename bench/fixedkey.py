@@ -119,8 +119,8 @@ def main():
             spent["certificate"] += time.perf_counter() - start
 
     def wrap_cert(module):
-        real_build.append(module.build_certificate)
-        module.build_certificate = build_certificate
+        real_build.append(module.build_certificate_der)
+        module.build_certificate_der = build_certificate
 
     _when_imported("mkcert.cert", wrap_cert)
 

@@ -1,24 +1,30 @@
 """Certificates: turn a :class:`~mkcert.request.CertRequest` and a key into X.509.
 
-cryptography's builder makes the TBSCertificate (version, serial, validity,
-public key, extensions); two of its fields are then replaced before the
-certificate is signed with the RSA key (PKCS#1 v1.5, as OpenSSL signs):
+The key is cryptography's and so is the signature (PKCS#1 v1.5, as OpenSSL
+signs); the TBSCertificate around them is laid out here from
+:mod:`mkcert.der`, field by field, because:
 
-* subject and issuer, with the DER the reader chose (:mod:`mkcert.names`):
-  the builder would validate and re-encode names differently from OpenSSL;
-* the version, when a request has no extensions (OpenSSL's v1);
-* the signature algorithm: since cryptography 39 the builder refuses MD5 and
-  SHA-1, yet Courier's own imapd.cnf and pop3d.cnf say ``default_md = sha1``,
-  and a drop-in must honour that.
+* the names must be exactly the DER the reader chose (:mod:`mkcert.names`):
+  cryptography's builder validates and re-encodes them differently from
+  OpenSSL (a T61String as UTF-8, no 64-character CN of non-ASCII letters);
+* the digest must be the config's: since cryptography 39 the builder refuses
+  MD5 and SHA-1, yet Courier's own imapd.cnf and pop3d.cnf say
+  ``default_md = sha1``, and a drop-in must honour that;
+* OpenSSL writes a version 1 certificate when a config asks for no
+  extensions;
+* importing cryptography's X.509 layer costs 45 ms (most of the command's
+  own start-up budget), and the command path needs none of it: it writes
+  DER and PEM and prints from the DER (:mod:`mkcert.report`).
+
+:func:`build_certificate` loads the result as a cryptography certificate for
+callers that want one.
 """
 
 import datetime
 import os
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
-from cryptography.x509.oid import ObjectIdentifier
 
 from . import der
 from .errors import MkcertError
@@ -79,59 +85,62 @@ def key_context(public_key, subject, serial):
                       subject=subject, serial=serial)
 
 
-def build_certificate(request, key, now=None):
-    """Make the self-signed certificate the request describes, signed by ``key``."""
+def build_certificate_der(request, key, now=None):
+    """The DER of the self-signed certificate the request describes, signed by ``key``."""
+    if request.digest not in RSA_SIGNATURE_OIDS:
+        raise MkcertError(f"unsupported signature digest {request.digest!r}")
     subject = name_der(request.subject)
     serial = request.serial if request.serial is not None else random_serial()
     not_before, not_after = request.validity(now)
-    placeholder = x509.Name([])
-    builder = (x509.CertificateBuilder()
-               .subject_name(placeholder)
-               .issuer_name(placeholder)
-               .public_key(key.public_key())
-               .serial_number(serial)
-               .not_valid_before(_naive_utc(not_before))
-               .not_valid_after(_naive_utc(not_after)))
     context = key_context(key.public_key(), subject, serial)
-    for extension in request.extensions:
-        value = extension.value(context)
-        if value is None:
-            continue
-        builder = builder.add_extension(
-            x509.UnrecognizedExtension(ObjectIdentifier(extension.oid), value),
-            critical=extension.critical)
+    algorithm_id = der.sequence(der.oid(RSA_SIGNATURE_OIDS[request.digest]), der.null())
+    fields = [der.integer(serial), algorithm_id, subject,
+              der.sequence(x509_time(not_before), x509_time(not_after)),
+              subject, context.public_key_info]
     # OpenSSL makes a version 1 certificate when the config asks for no
     # extensions at all (version 3 as soon as it asks for any, even if
     # none ends up in the certificate).
-    return _sign(builder, key, subject, request.digest, version1=not request.extensions)
-
-
-def _naive_utc(moment):
-    # cryptography 38 reads naive datetimes as UTC and has no tz handling of its own.
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-
-
-def _sign(builder, key, subject, digest, version1=False):
-    """Replace the draft's names and signature algorithm, then sign it."""
-    if digest not in RSA_SIGNATURE_OIDS:
-        raise MkcertError(f"unsupported signature digest {digest!r}")
-    algorithm = hash_algorithm(digest)
-    draft = builder.sign(key, hashes.SHA256())
-    algorithm_id = der.sequence(der.oid(RSA_SIGNATURE_OIDS[digest]), der.null())
-    _, body, _ = der.read_tlv(draft.tbs_certificate_bytes)
-    fields = der.children(draft.tbs_certificate_bytes[body:])
-    # TBSCertificate: [0] version, serialNumber, signature, issuer, validity,
-    # subject, subjectPublicKeyInfo, [3] extensions.
-    fields[2], fields[3], fields[5] = algorithm_id, subject, subject
-    if version1:
-        del fields[0]  # version v1 is the DEFAULT: it is left out
+    if request.extensions:
+        fields.insert(0, der.context(0, der.integer(2)))  # v3
+        extensions = _extensions_der(request.extensions, context)
+        if extensions:
+            fields.append(der.context(3, der.sequence(*extensions)))
     tbs = der.sequence(*fields)
-    signature = key.sign(tbs, padding.PKCS1v15(), algorithm)
-    return x509.load_der_x509_certificate(
-        der.sequence(tbs, algorithm_id, der.bit_string(signature)))
+    signature = key.sign(tbs, padding.PKCS1v15(), hash_algorithm(request.digest))
+    return der.sequence(tbs, algorithm_id, der.bit_string(signature))
+
+
+def _extensions_der(extensions, context):
+    encoded, seen = [], set()
+    for extension in extensions:
+        value = extension.value(context)
+        if value is None:
+            continue
+        if extension.oid in seen:
+            raise MkcertError(f"the extension {extension.oid} is asked for twice")
+        seen.add(extension.oid)
+        critical = [der.boolean(True)] if extension.critical else []  # DEFAULT FALSE
+        encoded.append(der.sequence(der.oid(extension.oid), *critical, der.octet_string(value)))
+    return encoded
+
+
+def x509_time(moment):
+    """UTCTime through 2049, GeneralizedTime after (RFC 5280, 4.1.2.5)."""
+    moment = moment.astimezone(datetime.timezone.utc)
+    if 1950 <= moment.year < 2050:
+        return der.tlv(0x17, moment.strftime("%y%m%d%H%M%SZ").encode("ascii"))
+    return der.tlv(0x18, f"{moment.year:04d}{moment:%m%d%H%M%S}Z".encode("ascii"))
+
+
+def build_certificate(request, key, now=None):
+    """The certificate as a cryptography object (for callers that inspect it)."""
+    from cryptography import x509
+
+    return x509.load_der_x509_certificate(build_certificate_der(request, key, now))
 
 
 def certificate_pem(certificate):
-    return certificate.public_bytes(serialization.Encoding.PEM)
+    """PEM of a certificate given as DER bytes or as a cryptography object."""
+    if not isinstance(certificate, (bytes, bytearray)):
+        certificate = certificate.public_bytes(serialization.Encoding.DER)
+    return der.pem(bytes(certificate), "CERTIFICATE")

@@ -357,7 +357,7 @@ def produce(paths, request, extra, publish_pem):
     ``NAME.rand`` seed for the run's lifetime, every file removed again if
     anything fails or a signal arrives.  Only how the PEM lands differs (a
     new file, or an atomic replacement), so the caller says that.
-    Returns the certificate.
+    Returns the certificate's DER.
     """
     from . import publish
     from .keys import private_key_pem, start_key
@@ -368,11 +368,11 @@ def produce(paths, request, extra, publish_pem):
         publish.remove_stale_temporaries(paths.rand)
         publish.write_rand_file(paths.rand, run)
         with start_key(request.key) as search:
-            # cryptography's X.509 layer loads while the primes are searched.
-            from .cert import build_certificate, certificate_pem
+            # The certificate code loads while the primes are searched.
+            from .cert import build_certificate_der, certificate_pem
 
             key = search.result()
-        certificate = build_certificate(request, key)
+        certificate = build_certificate_der(request, key)
         data = private_key_pem(key, request.key) + certificate_pem(certificate)
         if extra is not None:
             data += extra()

@@ -93,6 +93,15 @@ def context(number, content, constructed=True):
     return tlv(0x80 | (0x20 if constructed else 0) | number, content)
 
 
+def pem(der_bytes, label):
+    """PEM armour with 64-character lines, as OpenSSL's PEM_write does it."""
+    import base64
+
+    text = base64.b64encode(der_bytes).decode("ascii")
+    body = "".join(text[i:i + 64] + "\n" for i in range(0, len(text), 64))
+    return f"-----BEGIN {label}-----\n{body}-----END {label}-----\n".encode("ascii")
+
+
 def read_tlv(data, offset=0):
     """Parse one TLV at ``offset``: return (tag, content start, end offset)."""
     tag = data[offset]

@@ -13,7 +13,6 @@ the RFC's definition (the digits of e) and encoded exactly as
 Nothing here imports a crypto library at import time.
 """
 
-import base64
 import itertools
 import os
 import signal
@@ -46,16 +45,8 @@ def pkcs3_der(p, g=GENERATOR):
     return der.sequence(der.integer(p), der.integer(g))
 
 
-def pem(der_bytes, label="DH PARAMETERS"):
-    """PEM armour with 64-character lines, as OpenSSL's PEM_write does it."""
-    text = base64.b64encode(der_bytes).decode("ascii")
-    lines = [text[i:i + 64] for i in range(0, len(text), 64)]
-    body = "".join(line + "\n" for line in lines)
-    return f"-----BEGIN {label}-----\n{body}-----END {label}-----\n".encode("ascii")
-
-
 def pkcs3_pem(p, g=GENERATOR):
-    return pem(pkcs3_der(p, g))
+    return der.pem(pkcs3_der(p, g), "DH PARAMETERS")
 
 
 def _e_fixed_point(fraction_bits):

@@ -5,6 +5,7 @@ PEM; admins and log scrapers know those four lines, so we print them the same
 way (OpenSSL 3's default ``-nameopt oneline``, ``ASN1_TIME_print`` dates).
 """
 
+import datetime
 import hashlib
 
 from . import der, objects
@@ -123,13 +124,41 @@ def issuer_der(certificate):
     return _tbs_field(certificate, 3)
 
 
+def certificate_der(certificate):
+    """DER bytes as they are, or those of a cryptography certificate."""
+    if isinstance(certificate, (bytes, bytearray)):
+        return bytes(certificate)
+    from cryptography.hazmat.primitives import serialization
+
+    return certificate.public_bytes(serialization.Encoding.DER)
+
+
 def _tbs_field(certificate, index):
-    tbs = certificate.tbs_certificate_bytes
+    whole = certificate_der(certificate)
+    _, start, end = der.read_tlv(whole)
+    tbs = der.children(whole[start:end])[0]
     _, start, end = der.read_tlv(tbs)
     fields = der.children(tbs[start:end])
     if fields[0][0] != 0xA0:  # no explicit version: a v1 certificate
         index -= 1
     return fields[index]
+
+
+def validity(certificate):
+    """(notBefore, notAfter) as aware UTC datetimes, read from the DER."""
+    validity_der = _tbs_field(certificate, 4)
+    _, start, end = der.read_tlv(validity_der)
+    return tuple(_parse_time(t) for t in der.children(validity_der[start:end]))
+
+
+def _parse_time(encoded):
+    tag, start, end = der.read_tlv(encoded)
+    text = encoded[start:end].decode("ascii")
+    if tag == 0x17:  # UTCTime: YYMMDDHHMMSSZ, years 1950-2049
+        year = int(text[:2])
+        text = str(year + (2000 if year < 50 else 1900)) + text[2:]
+    return datetime.datetime.strptime(text, "%Y%m%d%H%M%SZ").replace(
+        tzinfo=datetime.timezone.utc)
 
 
 def format_time(moment):
@@ -144,15 +173,15 @@ def fingerprint(certificate_der):
 
 
 def summary_lines(certificate):
-    """The four lines of ``openssl x509 -subject -dates -fingerprint -noout``."""
-    from cryptography.hazmat.primitives import serialization
+    """The four lines of ``openssl x509 -subject -dates -fingerprint -noout``.
 
-    from .compat import not_valid_after, not_valid_before
-
+    ``certificate``: DER bytes or a cryptography certificate; no crypto
+    library is needed for DER.
+    """
+    not_before, not_after = validity(certificate)
     return [
         "subject=" + format_name(subject_der(certificate)),
-        "notBefore=" + format_time(not_valid_before(certificate)),
-        "notAfter=" + format_time(not_valid_after(certificate)),
-        "SHA1 Fingerprint=" + fingerprint(
-            certificate.public_bytes(serialization.Encoding.DER)),
+        "notBefore=" + format_time(not_before),
+        "notAfter=" + format_time(not_after),
+        "SHA1 Fingerprint=" + fingerprint(certificate_der(certificate)),
     ]

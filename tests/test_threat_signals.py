@@ -125,11 +125,11 @@ elif POINT == "key-generation":
         return _generate(*a, **k)
     keys.rsa.generate_private_key = _patched
 elif POINT == "certificate":
-    _build = cert.build_certificate
+    _build = cert.build_certificate_der
     def _patched(*a, **k):
         hit()
         return _build(*a, **k)
-    cert.build_certificate = _patched
+    cert.build_certificate_der = _patched
 elif POINT == "half-written":
     _write_all = publish._write_all
     def _patched(fd, data, path):
