@@ -72,6 +72,20 @@ def layout(tmp_path):
     return Layout(tmp_path)
 
 
+@pytest.fixture(scope="session")
+def certtool_key(tmp_path_factory):
+    """A 1024-bit RSA key file (PKCS#8 PEM) to hand certtool, made once."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    path = tmp_path_factory.mktemp("key") / "key.pem"
+    key = rsa.generate_private_key(65537, 1024)
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    return path
+
+
 def openssl(*args, **kwargs):
     return subprocess.run(["openssl", *map(str, args)], capture_output=True,
                           text=kwargs.pop("text", True), check=kwargs.pop("check", True),

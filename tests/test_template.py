@@ -464,19 +464,6 @@ def test_certtool_refuses_too(text, line, tmp_path, certtool_key):
     assert result.returncode != 0
 
 
-@pytest.fixture(scope="module")
-def certtool_key(tmp_path_factory):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    path = tmp_path_factory.mktemp("key") / "key.pem"
-    key = rsa.generate_private_key(65537, 1024)
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
-    return path
-
-
 # --- Security levels and certtool's key file ---------------------------------------
 
 @pytest.mark.parametrize("value, bits", [

@@ -37,20 +37,7 @@ OUR_OWN_REFUSALS = ("characters long", "cannot hold", "must be ASCII")
 INVALID = "invalid"
 
 
-@pytest.fixture(scope="module")
-def key_path(tmp_path_factory):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    path = tmp_path_factory.mktemp("key") / "key.pem"
-    key = rsa.generate_private_key(65537, 1024)
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
-    return path
-
-
-def certtool_subject(text, key_path, directory):
+def certtool_subject(text, certtool_key, directory):
     """certtool's subject DER for a template, or None if certtool refuses it."""
     from cryptography import x509
 
@@ -58,7 +45,7 @@ def certtool_subject(text, key_path, directory):
     template.write_bytes(text.encode("utf-8"))
     out = directory / "c.pem"
     result = subprocess.run(
-        ["certtool", "--generate-self-signed", "--load-privkey", str(key_path),
+        ["certtool", "--generate-self-signed", "--load-privkey", str(certtool_key),
          "--template", str(template), "--outfile", str(out)],
         capture_output=True, timeout=60)
     if result.returncode != 0:
@@ -82,9 +69,9 @@ def our_subject(text):
         for rdn in request.subject))
 
 
-def check(text, key_path, directory):
+def check(text, certtool_key, directory):
     ours = our_subject(text)
-    theirs = certtool_subject(text, key_path, directory)
+    theirs = certtool_subject(text, certtool_key, directory)
     if theirs is INVALID:  # e.g. half a UTF-8 character in a UTF8String
         assert ours is None
         return
@@ -109,12 +96,12 @@ def quoted(value, quote):
 
 @SETTINGS
 @given(cn=TEXT, organization=TEXT, quote=st.sampled_from(['"', "'"]))
-def test_quoted_values(cn, organization, quote, key_path, tmp_path):
+def test_quoted_values(cn, organization, quote, certtool_key, tmp_path):
     """Quoted with escapes as certtool reads them: the value comes through."""
     assume("\\" not in cn and "\\" not in organization)  # escapes vanish (see test_syntax)
     text = (f"cn = {quoted(cn, quote)}\n"
             f"organization = {quoted(organization, quote)}\n")
-    check(text, key_path, tmp_path)
+    check(text, certtool_key, tmp_path)
 
 
 @SETTINGS
@@ -123,10 +110,10 @@ def test_quoted_values(cn, organization, quote, key_path, tmp_path):
                                 st.sampled_from([" = ", "=", ": ", " ", "\t=\t"]),
                                 SYNTAX_HEAVY),
                       min_size=1, max_size=5))
-def test_raw_lines(lines, key_path, tmp_path):
+def test_raw_lines(lines, certtool_key, tmp_path):
     """Unquoted, half-quoted, commented, continued: read as certtool reads it."""
     text = "".join(f"{name}{delimiter}{value}\n" for name, delimiter, value in lines)
-    check(text, key_path, tmp_path)
+    check(text, certtool_key, tmp_path)
 
 
 KEYS = sorted(["cn", "serial", "expiration_days", "activation_date", "expiration_date",
@@ -190,7 +177,7 @@ POOL = [
 @settings(max_examples=80, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(st.sampled_from(POOL), min_size=1, max_size=14))
-def test_whole_templates(lines, key_path, tmp_path):
+def test_whole_templates(lines, certtool_key, tmp_path):
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
@@ -202,7 +189,7 @@ def test_whole_templates(lines, key_path, tmp_path):
     template.write_text(text)
     out = tmp_path / "c.pem"
     result = subprocess.run(
-        ["certtool", "--generate-self-signed", "--load-privkey", str(key_path),
+        ["certtool", "--generate-self-signed", "--load-privkey", str(certtool_key),
          "--template", str(template), "--outfile", str(out)],
         capture_output=True, timeout=60)
     try:
@@ -213,7 +200,7 @@ def test_whole_templates(lines, key_path, tmp_path):
         return
     assert result.returncode == 0, result.stderr
     theirs = x509.load_pem_x509_certificate(out.read_bytes())
-    key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+    key = serialization.load_pem_private_key(certtool_key.read_bytes(), None)
     pinned = request.replace(serial=theirs.serial_number,
                              not_before=compat.not_valid_before(theirs),
                              not_after=compat.not_valid_after(theirs))
