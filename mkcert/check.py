@@ -20,9 +20,11 @@ so the daemons, running as group courier, can read the key).
 import dataclasses
 import datetime
 import os
-import re
 import stat
 from typing import Optional
+
+from .chain import (DIGEST_BY_SIGNATURE_OID, certificate_blocks, is_encrypted,
+                    is_self_signed, key_matches, pem_blocks, private_key_blocks)
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATE_WORDS = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
@@ -33,29 +35,6 @@ SAN_OID = "2.5.29.17"
 # A PEM of key, certificate, DH parameters and a text dump is a few KiB;
 # anything this large is not one, and must not be read into memory whole.
 MAX_PEM_BYTES = 1 << 20
-
-# Signature algorithm OIDs, by the digest they use (RSA PKCS#1 v1.5 and
-# ECDSA); what is not here is reported by its OID and never warned about.
-DIGEST_BY_SIGNATURE_OID = {
-    "1.2.840.113549.1.1.4": "md5",
-    "1.2.840.113549.1.1.5": "sha1",
-    "1.2.840.113549.1.1.14": "sha224",
-    "1.2.840.113549.1.1.11": "sha256",
-    "1.2.840.113549.1.1.12": "sha384",
-    "1.2.840.113549.1.1.13": "sha512",
-    "1.2.840.10045.4.1": "sha1",
-    "1.2.840.10045.4.3.1": "sha224",
-    "1.2.840.10045.4.3.2": "sha256",
-    "1.2.840.10045.4.3.3": "sha384",
-    "1.2.840.10045.4.3.4": "sha512",
-    "1.3.101.112": "ed25519",
-    "1.3.101.113": "ed448",
-}
-
-_PEM_BLOCK = re.compile(
-    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL)
-_PRIVATE_KEY_LABELS = (b"PRIVATE KEY", b"RSA PRIVATE KEY", b"EC PRIVATE KEY",
-                       b"DSA PRIVATE KEY")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,10 +187,6 @@ def _check_mode(mode, result):
         result.add(CRITICAL, f"mode {mode:04o}: its group may replace the private key")
 
 
-def pem_blocks(data):
-    """(label, block bytes) for each PEM block, in file order; other text is skipped."""
-    return [(m.group(1), m.group(0)) for m in _PEM_BLOCK.finditer(data)]
-
 
 def examine(data, result, warn_days, now):
     """Fill ``result`` from the PEM bytes: certificate, key, dates, strength, TLS load."""
@@ -235,7 +210,7 @@ def _load_certificate(blocks, result):
     """The first certificate: the server's own (any later ones are its chain)."""
     from cryptography import x509
 
-    found = [block for label, block in blocks if label == b"CERTIFICATE"]
+    found = certificate_blocks(blocks)
     if not found:
         result.add(CRITICAL, "no certificate in the file")
         return None
@@ -249,11 +224,10 @@ def _load_certificate(blocks, result):
 def _load_key(blocks, result):
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-    if any(label == b"ENCRYPTED PRIVATE KEY" for label, _ in blocks) or any(
-            b"Proc-Type: 4,ENCRYPTED" in block for _, block in blocks):
+    if is_encrypted(blocks):
         result.add(CRITICAL, "the private key is encrypted (Courier cannot ask for a passphrase)")
         return None
-    found = [block for label, block in blocks if label in _PRIVATE_KEY_LABELS]
+    found = private_key_blocks(blocks)
     if not found:
         result.add(CRITICAL, "no private key in the file")
         return None
@@ -321,57 +295,10 @@ def _check_strength(certificate, result):
 def _check_key(key, certificate, result):
     from .compat import tls_context_error
 
-    result.key_matches = public_key_der(key.public_key()) == public_key_der(
-        certificate.public_key())
+    result.key_matches = key_matches(key, certificate)
     if not result.key_matches:
         result.add(CRITICAL, "the private key does not match the certificate")
         return
     error = tls_context_error(certificate, key)
     if error is not None:
         result.add(CRITICAL, f"a TLS server could not load it: {error}")
-
-
-def public_key_der(public_key):
-    from cryptography.hazmat.primitives import serialization
-
-    return public_key.public_bytes(serialization.Encoding.DER,
-                                   serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def is_self_signed(certificate):
-    """Issuer equals subject and its own key verifies the signature.
-
-    Both, because a CA may issue a certificate whose subject happens to
-    equal the CA's name; only the signature tells who really signed it.
-    """
-    from .report import issuer_der, subject_der
-
-    if issuer_der(certificate) != subject_der(certificate):
-        return False
-    return signature_verifies(certificate, certificate.public_key())
-
-
-def signature_verifies(certificate, public_key):
-    """Does ``public_key`` verify the certificate's signature (any digest, even md5)?"""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-
-    from .cert import hash_algorithm
-    from .errors import MkcertError
-
-    digest = DIGEST_BY_SIGNATURE_OID.get(certificate.signature_algorithm_oid.dotted_string)
-    signed, signature = certificate.tbs_certificate_bytes, certificate.signature
-    try:
-        if isinstance(public_key, rsa.RSAPublicKey):
-            public_key.verify(signature, signed, padding.PKCS1v15(), hash_algorithm(digest))
-        elif isinstance(public_key, ec.EllipticCurvePublicKey):
-            public_key.verify(signature, signed, ec.ECDSA(hash_algorithm(digest)))
-        elif digest in ("ed25519", "ed448"):
-            public_key.verify(signature, signed)
-        else:
-            return False
-    except (InvalidSignature, MkcertError, ValueError, TypeError):
-        return False
-    except Exception:  # an algorithm this OpenSSL refuses: not provably self-signed
-        return False
-    return True

@@ -1,0 +1,167 @@
+"""What a PEM holds, and whether its key and certificates belong together.
+
+A Courier PEM is a private key followed by the server's certificate and,
+for a certificate from a CA, the intermediates that lead to the CA's root:
+the order a TLS server sends them in.  ``--check`` reads such a file and
+``--install`` assembles one from a CA's (certbot's) separate files; both ask
+the same questions here:
+
+* which PEM blocks the bytes hold (:func:`pem_blocks`);
+* does the key belong to the first certificate (:func:`public_key_der`);
+* is each certificate issued by the next one (:func:`chain_breaks`), which
+  takes the issuer's *signature*, not only matching names.
+
+No file I/O: callers read the bytes and decide what a finding means.
+"""
+
+import re
+
+# Signature algorithm OIDs, by the digest they use (RSA PKCS#1 v1.5 and
+# ECDSA); what is not here is reported by its OID and never warned about.
+DIGEST_BY_SIGNATURE_OID = {
+    "1.2.840.113549.1.1.4": "md5",
+    "1.2.840.113549.1.1.5": "sha1",
+    "1.2.840.113549.1.1.14": "sha224",
+    "1.2.840.113549.1.1.11": "sha256",
+    "1.2.840.113549.1.1.12": "sha384",
+    "1.2.840.113549.1.1.13": "sha512",
+    "1.2.840.10045.4.1": "sha1",
+    "1.2.840.10045.4.3.1": "sha224",
+    "1.2.840.10045.4.3.2": "sha256",
+    "1.2.840.10045.4.3.3": "sha384",
+    "1.2.840.10045.4.3.4": "sha512",
+    "1.3.101.112": "ed25519",
+    "1.3.101.113": "ed448",
+}
+RSA_PSS_OID = "1.2.840.113549.1.1.10"
+
+_PEM_BLOCK = re.compile(
+    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL)
+PRIVATE_KEY_LABELS = (b"PRIVATE KEY", b"RSA PRIVATE KEY", b"EC PRIVATE KEY",
+                      b"DSA PRIVATE KEY")
+ENCRYPTED_KEY_LABEL = b"ENCRYPTED PRIVATE KEY"
+CERTIFICATE_LABEL = b"CERTIFICATE"
+
+
+def pem_blocks(data):
+    """(label, block bytes) for each PEM block, in file order; other text is skipped."""
+    return [(m.group(1), m.group(0)) for m in _PEM_BLOCK.finditer(data)]
+
+
+def is_encrypted(blocks):
+    """A passphrase-protected key, in PKCS#8 or OpenSSL's traditional form."""
+    return any(label == ENCRYPTED_KEY_LABEL or b"Proc-Type: 4,ENCRYPTED" in block
+               for label, block in blocks)
+
+
+def private_key_blocks(blocks):
+    return [block for label, block in blocks if label in PRIVATE_KEY_LABELS]
+
+
+def certificate_blocks(blocks):
+    return [block for label, block in blocks if label == CERTIFICATE_LABEL]
+
+
+def public_key_der(public_key):
+    """SubjectPublicKeyInfo DER: equal for a key and its certificate, whatever the type."""
+    from cryptography.hazmat.primitives import serialization
+
+    return public_key.public_bytes(serialization.Encoding.DER,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def key_matches(key, certificate):
+    """Is ``key`` the private half of the certificate's public key?"""
+    return public_key_der(key.public_key()) == public_key_der(certificate.public_key())
+
+
+def is_self_signed(certificate):
+    """Issuer equals subject and its own key verifies the signature.
+
+    Both, because a CA may issue a certificate whose subject happens to
+    equal the CA's name; only the signature tells who really signed it.
+    """
+    return issued_by(certificate, certificate)
+
+
+def issued_by(certificate, issuer):
+    """Did ``issuer`` issue ``certificate``: names match and its key verifies the signature?"""
+    from .report import issuer_der, subject_der
+
+    if issuer_der(certificate) != subject_der(issuer):
+        return False
+    try:
+        public_key = issuer.public_key()
+    except Exception:  # a key type this cryptography cannot load
+        return False
+    return signature_verifies(certificate, public_key)
+
+
+def signature_verifies(certificate, public_key):
+    """Does ``public_key`` verify the certificate's signature (any digest, even md5)?"""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+    from .cert import hash_algorithm
+    from .errors import MkcertError
+
+    oid = certificate.signature_algorithm_oid.dotted_string
+    digest = DIGEST_BY_SIGNATURE_OID.get(oid)
+    signed, signature = certificate.tbs_certificate_bytes, certificate.signature
+    try:
+        if isinstance(public_key, rsa.RSAPublicKey) and oid == RSA_PSS_OID:
+            return _rsa_pss_verifies(certificate, public_key, signed, signature)
+        if isinstance(public_key, rsa.RSAPublicKey):
+            public_key.verify(signature, signed, padding.PKCS1v15(), hash_algorithm(digest))
+        elif isinstance(public_key, ec.EllipticCurvePublicKey):
+            public_key.verify(signature, signed, ec.ECDSA(hash_algorithm(digest)))
+        elif digest in ("ed25519", "ed448"):
+            public_key.verify(signature, signed)
+        else:
+            return False
+    except (InvalidSignature, MkcertError, ValueError, TypeError):
+        return False
+    except Exception:  # an algorithm this OpenSSL refuses: not provably issued
+        return False
+    return True
+
+
+def _rsa_pss_verifies(certificate, public_key, signed, signature):
+    """RSA-PSS, whose parameters only cryptography 39+ exposes; False where it cannot tell."""
+    from cryptography.exceptions import InvalidSignature
+
+    padding_for = getattr(certificate, "signature_algorithm_parameters", None)
+    try:
+        public_key.verify(signature, signed, padding_for,
+                          certificate.signature_hash_algorithm)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    except Exception:
+        return False
+    return True
+
+
+def chain_breaks(certificates):
+    """Where a chain (leaf first) does not hold: (index, text) for each broken link.
+
+    Certificate ``i`` must be issued by certificate ``i + 1``; the last one
+    is not examined (it may be a root or an intermediate whose issuer the
+    clients know).  An empty list means every link holds.
+    """
+    from .report import format_name, issuer_der, subject_der
+
+    breaks = []
+    for index, (certificate, issuer) in enumerate(zip(certificates, certificates[1:])):
+        if issued_by(certificate, issuer):
+            continue
+        subject = format_name(subject_der(certificate)) or "(empty name)"
+        if issuer_der(certificate) != subject_der(issuer):
+            wanted = format_name(issuer_der(certificate)) or "(empty name)"
+            found = format_name(subject_der(issuer)) or "(empty name)"
+            text = (f"certificate {index + 1} ({subject}) is issued by {wanted}, "
+                    f"but certificate {index + 2} is {found}")
+        else:
+            text = (f"certificate {index + 1} ({subject}): the signature does not verify "
+                    f"with the key of certificate {index + 2}")
+        breaks.append((index, text))
+    return breaks
