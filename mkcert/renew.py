@@ -34,14 +34,10 @@ import datetime
 import os
 import stat
 import sys
-import types
 
 from . import san
 from .errors import MkcertError
-from .publish import describe
-
-# Permission bits a private key never keeps: group write, anything for others.
-UNSAFE_MODE_BITS = stat.S_IWGRP | stat.S_IRWXO
+from .publish import describe, kept_stat, old_path, replace_keeping_old
 
 
 class Decision:
@@ -82,7 +78,7 @@ def renew(program, name, paths, options, environ):
               f"{stat.S_IMODE(keep.st_mode):04o}", file=sys.stderr)
 
     def publish_pem(data, run):
-        replace_keeping_old(paths.pem, current, data, keep, run)
+        replace_keeping_old(paths.pem, current.data, current.stat, data, keep, run)
 
     certificate = cli.produce(paths, request, extra, publish_pem)
     if not options.quiet:
@@ -140,38 +136,3 @@ def _default_before():
     from .cli import RENEW_BEFORE_DAYS
 
     return RENEW_BEFORE_DAYS
-
-
-def old_path(pem):
-    return pem + ".old"
-
-
-def kept_stat(st):
-    """The owner, group and mode the renewed PEM takes: the old file's, made safe."""
-    return types.SimpleNamespace(st_uid=st.st_uid, st_gid=st.st_gid,
-                                 st_mode=st.st_mode & ~UNSAFE_MODE_BITS)
-
-
-def replace_keeping_old(pem, current, data, keep, run):
-    """Save the current PEM as ``.old`` (0600), then swap the new one in atomically.
-
-    Both go through :func:`mkcert.publish.publish_replace`: a fresh 0600
-    temporary (O_EXCL|O_NOFOLLOW) renamed over the name, so a symlink
-    planted at ``.old`` is replaced, never written through.  If the PEM
-    changed since it was read (another run, an admin), nothing is replaced.
-    """
-    from . import publish
-
-    publish.remove_stale_temporaries(old_path(pem))
-    _ensure_unchanged(pem, current.stat)
-    publish.publish_replace(old_path(pem), current.data, run, mode=0o600, final=False)
-    _ensure_unchanged(pem, current.stat)
-    publish.publish_replace(pem, data, run, stat_from=keep)
-
-
-def _ensure_unchanged(path, before):
-    after = _lstat(path)
-    identity = (lambda st: None if st is None else
-                (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode))
-    if identity(after) != identity(before):
-        raise MkcertError(f"{path} changed while it was being renewed; nothing replaced")

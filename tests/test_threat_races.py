@@ -151,7 +151,7 @@ def test_concurrent_renewals_readers_always_see_a_whole_pem(layout):
     for status, _, stderr in results:
         assert status in (0, 1), results
         if status == 1:  # lost the race: told so, nothing replaced by it
-            assert "changed while it was being renewed" in stderr, stderr
+            assert "changed while it was being replaced" in stderr, stderr
     assert sorted(layout.listing()) == ["imapd.pem", "imapd.pem.old"]
     load_whole_pem(pem)
     load_whole_pem(layout.certsdir / "imapd.pem.old")
