@@ -6,24 +6,30 @@ and a symlink ``mktestdcert -> mkcouriercert`` makes ``testd.pem`` from
 ``testd.cnf``.  Run under its own name, ``mkcouriercert`` takes NAME as its
 first argument: ``mkcouriercert imapd [PEMFILE]``.
 
-This module parses arguments and reports; it imports no crypto library
-until a certificate is really to be made, so ``--help`` and the
-"already exists" answer stay fast.
+This module dispatches and reports; it imports no crypto library until a
+certificate is really to be made or read, so ``--help`` and the "already
+exists" answer stay fast, and argparse (:mod:`mkcert.arguments`) only
+when the command line is more than the plain one package scripts use.
 """
 
-import argparse
-import datetime
 import io
 import os
 import re
 import sys
+import types
 
-from . import __version__, layout, san
+from . import layout
 from .errors import AlreadyExists, Interrupted, MkcertError
 
 MULTI_CALL_NAME = "courier"  # mkcouriercert itself
-CHECK_WARN_DAYS = 30  # mkcert.check.DEFAULT_WARN_DAYS, without importing it for --help
-RENEW_BEFORE_DAYS = 30
+# Every option and its value when not given; mkcert.arguments' parser
+# answers the same (tests/test_cli.py compares them).
+DEFAULT_OPTIONS = {
+    "pemfile": None, "config": None, "user": None, "days": None, "quiet": False,
+    "san": None, "check": False, "renew": False, "install": False, "warn": None,
+    "json": False, "before": None, "force": False, "key": None, "cert": None,
+    "chain": None, "from_certbot": None,
+}
 _PROGRAM = re.compile(r"^mk(?P<name>[A-Za-z0-9_.-]+)cert$")
 _SERVICE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -32,100 +38,6 @@ def service_from_program(program):
     """``mkimapdcert`` -> ``imapd``; None for a program name of another shape."""
     match = _PROGRAM.match(os.path.basename(program))
     return match.group("name") if match else None
-
-
-def _whole_days(text, minimum):
-    try:
-        days = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from None
-    if days < minimum:
-        raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {days}")
-    return days
-
-
-def days_argument(text):
-    """--days: a whole number of days from 1 to what still ends by the year 9999."""
-    from .request import LATEST
-
-    days = _whole_days(text, 1)
-    if days > (LATEST - datetime.datetime.now(datetime.timezone.utc)).days:
-        raise argparse.ArgumentTypeError(
-            f"{days} days from now ends after the year 9999 (X.509's last date)")
-    return days
-
-
-def whole_days_argument(text):
-    """--warn, --before: a whole number of days, 0 or more."""
-    return _whole_days(text, 0)
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with a chosen usage-error status.
-
-    A monitoring plugin that cannot even parse its arguments is UNKNOWN (3),
-    not CRITICAL (argparse's 2), so --check runs use 3.
-    """
-
-    usage_status = 2
-
-    def error(self, message):
-        self.print_usage(sys.stderr)
-        self.exit(self.usage_status, f"{self.prog}: error: {message}\n")
-
-
-def build_parser(program, multi_call):
-    parser = Parser(
-        prog=program,
-        description="Make a self-signed key and certificate for a Courier service, "
-                    "as Courier's own mk*cert scripts do, from SYSCONFDIR/NAME.cnf "
-                    "(an OpenSSL req config or a GnuTLS certtool template).",
-        epilog="Environment: COURIER_SYSCONFDIR (default %s), COURIER_CERTSDIR "
-               "(default %s), COURIER_MAILUSER (default %s), BITS (certtool "
-               "security level or bits for templates; DH bits for an OpenSSL "
-               "esmtpd.pem)." % (layout.SYSCONFDIR, layout.CERTSDIR, layout.MAILUSER))
-    if multi_call:
-        parser.add_argument("name", metavar="NAME",
-                            help="service name: makes NAME.pem from NAME.cnf")
-    parser.add_argument("pemfile", metavar="PEMFILE", nargs="?",
-                        help="output path without .pem (default CERTSDIR/NAME)")
-    parser.add_argument("-c", "--config", metavar="FILE",
-                        help="the .cnf to read (default SYSCONFDIR/NAME.cnf)")
-    parser.add_argument("-u", "--user", metavar="USER",
-                        help="owner of the new PEM (default COURIER_MAILUSER or %s)"
-                             % layout.MAILUSER)
-    parser.add_argument("--days", type=days_argument, metavar="N",
-                        help="validity in days (default 365, or the template's "
-                             "expiration_days)")
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="print nothing on success")
-    parser.add_argument("--san", action="append", type=san.parse_argument, metavar="NAME",
-                        help="add NAME to subjectAltName of a new certificate (repeatable): "
-                             "a DNS name, an IPv4/IPv6 address or an e-mail address; "
-                             "DNS:, IP:, email:, URI: prefixes choose the type")
-    modes = parser.add_argument_group(
-        "keeping the certificate valid",
-        "--check examines the PEM like a monitoring plugin (exit 0 OK, 1 WARNING, "
-        "2 CRITICAL, 3 UNKNOWN) and changes nothing; --renew replaces a "
-        "self-signed PEM that is due, keeping the old one as PEMFILE.pem.old")
-    exclusive = modes.add_mutually_exclusive_group()
-    exclusive.add_argument("--check", action="store_true",
-                           help="examine PEMFILE.pem and exit with its state")
-    exclusive.add_argument("--renew", action="store_true",
-                           help="renew PEMFILE.pem if it expires within --before days "
-                                "(make it if missing)")
-    modes.add_argument("--warn", type=whole_days_argument, metavar="DAYS",
-                       help="with --check: WARNING within DAYS of expiry (default %d)"
-                            % CHECK_WARN_DAYS)
-    modes.add_argument("--json", action="store_true",
-                       help="with --check: print one JSON object instead of the line")
-    modes.add_argument("--before", type=whole_days_argument, metavar="DAYS",
-                       help="with --renew: renew within DAYS of expiry (default %d)"
-                            % RENEW_BEFORE_DAYS)
-    modes.add_argument("--force", action="store_true",
-                       help="with --renew: renew even if not due or not self-signed")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    return parser
 
 
 class Paths:
@@ -149,12 +61,12 @@ def main(argv=None, program=None, environ=None):
     environ = os.environ if environ is None else environ
     name = service_from_program(program)
     multi_call = name in (None, MULTI_CALL_NAME)
-    parser = build_parser(program, multi_call)
     arguments = sys.argv[1:] if argv is None else list(argv)
-    if "--check" in arguments:
-        parser.usage_status = 3  # mkcert.check.UNKNOWN
-    options = parser.parse_args(arguments)
-    _check_combinations(parser, options)
+    options = plain_options(arguments, multi_call)
+    if options is None:
+        from .arguments import parse
+
+        options = parse(program, multi_call, arguments)
     if multi_call:
         name = options.name
         if not _SERVICE.match(name):
@@ -163,6 +75,8 @@ def main(argv=None, program=None, environ=None):
     if options.check:
         return check(Paths(name, options, environ), options)
     try:
+        if options.install:
+            return install(Paths(name, options, environ), options)
         if options.renew:
             from .renew import renew
 
@@ -181,6 +95,23 @@ def main(argv=None, program=None, environ=None):
     except KeyboardInterrupt:
         print(f"{program}: interrupted", file=sys.stderr)
         return 1
+
+
+def plain_options(arguments, multi_call):
+    """The options of ``mkNAMEcert [PEMFILE]`` / ``mkcouriercert NAME [PEMFILE]``, or None.
+
+    None for anything else (an option, ``--``, an empty argument): argparse
+    decides those.
+    """
+    positional = ["name", "pemfile"] if multi_call else ["pemfile"]
+    if len(arguments) > len(positional) or (multi_call and not arguments):
+        return None
+    if any(not argument or argument.startswith("-") for argument in arguments):
+        return None
+    options = types.SimpleNamespace(**DEFAULT_OPTIONS)
+    for field, argument in zip(positional, arguments):
+        setattr(options, field, argument)
+    return options
 
 
 def run():
@@ -238,16 +169,6 @@ def _exit_at_once(status):
     os._exit(status)
 
 
-def _check_combinations(parser, options):
-    """Options that only mean something with --check or --renew say so."""
-    for option, mode in (("warn", "check"), ("json", "check"),
-                         ("before", "renew"), ("force", "renew")):
-        if getattr(options, option) not in (None, False) and not getattr(options, mode):
-            parser.error(f"--{option} only goes with --{mode}")
-    if options.san and options.check:
-        parser.error("--san is for making a certificate, not with --check")
-
-
 def check(paths, options):
     """--check: print the state of the PEM; exit with the plugin status.
 
@@ -256,6 +177,7 @@ def check(paths, options):
     """
     import json
 
+    from .arguments import CHECK_WARN_DAYS
     from .check import UNKNOWN, CheckResult, check_pem
 
     warn = CHECK_WARN_DAYS if options.warn is None else options.warn
@@ -266,6 +188,21 @@ def check(paths, options):
         result.add(UNKNOWN, f"check failed: {type(exc).__name__}: {exc}")
     print(json.dumps(result.as_json(), sort_keys=True) if options.json else result.line())
     return result.status
+
+
+def install(paths, options):
+    """--install: a CA's key and chain into the PEM, or exit 1 with the reason."""
+    from .install import install as install_material
+    from .install import material_from_certbot, read_material
+
+    if options.from_certbot is not None:
+        material = material_from_certbot(options.from_certbot)
+    else:
+        material = read_material(options.key, options.cert, options.chain or ())
+    outcome = install_material(paths.pem, material, paths.user)
+    if not options.quiet:
+        print(outcome.line)
+    return 0
 
 
 def make(program, name, paths, options, environ):
@@ -321,6 +258,8 @@ def _apply_options(request, options, environ, kept_names=()):
         changes.update(days=options.days, not_after=None)
     names = list(kept_names) + list(options.san or ())
     if names:
+        from . import san
+
         changes["extensions"] = san.add_to_request(request, names).extensions
     if changes:
         request = request.replace(**changes)

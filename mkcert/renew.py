@@ -133,6 +133,6 @@ def decide(current, options, path, now=None):
 
 
 def _default_before():
-    from .cli import RENEW_BEFORE_DAYS
+    from .arguments import RENEW_BEFORE_DAYS
 
     return RENEW_BEFORE_DAYS

@@ -177,7 +177,7 @@ def test_usage_errors_exit_2_with_nothing_made(imapd, args):
 
 def test_days_up_to_the_year_9999_and_not_one_more(imapd):
     import datetime
-    from mkcert.cli import days_argument
+    from mkcert.arguments import days_argument
 
     now = datetime.datetime.now(datetime.timezone.utc)
     last = (datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc) - now).days
