@@ -137,7 +137,9 @@ def _refuse_replaceable(path, st):
     """Refuse a key that someone other than root or us could have written or swapped."""
     reason = replaceable_by_others(st)
     if reason:
-        raise MkcertError(f"{path}: {reason}; not reading a private key from it")
+        real = os.path.realpath(path)
+        named = path if real == os.path.abspath(path) else f"{path} (a link to {real})"
+        raise MkcertError(f"{named} {reason}; not reading a private key from it")
     directories = {os.path.dirname(os.path.abspath(path)),
                    os.path.dirname(os.path.realpath(path))}
     for directory in sorted(directories):

@@ -300,7 +300,7 @@ def test_key_file_others_can_write_is_refused(layout, ca, tmp_path, mode, words,
     os.chmod(key_file, mode)
     os.chown(key_file, 0, NOBODY.pw_gid)
     result = run_files(layout, key_file, cert_file, chain_file)
-    assert_refused(layout, result, str(key_file), words, "not reading a private key")
+    assert_refused(layout, result, f"{key_file} {words}", "not reading a private key")
     prior()
 
 
@@ -454,3 +454,12 @@ def test_install_checks_the_time_it_runs_at():
     verify(material)
     with pytest.raises(MkcertError, match="the certificate expired"):
         verify(material, now=pki.NOW + datetime.timedelta(days=365))
+
+
+def test_writable_key_behind_a_certbot_link_names_the_real_file(layout, ca, prior):
+    privkey = os.path.join(ca.live, "privkey.pem")
+    os.chmod(os.path.realpath(privkey), 0o666)
+    result = layout.command("mkimapdcert", "--install", "--from-certbot", ca.live)
+    assert_refused(layout, result, f"{privkey} (a link to {os.path.realpath(privkey)}) "
+                                   f"is writable by others (mode 0666)")
+    prior()
