@@ -15,6 +15,15 @@ Mode decision: a PEM that others (the "other" permission bits) may read or
 write is CRITICAL, as is one its group may write; a PEM its group may read
 is fine, because that is Debian's standard (postinst sets 0640 root:courier
 so the daemons, running as group courier, can read the key).
+
+The chain: a certificate from a CA (``--install`` puts certbot's there) is
+followed in the PEM by the intermediates that lead towards the CA's root,
+in the order a TLS server sends them.  Clients refuse the server when a
+link is broken or a chain certificate is out of date, so those are
+CRITICAL, as for the server's own certificate; a chain certificate about to
+expire is a WARNING, because replacing the leaf alone will not help then.
+A CA-issued certificate without any chain is not a problem by itself: a
+private CA's root may be installed on every client.
 """
 
 import dataclasses
@@ -23,8 +32,9 @@ import os
 import stat
 from typing import Optional
 
-from .chain import (DIGEST_BY_SIGNATURE_OID, certificate_blocks, is_encrypted,
-                    is_self_signed, key_matches, pem_blocks, private_key_blocks)
+from .chain import (DIGEST_BY_SIGNATURE_OID, certificate_blocks, chain_breaks,
+                    is_encrypted, is_self_signed, key_matches, pem_blocks,
+                    private_key_blocks)
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATE_WORDS = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
@@ -41,6 +51,39 @@ MAX_PEM_BYTES = 1 << 20
 class Problem:
     level: int
     text: str
+
+
+@dataclasses.dataclass
+class ChainCertificate:
+    """One certificate after the server's own, numbered as :func:`chain_breaks` does (2, 3...).
+
+    Fields stay None when the block cannot be parsed, so the JSON list keeps
+    one entry per block and the numbers in the problems match it.
+    """
+
+    position: int
+    subject: Optional[str] = None
+    common_name: Optional[str] = None
+    issuer: Optional[str] = None
+    not_before: Optional[datetime.datetime] = None
+    not_after: Optional[datetime.datetime] = None
+    days_left: Optional[int] = None
+    self_signed: Optional[bool] = None
+    certificate: object = None
+
+    def label(self):
+        """``certificate 2 (CN=R11)``: what a problem about it calls it."""
+        return f"certificate {self.position} ({short_name(self.common_name, self.subject)})"
+
+    def as_json(self):
+        return {
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "not_before": _iso(self.not_before),
+            "not_after": _iso(self.not_after),
+            "days_left": self.days_left,
+            "self_signed": self.self_signed,
+        }
 
 
 @dataclasses.dataclass
@@ -62,6 +105,14 @@ class CheckResult:
     key_bits: Optional[int] = None
     mode: Optional[int] = None
     checked_at: Optional[datetime.datetime] = None
+    issuer_common_name: Optional[str] = None
+    # The certificates after the server's own ([] when there are none; None
+    # when the file could not be examined that far).
+    chain: Optional[list] = None
+    chain_verifies: Optional[bool] = None
+    shortest_days_left: Optional[int] = None
+    shortest_lived: Optional[str] = None
+    shortest_lived_common_name: Optional[str] = None
     # Not printed: for --renew, which decides from the same reading.
     certificate: object = None
     data: Optional[bytes] = None
@@ -84,14 +135,36 @@ class CheckResult:
         if self.not_after is None:
             return head + "; ".join(p.text for p in self.problems)
         parts = [f"{self.short_subject()} {self.expiry_text()}"]
+        if self.chain_is_worth_a_word():
+            parts.append(self.chain_text())
         parts += [p.text for p in self.problems if not p.text.startswith(_EXPIRY_WORDS)]
         return head + "; ".join(parts)
 
     def short_subject(self):
         """``CN=...`` when the subject has a common name (the usual case), else all of it."""
-        if self.common_name is not None:
-            return f"CN={self.common_name}"
-        return self.subject or "(empty subject)"
+        return short_name(self.common_name, self.subject)
+
+    def chain_is_worth_a_word(self):
+        """Not for a lone self-signed certificate: its line stays as it always was."""
+        return self.chain is not None and (self.self_signed is False or bool(self.chain))
+
+    def chain_text(self):
+        """``issued by CN=R11 (chain of 1 verifies, shortest-lived: CN=R11, 20 days left)``.
+
+        No "; " inside, so the line still splits into findings on "; ".
+        """
+        who = ("self-signed" if self.self_signed
+               else f"issued by {short_name(self.issuer_common_name, self.issuer)}")
+        if not self.chain:
+            return f"{who} (no chain)"
+        count = len(self.chain)
+        verdict = {True: "verifies", False: "does not verify",
+                   None: "cannot be verified"}[self.chain_verifies]
+        text = f"{who} (chain of {count} {verdict}"
+        if self.shortest_days_left is not None:
+            name = short_name(self.shortest_lived_common_name, self.shortest_lived)
+            text += f", shortest-lived: {name}, {_left(self.shortest_days_left)}"
+        return text + ")"
 
     def expiry_text(self):
         when = format_moment(self.not_after)
@@ -121,12 +194,27 @@ class CheckResult:
             "key_type": self.key_type,
             "key_bits": self.key_bits,
             "mode": None if self.mode is None else f"{self.mode:04o}",
+            "chain": None if self.chain is None else [c.as_json() for c in self.chain],
+            "chain_verifies": self.chain_verifies,
+            "shortest_days_left": self.shortest_days_left,
+            "shortest_lived": self.shortest_lived,
             "problems": [p.text for p in self.problems],
         }
 
 
 # Problems about the dates are already said by expiry_text() in the line.
 _EXPIRY_WORDS = ("expired", "expires in")
+
+
+def short_name(common_name, subject):
+    """``CN=...`` when there is a common name (the usual case), else the whole name."""
+    if common_name is not None:
+        return f"CN={common_name}"
+    return subject or "(empty subject)"
+
+
+def _left(days):
+    return "expired" if days < 0 else f"{days} days left"
 
 
 def format_moment(moment):
@@ -204,6 +292,7 @@ def examine(data, result, warn_days, now):
     key = _load_key(blocks, result)
     if key is not None:
         _check_key(key, certificate, result)
+    _examine_chain(blocks, certificate, result, warn_days, now)
 
 
 def _load_certificate(blocks, result):
@@ -260,6 +349,18 @@ def _describe(certificate, result):
     oid = certificate.signature_algorithm_oid.dotted_string
     result.digest = DIGEST_BY_SIGNATURE_OID.get(oid, oid)
     result.self_signed = is_self_signed(certificate)
+    result.issuer_common_name = _common_name(certificate, "issuer")
+
+
+def _common_name(certificate, which):
+    """The first CN of the certificate's subject or issuer; None without one or unparseable."""
+    from cryptography.x509.oid import NameOID
+
+    try:
+        names = getattr(certificate, which).get_attributes_for_oid(NameOID.COMMON_NAME)
+    except ValueError:
+        return None
+    return names[0].value if names else None
 
 
 def _check_dates(certificate, result, warn_days, now):
@@ -302,3 +403,84 @@ def _check_key(key, certificate, result):
     error = tls_context_error(certificate, key)
     if error is not None:
         result.add(CRITICAL, f"a TLS server could not load it: {error}")
+
+
+def _examine_chain(blocks, certificate, result, warn_days, now):
+    """The certificates after the server's own: every link, every date, the shortest-lived."""
+    result.chain = [_chain_entry(position, block, result, now)
+                    for position, block in enumerate(certificate_blocks(blocks)[1:], start=2)]
+    _check_links(certificate, result)
+    for entry in result.chain:
+        if entry.certificate is not None:
+            _check_chain_dates(entry, result, warn_days, now)
+    _find_shortest_lived(result)
+
+
+def _chain_entry(position, block, result, now):
+    """A :class:`ChainCertificate` for one PEM block; CRITICAL if it cannot be parsed.
+
+    Clients cannot use a chain certificate that does not parse, so it breaks
+    the chain as surely as a wrong one.
+    """
+    from cryptography import x509
+
+    from .compat import not_valid_after, not_valid_before
+    from .report import format_name, issuer_der, subject_der
+
+    entry = ChainCertificate(position)
+    try:
+        certificate = x509.load_pem_x509_certificate(block)
+        # From the DER, as for the leaf: cryptography refuses some names OpenSSL writes.
+        entry.subject = format_name(subject_der(certificate))
+        entry.issuer = format_name(issuer_der(certificate))
+        entry.not_before = not_valid_before(certificate)
+        entry.not_after = not_valid_after(certificate)
+    except ValueError as exc:
+        result.add(CRITICAL, f"certificate {position} of the chain cannot be parsed: {exc}")
+        return ChainCertificate(position)
+    entry.certificate = certificate
+    entry.common_name = _common_name(certificate, "subject")
+    entry.days_left = days_between(now, entry.not_after)
+    entry.self_signed = is_self_signed(certificate)
+    return entry
+
+
+def _check_links(certificate, result):
+    """Each certificate issued by the next; unknown (None) if any of them did not parse."""
+    if any(entry.certificate is None for entry in result.chain):
+        result.chain_verifies = None
+        return
+    breaks = chain_breaks([certificate] + [entry.certificate for entry in result.chain])
+    for _, text in breaks:
+        result.add(CRITICAL, text)
+    result.chain_verifies = not breaks
+
+
+def _check_chain_dates(entry, result, warn_days, now):
+    """A chain certificate out of date is CRITICAL; one about to be is a WARNING.
+
+    Worded as the leaf's own findings; the dates themselves are in --json.
+    """
+    if now < entry.not_before:
+        result.add(CRITICAL, f"{entry.label()} is not yet valid: valid from "
+                             f"{format_moment(entry.not_before)}")
+    if now >= entry.not_after:
+        ago = days_between(entry.not_after, now)
+        result.add(CRITICAL, f"{entry.label()} expired {ago} days ago")
+    elif entry.days_left < warn_days:
+        result.add(WARNING, f"{entry.label()} expires in {entry.days_left} days "
+                            f"(warning at {warn_days})")
+
+
+def _find_shortest_lived(result):
+    """The certificate, leaf or chain, that ends first: the whole chain is only good till then.
+
+    The leaf wins a tie: it is the one that gets replaced.
+    """
+    candidates = [(result.not_after, result.days_left, result.subject, result.common_name)]
+    candidates += [(e.not_after, e.days_left, e.subject, e.common_name)
+                   for e in result.chain if e.certificate is not None]
+    _, days, subject, common_name = min(candidates, key=lambda c: c[0])
+    result.shortest_days_left = days
+    result.shortest_lived = subject
+    result.shortest_lived_common_name = common_name

@@ -339,6 +339,8 @@ def test_json_has_every_field(layout, pem):
         "not_before": report["not_before"], "not_after": report["not_after"],
         "days_left": 44, "self_signed": True, "key_matches": True,
         "signature_digest": "sha1", "key_type": "RSA", "key_bits": 2048, "mode": "0600",
+        "chain": [], "chain_verifies": True, "shortest_days_left": 44,
+        "shortest_lived": "O = Courier Mail Server, CN = localhost",
         "problems": ["signed with sha1"]}
 
 
