@@ -38,3 +38,8 @@ def mailuser(environ=None):
 def ssllib(environ=None):
     """``openssl`` or ``gnutls``: decides the flavour of mkdhparams."""
     return _env("COURIER_SSLLIB", SSLLIB, environ)
+
+
+def install_config(environ=None):
+    """The certbot deploy hook's map of PEMs to lineages: ``SYSCONFDIR/mkcert-install.conf``."""
+    return os.path.join(sysconfdir(environ), "mkcert-install.conf")
