@@ -23,11 +23,15 @@ callers that want one.
 import datetime
 import os
 
-from cryptography.hazmat.primitives import hashes, serialization
+# Not cryptography's serialization package: importing it loads the SSH,
+# PKCS#12 and cipher code (about 10 ms); the few encodings the command
+# writes are laid out in mkcert.keys instead.
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from . import der
 from .errors import MkcertError
+from .keys import public_key_info
 from .names import name_der
 from .request import KeyContext
 
@@ -62,6 +66,7 @@ _HASHES = {
     "sha3-512": hashes.SHA3_512,
 }
 
+
 def hash_algorithm(name):
     """The cryptography hash object for a digest name such as ``sha256``."""
     try:
@@ -70,14 +75,25 @@ def hash_algorithm(name):
         raise MkcertError(f"unsupported signature digest {name!r}") from None
 
 
+def digest(name, data):
+    """``hashlib.new(name, data).digest()``, computed by cryptography's OpenSSL.
+
+    Key identifiers and the fingerprint use this rather than hashlib:
+    cryptography is loaded anyway by the time they are computed, while
+    hashlib would load the system's libcrypto as well (about 3 ms).
+    """
+    context = hashes.Hash(hash_algorithm(name))
+    context.update(data)
+    return context.finalize()
+
+
 def random_serial():
     """A random positive serial of up to 159 bits, as OpenSSL 3 `req -x509` makes."""
     return int.from_bytes(os.urandom(20), "big") >> 1 or 1
 
 
 def key_context(public_key, subject, serial):
-    spki = public_key.public_bytes(serialization.Encoding.DER,
-                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+    spki = public_key_info(public_key.public_numbers())
     _, body, _ = der.read_tlv(spki)
     algorithm, bit_string = der.children(spki[body:])
     _, start, end = der.read_tlv(bit_string)
@@ -142,5 +158,7 @@ def build_certificate(request, key, now=None):
 def certificate_pem(certificate):
     """PEM of a certificate given as DER bytes or as a cryptography object."""
     if not isinstance(certificate, (bytes, bytearray)):
+        from cryptography.hazmat.primitives import serialization
+
         certificate = certificate.public_bytes(serialization.Encoding.DER)
     return der.pem(bytes(certificate), "CERTIFICATE")

@@ -95,9 +95,9 @@ def context(number, content, constructed=True):
 
 def pem(der_bytes, label):
     """PEM armour with 64-character lines, as OpenSSL's PEM_write does it."""
-    import base64
+    import binascii  # built in; the base64 module around it imports more
 
-    text = base64.b64encode(der_bytes).decode("ascii")
+    text = binascii.b2a_base64(der_bytes, newline=False).decode("ascii")
     body = "".join(text[i:i + 64] + "\n" for i in range(0, len(text), 64))
     return f"-----BEGIN {label}-----\n{body}-----END {label}-----\n".encode("ascii")
 

@@ -69,8 +69,11 @@ def add_key_identifiers(extensions):
 
 
 def _sha1(data):
-    import hashlib  # loads libcrypto: only when a certificate is built
-    return hashlib.sha1(data).digest()
+    # Only called while a certificate is built, when mkcert.cert (and
+    # cryptography) is loaded; hashlib would load a second libcrypto.
+    from .cert import digest
+
+    return digest("sha1", data)
 
 
 def _key_hash_identifier(context):

@@ -128,3 +128,94 @@ def test_no_extensions_makes_version_1_as_openssl_does(tmp_path, key):
     assert ours.version == x509.Version.v1
     path = write(tmp_path, key, ours)
     assert "Version: 1 (0x0)" in openssl("x509", "-in", path, "-noout", "-text").stdout
+
+
+# The key and public-key encodings are ours (mkcert.keys), so that the
+# command never imports cryptography's serialization package (issue 9).
+# They must be byte for byte what cryptography, i.e. OpenSSL, writes, on
+# both supported stacks (this module also runs on Debian's cryptography 38).
+
+ENCODING_KEY_SIZES = [1024, 1040, 1536, 2048, 3072, 4096]
+
+
+@pytest.fixture(scope="module")
+def keys_of_every_size():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    sized = [rsa.generate_private_key(65537, bits) for bits in ENCODING_KEY_SIZES]
+    # Many small keys, so that CRT numbers with leading zero bytes (shorter
+    # than usual) and with the top bit set (a 0x00 pad) both occur.
+    return sized + [rsa.generate_private_key(65537, 1024) for _ in range(24)]
+
+
+@pytest.mark.parametrize("pem_format, private_format", [
+    ("pkcs8", "PKCS8"), ("pkcs1", "TraditionalOpenSSL")])
+def test_private_key_pem_is_what_private_bytes_writes(keys_of_every_size, pem_format,
+                                                      private_format):
+    fmt = getattr(serialization.PrivateFormat, private_format)
+    for key in keys_of_every_size:
+        theirs = key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption())
+        assert private_key_pem(key, KeySpec(pem_format=pem_format)) == theirs, key.key_size
+
+
+def test_private_key_der_is_what_private_bytes_writes(keys_of_every_size):
+    from mkcert.keys import pkcs8_der, rsa_private_key_der
+
+    for key in keys_of_every_size:
+        pkcs1 = rsa_private_key_der(key.private_numbers())
+        assert pkcs1 == key.private_bytes(serialization.Encoding.DER,
+                                          serialization.PrivateFormat.TraditionalOpenSSL,
+                                          serialization.NoEncryption())
+        assert pkcs8_der(pkcs1) == key.private_bytes(serialization.Encoding.DER,
+                                                     serialization.PrivateFormat.PKCS8,
+                                                     serialization.NoEncryption())
+
+
+def test_public_key_info_is_what_public_bytes_writes(keys_of_every_size):
+    from mkcert.keys import public_key_info
+
+    for key in keys_of_every_size:
+        public = key.public_key()
+        assert public_key_info(public.public_numbers()) == public.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def test_key_pem_loads_back_and_openssl_reads_it(tmp_path, key):
+    for spec in (KeySpec(), KeySpec(pem_format="pkcs1")):
+        data = private_key_pem(key, spec)
+        loaded = serialization.load_pem_private_key(data, None)
+        assert loaded.private_numbers() == key.private_numbers()
+        path = tmp_path / f"{spec.pem_format}.pem"
+        path.write_bytes(data)
+        assert openssl("rsa", "-in", path, "-check", "-noout").stdout.strip() == "RSA key ok"
+
+
+def test_digest_is_hashlibs():
+    import hashlib
+
+    from mkcert.cert import digest
+
+    for name in ("sha1", "sha256", "sha384", "md5"):
+        for data in (b"", b"x", bytes(range(256)) * 5):
+            assert digest(name, data) == hashlib.new(name, data).digest()
+
+
+@pytest.mark.parametrize("encoded, expected", [
+    (b"\x17\x0d500101000000Z", datetime.datetime(1950, 1, 1, tzinfo=datetime.timezone.utc)),
+    (b"\x17\x0d491231235959Z",
+     datetime.datetime(2049, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)),
+    (b"\x17\x0d260229120000Z", None),  # 2026 is no leap year
+    (b"\x18\x0f20500101000000Z", datetime.datetime(2050, 1, 1, tzinfo=datetime.timezone.utc)),
+    (b"\x18\x0f99991231235959Z",
+     datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)),
+    (b"\x18\x0f2050010100000+Z", None),
+    (b"\x18\x0f205001010000001", None),
+    (b"\x17\x0b5001010000Z", None),  # no seconds: not DER
+    (b"\x18\x1120500101000000.5Z", None),
+])
+def test_times_are_read_from_der_digits(encoded, expected):
+    if expected is None:
+        with pytest.raises(ValueError):
+            report._parse_time(encoded)
+    else:
+        assert report._parse_time(encoded) == expected
