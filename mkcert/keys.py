@@ -24,7 +24,7 @@ from . import der
 from .errors import MkcertError
 from .publish import HANDLED_SIGNALS, blocked_signals
 from .request import MAX_RSA_BITS, MIN_RSA_BITS
-from .workers import die_with_parent
+from .workers import Lifeline
 
 PUBLIC_EXPONENT = 65537
 RSA_ENCRYPTION_OID = "1.2.840.113549.1.1.1"
@@ -195,12 +195,16 @@ class _Race(_Pending):
     def __init__(self, spec, racers):
         self._racing = {}  # read end of a child's pipe -> its pid, or None once reaped
         try:
+            self._lifeline = Lifeline()  # the racers end when this process does
+        except OSError:
+            raise _CannotFork() from None
+        try:
             for _ in range(racers):
                 # Blocked from before the fork until the child is on record,
                 # so no signal can leave a racer unknown to close().
                 with blocked_signals() as saved_mask:
                     try:
-                        reader, pid = _start_racer(spec, saved_mask)
+                        reader, pid = _start_racer(spec, saved_mask, self._lifeline)
                     except OSError:
                         if not self._racing:
                             raise _CannotFork() from None
@@ -218,9 +222,10 @@ class _Race(_Pending):
 
     def close(self):
         _stop(self._racing)
+        self._lifeline.close()
 
 
-def _start_racer(spec, saved_mask):
+def _start_racer(spec, saved_mask, lifeline):
     """Fork a child that generates one key and writes its numbers to a pipe.
 
     Called with our signals blocked: none may reach the child before it has
@@ -229,7 +234,6 @@ def _start_racer(spec, saved_mask):
     ``saved_mask``.
     """
     reader, writer = os.pipe()
-    parent = os.getpid()
     try:
         pid = os.fork()
     except OSError:
@@ -237,12 +241,12 @@ def _start_racer(spec, saved_mask):
         os.close(writer)
         raise
     if pid == 0:
-        _racer_child(spec, reader, writer, saved_mask, parent)  # never returns
+        _racer_child(spec, reader, writer, saved_mask, lifeline)  # never returns
     os.close(writer)
     return reader, pid
 
 
-def _racer_child(spec, reader, writer, saved_mask, parent):
+def _racer_child(spec, reader, writer, saved_mask, lifeline):
     """The child's whole life; it never returns into the parent's code.
 
     It writes the key (see :func:`_encode`) and exits 0, or writes why it
@@ -251,7 +255,9 @@ def _racer_child(spec, reader, writer, saved_mask, parent):
     status = 1
     try:
         os.close(reader)
-        die_with_parent(parent)
+        # Before the signal mask is restored, so that the lifeline's thread
+        # inherits it and every signal goes to this (the main) thread.
+        lifeline.hold_in_child()
         for signum in HANDLED_SIGNALS:
             signal.signal(signum, signal.SIG_DFL)  # killed, not interrupted
         signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
