@@ -101,24 +101,11 @@ def read_entries(path, environ):
 
 def _refuse_untrusted(path):
     """The config decides where private keys are written: only root (or we) may change it."""
-    from .install import replaceable_by_others
-    from .publish import describe
+    from .install import why_replaceable
 
-    try:
-        reason = replaceable_by_others(os.stat(path))
-        directory = os.path.dirname(os.path.realpath(path))
-        while not reason:
-            reason = replaceable_by_others(os.stat(directory), directory=True)
-            if reason:
-                reason = f"its directory {directory} {reason}"
-            parent = os.path.dirname(directory)
-            if parent == directory:
-                break
-            directory = parent
-    except OSError as exc:
-        raise MkcertError(f"cannot examine {path}: {describe(exc)}") from None
+    reason = why_replaceable(path)
     if reason:
-        raise MkcertError(f"{path}: {reason}; not following it, since it says where "
+        raise MkcertError(f"{path} {reason}; not following it, since it says where "
                           f"private keys are written")
 
 

@@ -135,27 +135,37 @@ def _read_input(path, what, trusted=False):
 
 def _refuse_replaceable(path, st):
     """Refuse a key that someone other than root or us could have written or swapped."""
-    reason = replaceable_by_others(st)
+    reason = why_replaceable(path, st)
     if reason:
         real = os.path.realpath(path)
         named = path if real == os.path.abspath(path) else f"{path} (a link to {real})"
         raise MkcertError(f"{named} {reason}; not reading a private key from it")
-    directories = {os.path.dirname(os.path.abspath(path)),
-                   os.path.dirname(os.path.realpath(path))}
-    for directory in sorted(directories):
-        while True:
-            try:
-                dst = os.stat(directory)
-            except OSError as exc:
-                raise MkcertError(f"cannot examine {directory}: {describe(exc)}") from None
-            reason = replaceable_by_others(dst, directory=True)
-            if reason:
-                raise MkcertError(f"{path}: its directory {directory} {reason}; "
-                                  f"not reading a private key from it")
-            parent = os.path.dirname(directory)
-            if parent == directory:
-                break
-            directory = parent
+
+
+def why_replaceable(path, st=None):
+    """Why someone other than root or us could change what ``path`` holds; or None.
+
+    The file itself (``st``: its stat, following links) and every directory
+    above it, both along the path as written and along the one its links
+    resolve to (certbot's ``live/`` names are links into ``archive/``).
+    """
+    try:
+        reason = replaceable_by_others(st or os.stat(path))
+        if reason:
+            return reason
+        for directory in sorted({os.path.dirname(os.path.abspath(path)),
+                                 os.path.dirname(os.path.realpath(path))}):
+            while True:
+                reason = replaceable_by_others(os.stat(directory), directory=True)
+                if reason:
+                    return f"is in {directory}, which {reason}"
+                parent = os.path.dirname(directory)
+                if parent == directory:
+                    break
+                directory = parent
+    except OSError as exc:
+        raise MkcertError(f"cannot examine {path}: {describe(exc)}") from None
+    return None
 
 
 def replaceable_by_others(st, directory=False):

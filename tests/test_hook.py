@@ -333,7 +333,7 @@ def test_config_others_may_change_is_refused(certbot, layout):
     live = certbot.lineage(pki.Pki())
     certbot.configure("imapd mail.example.test\n", mode=0o666)
     line = assert_one_clean_line(certbot.deploy(live))
-    assert line.startswith(f"{certbot.config}: is writable by others")
+    assert line.startswith(f"{certbot.config} is writable by others")
     assert layout.listing() == []
 
 

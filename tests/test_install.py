@@ -317,7 +317,7 @@ def test_key_in_a_directory_others_can_write_is_refused(layout, ca, tmp_path, pr
     key_file, cert_file, chain_file = loose_files(tmp_path, ca)
     os.chmod(key_file.parent, 0o777)
     result = run_files(layout, key_file, cert_file, chain_file)
-    assert_refused(layout, result, f"its directory {key_file.parent} is writable by others")
+    assert_refused(layout, result, f"is in {key_file.parent}, which is writable by others")
     prior()
 
 
@@ -339,7 +339,7 @@ def test_symlinked_key_in_an_unsafe_directory_is_refused(layout, ca, tmp_path, p
     os.unlink(privkey)
     os.symlink(unsafe / "privkey1.pem", privkey)
     result = layout.command("mkimapdcert", "--install", "--from-certbot", ca.live)
-    assert_refused(layout, result, f"its directory {unsafe} is writable by others")
+    assert_refused(layout, result, f"is in {unsafe}, which is writable by others")
     prior()
 
 
