@@ -109,6 +109,22 @@ def _refuse_untrusted(path):
                           f"private keys are written")
 
 
+def lineage_taking(pem, environ):
+    """The lineage the config gives ``pem``; None without a config or an entry.
+
+    For ``--renew``: a PEM that certbot renews through this hook is not due
+    for a self-signed replacement.
+    """
+    path = layout.install_config(environ)
+    if not os.path.lexists(path):
+        return None
+    wanted = os.path.realpath(pem)
+    for entry in read_entries(path, environ):
+        if os.path.realpath(entry.pem) == wanted:
+            return entry.lineage
+    return None
+
+
 def lineage_name(lineage):
     """``/etc/letsencrypt/live/NAME/`` -> ``NAME``."""
     return os.path.basename(os.path.normpath(lineage))

@@ -64,7 +64,8 @@ def renew(program, name, paths, options, environ):
     from .check import check_pem
 
     current = check_pem(paths.pem)
-    decision = decide(current, options, paths.pem)
+    decision = decide(current, options, paths.pem, certbot_lineage=_certbot_lineage(
+        current, options, paths.pem, environ))
     if not decision.due:
         if not options.quiet:
             print(f"{paths.pem}: not due for renewal: {decision.reason}")
@@ -97,10 +98,24 @@ def _lstat(path):
         raise MkcertError(f"cannot examine {path}: {describe(exc)}") from None
 
 
-def decide(current, options, path, now=None):
+def _certbot_lineage(current, options, pem, environ):
+    """The certbot lineage that renews a CA-issued ``pem`` (mkcert-install.conf), if any."""
+    if current.certificate is None or current.self_signed or options.force:
+        return None
+    from .hook import lineage_taking
+
+    return lineage_taking(pem, environ)
+
+
+def decide(current, options, path, now=None, certbot_lineage=None):
     """Renew or not, from a :class:`~mkcert.check.CheckResult` of the PEM.
 
     Raises MkcertError (exit 1) for a PEM that is due but not ours to replace.
+    ``certbot_lineage``: the certbot certificate the deploy hook installs
+    into this PEM.  Such a PEM is certbot's to renew, so while it is still
+    valid, being due is not an error here (certbot renews at about the same
+    time before expiry as the timer looks, and the timer must not fail in
+    between); once it has expired, certbot did not renew it, and that is.
     """
     from .check import format_moment
 
@@ -124,6 +139,10 @@ def decide(current, options, path, now=None):
     else:
         return Decision(False, f"{expiry} ({current.days_left} days left; renewing "
                                f"within {before} days)")
+    valid_now = current.not_before <= now < current.not_after
+    if not current.self_signed and not options.force and certbot_lineage and valid_now:
+        return Decision(False, f"{expiry} ({current.days_left} days left); certbot renews it "
+                               f"(lineage {certbot_lineage} in mkcert-install.conf)")
     if not current.self_signed and not options.force:
         raise MkcertError(
             f"{path}: not renewing: issued by {current.issuer or '(empty name)'}, not "
