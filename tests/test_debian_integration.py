@@ -5,7 +5,11 @@ Builds ``courier-mkcert_*.deb`` from a copy of this checkout
 ``tests/integration/debian.sh`` on it: a debootstrapped Debian chroot where
 courier-imap, courier-pop and courier-mta are installed after and before our
 package, their postinst run our commands, couriertls serves our certificate,
-and removing our package gives Courier its scripts back.
+and removing our package gives Courier its scripts back.  It also makes a
+throw-away root, intermediate and leaf laid out as certbot does: after
+``mkimapdcert --install --from-certbot`` (and after the packaged certbot
+deploy hook, for a renewed leaf) couriertls serves exactly the leaf and the
+intermediate, and a client that trusts only the root verifies the server.
 
 Runs only as root with debootstrap and the package's build dependencies
 installed; ``COURIER_MKCERT_DEBIAN_TEST=0`` turns it off.  It takes about a

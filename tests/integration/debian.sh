@@ -16,6 +16,13 @@
 #     valid, and Courier's couriertls serves imapd.pem in a real handshake
 #     (DHE with dhparams.pem), and the new one after --renew; the renewal
 #     timer is enabled and the cron job / renew-all helper renew what is due.
+#     A throw-away CA's key, leaf and intermediate laid out as certbot does go
+#     in with --install --from-certbot (0640 root:courier kept, .old kept):
+#     couriertls serves exactly leaf then intermediate and a client trusting
+#     only the root verifies it; a second --install changes nothing, a key
+#     that is not the leaf's is refused, --check reads the chain, --renew
+#     leaves the CA's certificate alone, and certbot's deploy hook
+#     (mkcert-install.conf) makes couriertls serve a renewed leaf.
 #     Removing and purging courier-mkcert gives Courier its scripts back
 #     (same content, no diversions, no PATH.courier left over), and they work.
 #  B. courier-mkcert installed AFTER Courier: the installed scripts are
@@ -405,7 +412,6 @@ renewed=$(in_chroot openssl x509 -in /etc/courier/imapd.pem -noout -fingerprint 
 [ "$renewed" != "$want" ] || fail "--renew --force did not make a new certificate"
 served=$(served_fingerprint)
 [ "$served" = "$renewed" ] || fail "after --renew couriertls served '$served', imapd.pem has '$renewed'"
-in_chroot /usr/sbin/couriertcpd -pid="$tcpd_pid" -stop
 log "A: --check OK; after --renew --force couriertls serves $renewed"
 
 # Unattended renewal: the timer is enabled; the cron job (no systemd in the
@@ -431,6 +437,167 @@ done
 [ -z "$(comm -12 <(echo "$before" | sort) <(echo "$after" | sort))" ] ||
     fail "courier-mkcert-renew-all 400 left a certificate unrenewed"
 log "A: renewal timer enabled; cron job and courier-mkcert-renew-all behave"
+
+# --install of a CA's key and chain, laid out as certbot does, while
+# couriertls still serves imapd.pem: a throw-away root CA, an intermediate
+# and a leaf for localhost (P-256: made in a blink), by the chroot's openssl.
+log "A: --install --from-certbot: couriertls serves the CA's leaf and chain"
+mkdir "$root/tmp/ca"
+cat >"$root/tmp/ca/ca.cnf" <<'EOF'
+[req]
+distinguished_name = dn
+[dn]
+[root]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[intermediate]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[leaf]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+EOF
+in_chroot sh -euc '
+    cd /tmp/ca
+    umask 077
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out root.key
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out intermediate.key
+    openssl req -new -x509 -config ca.cnf -extensions root -key root.key \
+        -subj "/CN=courier-mkcert test root" -days 365 -out root.pem
+    openssl req -new -config ca.cnf -key intermediate.key -subj "/CN=courier-mkcert test intermediate" |
+        openssl x509 -req -CA root.pem -CAkey root.key -extfile ca.cnf -extensions intermediate \
+            -days 365 -out intermediate.pem
+' >>"$aptlog" 2>&1 || fail "making a throw-away CA"
+# Version N of certbot's lineage "test": a new key and leaf for localhost in
+# archive/test/, live/test/*.pem relinked to them (certbot's modes: key 0600,
+# live/ and archive/ 0700, nothing writable by others).
+certbot_version() {
+    in_chroot sh -euc '
+        n=$1 archive=/etc/letsencrypt/archive/test live=/etc/letsencrypt/live/test
+        umask 022
+        mkdir -p "$archive" "$live"
+        chmod 700 /etc/letsencrypt/archive /etc/letsencrypt/live
+        (umask 077; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+            -out "$archive/privkey$n.pem")
+        openssl req -new -config /tmp/ca/ca.cnf -key "$archive/privkey$n.pem" -subj /CN=localhost |
+            openssl x509 -req -CA /tmp/ca/intermediate.pem -CAkey /tmp/ca/intermediate.key \
+                -extfile /tmp/ca/ca.cnf -extensions leaf -days 90 -out "$archive/cert$n.pem"
+        cat /tmp/ca/intermediate.pem >"$archive/chain$n.pem"
+        cat "$archive/cert$n.pem" "$archive/chain$n.pem" >"$archive/fullchain$n.pem"
+        for f in privkey cert chain fullchain; do
+            ln -sfn "../../archive/test/$f$n.pem" "$live/$f.pem"
+        done
+    ' sh "$1" >>"$aptlog" 2>&1 || fail "certbot lineage version $1"
+}
+# The SHA-256 fingerprint of each certificate in the PEM text on stdin, in order.
+cert_fingerprints() {
+    local line block=""
+    while IFS= read -r line; do
+        case $line in
+            "-----BEGIN CERTIFICATE-----") block=$line$'\n' ;;
+            "-----END CERTIFICATE-----")
+                [ -n "$block" ] || continue
+                printf '%s%s\n' "$block" "$line" | in_chroot openssl x509 -noout -fingerprint -sha256 ||
+                    fail "an unreadable certificate"
+                block="" ;;
+            *) [ -z "$block" ] || block+=$line$'\n' ;;
+        esac
+    done
+}
+# The certificates couriertls sends in a handshake, as PEM text.
+served_chain() {
+    echo | in_chroot timeout 10 openssl s_client -connect "127.0.0.1:$port" -showcerts 2>/dev/null |
+        sed -n '/^-----BEGIN CERTIFICATE-----$/,/^-----END CERTIFICATE-----$/p'
+}
+certbot_version 1
+live=/etc/letsencrypt/live/test
+archive=/etc/letsencrypt/archive/test
+[ "$(in_chroot stat -L -c '%a %U' "$live/privkey.pem")" = "600 root" ] || fail "$live/privkey.pem is not 0600 root"
+# Without the intermediate the leaf does not verify: the chain served below matters.
+! in_chroot openssl verify -CAfile /tmp/ca/root.pem "$archive/cert1.pem" >>"$aptlog" 2>&1 ||
+    fail "the leaf verifies without its intermediate"
+before=$(in_chroot openssl x509 -in /etc/courier/imapd.pem -noout -fingerprint -sha256)
+in_chroot mkimapdcert --install --from-certbot "$live" >>"$aptlog" 2>&1 ||
+    fail "mkimapdcert --install --from-certbot $live"
+assert_pem imapd
+[ -f "$root/etc/courier/imapd.pem.old" ] || fail "--install kept no imapd.pem.old"
+[ "$(in_chroot openssl x509 -in /etc/courier/imapd.pem.old -noout -fingerprint -sha256)" = "$before" ] ||
+    fail "imapd.pem.old is not the PEM --install replaced"
+# Key, leaf, intermediate: the PEM holds what certbot's files hold.
+[ "$(in_chroot openssl pkey -in /etc/courier/imapd.pem)" = "$(in_chroot openssl pkey -in "$live/privkey.pem")" ] ||
+    fail "imapd.pem does not hold certbot's private key"
+want_chain=$(cat "$root$archive/cert1.pem" "$root$archive/chain1.pem" | cert_fingerprints)
+[ "$(echo "$want_chain" | wc -l)" = 2 ] || fail "the certbot files do not hold a leaf and an intermediate"
+[ "$(cert_fingerprints <"$root/etc/courier/imapd.pem")" = "$want_chain" ] ||
+    fail "imapd.pem does not hold leaf then intermediate"
+served=$(served_chain | cert_fingerprints)
+same_state "couriertls did not serve leaf then intermediate after --install" "$want_chain" "$served"
+# A client that trusts only the root verifies the server (chain and name).
+echo | in_chroot timeout 10 openssl s_client -connect "127.0.0.1:$port" -CAfile /tmp/ca/root.pem \
+    -verify_return_error -verify_hostname localhost >"$work/verify.log" 2>&1 ||
+    { cat "$work/verify.log" >>"$aptlog"; fail "s_client -CAfile root.pem: couriertls's chain does not verify"; }
+grep -q '^Verify return code: 0 (ok)$' "$work/verify.log" ||
+    { cat "$work/verify.log" >>"$aptlog"; fail "s_client: no 'Verify return code: 0 (ok)'"; }
+# Again: nothing to do, the very same file stays.
+inode=$(stat -c %i "$root/etc/courier/imapd.pem")
+out=$(in_chroot mkimapdcert --install --from-certbot "$live" 2>&1) || fail "a second --install: $out"
+echo "$out" >>"$aptlog"
+case $out in *unchanged*) ;; *) fail "a second --install did not say unchanged: $out" ;; esac
+[ "$(stat -c %i "$root/etc/courier/imapd.pem")" = "$inode" ] || fail "a second --install replaced imapd.pem"
+# A key that is not the leaf's is refused; the served certificate stays.
+in_chroot sh -c 'umask 077; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out /tmp/ca/other.key' ||
+    fail "openssl genpkey"
+sum=$(md5sum <"$root/etc/courier/imapd.pem")
+set +e
+out=$(in_chroot mkimapdcert --install --key /tmp/ca/other.key --cert "$live/fullchain.pem" 2>&1)
+rc=$?
+set -e
+echo "$out" >>"$aptlog"
+[ "$rc" = 1 ] || fail "--install with a key not the leaf's: status $rc, output '$out'"
+[ "$(md5sum <"$root/etc/courier/imapd.pem")" = "$sum" ] || fail "a refused --install changed imapd.pem"
+[ "$(served_chain | cert_fingerprints)" = "$want_chain" ] || fail "a refused --install changed what couriertls serves"
+# --check reads the installed PEM (Debian's self-signed one was CN=localhost
+# too: the issuer tells them apart); --renew leaves what the CA issued alone.
+out=$(in_chroot mkimapdcert --check 2>&1) || fail "mkimapdcert --check on the installed PEM: $out"
+echo "$out" >>"$aptlog"
+case $out in *localhost*"courier-mkcert test intermediate"*) ;;
+    *) fail "mkimapdcert --check does not name the leaf and its issuer: $out" ;; esac
+set +e
+out=$(in_chroot mkimapdcert --renew --before 400 2>&1)
+rc=$?
+set -e
+echo "$out" >>"$aptlog"
+[ "$rc" = 1 ] && [ "$(md5sum <"$root/etc/courier/imapd.pem")" = "$sum" ] ||
+    fail "--renew of a due CA-issued PEM: status $rc (want 1, the PEM untouched): $out"
+log "A: couriertls serves the CA's leaf and intermediate; again unchanged; a wrong key refused"
+
+# certbot renews: version 2 of the lineage, then the deploy hook as certbot
+# runs it; the PEMs mkcert-install.conf names take the new leaf at once.
+log "A: certbot deploy hook: couriertls serves the renewed leaf"
+hook=/usr/share/courier-mkcert/certbot-deploy-hook
+[ -x "$root$hook" ] || fail "$hook is not installed"
+echo "imapd test" >"$root/etc/courier/mkcert-install.conf"
+chmod 644 "$root/etc/courier/mkcert-install.conf"
+certbot_version 2
+want_chain=$(cat "$root$archive/cert2.pem" "$root$archive/chain2.pem" | cert_fingerprints)
+[ "$(echo "$want_chain" | wc -l)" = 2 ] || fail "version 2 does not hold a leaf and an intermediate"
+[ "$(echo "$want_chain" | head -n 1)" != "$(echo "$served" | head -n 1)" ] || fail "version 2 has the same leaf"
+out=$(in_chroot env RENEWED_LINEAGE="$live" RENEWED_DOMAINS=localhost "$hook" 2>&1) ||
+    fail "$hook: $out"
+echo "$out" >>"$aptlog"
+case $out in "/etc/courier/imapd.pem: installed "*) ;; *) fail "$hook said: $out" ;; esac
+assert_pem imapd
+same_state "couriertls did not serve the renewed leaf and intermediate after the hook" \
+    "$want_chain" "$(served_chain | cert_fingerprints)"
+log "A: after the hook couriertls serves $(echo "$want_chain" | head -n 1)"
+in_chroot /usr/sbin/couriertcpd -pid="$tcpd_pid" -stop
 
 log "A: removing courier-mkcert"
 apt_in_chroot remove courier-mkcert
