@@ -4,8 +4,11 @@ For bench/overhead.py only; never installed, never used by the command.
 
     python bench/fixedkey.py SCRIPT [ARGS...]
 
-With ``MKCERT_BENCH_FIXED_KEY=FILE`` (a DER PKCS#8 RSA key), key generation
-is replaced by loading that key, so the run's time is the command's own
+With ``MKCERT_BENCH_FIXED_KEY=FILE`` (an RSA key's numbers p, q, d, dmp1,
+dmq1, iqmp, e, n as hex lines, from bench/overhead.py), key generation is
+replaced by loading that key with cryptography's RSA module alone (loading
+DER would import the serialization package here, and hide it from the
+overhead if the command imports it as well), so the run's time is the command's own
 overhead plus signing.  Without it the real key generation runs and is
 timed.  On exit one JSON line goes to the file named by
 ``MKCERT_BENCH_REPORT``: CLOCK_MONOTONIC instants (comparable with the
@@ -62,15 +65,15 @@ def main():
     real_build = []
 
     def load_fixed(spec):
-        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
 
-        with open(fixed, "rb") as handle:
-            data = handle.read()
+        with open(fixed, encoding="ascii") as handle:
+            values = [int(line, 16) for line in handle.read().split()]
+        numbers = rsa.RSAPrivateNumbers(*values[:6], rsa.RSAPublicNumbers(*values[6:]))
         try:
-            key = serialization.load_der_private_key(
-                data, None, unsafe_skip_rsa_key_validation=True)
+            key = numbers.private_key(unsafe_skip_rsa_key_validation=True)
         except TypeError:  # cryptography < 40 (its check is timed here too)
-            key = serialization.load_der_private_key(data, None)
+            key = numbers.private_key()
         if key.key_size != spec.bits:
             raise SystemExit(f"fixed key has {key.key_size} bits, run wants {spec.bits}")
         return key

@@ -17,6 +17,7 @@ this harness; nothing is asserted.  The pre-generated key exists only here:
 the command itself has no way to be handed a key.
 
     python3 bench/overhead.py [--case openssl-4096|openssl-2048|certtool] [--runs N]
+    python3 bench/overhead.py --case openssl-2048 --variant before=VENV1 --variant after=VENV2
 """
 
 import argparse
@@ -84,15 +85,19 @@ def instrumented(python, script, env, cwd, report):
 
 
 def make_key(bits, directory):
-    from cryptography.hazmat.primitives import serialization
+    """A key for the fixed-key runs, as hex numbers (what bench/fixedkey.py reads).
+
+    Not DER: loading DER would import cryptography's serialization package
+    inside the timed key loading, hiding it if the command imports it too.
+    """
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    key = rsa.generate_private_key(65537, bits)
-    path = os.path.join(directory, f"fixed-{bits}.der")
-    with open(path, "wb") as handle:
-        handle.write(key.private_bytes(serialization.Encoding.DER,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+    numbers = rsa.generate_private_key(65537, bits).private_numbers()
+    values = [numbers.p, numbers.q, numbers.d, numbers.dmp1, numbers.dmq1, numbers.iqmp,
+              numbers.public_numbers.e, numbers.public_numbers.n]
+    path = os.path.join(directory, f"fixed-{bits}.hex")
+    with open(path, "w", encoding="ascii") as handle:
+        handle.write("\n".join(f"{value:x}" for value in values))
     return path
 
 
@@ -104,6 +109,46 @@ def show(title, rows, fields):
               f"[{ms(min(values)).strip()} .. {ms(max(values)).strip()}]")
 
 
+def _variant(text):
+    """``LABEL=VENV``: VENV/bin/python running VENV/bin/mkimapdcert."""
+    label, _, venv = text.partition("=")
+    if not label or not venv:
+        raise SystemExit(f"--variant wants LABEL=VENV, not {text!r}")
+    return label, os.path.join(venv, "bin", "python"), os.path.join(venv, "bin", "mkimapdcert")
+
+
+def _alternated(variants, runs, layout, env, report):
+    """``runs`` instrumented runs of each variant, taking turns run by run.
+
+    Taking turns (in an order reversed every round) exposes every variant
+    to the same drift in the machine's load, which on a shared machine is
+    larger than the differences measured.
+    """
+    rows = {label: [] for label, _, _ in variants}
+    for round_number in range(runs):
+        order = variants if round_number % 2 == 0 else variants[::-1]
+        for label, python, script in order:
+            layout.clean()
+            rows[label].append(instrumented([python], script, env, layout.root, report))
+    return rows
+
+
+def cheap_paths(python, script, env, cwd, runs, label):
+    cheap = {"python -c pass": (python + ["-c", "pass"], 0),
+             "python -I -S -c pass": (python + ["-I", "-S", "-c", "pass"], 0),
+             "--help": (python + [script, "--help"], 0),
+             "already exists": (python + [script], 1)}
+    print(f"{label}: cheap paths ({runs} runs), median:")
+    results = {}
+    for name, (command, expect) in cheap.items():
+        cpu = []
+        times = [wall(command, env, cwd, expect, cpu) for _ in range(runs)]
+        results[name] = {"wall": times, "cpu": cpu}
+        print(f"  {name:<22}{ms(statistics.median(times))} wall, "
+              f"{ms(statistics.median(cpu)).strip()} CPU")
+    return results
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--case", default="openssl-4096", choices=sorted(compare.CASES))
@@ -113,14 +158,20 @@ def main(argv=None):
                         help="interpreter to run the command with (default this one)")
     parser.add_argument("--script", default=None,
                         help="the mkimapdcert script (default the installed one)")
+    parser.add_argument("--variant", action="append", metavar="LABEL=VENV",
+                        help="measure VENV/bin/mkimapdcert under VENV/bin/python; repeat "
+                             "to compare installs, run by run in turns (instead of "
+                             "--python/--script)")
     parser.add_argument("--reference", default=compare.REFERENCE)
     parser.add_argument("--json", help="write every measurement here")
     parser.add_argument("--nice", type=int, default=-20)
     options = parser.parse_args(argv)
     niceness = compare.raise_priority(options.nice)
 
-    python = [options.python]
-    script = options.script or compare.default_ours()[-1]
+    if options.variant:
+        variants = [_variant(text) for text in options.variant]
+    else:
+        variants = [("ours", options.python, options.script or compare.default_ours()[-1])]
     layout = compare.Layout(options.case, options.reference)
     env = layout.env()
     scratch = tempfile.mkdtemp(prefix="mkcert-overhead-")
@@ -128,44 +179,36 @@ def main(argv=None):
     results = {}
     try:
         key = make_key(layout.expected_bits, scratch)
-        print(f"{options.case}: {' '.join(python)} {script}; niceness {niceness}")
+        for label, python, script in variants:
+            print(f"{options.case}: {label}: {python} {script}; niceness {niceness}")
 
-        rows = []
-        for _ in range(options.runs + 1):
+        fixed_env = dict(env, MKCERT_BENCH_FIXED_KEY=key)
+        for label, python, script in variants:  # warm the caches, untimed
             layout.clean()
-            rows.append(instrumented(python, script,
-                                     dict(env, MKCERT_BENCH_FIXED_KEY=key), layout.root, report))
-        results["fixed"] = rows[1:]  # the first run warms the caches
-        show("pre-generated key", results["fixed"],
-             ["wall", "startup", "certificate", "overhead", "exit", "cpu"])
+            instrumented([python], script, fixed_env, layout.root, report)
+        fixed = _alternated(variants, options.runs, layout, fixed_env, report)
+        real = _alternated(variants, options.real_runs, layout, env, report)
+        for label, python, script in variants:
+            results[label] = {"fixed": fixed[label], "real": real[label]}
+            prefix = f"{label}: " if len(variants) > 1 else ""
+            show(prefix + "pre-generated key", fixed[label],
+                 ["wall", "startup", "certificate", "overhead", "exit", "cpu"])
+            if real[label]:
+                show(prefix + "real key generation", real[label],
+                     ["wall", "keygen", "certificate", "overhead", "exit", "cpu"])
 
-        rows = []
-        for _ in range(options.real_runs):
-            layout.clean()
-            rows.append(instrumented(python, script, env, layout.root, report))
-        results["real"] = rows
-        if rows:
-            show("real key generation", rows, ["wall", "keygen", "certificate", "overhead", "exit"])
-
-        cheap = {"python -c pass": (python + ["-c", "pass"], 0),
-                 "python -I -S -c pass": (python + ["-I", "-S", "-c", "pass"], 0),
-                 "--help": (python + [script, "--help"], 0),
-                 "already exists": (python + [script], 1)}
         with open(layout.pem, "w", encoding="ascii") as handle:
             handle.write("x")
-        print(f"cheap paths ({options.runs} runs), median:")
-        results["cheap"] = {}
-        for label, (command, expect) in cheap.items():
-            cpu = []
-            times = [wall(command, env, layout.root, expect, cpu) for _ in range(options.runs)]
-            results["cheap"][label] = {"wall": times, "cpu": cpu}
-            print(f"  {label:<22}{ms(statistics.median(times))} wall, "
-                  f"{ms(statistics.median(cpu)).strip()} CPU")
+        for label, python, script in variants:
+            results[label]["cheap"] = cheap_paths([python], script, env, layout.root,
+                                                  options.runs, label)
     finally:
         layout.remove()
         for name in os.listdir(scratch):
             os.unlink(os.path.join(scratch, name))
         os.rmdir(scratch)
+    if len(variants) == 1:
+        results = results[variants[0][0]]
     if options.json:
         with open(options.json, "w", encoding="utf-8") as handle:
             json.dump(results, handle, indent=1)
