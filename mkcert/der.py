@@ -95,7 +95,7 @@ def context(number, content, constructed=True):
 
 def pem(der_bytes, label):
     """PEM armour with 64-character lines, as OpenSSL's PEM_write does it."""
-    import binascii  # built in; the base64 module around it imports more
+    import binascii  # the base64 module around it would import struct as well
 
     text = binascii.b2a_base64(der_bytes, newline=False).decode("ascii")
     body = "".join(text[i:i + 64] + "\n" for i in range(0, len(text), 64))

@@ -13,7 +13,6 @@ half without changing what a key is or how it is made.  See
 import os
 import select
 import signal
-import threading
 
 # Only the RSA module: cryptography's serialization package (which loads
 # the SSH, PKCS#12 and cipher code) is never imported; the key's PEM is laid
@@ -166,6 +165,8 @@ class _InThread(_Pending):
     """One search in a worker thread of this process."""
 
     def __init__(self, spec):
+        import threading  # only here: racing searches need no thread of this process
+
         self._result = {}
         self._worker = threading.Thread(target=self._work, args=(spec,),
                                         name="keygen", daemon=True)
