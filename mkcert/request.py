@@ -9,9 +9,7 @@ attribute), so the builder makes no choices of its own: the readers own the
 fidelity to OpenSSL and certtool.
 """
 
-import dataclasses
 import datetime
-from typing import Callable, Optional
 
 # The latest instant X.509 can express (GeneralizedTime, RFC 5280 4.1.2.5).
 LATEST = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
@@ -24,14 +22,83 @@ IA5_STRING = 22
 UNIVERSAL_STRING = 28
 BMP_STRING = 30
 
+REQUIRED = object()
 
-@dataclasses.dataclass(frozen=True)
-class Attribute:
-    """One attribute of a distinguished name, e.g. CN=localhost."""
 
-    oid: str  # dotted form, e.g. "2.5.4.3"
-    value: str
-    tag: int = UTF8_STRING
+class Record:
+    """An immutable value: fields by keyword or position, compared and hashed by value.
+
+    What ``dataclasses.dataclass(frozen=True)`` gave these classes, without
+    it: importing dataclasses loads inspect, ast and dis, and making each
+    class compiles code, about 10 ms of a run whose own budget is 60 ms.
+    A subclass lists ``FIELDS``: (name, default) pairs in constructor order,
+    ``REQUIRED`` for a field without a default.
+    """
+
+    __slots__ = ()
+    FIELDS = ()
+
+    def __init__(self, *args, **values):
+        set_field = object.__setattr__
+        if len(args) == len(self.FIELDS):  # every field by position (template options)
+            for (name, _), value in zip(self.FIELDS, args):
+                set_field(self, name, value)
+            return
+        if len(args) > len(self.FIELDS):
+            raise TypeError(f"{type(self).__name__}() takes at most "
+                            f"{len(self.FIELDS)} positional arguments")
+        for (name, _), value in zip(self.FIELDS, args):
+            if name in values:
+                raise TypeError(f"{type(self).__name__}() got {name!r} twice")
+            values[name] = value
+        for name, default in self.FIELDS:
+            value = values.pop(name, default)
+            if value is REQUIRED:
+                raise TypeError(f"{type(self).__name__}() needs {name!r}")
+            set_field(self, name, value)
+        if values:
+            raise TypeError(f"{type(self).__name__}() has no field {next(iter(values))!r}")
+
+    def _values(self):
+        return tuple(getattr(self, name) for name, _ in self.FIELDS)
+
+    def replace(self, **changes):
+        """A copy with ``changes`` applied (``dataclasses.replace``)."""
+        values = {name: getattr(self, name) for name, _ in self.FIELDS}
+        values.update(changes)
+        return type(self)(**values)
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self):
+        return hash((type(self), self._values()))
+
+    def __repr__(self):
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name, _ in self.FIELDS)
+        return f"{type(self).__name__}({fields})"
+
+    def __reduce__(self):  # copy and pickle: rebuilt through __init__, never setattr
+        return type(self), self._values()
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable: use .replace()")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+
+class Attribute(Record):
+    """One attribute of a distinguished name, e.g. CN=localhost.
+
+    ``oid`` in dotted form ("2.5.4.3"), ``value`` a str, ``tag`` its ASN.1
+    string type.
+    """
+
+    FIELDS = (("oid", REQUIRED), ("value", REQUIRED), ("tag", UTF8_STRING))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
 
 # A relative distinguished name: usually one attribute, several when a
@@ -47,29 +114,33 @@ MIN_RSA_BITS = 1024
 MAX_RSA_BITS = 16384
 
 
-@dataclasses.dataclass(frozen=True)
-class KeySpec:
-    """The key to generate, and how to write it into the PEM."""
+class KeySpec(Record):
+    """The key to generate, and how to write it into the PEM.
 
-    algorithm: str = "rsa"
-    bits: int = 2048
-    # "pkcs8" is what `openssl req -nodes` writes (BEGIN PRIVATE KEY);
-    # "pkcs1" is what `certtool --generate-privkey` writes (BEGIN RSA PRIVATE KEY).
-    pem_format: str = "pkcs8"
+    ``pem_format``: "pkcs8" is what `openssl req -nodes` writes (BEGIN
+    PRIVATE KEY); "pkcs1" is what `certtool --generate-privkey` writes
+    (BEGIN RSA PRIVATE KEY).
+    """
 
-
-@dataclasses.dataclass(frozen=True)
-class KeyContext:
-    """What an extension may depend on that is only known at build time."""
-
-    public_key_info: bytes  # DER SubjectPublicKeyInfo of the new key
-    public_key_bits: bytes  # contents of its subjectPublicKey BIT STRING
-    subject: bytes  # DER of the subject (= issuer: the certificate is self-signed)
-    serial: int
+    FIELDS = (("algorithm", "rsa"), ("bits", 2048), ("pem_format", "pkcs8"))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
 
-@dataclasses.dataclass(frozen=True)
-class Extension:
+class KeyContext(Record):
+    """What an extension may depend on that is only known at build time.
+
+    ``public_key_info``: DER SubjectPublicKeyInfo of the new key;
+    ``public_key_bits``: the contents of its subjectPublicKey BIT STRING;
+    ``subject``: DER of the subject (= issuer: the certificate is
+    self-signed); ``serial``: an int.
+    """
+
+    FIELDS = (("public_key_info", REQUIRED), ("public_key_bits", REQUIRED),
+              ("subject", REQUIRED), ("serial", REQUIRED))
+    __slots__ = tuple(name for name, _ in FIELDS)
+
+
+class Extension(Record):
     """An X.509 v3 extension, either fixed DER or derived from the key.
 
     Exactly one of ``der`` and ``derive`` is set.  ``derive`` receives a
@@ -77,40 +148,37 @@ class Extension:
     leave the extension out (as OpenSSL does for ``subjectKeyIdentifier=none``).
     """
 
-    oid: str
-    critical: bool = False
-    der: Optional[bytes] = None
-    derive: Optional[Callable[[KeyContext], Optional[bytes]]] = None
+    FIELDS = (("oid", REQUIRED), ("critical", False), ("der", None), ("derive", None))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
     def value(self, context):
         return self.der if self.derive is None else self.derive(context)
 
 
-@dataclasses.dataclass(frozen=True)
-class CertRequest:
+class CertRequest(Record):
     """Everything needed to make one self-signed certificate."""
 
-    subject: tuple[RDN, ...]
-    key: KeySpec = KeySpec()
-    digest: str = "sha256"  # a hashlib-style name: sha1, sha256, md5, ...
-    days: int = 365
-    # Explicit dates (certtool's activation_date / expiration_date, or
-    # expiration_days = -1) take precedence over ``days``; aware UTC datetimes.
-    not_before: Optional[datetime.datetime] = None
-    not_after: Optional[datetime.datetime] = None
-    serial: Optional[int] = None  # None: a random positive serial of 159 bits
-    extensions: tuple[Extension, ...] = ()
-    # "openssl" or "gnutls": which tool's file this came from.  It decides
-    # the upstream extras (DH parameters in an OpenSSL esmtpd.pem).
-    flavour: str = "openssl"
-    # OpenSSL's RANDFILE setting, if the config has one (honoured, never fatal).
-    rand_file: Optional[str] = None
-    # Things worth telling the admin that do not stop the run, each already
-    # located as "file:line: text" (certtool ignores unknown template keys).
-    warnings: tuple[str, ...] = ()
-
-    def replace(self, **changes):
-        return dataclasses.replace(self, **changes)
+    FIELDS = (
+        ("subject", REQUIRED),  # a tuple of RDNs
+        ("key", KeySpec()),
+        ("digest", "sha256"),  # a hashlib-style name: sha1, sha256, md5, ...
+        ("days", 365),
+        # Explicit dates (certtool's activation_date / expiration_date, or
+        # expiration_days = -1) take precedence over ``days``; aware UTC datetimes.
+        ("not_before", None),
+        ("not_after", None),
+        ("serial", None),  # None: a random positive serial of 159 bits
+        ("extensions", ()),  # a tuple of Extension
+        # "openssl" or "gnutls": which tool's file this came from.  It decides
+        # the upstream extras (DH parameters in an OpenSSL esmtpd.pem).
+        ("flavour", "openssl"),
+        # OpenSSL's RANDFILE setting, if the config has one (honoured, never fatal).
+        ("rand_file", None),
+        # Things worth telling the admin that do not stop the run, each already
+        # located as "file:line: text" (certtool ignores unknown template keys).
+        ("warnings", ()),
+    )
+    __slots__ = tuple(name for name, _ in FIELDS)
 
     def validity(self, now=None):
         """(notBefore, notAfter): explicit dates, else now + days.

@@ -179,16 +179,14 @@ def add_to_request(request, names):
 
 
 def _merged_extension(extension, names, arrange):
-    import dataclasses
-
     if extension.derive is None:
-        return dataclasses.replace(extension, der=arrange(merge(extension.der, names)))
+        return extension.replace(der=arrange(merge(extension.der, names)))
     original = extension.derive
 
     def derive(context):  # a reader may compute SAN late; merge into whatever it makes
         return arrange(merge(original(context), names))
 
-    return dataclasses.replace(extension, derive=derive)
+    return extension.replace(derive=derive)
 
 
 def _new_position(extensions, flavour):

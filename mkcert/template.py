@@ -27,15 +27,14 @@ strings other than ISO dates and ``@seconds`` are refused, not guessed.
 Pure: text in, request out, no I/O and no crypto import (start-up time).
 """
 
-import dataclasses
 import datetime
 import re
 
 from . import der
 from .detect import CERTTOOL_KEYS
 from .errors import ConfigError
-from .request import (IA5_STRING, PRINTABLE_STRING, UTF8_STRING, Attribute,
-                      CertRequest, Extension, KeySpec)
+from .request import (IA5_STRING, PRINTABLE_STRING, REQUIRED, UTF8_STRING, Attribute,
+                      CertRequest, Extension, KeySpec, Record)
 from .seclevel import bits_for_security_level, certtool_digest  # noqa: F401  (CLI API)
 
 NUMERIC_STRING = 18  # not among mkcert.request's tags; GnuTLS uses it for OGRN etc.
@@ -211,11 +210,11 @@ CERTTOOL_KEY = KeySpec(algorithm="rsa", bits=bits_for_security_level("high"),
 
 # --- Reading the file ----------------------------------------------------
 
-@dataclasses.dataclass(frozen=True)
-class Option:
-    name: str
-    value: str
-    line: int
+class Option(Record):
+    """One ``name = value`` of the template, with the line it starts on."""
+
+    FIELDS = (("name", REQUIRED), ("value", REQUIRED), ("line", REQUIRED))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
 
 _NAME_FIRST = frozenset("_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -447,7 +446,7 @@ def with_key_bits(request, bits):
     certtool picks the signature digest from the key size (SHA-384 from
     4096 bits on), so the size from ``BITS`` must change both.
     """
-    key = dataclasses.replace(request.key, bits=bits)
+    key = request.key.replace(bits=bits)
     return request.replace(key=key, digest=certtool_digest(bits))
 
 

@@ -93,6 +93,9 @@ NOT_ON_CERTIFICATE_PATH = {
     "ctypes",
     # base64 imports struct; binascii alone does the PEM
     "base64",
+    # dataclasses imports inspect, ast and dis (about 10 ms with making the
+    # classes): mkcert.request.Record instead
+    "dataclasses", "inspect",
 }
 
 
