@@ -972,9 +972,11 @@ def subject_key_identifier(context):
     SubjectPublicKeyInfo (checked: certtool's identifier equals
     ``sha1(SPKI DER)``).
     """
-    import hashlib  # here, not at the top: it loads libcrypto, which start-up avoids
+    # Called while the certificate is built, when mkcert.cert (and
+    # cryptography) is loaded; hashlib would load the system's libcrypto too.
+    from .cert import digest
 
-    return der.octet_string(hashlib.sha1(context.public_key_info).digest())
+    return der.octet_string(digest("sha1", context.public_key_info))
 
 
 def _basic_constraints(template, ca):
