@@ -596,7 +596,14 @@ case $out in "/etc/courier/imapd.pem: installed "*) ;; *) fail "$hook said: $out
 assert_pem imapd
 same_state "couriertls did not serve the renewed leaf and intermediate after the hook" \
     "$want_chain" "$(served_chain | cert_fingerprints)"
-log "A: after the hook couriertls serves $(echo "$want_chain" | head -n 1)"
+# The PEM is certbot's now: the renewal timer's --renew passes over it.
+sum=$(md5sum <"$root/etc/courier/imapd.pem")
+out=$(in_chroot mkimapdcert --renew --before 400 2>&1) ||
+    fail "--renew of a PEM mkcert-install.conf gives to certbot: $out"
+echo "$out" >>"$aptlog"
+case $out in *"certbot renews it"*) ;; *) fail "--renew said: $out" ;; esac
+[ "$(md5sum <"$root/etc/courier/imapd.pem")" = "$sum" ] || fail "--renew changed certbot's PEM"
+log "A: after the hook couriertls serves $(echo "$want_chain" | head -n 1); --renew leaves it to certbot"
 in_chroot /usr/sbin/couriertcpd -pid="$tcpd_pid" -stop
 
 log "A: removing courier-mkcert"
