@@ -305,9 +305,10 @@ def produce(paths, request, extra, publish_pem):
     with publish.Run() as run:
         publish.remove_stale_temporaries(paths.pem)
         publish.remove_stale_temporaries(paths.rand)
-        publish.write_rand_file(paths.rand, run)
         with start_key(request.key) as search:
-            # The certificate code loads while the primes are searched.
+            # Upstream's seed file, and the certificate code, while the
+            # primes are searched: neither has to wait for the other.
+            publish.write_rand_file(paths.rand, run)
             from .cert import build_certificate_der, certificate_pem
 
             key = search.result()

@@ -182,29 +182,32 @@ def _create_exclusive(path, run):
     return fd
 
 
-def _write_all(fd, data, path):
+def _write_all(fd, data, path, durable=True):
     view = memoryview(data)
     try:
         while view:
             written = os.write(fd, view)
             view = view[written:]
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     except OSError as exc:
         raise MkcertError(f"cannot write {path}: {describe(exc)}") from None
 
 
-def write_temporary(path, data, run, owner=None, mode=0o600):
+def write_temporary(path, data, run, owner=None, mode=0o600, durable=True):
     """Write ``data`` to a fresh temporary file beside ``path``; return its name.
 
     The file is 0600 from its first instant (and given to ``owner`` before a
-    byte is written), then set to ``mode`` once complete.
+    byte is written), then set to ``mode`` once complete.  ``durable``: on
+    disk (fsync) before it is published; only a file the run deletes again
+    may skip that.
     """
     temp = temporary_name(path)
     fd = _create_exclusive(temp, run)
     try:
         if owner is not None:
             owner.apply(fd, temp)
-        _write_all(fd, data, temp)
+        _write_all(fd, data, temp, durable)
         if mode != 0o600:
             os.fchmod(fd, mode)
     finally:
@@ -326,9 +329,10 @@ def write_rand_file(path, run):
 
     The seed is written under a temporary name and renamed into place, so a
     symlink or stale file at ``path`` is replaced, never written through.
-    The run removes it again on every exit path.
+    The run removes it again on every exit path, so it is not synced to
+    disk: after a crash the next run replaces it in the same way.
     """
-    temp = write_temporary(path, os.urandom(RAND_BYTES), run)
+    temp = write_temporary(path, os.urandom(RAND_BYTES), run, durable=False)
     with blocked_signals():  # renamed and recorded as one step (see _create_exclusive)
         try:
             os.rename(temp, path)

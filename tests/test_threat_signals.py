@@ -132,13 +132,13 @@ elif POINT == "certificate":
     cert.build_certificate_der = _patched
 elif POINT == "half-written":
     _write_all = publish._write_all
-    def _patched(fd, data, path):
+    def _patched(fd, data, path, *rest):
         if ".pem.tmp." in path:
             half = len(data) // 2
             os.write(fd, bytes(data[:half]))
             hit()
-            return _write_all(fd, data[half:], path)
-        return _write_all(fd, data, path)
+            return _write_all(fd, data[half:], path, *rest)
+        return _write_all(fd, data, path, *rest)
     publish._write_all = _patched
 elif POINT == "written-not-linked":
     _write_temporary = publish.write_temporary
