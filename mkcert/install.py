@@ -285,7 +285,12 @@ def install(pem, material, user, now=None):
     old_data, old_stat = current
     data = material.pem_bytes(_kept_blocks(old_data))
     if data == old_data:
-        return Outcome(False, f"{pem}: unchanged, it already holds {_summary(material)}")
+        line = f"{pem}: unchanged, it already holds {_summary(material)}"
+        mode = stat.S_IMODE(old_stat.st_mode)
+        if mode & publish.UNSAFE_MODE_BITS:
+            # Identical content changes nothing, not even the mode; but say it.
+            line += f"; warning: its mode {mode:04o} is unsafe for a private key"
+        return Outcome(False, line)
     keep = publish.kept_stat(old_stat)
     with publish.Run() as run:
         publish.remove_stale_temporaries(pem)

@@ -144,6 +144,17 @@ def test_identical_content_changes_nothing(layout, ca):
     assert layout.listing() == ["imapd.pem"]  # no .old either
 
 
+def test_identical_content_with_an_unsafe_mode_is_left_but_named(layout, ca):
+    first = layout.command("mkimapdcert", "--install", "--from-certbot", ca.live)
+    assert first.returncode == 0, first.stderr
+    os.chmod(pem_path(layout), 0o644)
+    again = layout.command("mkimapdcert", "--install", "--from-certbot", ca.live)
+    assert again.returncode == 0, again.stderr
+    assert "unchanged" in again.stdout
+    assert "warning: its mode 0644 is unsafe for a private key" in again.stdout
+    assert stat.S_IMODE(os.lstat(pem_path(layout)).st_mode) == 0o644
+
+
 def test_quiet_install_prints_nothing(layout, ca):
     result = layout.command("mkimapdcert", "--install", "-q", "--from-certbot", ca.live)
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
