@@ -121,10 +121,11 @@ def _read_input(path, what, trusted=False):
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise MkcertError(f"cannot read {what} {path}: {describe(exc)}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):  # (before open(): it refuses a directory itself)
+        os.close(fd)
+        raise MkcertError(f"{path}: not a regular file")
     with open(fd, "rb") as handle:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise MkcertError(f"{path}: not a regular file")
         if trusted:
             _refuse_replaceable(path, st)
         data = handle.read(MAX_INPUT_BYTES + 1)
@@ -216,8 +217,8 @@ def _parse_key(data, path):
     if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey,
                             ed25519.Ed25519PrivateKey)):
         kind = type(key).__name__.lstrip("_").replace("PrivateKey", "") or "unknown"
-        raise MkcertError(f"{path}: a {kind} key; Courier's TLS servers need an RSA, "
-                          f"ECDSA or Ed25519 key")
+        raise MkcertError(f"{path}: the private key is {kind}; Courier's TLS servers need "
+                          f"an RSA, ECDSA or Ed25519 key")
     return key, block
 
 

@@ -362,15 +362,17 @@ def test_encrypted_key_is_refused(layout, ca, tmp_path, prior):
     prior()
 
 
-def test_dsa_key_is_refused(layout, tmp_path, prior):
-    from cryptography.hazmat.primitives.asymmetric import dsa
+@pytest.mark.parametrize("kind", ["dsa", "ed448"])
+def test_other_key_types_are_refused(layout, tmp_path, prior, kind):
+    from cryptography.hazmat.primitives.asymmetric import dsa, ed448
 
-    key = dsa.generate_private_key(1024)
+    key = (dsa.generate_private_key(1024) if kind == "dsa"
+           else ed448.Ed448PrivateKey.generate())
     authority = pki.Pki()
     key_file, cert_file, chain_file = loose_files(tmp_path, authority)
     write(key_file, pki.key_pem(key))
     result = run_files(layout, key_file, cert_file, chain_file)
-    assert_refused(layout, result, "RSA, ECDSA or Ed25519")
+    assert_refused(layout, result, "the private key is", "RSA, ECDSA or Ed25519")
     prior()
 
 
@@ -405,6 +407,16 @@ def test_incomplete_certbot_lineage_is_refused(layout, ca, missing, prior):
 def test_not_a_certbot_directory_is_refused(layout, tmp_path):
     result = layout.command("mkimapdcert", "--install", "--from-certbot", tmp_path / "nothing")
     assert_refused(layout, result, "not a directory")
+    assert layout.listing() == []
+
+
+@pytest.mark.parametrize("which", ["key", "cert", "chain"])
+def test_directory_as_input_is_refused(layout, ca, tmp_path, which):
+    files = dict(zip(("key", "cert", "chain"), loose_files(tmp_path, ca)))
+    os.unlink(files[which])
+    os.mkdir(files[which])
+    result = run_files(layout, files["key"], files["cert"], files["chain"])
+    assert_refused(layout, result, f"{files[which]}: not a regular file")
     assert layout.listing() == []
 
 
