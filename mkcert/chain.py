@@ -127,18 +127,82 @@ def signature_verifies(certificate, public_key):
 
 
 def _rsa_pss_verifies(certificate, public_key, signed, signature):
-    """RSA-PSS, whose parameters only cryptography 39+ exposes; False where it cannot tell."""
-    from cryptography.exceptions import InvalidSignature
+    """RSA-PSS, with the parameters read from the certificate's DER (RFC 4055).
 
-    padding_for = getattr(certificate, "signature_algorithm_parameters", None)
+    cryptography only exposes them since 41; reading them here gives Debian's
+    38 the same verdict as the newest release.
+    """
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from .cert import hash_algorithm
+    from .errors import MkcertError
+
     try:
-        public_key.verify(signature, signed, padding_for,
-                          certificate.signature_hash_algorithm)
-    except (InvalidSignature, ValueError, TypeError):
+        digest, mask_digest, salt = pss_parameters(certificate)
+        public_key.verify(signature, signed,
+                          padding.PSS(mgf=padding.MGF1(hash_algorithm(mask_digest)),
+                                      salt_length=salt),
+                          hash_algorithm(digest))
+    except (InvalidSignature, MkcertError, ValueError, TypeError, IndexError):
         return False
     except Exception:
         return False
     return True
+
+
+# RFC 4055's hash algorithms for RSASSA-PSS, by OID.
+PSS_DIGESTS = {
+    "1.3.14.3.2.26": "sha1",
+    "2.16.840.1.101.3.4.2.4": "sha224",
+    "2.16.840.1.101.3.4.2.1": "sha256",
+    "2.16.840.1.101.3.4.2.2": "sha384",
+    "2.16.840.1.101.3.4.2.3": "sha512",
+}
+_CONTEXT_0, _CONTEXT_1, _CONTEXT_2 = 0xA0, 0xA1, 0xA2
+
+
+def pss_parameters(certificate):
+    """(digest, MGF1 digest, salt length) of an RSA-PSS signature; RFC 4055's defaults apply.
+
+    Raises ValueError for parameters outside RFC 4055's hash algorithms.
+    """
+    from . import der
+    from .report import certificate_der
+
+    whole = certificate_der(certificate)
+    algorithm = _content_members(whole)[1]
+    members = _content_members(algorithm)
+    digest, mask_digest, salt = "sha1", "sha1", 20
+    if len(members) > 1:
+        for field in _content_members(members[1]):
+            inner = _content_members(field)[0]  # explicit tag around one value
+            if field[0] == _CONTEXT_0:
+                digest = _pss_digest(_content_members(inner)[0])
+            elif field[0] == _CONTEXT_1:
+                mask_digest = _pss_digest(_content_members(_content_members(inner)[1])[0])
+            elif field[0] == _CONTEXT_2:
+                _, start, end = der.read_tlv(inner)
+                salt = int.from_bytes(inner[start:end], "big")
+    return digest, mask_digest, salt
+
+
+def _content_members(encoded):
+    from . import der
+
+    _, start, end = der.read_tlv(encoded)
+    return der.children(encoded[start:end])
+
+
+def _pss_digest(encoded_oid):
+    from . import der
+    from .report import _decode_oid
+
+    _, start, end = der.read_tlv(encoded_oid)
+    dotted = _decode_oid(encoded_oid[start:end])
+    if dotted not in PSS_DIGESTS:
+        raise ValueError(f"RSA-PSS with hash {dotted}")
+    return PSS_DIGESTS[dotted]
 
 
 def chain_breaks(certificates):

@@ -486,3 +486,53 @@ def test_writable_key_behind_a_certbot_link_names_the_real_file(layout, ca, prio
     assert_refused(layout, result, f"{privkey} (a link to {os.path.realpath(privkey)}) "
                                    f"is writable by others (mode 0666)")
     prior()
+
+
+def openssl_pss_leaf(tmp_path, authority, signer_key, digest, salt):
+    """A leaf for the authority's leaf key, signed with RSA-PSS by ``signer_key`` (openssl)."""
+    key_file = write(tmp_path / "leaf.key", pki.key_pem(authority.leaf_key))
+    signer_file = write(tmp_path / "signer.key", pki.key_pem(signer_key))
+    issuer_file = write(tmp_path / "issuer.pem", pki.cert_pem(authority.intermediate), 0o644)
+    csr = tmp_path / "leaf.csr"
+    openssl("req", "-new", "-key", key_file, "-subj", "/CN=pss.example.test", "-out", csr)
+    leaf = tmp_path / "pss-leaf.pem"
+    openssl("x509", "-req", "-in", csr, "-CA", issuer_file, "-CAkey", signer_file,
+            "-set_serial", "7", "-days", "30", f"-{digest}",
+            "-sigopt", "rsa_padding_mode:pss", "-sigopt", f"rsa_pss_saltlen:{salt}", "-out", leaf)
+    assert "rsassaPss" in openssl("x509", "-in", leaf, "-noout", "-text").stdout
+    return key_file, leaf, issuer_file
+
+
+@pytest.mark.parametrize("digest, salt", [("sha256", 32), ("sha384", 48), ("sha512", 20)])
+def test_rsa_pss_signed_leaf_verifies_on_every_stack(layout, tmp_path, digest, salt):
+    """RSA-PSS parameters come from the DER (cryptography 38 does not expose them)."""
+    authority = rsa_intermediate(pki.Pki(leaf_kind="rsa"), 11)
+    key_file, leaf, issuer_file = openssl_pss_leaf(tmp_path, authority,
+                                                   authority.intermediate_key, digest, salt)
+    verified = openssl("verify", "-partial_chain", "-CAfile", issuer_file, leaf, check=False)
+    assert verified.returncode == 0, verified
+    result = run_files(layout, key_file, leaf, issuer_file)
+    assert result.returncode == 0, result.stderr
+    check = layout.command("mkimapdcert", "--check", "--json")
+    assert '"chain_verifies": true' in check.stdout, check.stdout
+
+
+def rsa_intermediate(authority, slot):
+    """Give ``authority`` an RSA intermediate (same name as ever), so it can sign with PSS."""
+    authority.intermediate_key = pki.key("rsa", slot=slot)
+    authority.intermediate = pki.certificate(
+        authority.intermediate_key, "mkcert test intermediate", issuer=authority.root,
+        issuer_key=authority.root_key, ca=True)
+    return authority
+
+
+def test_rsa_pss_signature_by_another_key_is_refused(layout, tmp_path):
+    """Signed by an impostor intermediate of the same name; the real one given as chain."""
+    real = rsa_intermediate(pki.Pki(leaf_kind="rsa"), 11)
+    impostor = rsa_intermediate(pki.Pki(leaf_kind="rsa"), 12)
+    key_file, leaf, _ = openssl_pss_leaf(tmp_path, impostor, impostor.intermediate_key,
+                                         "sha256", 32)
+    chain_file = write(tmp_path / "real-chain.pem", pki.cert_pem(real.intermediate), 0o644)
+    result = run_files(layout, key_file, leaf, chain_file)
+    assert_refused(layout, result, "the signature does not verify")
+    assert layout.listing() == []
