@@ -10,6 +10,7 @@ throw-away root, intermediate and leaf laid out as certbot does: after
 ``mkimapdcert --install --from-certbot`` (and after the packaged certbot
 deploy hook, for a renewed leaf) couriertls serves exactly the leaf and the
 intermediate, and a client that trusts only the root verifies the server.
+Before any of that, lintian (pedantic and informational) must find nothing.
 
 Runs only as root with debootstrap and the package's build dependencies
 installed; ``COURIER_MKCERT_DEBIAN_TEST=0`` turns it off.  It takes about a
@@ -75,6 +76,21 @@ def _run(command, timeout):
     return output
 
 
+def _assert_lintian_clean(deb):
+    """Debian's own checker finds nothing (pedantic and informational tags included).
+
+    The overrides in debian/courier-mkcert.lintian-overrides say why each
+    one is there; anything new fails here.
+    """
+    if shutil.which("lintian", path=SYSTEM_PATH) is None:
+        pytest.fail("lintian is not installed (.ci/run installs it)")
+    result = subprocess.run(["lintian", "--pedantic", "-I", "--no-tag-display-limit", deb],
+                            capture_output=True, text=True, timeout=600,
+                            env=dict(os.environ, PATH=SYSTEM_PATH))
+    tags = [line for line in result.stdout.splitlines() if line.strip()]
+    assert result.returncode == 0 and not tags, (result.returncode, tags, result.stderr)
+
+
 WHY_NOT = _why_not()
 
 
@@ -88,6 +104,7 @@ def test_debian_package_with_courier(tmp_path):
         pytest.fail(f"building the .deb failed:\n{tail}")
     deb = build.stdout.strip().splitlines()[-1]
     assert os.path.isfile(deb), deb
+    _assert_lintian_clean(deb)
 
     output = _run([os.path.join(INTEGRATION, "debian.sh"), deb], timeout=1200)
     print(output)  # the timed steps: shown with pytest -rP or -s
