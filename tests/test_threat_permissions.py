@@ -164,20 +164,31 @@ def _strace_or_skip():
 
 SYSCALLS = ("open,openat,creat,link,linkat,rename,renameat,renameat2,chmod,fchmod,fchmodat,"
             "chown,fchown,fchownat,lchown,umask,write,close")
-CALL = re.compile(r"^(?P<pid>\d+)\s+(?P<name>\w+)\((?P<args>.*)\)\s+=\s+(?P<ret>-?\d+|\?)")
+CALL = re.compile(r"^(?P<name>\w+)\((?P<args>.*)\)\s+=\s+(?P<ret>-?\d+|\?)")
 
 
 def _trace(layout, strace, *args, program="mkimapdcert", env=None):
-    log = layout.certsdir.parent / "strace.log"
-    command = [strace, "-f", "-qq", "-s", "256", "-e", f"trace={SYSCALLS}", "-o", str(log),
+    """Run the command under strace; its calls as (tid, name, args, result), in order.
+
+    One log per thread (``-ff``): with one shared log, a call made while
+    another process runs (the seed file is written during the key search)
+    is split into "unfinished" and "resumed" lines and would be missed.
+    Each file is in time order; the threads' files are read one after the
+    other, which keeps every order the test relies on (within one thread).
+    """
+    base = layout.certsdir.parent / "strace.log"
+    command = [strace, "-ff", "-qq", "-s", "256", "-e", f"trace={SYSCALLS}", "-o", str(base),
                sys.executable, os.path.join(BIN, program), *args]
     result = subprocess.run(command, env=env or layout.env, capture_output=True, text=True,
                             timeout=180, preexec_fn=_umask_000)
     calls = []
-    for line in log.read_text().splitlines():
-        match = CALL.match(line)
-        if match:
-            calls.append((int(match["pid"]), match["name"], match["args"], match["ret"]))
+    logs = sorted(base.parent.glob("strace.log.*"), key=lambda p: int(p.suffix[1:]))
+    for log in logs:
+        tid = int(log.suffix[1:])
+        for line in log.read_text().splitlines():
+            match = CALL.match(line)
+            if match:
+                calls.append((tid, match["name"], match["args"], match["ret"]))
     return result, calls
 
 
