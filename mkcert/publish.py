@@ -99,6 +99,10 @@ class Run:
     def __enter__(self):
         self._saved_umask = os.umask(0o077)
         for signum in HANDLED_SIGNALS:
+            if signal.getsignal(signum) == signal.SIG_IGN:
+                # Ignored when we started (nohup, a background job of a
+                # script): whoever started us asked for the run to go on.
+                continue
             self._saved_handlers[signum] = signal.signal(signum, self._interrupt)
         return self
 

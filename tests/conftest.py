@@ -2,6 +2,7 @@
 
 import os
 import pwd
+import signal
 import subprocess
 import sys
 
@@ -10,6 +11,24 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "bin")
 REFERENCE = os.path.join(os.path.dirname(ROOT), "shared", "reference")
+
+
+def _children_start_with_default_signals():
+    """Let the commands under test start with SIGINT, SIGTERM and SIGHUP at their defaults.
+
+    Under nohup, or as a background job of a script, pytest starts with
+    some of them ignored, and an ignored signal stays ignored in every
+    child, which the commands rightly respect; the signal tests need the
+    usual start.  A handler, unlike SIG_IGN, is reset to the default by
+    exec, so a do-nothing handler here leaves pytest itself as deaf to them
+    as it was, while its children start as from a terminal.
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) == signal.SIG_IGN:
+            signal.signal(signum, lambda *args: None)
+
+
+_children_start_with_default_signals()
 
 
 def reference(*parts):

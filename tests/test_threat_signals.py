@@ -217,6 +217,20 @@ def test_signal_at_named_point(layout, point, signum):
 
 
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
+def test_signal_ignored_at_start_stays_ignored(layout, signum):
+    """``nohup mkimapdcert`` (or a background job of a script, for SIGINT): the
+    signal that was ignored when the command started is ignored throughout,
+    so the run finishes; the other two still stop it cleanly."""
+    install_imapd(layout)
+    prelude = f"import signal as _s; _s.signal({int(signum)}, _s.SIG_IGN)\n" + POINT_PRELUDE
+    env = dict(layout.env, TRIAL_SIGNAL=str(int(signum)), TRIAL_POINT="key-generation")
+    result = wrapped(layout, prelude, "-q", env=env)
+    assert result.returncode == 0, result.stderr
+    assert check_outcome(layout, result.returncode, result.stderr, signum) == "finished first"
+    assert layout.listing() == ["imapd.pem"]
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
 def test_signal_while_refreshing_a_randfile_elsewhere(layout, tmp_path, signum):
     """RANDFILE naming another file: its rewrite is cut short, nothing is left."""
     from conftest import reference
