@@ -70,9 +70,27 @@ def public_key_der(public_key):
                                    serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
+def certificate_public_key(certificate):
+    """The certificate's public key; ValueError, in one short sentence, if it cannot be read.
+
+    A damaged or unknown key algorithm surfaces only here (cryptography
+    parses it lazily), as UnsupportedAlgorithm or as a ValueError carrying
+    OpenSSL's error stack, depending on the release.
+    """
+    try:
+        return certificate.public_key()
+    except Exception as exc:  # UnsupportedAlgorithm is not a ValueError
+        detail = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+        raise ValueError(f"its public key cannot be read: {detail.split('. ')[0]}") from None
+
+
 def key_matches(key, certificate):
-    """Is ``key`` the private half of the certificate's public key?"""
-    return public_key_der(key.public_key()) == public_key_der(certificate.public_key())
+    """Is ``key`` the private half of the certificate's public key?
+
+    Raises ValueError when the certificate's key cannot be read at all.
+    """
+    return public_key_der(key.public_key()) == public_key_der(
+        certificate_public_key(certificate))
 
 
 def is_self_signed(certificate):

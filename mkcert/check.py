@@ -32,8 +32,8 @@ import os
 import stat
 from typing import Optional
 
-from .chain import (DIGEST_BY_SIGNATURE_OID, certificate_blocks, chain_breaks,
-                    is_encrypted, is_self_signed, key_matches, pem_blocks,
+from .chain import (DIGEST_BY_SIGNATURE_OID, certificate_blocks, certificate_public_key,
+                    chain_breaks, is_encrypted, is_self_signed, key_matches, pem_blocks,
                     private_key_blocks)
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
@@ -377,7 +377,11 @@ def _check_dates(certificate, result, warn_days, now):
 def _check_strength(certificate, result):
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    public_key = certificate.public_key()
+    try:
+        public_key = certificate_public_key(certificate)
+    except ValueError as exc:
+        result.add(CRITICAL, f"the certificate: {exc}")
+        return
     result.key_type = type(public_key).__name__.lstrip("_").replace("PublicKey", "").upper()
     result.key_bits = getattr(public_key, "key_size", None)
     if result.digest in WEAK_DIGESTS:
@@ -396,7 +400,10 @@ def _check_strength(certificate, result):
 def _check_key(key, certificate, result):
     from .compat import tls_context_error
 
-    result.key_matches = key_matches(key, certificate)
+    try:
+        result.key_matches = key_matches(key, certificate)
+    except ValueError:
+        return  # _check_strength has said why: the certificate's key cannot be read
     if not result.key_matches:
         result.add(CRITICAL, "the private key does not match the certificate")
         return

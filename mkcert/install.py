@@ -243,7 +243,12 @@ def verify(material, now=None):
     from .compat import not_valid_after, not_valid_before
 
     leaf = material.leaf
-    if not chain.key_matches(material.key, leaf):
+    try:
+        matches = chain.key_matches(material.key, leaf)
+    except ValueError as exc:
+        raise MkcertError(f"the certificate in {material.cert_paths[0]} ({_subject(leaf)}): "
+                          f"{exc}") from None
+    if not matches:
         raise MkcertError(f"the private key in {material.key_path} does not belong to the "
                           f"certificate in {material.cert_paths[0]} ({_subject(leaf)})")
     now = now or datetime.datetime.now(datetime.timezone.utc)

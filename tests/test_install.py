@@ -536,3 +536,22 @@ def test_rsa_pss_signature_by_another_key_is_refused(layout, tmp_path):
     result = run_files(layout, key_file, leaf, chain_file)
     assert_refused(layout, result, "the signature does not verify")
     assert layout.listing() == []
+
+
+def test_certificate_whose_public_key_cannot_be_read(layout, tmp_path, prior):
+    """One flipped letter turns the leaf's curve OID into nonsense (found by hypothesis on
+    cryptography 38): --install refuses it and --check calls it CRITICAL, in one line."""
+    authority = pki.Pki(leaf_kind="ec")
+    key_file, cert_file, chain_file = loose_files(tmp_path, authority)
+    good = cert_file.read_bytes()
+    at = good.index(b"KoZIzj0DAQcDQgAE")  # ...prime256v1, then the BIT STRING
+    write(cert_file, good[:at] + b"J" + good[at + 1:], 0o644)
+    result = run_files(layout, key_file, cert_file, chain_file)
+    assert_refused(layout, result, f"the certificate in {cert_file}",
+                   "its public key cannot be read")
+    prior()
+    pem = write(tmp_path / "damaged.pem", key_file.read_bytes() + cert_file.read_bytes())
+    check = layout.command("mkimapdcert", "--check", pem)
+    assert check.returncode == 2, check
+    assert "Traceback" not in check.stderr and len(check.stdout.splitlines()) == 1
+    assert "its public key cannot be read" in check.stdout
