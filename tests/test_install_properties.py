@@ -76,7 +76,7 @@ def pki_user():
     return pwd.getpwuid(os.geteuid()).pw_name
 
 
-@settings(max_examples=80, deadline=None,
+@settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(key=damaged(GOOD["key"]), cert=damaged(GOOD["cert"]), chain=damaged(GOOD["chain"]),
        existing=st.sampled_from([None, b"the old PEM\n"]))
