@@ -4,14 +4,13 @@ import os
 import pwd
 import signal
 import stat
-import sys
 import time
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from conftest import BIN, ROOT, openssl, reference
+from conftest import BIN, openssl, reference
 
 UPSTREAM_IMAPD = ("courier-upstream", "imapd.cnf")
 

@@ -332,8 +332,6 @@ def test_a_signal_stops_the_race_and_its_racers(layout):
 
 
 def _children_of(pid):
-    import os
-
     try:
         with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
             return [int(p) for p in handle.read().split()]
