@@ -311,18 +311,12 @@ def install(pem, material, user, now=None):
 
 def _current(pem):
     """(bytes, lstat) of the PEM being replaced, or None when there is none."""
-    try:
-        st = os.lstat(pem)
-    except FileNotFoundError:
+    from .publish import file_to_replace
+
+    st = file_to_replace(pem, "installing", "remove the link, or install into the file "
+                                            "it points to")
+    if st is None:
         return None
-    except OSError as exc:
-        raise MkcertError(f"cannot examine {pem}: {describe(exc)}") from None
-    if stat.S_ISLNK(st.st_mode):
-        raise MkcertError(
-            f"{pem} is a symbolic link (to {os.readlink(pem)}); not installing through it: "
-            f"remove the link, or install into the file it points to")
-    if not stat.S_ISREG(st.st_mode):
-        raise MkcertError(f"{pem} is not a regular file; not replacing it")
     try:
         fd = os.open(pem, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:

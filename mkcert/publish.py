@@ -261,6 +261,28 @@ def publish_replace(path, data, run, owner=None, mode=0o600, stat_from=None, fin
     sync_directory(path)
 
 
+def file_to_replace(path, doing, advice):
+    """The ``lstat`` of the regular file at ``path`` about to be replaced; None if missing.
+
+    A symbolic link is refused (replacing it would detach it from what it
+    points to; writing through it is what the shell originals got wrong),
+    and so is anything else that is not a regular file.  ``doing`` names the
+    action ("renewing"), ``advice`` what to do about a link instead.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise MkcertError(f"cannot examine {path}: {describe(exc)}") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise MkcertError(f"{path} is a symbolic link (to {os.readlink(path)}); "
+                          f"not {doing} through it: {advice}")
+    if not stat.S_ISREG(st.st_mode):
+        raise MkcertError(f"{path} is not a regular file; not {doing} it")
+    return st
+
+
 def old_path(path):
     """Where the file a replacement displaced is kept: ``PATH.old``."""
     return path + ".old"

@@ -31,13 +31,12 @@ Decisions where the issue was silent:
 """
 
 import datetime
-import os
 import stat
 import sys
 
 from . import san
 from .errors import MkcertError
-from .publish import describe, kept_stat, old_path, replace_keeping_old
+from .publish import file_to_replace, kept_stat, old_path, replace_keeping_old
 
 
 class Decision:
@@ -51,15 +50,10 @@ def renew(program, name, paths, options, environ):
     """Run ``--renew``: a first run if the PEM is missing, else renew if due."""
     from . import cli
 
-    st = _lstat(paths.pem)
+    st = file_to_replace(paths.pem, "renewing", "renew the file it points to, or put a "
+                                                "regular file in its place")
     if st is None:
         return cli.make(program, name, paths, options, environ)
-    if stat.S_ISLNK(st.st_mode):
-        raise MkcertError(
-            f"{paths.pem} is a symbolic link (to {os.readlink(paths.pem)}); not renewing "
-            f"through it: renew the file it points to, or put a regular file in its place")
-    if not stat.S_ISREG(st.st_mode):
-        raise MkcertError(f"{paths.pem} is not a regular file; not renewing it")
 
     from .check import check_pem
 
@@ -87,15 +81,6 @@ def renew(program, name, paths, options, environ):
               f"{old_path(paths.pem)}")
     cli.report(certificate, options)
     return 0
-
-
-def _lstat(path):
-    try:
-        return os.lstat(path)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise MkcertError(f"cannot examine {path}: {describe(exc)}") from None
 
 
 def _certbot_lineage(current, options, pem, environ):
