@@ -12,13 +12,12 @@ exists" answer stay fast, and argparse (:mod:`mkcert.arguments`) only
 when the command line is more than the plain one package scripts use.
 """
 
-import io
 import os
 import re
 import sys
 import types
 
-from . import layout
+from . import layout, process
 from .errors import AlreadyExists, Interrupted, MkcertError
 
 MULTI_CALL_NAME = "courier"  # mkcouriercert itself
@@ -88,7 +87,7 @@ def main(argv=None, program=None, environ=None):
         return 1
     except Interrupted as exc:
         print(f"{program}: {exc}", file=sys.stderr)
-        _exit_at_once(1)
+        process.end(1)
     except MkcertError as exc:
         print(f"{program}: {exc}", file=sys.stderr)
         return exc.exit_status
@@ -115,58 +114,12 @@ def plain_options(arguments, multi_call):
 
 
 def run():
-    """The entry point of ``bin/mk*cert``: :func:`main`, then a fast exit.
+    """The entry point of ``bin/mk*cert``: :func:`main` as the command, then a fast exit.
 
-    Standard output is collected and written once, at the end, so that a
-    full disk or a closed pipe there is one failure in one place (an error
-    line and a non-zero status), whichever path printed.  By the time
-    ``main`` returns every file is complete and synced, and the
-    interpreter's teardown with cryptography loaded costs about 15 ms that
-    an install script would wait for: the exit skips it.
+    See :mod:`mkcert.process`: a closed or full standard stream never
+    changes the exit status, and the exit skips the interpreter's teardown.
     """
-    sys.stdout = _DeferredOutput(sys.stdout)
-    try:
-        status = main()
-    except SystemExit as exc:  # argparse: --help, --version, usage errors
-        status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    _exit_at_once(status)
-
-
-class _DeferredOutput(io.StringIO):
-    """Standard output held in memory until :func:`_exit_at_once` writes it."""
-
-    def __init__(self, real):
-        super().__init__()
-        self.real = real
-
-
-def _exit_at_once(status):
-    """Write what was held back, then exit without interpreter and OpenSSL teardown.
-
-    Used when the run is over (its files published, or removed after a
-    signal).  After a signal it is also a matter of safety: a key search
-    may still run inside OpenSSL in a worker thread, which cannot be
-    stopped, and tearing down libcrypto under it crashes the process
-    (SIGSEGV after our message, seen with Debian's shared libcrypto).
-    """
-    try:
-        if isinstance(sys.stdout, _DeferredOutput):
-            sys.stdout.real.write(sys.stdout.getvalue())
-            sys.stdout = sys.stdout.real
-        sys.stdout.flush()
-    except OSError as exc:
-        # A full disk or a closed pipe: say so in one line, and fail.
-        try:
-            print(f"{os.path.basename(sys.argv[0])}: cannot write to standard output: "
-                  f"{exc.strerror or exc}", file=sys.stderr)
-        except OSError:
-            pass
-        status = status or 1
-    try:
-        sys.stderr.flush()
-    except OSError:
-        pass
-    os._exit(status)
+    process.run_command(os.path.basename(sys.argv[0]), main)
 
 
 def check(paths, options):

@@ -19,7 +19,7 @@ import os
 import sys
 import time
 
-from . import __version__, layout
+from . import __version__, layout, process
 from .dhparams import NAMED_GROUPS  # no crypto import: dhparams loads libraries only when searching
 from .errors import MkcertError
 
@@ -227,6 +227,11 @@ def execute(plan):
     if not plan.quiet and _isatty(sys.stderr):
         print(f"{PROG}: wrote {plan.path} ({plan.describe()})", file=sys.stderr)
     return 0
+
+
+def run():
+    """The entry point of ``bin/mkdhparams``: :func:`main` as the command (see :mod:`mkcert.process`)."""
+    process.run_command(PROG, main)
 
 
 def main(argv=None):

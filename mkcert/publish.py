@@ -23,6 +23,7 @@ import signal
 import stat
 import types
 
+from . import process
 from .errors import Interrupted, MkcertError
 
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -88,6 +89,11 @@ class Run:
     (and temporary ones on success too) only if they are still the very file
     this run made (same device and inode), so nothing planted meanwhile at the
     same name is ever deleted.
+
+    Once the run has published its result the exit status must say so: from
+    then on the signals are ignored, inside the run and, in the command's
+    own process (:mod:`mkcert.process`), until it exits.  Code calling in
+    (the tests) gets its handlers back.
     """
 
     def __init__(self):
@@ -118,8 +124,11 @@ class Run:
         with blocked_signals():
             if exc_type is not None:
                 self.remove_all()
+            finished = self.published and exc_type is None and process.is_command()
             for signum, handler in self._saved_handlers.items():
-                signal.signal(signum, handler)
+                # The command only reports and exits now: a signal pending or
+                # still to come must not make that exit 143 (or 1).
+                signal.signal(signum, signal.SIG_IGN if finished else handler)
             os.umask(self._saved_umask)
         return False
 
