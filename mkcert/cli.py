@@ -246,8 +246,10 @@ def produce(paths, request, extra, publish_pem):
     """Make a key and certificate and hand the PEM bytes to ``publish_pem(data, run)``.
 
     The one pipeline behind a first run and ``--renew``: umask 077, the
-    ``NAME.rand`` seed for the run's lifetime, every file removed again if
-    anything fails or a signal arrives.  Only how the PEM lands differs (a
+    ``NAME.rand`` seed while the key and certificate are made, every file
+    removed again if anything fails or a signal arrives.  The file a
+    config's ``RANDFILE`` names is never written (see
+    :func:`mkcert.publish.write_rand_file`).  Only how the PEM lands differs (a
     new file, or an atomic replacement), so the caller says that.
     Returns the certificate's DER.
     """
@@ -269,8 +271,9 @@ def produce(paths, request, extra, publish_pem):
         data = private_key_pem(key, request.key) + certificate_pem(certificate)
         if extra is not None:
             data += extra()
-        publish_pem(data, run)
-        if request.rand_file and os.path.abspath(request.rand_file) != os.path.abspath(paths.rand):
-            publish.refresh_rand_file(request.rand_file)
+        # Upstream removes the seed once `openssl req` is done.  Before the
+        # PEM is published rather than after: a run killed in between would
+        # leave it to every later run, which answers "already exists".
         run.remove(paths.rand)
+        publish_pem(data, run)
     return certificate

@@ -136,10 +136,13 @@ class Run:
         st = os.fstat(fd)
         self._files[path] = (st.st_dev, st.st_ino)
 
-    def adopt(self, path):
-        """Take ``path`` (renamed into place by this run) as one of its files."""
-        st = os.lstat(path)
-        self._files[path] = (st.st_dev, st.st_ino)
+    def renamed(self, old, new):
+        """The run's file ``old`` is now called ``new``.
+
+        Its identity is the one recorded at creation: looking at ``new``
+        again could find it already replaced or removed by a concurrent run.
+        """
+        self._files[new] = self._files.pop(old)
 
     def forget(self, path):
         self._files.pop(path, None)
@@ -366,6 +369,11 @@ def write_rand_file(path, run):
     symlink or stale file at ``path`` is replaced, never written through.
     The run removes it again on every exit path, so it is not synced to
     disk: after a crash the next run replaces it in the same way.
+
+    Only this file, which the run creates and removes, is ever written: a
+    ``RANDFILE`` line of the config is not honoured.  OpenSSL rewrites that
+    file at exit, but the key comes from the OS RNG, nothing needs the
+    file, and it may be anything (another service's PEM, the config itself).
     """
     temp = write_temporary(path, os.urandom(RAND_BYTES), run, durable=False)
     with blocked_signals():  # renamed and recorded as one step (see _create_exclusive)
@@ -373,51 +381,7 @@ def write_rand_file(path, run):
             os.rename(temp, path)
         except OSError as exc:
             raise MkcertError(f"cannot create {path}: {describe(exc)}") from None
-        run.forget(temp)
-        run.adopt(path)
-
-
-def refresh_rand_file(path):
-    """Honour an OpenSSL ``RANDFILE``: OpenSSL reads it, then rewrites it on exit.
-
-    The OS RNG seeds the key, so the old contents add nothing; what remains
-    of OpenSSL's behaviour is the rewrite with 1024 fresh bytes.  Only an
-    existing regular file is refreshed (never a symlink, never a new file in
-    some directory the config names), and any failure is ignored: a RANDFILE
-    line never makes a run fail.
-    """
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return
-    if not stat.S_ISREG(st.st_mode):
-        return
-    # Not one of the run's files, so no cleanup knows the temporary name: no
-    # signal may come between its creation and its rename or removal.
-    with blocked_signals():
-        _refresh_rand_file(path, st)
-
-
-def _refresh_rand_file(path, st):
-    temp = temporary_name(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    try:
-        fd = os.open(temp, flags, 0o600)
-    except OSError:
-        return
-    try:
-        try:
-            os.write(fd, os.urandom(1024))
-            os.fsync(fd)
-            os.fchown(fd, st.st_uid, st.st_gid)
-        finally:
-            os.close(fd)
-        os.rename(temp, path)
-    except OSError:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
+        run.renamed(temp, path)
 
 
 def remove_stale_temporaries(path):

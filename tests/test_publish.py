@@ -131,21 +131,6 @@ def test_rand_file_replaces_planted_symlink_without_writing_through(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["victim"]
 
 
-def test_refresh_rand_file_rewrites_existing_regular_file_only(tmp_path):
-    existing = tmp_path / "old.rand"
-    existing.write_bytes(b"x" * 10)
-    publish.refresh_rand_file(str(existing))
-    assert existing.stat().st_size == 1024
-    missing = tmp_path / "sub" / "none.rand"
-    publish.refresh_rand_file(str(missing))  # never fatal, never created
-    assert not missing.exists()
-    link = tmp_path / "link.rand"
-    link.symlink_to(existing)
-    before = existing.read_bytes()
-    publish.refresh_rand_file(str(link))
-    assert link.is_symlink() and existing.read_bytes() == before
-
-
 def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
     target = str(tmp_path / "x.pem")
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],

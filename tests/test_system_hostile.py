@@ -98,6 +98,35 @@ KILL_AFTER_LINK = """
 """
 
 
+# --- RANDFILE -------------------------------------------------------------------
+
+def _identity(path):
+    st = os.lstat(path)
+    return path.read_bytes(), stat.S_IMODE(st.st_mode), st.st_ino, st.st_mtime_ns, st.st_nlink
+
+
+@pytest.mark.parametrize("named", ["other-pem", "own-pem", "config"])
+def test_randfile_line_never_changes_the_file_it_names(layout, named):
+    """The key comes from the OS RNG: nothing needs the file, so it is never written."""
+    other = layout.certsdir / "pop3d.pem"
+    other.write_bytes(b"-----BEGIN PRIVATE KEY-----\npop3d's own\n")
+    os.chmod(other, 0o600)
+    config = layout.sysconfdir / "imapd.cnf"
+    pem = layout.certsdir / "imapd.pem"
+    randfile = {"other-pem": other, "own-pem": pem, "config": config}[named]
+    text = open(EXAMPLE, encoding="utf-8").read().replace("default_bits = 2048", "default_bits = 1024")
+    layout.install_config("imapd", None, text=f"RANDFILE = {randfile}\n" + text)
+    before = {path: _identity(path) for path in (other, config)}
+    result = layout.command("mkimapdcert", "-q")
+    assert result.returncode == 0, result.stderr
+    assert {path: _identity(path) for path in (other, config)} == before
+    load_whole_pem(pem)
+    assert layout.listing() == ["imapd.pem", "pop3d.pem"]
+    again = layout.command("mkimapdcert")
+    assert (again.returncode, again.stdout) == (1, f"{pem} already exists.\n")
+    load_whole_pem(pem)
+
+
 # --- standard streams -------------------------------------------------------------
 
 REDIRECTIONS = {"stdout-closed": ">&-", "stderr-closed": "2>&-", "both-closed": ">&- 2>&-",

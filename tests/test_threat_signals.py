@@ -189,8 +189,8 @@ else:
 POINTS = ["config-read", "stale-cleanup", "temporary-created", "seed-renamed",
           "seed-written", "key-generation",
           "racer-reaping",
-          "certificate", "half-written",
-          "written-not-linked", "link", "published", "seed-removal", "run-exit"]
+          "certificate", "half-written", "seed-removal",  # the seed goes before publication
+          "written-not-linked", "link", "published", "run-exit"]
 
 
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
@@ -207,7 +207,8 @@ def test_signal_at_named_point(layout, point, signum):
     if point == "config-read":
         assert layout.listing() == []
     elif point in ("stale-cleanup", "temporary-created", "seed-renamed", "seed-written",
-                   "key-generation", "racer-reaping", "certificate", "half-written", "written-not-linked"):
+                   "key-generation", "racer-reaping", "certificate", "half-written",
+                   "seed-removal", "written-not-linked"):
         # The handlers are in place: the run must stop cleanly, leaving nothing.
         assert label == "interrupted, nothing left", (label, result.stderr, layout.listing())
     else:
@@ -228,32 +229,6 @@ def test_signal_ignored_at_start_stays_ignored(layout, signum):
     assert result.returncode == 0, result.stderr
     assert check_outcome(layout, result.returncode, result.stderr, signum) == "finished first"
     assert layout.listing() == ["imapd.pem"]
-
-
-@pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
-def test_signal_while_refreshing_a_randfile_elsewhere(layout, tmp_path, signum):
-    """RANDFILE naming another file: its rewrite is cut short, nothing is left."""
-    from conftest import reference
-    from test_threat_helpers import UPSTREAM_IMAPD
-
-    seed = tmp_path / "seed.rand"
-    seed.write_bytes(b"old seed")
-    text = open(reference(*UPSTREAM_IMAPD)).read().replace("4096", "1024")
-    layout.install_config("imapd", None, text=text.replace("/etc/courier/imapd.rand", str(seed)))
-    prelude = POINT_PRELUDE.replace('raise SystemExit(f"unknown point {POINT}")', """
-    _open = os.open
-    def _patched(path, flags, *a, **k):
-        fd = _open(path, flags, *a, **k)
-        if flags & os.O_CREAT and "seed.rand.tmp." in str(path):
-            hit()
-        return fd
-    os.open = _patched
-""")
-    env = dict(layout.env, TRIAL_SIGNAL=str(int(signum)), TRIAL_POINT="randfile")
-    result = wrapped(layout, prelude, "-q", env=env)
-    check_outcome(layout, result.returncode, result.stderr, signum, context="randfile")
-    assert sorted(os.listdir(tmp_path)) == sorted(["certs", "etc", "seed.rand"])
-    assert seed.read_bytes() == b"old seed" or seed.stat().st_size == 1024
 
 
 # --- random trials ----------------------------------------------------------
