@@ -5,10 +5,11 @@ if the file is younger than ``find FILE -mtime +25`` allows, do nothing;
 otherwise generate parameters into ``FILE.tmp`` and ``mv -f`` it over the
 file -- ``openssl dhparam`` (openssl build, with a ``FILE.rand.tmp`` seed) or
 ``certtool --generate-dh-params`` (gnutls build).  This version keeps that
-contract and adds what the script lacks: the temporary file (``FILE.tmp.PID``,
-so concurrent runs never share one) is exclusive, 0600 and owned by the mail
-user from its first byte, a signal or failure leaves nothing behind
-(:class:`mkcert.publish.Run`), and no process it started outlives it.
+contract and adds what the script lacks: the temporary file (``FILE.tmp.``
+and random hex digits, so no two runs ever share one) is exclusive, 0600
+and owned by the mail user from its first byte, a signal or failure leaves
+nothing behind (:class:`mkcert.publish.Run`), and no process it started
+outlives it.
 
 Only argparse and the standard library are imported before the work starts:
 ``--help`` and the "file is fresh" path stay fast.

@@ -12,10 +12,15 @@ no other file is reused), synced, and only then published in one step:
   ``--renew``), so readers see the old file or the new one, never a mix.
 
 A :class:`Run` removes every file the run created when it fails or is
-interrupted.  This module knows nothing about X.509: it moves bytes.
+interrupted.  A run killed with SIGKILL runs no code at all: its
+temporaries are recognised by the next run by their names (random, see
+:func:`temporary_name`) and by the lock every live run holds on its own
+(:func:`remove_stale_temporaries`).  This module knows nothing about X.509:
+it moves bytes.
 """
 
 import errno
+import fcntl
 import grp
 import os
 import pwd
@@ -31,6 +36,11 @@ RAND_BYTES = 512  # one `dd` block, as upstream writes
 # Permission bits a replaced private key never keeps: group write, anything for others.
 UNSAFE_MODE_BITS = stat.S_IWGRP | stat.S_IRWXO
 MAX_UID = 2**32 - 1  # (uid_t)-1 is "no change" to chown(2)
+TEMPORARY_MARK = ".tmp."
+SUFFIX_BYTES = 8  # 16 hex digits: no run, live or dead, ever draws another's name
+CREATE_ATTEMPTS = 16
+PID_MAX_LIMIT = 1 << 22  # the kernel's largest PID (/proc/sys/kernel/pid_max)
+MAIL_USER_HINT = "choose another with -u USER or COURIER_MAILUSER"
 
 
 def describe(exc):
@@ -60,9 +70,10 @@ class Owner:
             if name.isascii() and name.isdigit():
                 if int(name) >= MAX_UID:
                     raise MkcertError(f"mail user {name!r} is not a valid user id "
-                                      f"(at most {MAX_UID - 1})") from None
+                                      f"(at most {MAX_UID - 1}); {MAIL_USER_HINT}") from None
                 return cls(name, int(name), -1)
-            raise MkcertError(f"unknown mail user {name!r} (no such user in the passwd database)") from None
+            raise MkcertError(f"unknown mail user {name!r}: no such user in the passwd "
+                              f"database; {MAIL_USER_HINT}") from None
         return cls(name, entry.pw_uid, entry.pw_gid)
 
     def group_name(self):
@@ -88,7 +99,8 @@ class Run:
     run's files.  Files registered with :meth:`created` are removed on failure
     (and temporary ones on success too) only if they are still the very file
     this run made (same device and inode), so nothing planted meanwhile at the
-    same name is ever deleted.
+    same name is ever deleted.  The run keeps each of them open, and locked
+    (see :func:`remove_stale_temporaries`), until it removes or publishes it.
 
     Once the run has published its result the exit status must say so: from
     then on the signals are ignored, inside the run and, in the command's
@@ -98,7 +110,7 @@ class Run:
 
     def __init__(self):
         self.published = False
-        self._files = {}  # path -> (st_dev, st_ino)
+        self._files = {}  # path -> (st_dev, st_ino, open descriptor)
         self._saved_handlers = {}
         self._saved_umask = None
 
@@ -124,6 +136,8 @@ class Run:
         with blocked_signals():
             if exc_type is not None:
                 self.remove_all()
+            for path in list(self._files):
+                self.forget(path)
             finished = self.published and exc_type is None and process.is_command()
             for signum, handler in self._saved_handlers.items():
                 # The command only reports and exits now: a signal pending or
@@ -133,38 +147,44 @@ class Run:
         return False
 
     def created(self, path, fd):
+        """Record ``path``, open as ``fd``, as this run's; the run closes ``fd``."""
         st = os.fstat(fd)
-        self._files[path] = (st.st_dev, st.st_ino)
+        self._files[path] = (st.st_dev, st.st_ino, fd)
 
     def renamed(self, old, new):
-        """The run's file ``old`` is now called ``new``.
-
-        Its identity is the one recorded at creation: looking at ``new``
-        again could find it already replaced or removed by a concurrent run.
-        """
+        """The run's file ``old`` is now called ``new`` (still open and locked)."""
         self._files[new] = self._files.pop(old)
 
     def forget(self, path):
-        self._files.pop(path, None)
+        """Let ``path`` be (it has been published); close it."""
+        entry = self._files.pop(path, None)
+        if entry is not None:
+            _close(entry[2])
 
     def remove(self, path):
         """Unlink ``path`` if it is still the file this run created."""
-        identity = self._files.pop(path, None)
-        if identity is None:
+        entry = self._files.pop(path, None)
+        if entry is None:
             return
         try:
             st = os.lstat(path)
-        except OSError:
-            return
-        if (st.st_dev, st.st_ino) == identity:
-            try:
+            if (st.st_dev, st.st_ino) == entry[:2]:
                 os.unlink(path)
-            except OSError:
-                pass
+        except OSError:
+            pass
+        finally:
+            _close(entry[2])  # after the unlink: no clean-up ever sees it unlocked
 
     def remove_all(self):
         for path in list(self._files):
             self.remove(path)
+
+
+def _close(fd):
+    try:
+        os.close(fd)
+    except OSError:
+        pass
 
 
 class blocked_signals:
@@ -181,24 +201,75 @@ class blocked_signals:
 
 
 def temporary_name(path):
-    """The per-process temporary name next to ``path`` (``PATH.tmp.PID``)."""
-    return f"{path}.tmp.{os.getpid()}"
+    """A fresh temporary name beside ``path``: ``PATH.tmp.`` and 16 random hex digits.
+
+    Random, not the PID as before: in a PID namespace (every container) the
+    command has the same PID in every run, so one killed run's file took
+    the name of every later run for good.
+    """
+    return f"{path}{TEMPORARY_MARK}{os.urandom(SUFFIX_BYTES).hex()}"
 
 
-def _create_exclusive(path, run):
+def _cannot(action, path, exc):
+    """``cannot create imapd.pem in /etc/courier: ...``: the user's names, never a temporary's."""
+    directory, name = os.path.split(path)
+    reason = {errno.ENOENT: "no such directory",
+              errno.ENOTDIR: "not a directory"}.get(exc.errno) or describe(exc)
+    return MkcertError(f"cannot {action} {name} in {directory or os.curdir}: {reason}")
+
+
+def _create_temporary(path, run):
+    """A new temporary file for ``path``, created, locked and recorded: (name, fd).
+
+    A name that exists already (something planted, or an astronomically
+    unlikely draw) is never touched: another name is drawn.
+    """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    # The file and the run's record of it come into being together: a signal
-    # between the two would leave a file that no cleanup knows about.
-    with blocked_signals():
-        try:
-            fd = os.open(path, flags, 0o600)
-        except OSError as exc:
-            raise MkcertError(f"cannot create {path}: {describe(exc)}") from None
-        run.created(path, fd)
-    return fd
+    for _ in range(CREATE_ATTEMPTS):
+        temp = temporary_name(path)
+        # The file and the run's record of it come into being together: a
+        # signal between the two would leave a file that no cleanup knows about.
+        with blocked_signals():
+            try:
+                fd = os.open(temp, flags, 0o600)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise _cannot("create", path, exc) from None
+            if _lock_new_file(fd, temp):
+                run.created(temp, fd)
+                return temp, fd
+            os.close(fd)
+    raise MkcertError(f"cannot create {os.path.basename(path)} in "
+                      f"{os.path.dirname(path) or os.curdir}: every temporary name drawn was taken")
 
 
-def _write_all(fd, data, path, durable=True):
+def _lock_new_file(fd, temp):
+    """Lock the file just created; False if a clean-up took it in that instant.
+
+    Between the creation and the lock another run's
+    :func:`remove_stale_temporaries` may find the file unlocked, lock it and
+    remove it: then the name is gone, or the lock is theirs.
+    """
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:
+        pass  # a file system without locks: the run works, unprotected
+    try:
+        st, mine = os.lstat(temp), os.fstat(fd)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+def final_name(temp):
+    """The name a temporary from :func:`temporary_name` is for (what errors name)."""
+    return temp.rpartition(TEMPORARY_MARK)[0]
+
+
+def _write_all(fd, data, temp, durable=True):
     view = memoryview(data)
     try:
         while view:
@@ -207,7 +278,7 @@ def _write_all(fd, data, path, durable=True):
         if durable:
             os.fsync(fd)
     except OSError as exc:
-        raise MkcertError(f"cannot write {path}: {describe(exc)}") from None
+        raise _cannot("write", final_name(temp), exc) from None
 
 
 def write_temporary(path, data, run, owner=None, mode=0o600, durable=True):
@@ -216,18 +287,18 @@ def write_temporary(path, data, run, owner=None, mode=0o600, durable=True):
     The file is 0600 from its first instant (and given to ``owner`` before a
     byte is written), then set to ``mode`` once complete.  ``durable``: on
     disk (fsync) before it is published; only a file the run deletes again
-    may skip that.
+    may skip that.  The run holds it open and locked until it is published
+    or removed.
     """
-    temp = temporary_name(path)
-    fd = _create_exclusive(temp, run)
-    try:
-        if owner is not None:
-            owner.apply(fd, temp)
-        _write_all(fd, data, temp, durable)
-        if mode != 0o600:
+    temp, fd = _create_temporary(path, run)
+    if owner is not None:
+        owner.apply(fd, path)
+    _write_all(fd, data, temp, durable)
+    if mode != 0o600:
+        try:
             os.fchmod(fd, mode)
-    finally:
-        os.close(fd)
+        except OSError as exc:
+            raise MkcertError(f"cannot set the mode of {path}: {describe(exc)}") from None
     return temp
 
 
@@ -246,7 +317,7 @@ def publish_new(path, data, run, owner=None):
         except FileExistsError:
             raise AlreadyExists(path) from None
         except OSError as exc:
-            raise MkcertError(f"cannot create {path}: {describe(exc)}") from None
+            raise _cannot("create", path, exc) from None
         finally:
             run.remove(temp)
     sync_directory(path)
@@ -262,7 +333,7 @@ def publish_replace(path, data, run, owner=None, mode=0o600, stat_from=None, fin
     """
     temp = write_temporary(path, data, run, owner, mode)
     if stat_from is not None:
-        copy_ownership(temp, stat_from)
+        copy_ownership(temp, stat_from, path)
     with blocked_signals():
         try:
             os.rename(temp, path)
@@ -340,10 +411,11 @@ def _ensure_unchanged(path, before):
         raise MkcertError(f"{path} changed while it was being replaced; nothing replaced")
 
 
-def copy_ownership(path, st):
+def copy_ownership(temp, st, path):
+    """Give ``temp`` (the temporary for ``path``) the owner, group and mode in ``st``."""
     try:
-        os.chown(path, st.st_uid, st.st_gid, follow_symlinks=False)
-        os.chmod(path, stat.S_IMODE(st.st_mode))
+        os.chown(temp, st.st_uid, st.st_gid, follow_symlinks=False)
+        os.chmod(temp, stat.S_IMODE(st.st_mode))
     except OSError as exc:
         raise MkcertError(f"cannot set owner and mode of {path}: {describe(exc)}") from None
 
@@ -376,39 +448,68 @@ def write_rand_file(path, run):
     file, and it may be anything (another service's PEM, the config itself).
     """
     temp = write_temporary(path, os.urandom(RAND_BYTES), run, durable=False)
-    with blocked_signals():  # renamed and recorded as one step (see _create_exclusive)
+    with blocked_signals():  # renamed and recorded as one step (see _create_temporary)
         try:
             os.rename(temp, path)
         except OSError as exc:
-            raise MkcertError(f"cannot create {path}: {describe(exc)}") from None
+            raise _cannot("create", path, exc) from None
         run.renamed(temp, path)
 
 
 def remove_stale_temporaries(path):
-    """Delete ``PATH.tmp.PID`` files left by killed runs, and nothing else.
+    """Delete the temporaries of ``path`` that killed runs left behind, and nothing else.
 
-    Only regular files (not symlinks) owned by us whose PID no longer runs
-    are removed.
+    A temporary of ours has a name :func:`temporary_name` makes (or
+    ``PATH.tmp.PID``, as versions before this one named them) and is a
+    regular file.  Every live run holds an exclusive ``flock`` on each of
+    its own temporaries from the instant it exists, and the kernel drops
+    the lock however the run ends, so one that nobody holds belongs to a
+    dead run -- whichever PID namespace (container sharing the directory)
+    it ran in, and whoever owns it now (the mail user, to whom a run gives
+    the PEM's temporary before writing the key).  The old PID names were
+    never locked: they count as dead when no process has that PID here.
     """
-    directory = os.path.dirname(os.path.abspath(path))
-    prefix = os.path.basename(path) + ".tmp."
+    directory, base = os.path.split(os.path.abspath(path))
+    prefix = base + TEMPORARY_MARK
     try:
         names = os.listdir(directory)
     except OSError:
         return
     for name in names:
-        pid = name[len(prefix):]
-        if not name.startswith(prefix) or not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        if _process_exists(int(pid)):
-            continue
-        full = os.path.join(directory, name)
-        try:
-            st = os.lstat(full)
-            if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid():
-                os.unlink(full)
-        except OSError:
-            pass
+        if name.startswith(prefix) and _is_dead_runs_name(name[len(prefix):]):
+            _remove_if_unlocked(os.path.join(directory, name))
+
+
+def _is_dead_runs_name(suffix):
+    if suffix.isascii() and suffix.isdigit():  # a PID, from a version before random names
+        return len(suffix) <= 7 and int(suffix) < PID_MAX_LIMIT and not _process_exists(int(suffix))
+    return len(suffix) == 2 * SUFFIX_BYTES and all(c in "0123456789abcdef" for c in suffix)
+
+
+def _remove_if_unlocked(path):
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return
+    if not stat.S_ISREG(st.st_mode):  # never opened: a device's open may act
+        return
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return
+    try:
+        opened = os.fstat(fd)
+        if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino):
+            return
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises while a live run holds it
+        now = os.lstat(path)
+        if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
+            os.unlink(path)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _process_exists(pid):

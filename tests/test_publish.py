@@ -47,17 +47,29 @@ def test_publish_new_never_replaces_or_follows(tmp_path, planted):
     assert sorted(os.listdir(tmp_path)) == before
 
 
-def test_temporary_name_symlink_is_not_followed(tmp_path):
+def test_taken_temporary_name_is_never_followed_or_touched(tmp_path, monkeypatch):
+    """A link planted at the very name drawn: another name is drawn, the link stays."""
     target = tmp_path / "x.pem"
     victim = tmp_path / "victim"
     victim.write_bytes(b"keep me")
-    os.symlink(victim, publish.temporary_name(str(target)))
-    with pytest.raises(MkcertError, match="cannot create"):
-        with publish.Run() as run:
-            publish.publish_new(str(target), b"new", run)
+    planted = str(target) + ".tmp.0123456789abcdef"
+    os.symlink(victim, planted)
+    draws = [planted]
+    real = publish.temporary_name
+    monkeypatch.setattr(publish, "temporary_name", lambda path: draws.pop() if draws else real(path))
+    with publish.Run() as run:
+        publish.publish_new(str(target), b"new", run)
+    assert target.read_bytes() == b"new"
     assert victim.read_bytes() == b"keep me"
-    assert not target.exists()
-    assert os.path.islink(publish.temporary_name(str(target)))
+    assert os.readlink(planted) == str(victim)
+    assert sorted(os.listdir(tmp_path)) == sorted(["x.pem", "victim", os.path.basename(planted)])
+
+
+def test_temporary_names_are_random_not_the_pid(tmp_path):
+    names = {publish.temporary_name(str(tmp_path / "x.pem")) for _ in range(8)}
+    assert len(names) == 8
+    assert not any(name.endswith(f".tmp.{os.getpid()}") for name in names)
+    assert {publish.final_name(name) for name in names} == {str(tmp_path / "x.pem")}
 
 
 def test_publish_replace_is_atomic_and_keeps_requested_mode(tmp_path):
@@ -131,21 +143,53 @@ def test_rand_file_replaces_planted_symlink_without_writing_through(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["victim"]
 
 
-def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
+def test_stale_temporaries_are_the_unlocked_ones_of_our_shape(tmp_path):
+    """A live run holds a lock on each of its temporaries; a dead run's are free."""
+    import fcntl
+
     target = str(tmp_path / "x.pem")
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
-    stale = tmp_path / f"x.pem.tmp.{dead}"
-    stale.write_bytes(b"half")
-    alive = tmp_path / f"x.pem.tmp.{os.getppid()}"
-    alive.write_bytes(b"in use")
-    link = tmp_path / "x.pem.tmp.999999999"
+    stale = tmp_path / "x.pem.tmp.00112233445566aa"
+    stale.write_bytes(b"killed run's key")
+    stale_old_style = tmp_path / f"x.pem.tmp.{dead}"  # named by its PID, before random names
+    stale_old_style.write_bytes(b"half")
+    live = tmp_path / "x.pem.tmp.ffeeddccbbaa9988"
+    live.write_bytes(b"in use")
+    alive_old_style = tmp_path / f"x.pem.tmp.{os.getppid()}"
+    alive_old_style.write_bytes(b"in use")
+    link = tmp_path / "x.pem.tmp.0000000000000000"
     link.symlink_to(tmp_path / "victim")
-    other = tmp_path / "y.pem.tmp.999999998"
+    fifo = tmp_path / "x.pem.tmp.1111111111111111"
+    os.mkfifo(fifo)
+    other = tmp_path / "y.pem.tmp.2222222222222222"
     other.write_bytes(b"not ours")
-    publish.remove_stale_temporaries(target)
+    shapeless = tmp_path / "x.pem.tmp.keep"
+    shapeless.write_bytes(b"not a name of ours")
+    with open(live, "rb") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        publish.remove_stale_temporaries(target)
     assert sorted(os.listdir(tmp_path)) == sorted(
-        [alive.name, link.name, other.name])
+        [live.name, alive_old_style.name, link.name, fifo.name, other.name, shapeless.name])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file away needs root")
+def test_stale_temporary_given_to_the_mail_user_is_removed(tmp_path):
+    stale = tmp_path / "x.pem.tmp.00112233445566aa"
+    stale.write_bytes(b"killed run's key")
+    os.chown(stale, 65534, 65534)
+    publish.remove_stale_temporaries(str(tmp_path / "x.pem"))
+    assert os.listdir(tmp_path) == []
+
+
+def test_run_holds_a_lock_on_its_temporary_until_it_is_published(tmp_path):
+    target = str(tmp_path / "x.pem")
+    with publish.Run() as run:
+        temp = publish.write_temporary(target, b"x", run)
+        publish.remove_stale_temporaries(target)  # as a concurrent run would
+        assert os.path.exists(temp)
+        run.remove(temp)
+    assert os.listdir(tmp_path) == []
 
 
 def test_unknown_owner_is_an_error():

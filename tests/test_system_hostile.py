@@ -98,6 +98,47 @@ KILL_AFTER_LINK = """
 """
 
 
+# --- error messages -----------------------------------------------------------
+
+def test_missing_directory_is_named_as_the_user_gave_it(imapd, tmp_path):
+    where = tmp_path / "nonexistent" / "dir"
+    result = imapd.command("mkimapdcert", where / "out4")
+    line = assert_one_clean_line(result, 1)
+    assert line == f"mkimapdcert: cannot create out4.rand in {where}: no such directory"
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_mkdhparams_missing_directory_is_named_as_the_user_gave_it(layout, tmp_path):
+    out = tmp_path / "nonexistent" / "dh.pem"
+    env = dict(_dh_env(layout), TLS_DHPARAMS=str(out))
+    for how in (["--named-group", "ffdhe2048"], []):  # the file itself; the search's seed first
+        line = assert_one_clean_line(layout.command("mkdhparams", "--force", *how, env=env), 1)
+        name = "dh.pem" if how else "dh.pem.rand.tmp"
+        assert line == f"mkdhparams: cannot create {name} in {out.parent}: no such directory"
+    assert not (tmp_path / "nonexistent").exists()
+
+
+@needs_root
+def test_disk_full_names_the_file_not_its_temporary(imapd, tmp_path):
+    with tmpfs(tmp_path / "full", "size=16k") as mount:
+        (mount / "filler").write_bytes(b"x" * 16384)
+        env = dict(imapd.env, COURIER_CERTSDIR=str(mount))
+        line = assert_one_clean_line(imapd.command("mkimapdcert", "-q", env=env), 1)
+        assert line == f"mkimapdcert: cannot write imapd.rand in {mount}: No space left on device"
+        assert os.listdir(mount) == ["filler"]
+
+
+@pytest.mark.parametrize("program", ["mkimapdcert", "mkdhparams"])
+def test_unknown_mail_user_says_how_to_choose_another(layout, program):
+    layout.install_config("imapd", EXAMPLE, bits=1024)
+    env = dict(_dh_env(layout), COURIER_MAILUSER="no-such-user-mkcert")
+    args = ["--force", "--named-group", "ffdhe2048"] if program == "mkdhparams" else []
+    line = assert_one_clean_line(layout.command(program, *args, env=env), 1)
+    for text in ("unknown mail user 'no-such-user-mkcert'", "-u USER", "COURIER_MAILUSER"):
+        assert text in line, line
+    assert layout.listing() == []
+
+
 # --- RANDFILE -------------------------------------------------------------------
 
 def _identity(path):
@@ -125,6 +166,125 @@ def test_randfile_line_never_changes_the_file_it_names(layout, named):
     again = layout.command("mkimapdcert")
     assert (again.returncode, again.stdout) == (1, f"{pem} already exists.\n")
     load_whole_pem(pem)
+
+
+# --- PID namespaces and killed runs ----------------------------------------------
+
+def _pid_namespaces_work():
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    return subprocess.run([*IN_PID_NAMESPACE, "true"], capture_output=True).returncode == 0
+
+
+needs_pid_namespaces = pytest.mark.skipif(not _pid_namespaces_work(),
+                                          reason="needs root and unshare --pid")
+
+
+@needs_pid_namespaces
+@pytest.mark.parametrize("start", ["as-init", "under-a-shell"])
+def test_pid_named_leftovers_do_not_block_a_run_in_a_pid_namespace(imapd, start):
+    """``touch imapd.pem.tmp.2; unshare --pid --fork --mount-proc sh -c mkimapdcert``."""
+    for pid in range(1, 6):
+        for which in ("pem", "rand"):
+            (imapd.certsdir / f"imapd.{which}.tmp.{pid}").touch()
+    prefix = IN_PID_NAMESPACE + (UNDER_A_SHELL if start == "under-a-shell" else [])
+    result = run([*prefix, sys.executable, os.path.join(BIN, "mkimapdcert"), "-q"], imapd.env)
+    assert (result.returncode, result.stderr) == (0, "")
+    load_whole_pem(imapd.certsdir / "imapd.pem")
+
+
+@needs_pid_namespaces
+def test_a_run_killed_in_a_pid_namespace_does_not_block_the_next(imapd):
+    prefix = IN_PID_NAMESPACE + UNDER_A_SHELL
+    env = dict(imapd.env, KILL_AT="imapd.pem.tmp.")
+    killed = run(steered(KILL_AFTER_FSYNC, "mkimapdcert", "-q", prefix=prefix), env)
+    assert killed.returncode == 128 + signal.SIGKILL, killed.stderr
+    assert len(temporaries(imapd)) == 1, imapd.listing()  # the dead run's copy of the key
+    for attempt in range(2):
+        again = run([*prefix, sys.executable, os.path.join(BIN, "mkimapdcert"), "-q"], imapd.env)
+        if attempt == 0:
+            assert (again.returncode, again.stderr) == (0, "")
+            assert imapd.listing() == ["imapd.pem"]
+        else:
+            assert again.returncode == 1 and "already exists" in again.stdout
+    load_whole_pem(imapd.certsdir / "imapd.pem")
+
+
+PAUSE_AFTER_FSYNC = """
+    import os, time
+    _fsync = os.fsync
+    def _fsync_then_wait(fd):
+        _fsync(fd)
+        if "imapd.pem.tmp." in os.readlink(f"/proc/self/fd/{fd}"):
+            open(os.environ["PAUSED"], "w").close()
+            deadline = time.monotonic() + 60
+            while not os.path.exists(os.environ["RESUME"]) and time.monotonic() < deadline:
+                time.sleep(0.01)
+    os.fsync = _fsync_then_wait
+"""
+
+
+@needs_pid_namespaces
+def test_runs_in_two_pid_namespaces_never_remove_each_others_files(imapd, tmp_path):
+    """Two containers sharing a volume: both commands have PID 2; while one
+    has its temporary (the key) on disk, the other runs in full."""
+    prefix = IN_PID_NAMESPACE + UNDER_A_SHELL
+    paused, resume = tmp_path / "paused", tmp_path / "resume"
+    env = dict(imapd.env, PAUSED=str(paused), RESUME=str(resume))
+    first = subprocess.Popen(steered(PAUSE_AFTER_FSYNC, "mkimapdcert", "-q", prefix=prefix),
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not paused.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert paused.exists(), first.communicate()
+        [held] = temporaries(imapd)
+        inode = os.lstat(imapd.certsdir / held).st_ino
+        second = run([*prefix, sys.executable, os.path.join(BIN, "mkimapdcert"), "-q"], imapd.env)
+        assert (second.returncode, second.stderr) == (0, "")
+        assert os.lstat(imapd.certsdir / held).st_ino == inode  # still there, still the first run's
+    finally:
+        resume.touch()
+        stdout, stderr = first.communicate(timeout=60)
+    pem = imapd.certsdir / "imapd.pem"
+    assert (first.returncode, stdout, stderr) == (1, f"{pem} already exists.\n", "")
+    assert imapd.listing() == ["imapd.pem"]
+    load_whole_pem(pem)
+
+
+@needs_root
+@pytest.mark.parametrize("program", ["mkimapdcert", "mkdhparams"])
+def test_killed_run_of_a_non_root_mail_user_is_cleaned_up_by_the_next(layout, program):
+    """The temporary belongs to the mail user from its first byte; the next run removes it."""
+    layout.install_config("imapd", EXAMPLE, bits=1024)
+    env = dict(_dh_env(layout), COURIER_MAILUSER=MAIL_USER)
+    args = ["--force"] if program == "mkdhparams" else ["-q"]
+    result = run(steered(KILL_AFTER_FSYNC, program, *args), dict(env, KILL_AT=".pem.tmp."))
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    [left] = temporaries(layout)
+    st = os.lstat(layout.certsdir / left)
+    assert (st.st_uid, st.st_size > 0) == (pwd.getpwnam(MAIL_USER).pw_uid, True)
+    again = layout.command(program, *args, env=env)
+    assert again.returncode == 0, again.stderr
+    final = "dhparams.pem" if program == "mkdhparams" else "imapd.pem"
+    assert layout.listing() == [final]
+    assert os.lstat(layout.certsdir / final).st_uid == pwd.getpwnam(MAIL_USER).pw_uid
+
+
+@needs_root
+def test_killed_once_published_leaves_no_seed_and_renewal_still_works(imapd):
+    env = dict(imapd.env, COURIER_MAILUSER=MAIL_USER)
+    result = run(steered(KILL_AFTER_LINK, "mkimapdcert", "-q"), env)
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    names = imapd.listing()
+    # The published PEM, and at most its temporary name (a second link to it):
+    # no seed file that every later "already exists" would keep.
+    assert "imapd.pem" in names and "imapd.rand" not in names, names
+    assert all(name.startswith("imapd.pem.tmp.") for name in names if name != "imapd.pem")
+    load_whole_pem(imapd.certsdir / "imapd.pem")
+    renewed = imapd.command("mkimapdcert", "-q", "--renew", "--force", env=env)
+    assert renewed.returncode == 0, renewed.stderr
+    assert imapd.listing() == ["imapd.pem", "imapd.pem.old"]
 
 
 # --- standard streams -------------------------------------------------------------
