@@ -8,8 +8,9 @@ file -- ``openssl dhparam`` (openssl build, with a ``FILE.rand.tmp`` seed) or
 contract and adds what the script lacks: the temporary file (``FILE.tmp.``
 and random hex digits, so no two runs ever share one) is exclusive, 0600
 and owned by the mail user from its first byte, a signal or failure leaves
-nothing behind (:class:`mkcert.publish.Run`), and no process it started
-outlives it.
+nothing behind (:class:`mkcert.publish.Run`), no process it started
+outlives it, and a device or FIFO at ``FILE`` is refused, not replaced by a
+regular file (``TLS_DHPARAMS=/dev/null`` would break the system).
 
 Only argparse and the standard library are imported before the work starts:
 ``--help`` and the "file is fresh" path stay fast.
@@ -216,6 +217,8 @@ def execute(plan):
     """Make the parameters and publish them atomically; returns the exit status."""
     from . import publish
 
+    # Refused now, not after minutes of searching; a link is replaced, as mv -f does.
+    publish.file_to_replace(plan.path, "replacing", links_replaced=True)
     owner = publish.Owner.lookup(plan.user)
     progress = Progress(plan.describe(), enabled=not plan.quiet)
     with publish.Run() as run:

@@ -344,26 +344,61 @@ def publish_replace(path, data, run, owner=None, mode=0o600, stat_from=None, fin
     sync_directory(path)
 
 
-def file_to_replace(path, doing, advice):
-    """The ``lstat`` of the regular file at ``path`` about to be replaced; None if missing.
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
 
-    A symbolic link is refused (replacing it would detach it from what it
-    points to; writing through it is what the shell originals got wrong),
-    and so is anything else that is not a regular file.  ``doing`` names the
-    action ("renewing"), ``advice`` what to do about a link instead.
+
+def file_to_replace(path: str, doing: str, advice: str = "", *,
+                    links_replaced: bool = False) -> "os.stat_result | None":
+    """The ``lstat`` of the file at ``path`` about to be replaced; None if missing.
+
+    Anything but a regular file is refused: a device, a FIFO or a directory
+    at that name is not ours to turn into a file.  ``doing`` names the
+    action ("renewing").  By default links are refused too, since replacing
+    the name detaches it from what shares the file, and the other names
+    keep the old content -- an expiring certificate -- without a word:
+
+    * a symbolic link (writing through it is what the shell originals got
+      wrong); ``advice`` says what to do instead;
+    * a regular file with other hard links.  Those our own killed runs left
+      (a temporary name still linked to the PEM they published) are removed
+      first, as they are whenever a run finds them.
+
+    ``links_replaced`` (mkdhparams, like upstream's ``mv -f``): the name is
+    replaced whatever it is a link to, and the lstat of the link is returned.
     """
+    st = _lstat_or_none(path)
+    if st is None:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        if links_replaced:
+            return st
+        raise MkcertError(f"{path} is a symbolic link (to {os.readlink(path)}); "
+                          f"not {doing} through it: {advice}")
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a file")
+        raise MkcertError(f"{path} is {kind}, not a regular file; not {doing} it")
+    if st.st_nlink > 1 and not links_replaced:
+        remove_stale_temporaries(path)
+        st = _lstat_or_none(path)
+        if st is not None and st.st_nlink > 1:
+            others = st.st_nlink - 1
+            raise MkcertError(
+                f"{path} has {st.st_nlink} hard links; not {doing} it, since the other "
+                f"{'name' if others == 1 else f'{others} names'} would keep the old file: "
+                f"remove {'it' if others == 1 else 'them'} first (find / -xdev -samefile "
+                f"{path} lists them)")
+    return st
+
+
+def _lstat_or_none(path):
     try:
-        st = os.lstat(path)
+        return os.lstat(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise MkcertError(f"cannot examine {path}: {describe(exc)}") from None
-    if stat.S_ISLNK(st.st_mode):
-        raise MkcertError(f"{path} is a symbolic link (to {os.readlink(path)}); "
-                          f"not {doing} through it: {advice}")
-    if not stat.S_ISREG(st.st_mode):
-        raise MkcertError(f"{path} is not a regular file; not {doing} it")
-    return st
 
 
 def old_path(path):

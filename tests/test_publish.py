@@ -192,6 +192,17 @@ def test_run_holds_a_lock_on_its_temporary_until_it_is_published(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_hard_linked_file_is_refused_but_our_own_leftover_link_is_not(tmp_path):
+    target = tmp_path / "x.pem"
+    target.write_bytes(b"pem")
+    os.link(target, tmp_path / "x.pem.tmp.00112233445566aa")  # a killed run's second name
+    assert publish.file_to_replace(str(target), "renewing").st_nlink == 1
+    os.link(target, tmp_path / "shared.pem")
+    with pytest.raises(MkcertError, match=r"x.pem has 2 hard links; not renewing it"):
+        publish.file_to_replace(str(target), "renewing")
+    assert publish.file_to_replace(str(target), "replacing", links_replaced=True).st_nlink == 2
+
+
 def test_unknown_owner_is_an_error():
     with pytest.raises(MkcertError, match="unknown mail user"):
         publish.Owner.lookup("no-such-user-mkcert")

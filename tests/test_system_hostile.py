@@ -287,6 +287,67 @@ def test_killed_once_published_leaves_no_seed_and_renewal_still_works(imapd):
     assert imapd.listing() == ["imapd.pem", "imapd.pem.old"]
 
 
+# --- what is at TLS_DHPARAMS or the PEM -------------------------------------------
+
+@needs_root
+@pytest.mark.parametrize("node", ["fifo", "character-device"])
+@pytest.mark.parametrize("how", [["--force", "--named-group", "ffdhe2048"], ["--force"], []],
+                         ids=["named-group", "search", "not-forced"])
+def test_mkdhparams_never_turns_a_node_into_a_file(layout, node, how):
+    out = layout.certsdir / "dhparams.pem"
+    if node == "fifo":
+        os.mkfifo(out)
+    else:
+        os.mknod(out, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # what /dev/null is
+    before = os.lstat(out)
+    result = layout.command("mkdhparams", *how, env=_dh_env(layout), timeout=60)
+    assert_one_clean_line(result, 1, contains=[str(out), "not a regular file"])
+    after = os.lstat(out)
+    assert (after.st_ino, after.st_mode, after.st_rdev) == (before.st_ino, before.st_mode,
+                                                           before.st_rdev)
+    assert layout.listing() == ["dhparams.pem"]
+
+
+def test_mkdhparams_replaces_a_hard_linked_name_as_mv_does(layout, tmp_path):
+    """Upstream's ``mv -f``: the name gets the new file, the other name keeps
+    the old parameters (still valid: DH parameters do not expire)."""
+    out = layout.certsdir / "dhparams.pem"
+    env = _dh_env(layout)
+    assert layout.command("mkdhparams", "--named-group", "ffdhe2048", env=env).returncode == 0
+    other = tmp_path / "shared-dhparams.pem"
+    os.link(out, other)
+    old = other.read_bytes()
+    result = layout.command("mkdhparams", "--force", "--named-group", "ffdhe3072", env=env)
+    assert result.returncode == 0, result.stderr
+    assert other.read_bytes() == old and out.read_bytes() != old
+    assert os.lstat(out).st_nlink == 1
+
+
+def _install_material(directory):
+    directory.mkdir(mode=0o700)
+    key, cert = directory / "key.pem", directory / "cert.pem"
+    openssl("req", "-x509", "-newkey", "rsa:1024", "-nodes", "-keyout", key, "-out", cert,
+            "-subj", "/CN=mail.example.com", "-days", "30")
+    os.chmod(key, 0o600)
+    return ["--install", "--key", key, "--cert", cert]
+
+
+@pytest.mark.parametrize("action", ["renew", "install"])
+def test_hard_linked_pem_is_refused(imapd, tmp_path, action):
+    """Replacing one name would leave the other with the expiring certificate."""
+    assert imapd.command("mkimapdcert", "-q").returncode == 0
+    pem = imapd.certsdir / "imapd.pem"
+    other = tmp_path / "pop3d-shares-it.pem"
+    os.link(pem, other)
+    before = _identity(pem)
+    args = (["--renew", "--force"] if action == "renew"
+            else _install_material(tmp_path / "material"))
+    result = imapd.command("mkimapdcert", "-q", *args)
+    assert_one_clean_line(result, 1, contains=[str(pem), "2 hard links"])
+    assert _identity(pem) == before and os.path.samefile(pem, other)
+    assert imapd.listing() == ["imapd.pem"]
+
+
 # --- standard streams -------------------------------------------------------------
 
 REDIRECTIONS = {"stdout-closed": ">&-", "stderr-closed": "2>&-", "both-closed": ">&- 2>&-",
