@@ -146,12 +146,12 @@ class Run:
             os.umask(self._saved_umask)
         return False
 
-    def created(self, path, fd):
+    def created(self, path: str, fd: int) -> None:
         """Record ``path``, open as ``fd``, as this run's; the run closes ``fd``."""
         st = os.fstat(fd)
         self._files[path] = (st.st_dev, st.st_ino, fd)
 
-    def renamed(self, old, new):
+    def renamed(self, old: str, new: str) -> None:
         """The run's file ``old`` is now called ``new`` (still open and locked)."""
         self._files[new] = self._files.pop(old)
 
@@ -200,7 +200,7 @@ class blocked_signals:
         return False
 
 
-def temporary_name(path):
+def temporary_name(path: str) -> str:
     """A fresh temporary name beside ``path``: ``PATH.tmp.`` and 16 random hex digits.
 
     Random, not the PID as before: in a PID namespace (every container) the
@@ -264,7 +264,7 @@ def _lock_new_file(fd, temp):
     return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
 
 
-def final_name(temp):
+def final_name(temp: str) -> str:
     """The name a temporary from :func:`temporary_name` is for (what errors name)."""
     return temp.rpartition(TEMPORARY_MARK)[0]
 
@@ -281,7 +281,8 @@ def _write_all(fd, data, temp, durable=True):
         raise _cannot("write", final_name(temp), exc) from None
 
 
-def write_temporary(path, data, run, owner=None, mode=0o600, durable=True):
+def write_temporary(path: str, data: bytes, run: "Run", owner: "Owner | None" = None,
+                    mode: int = 0o600, durable: bool = True) -> str:
     """Write ``data`` to a fresh temporary file beside ``path``; return its name.
 
     The file is 0600 from its first instant (and given to ``owner`` before a
@@ -350,7 +351,7 @@ _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
 
 
 def file_to_replace(path: str, doing: str, advice: str = "", *,
-                    links_replaced: bool = False) -> "os.stat_result | None":
+                    links_replaced: bool = False) -> os.stat_result | None:
     """The ``lstat`` of the file at ``path`` about to be replaced; None if missing.
 
     Anything but a regular file is refused: a device, a FIFO or a directory
@@ -446,7 +447,7 @@ def _ensure_unchanged(path, before):
         raise MkcertError(f"{path} changed while it was being replaced; nothing replaced")
 
 
-def copy_ownership(temp, st, path):
+def copy_ownership(temp: str, st: "os.stat_result | types.SimpleNamespace", path: str) -> None:
     """Give ``temp`` (the temporary for ``path``) the owner, group and mode in ``st``."""
     try:
         os.chown(temp, st.st_uid, st.st_gid, follow_symlinks=False)
@@ -469,7 +470,7 @@ def sync_directory(path):
         os.close(fd)
 
 
-def write_rand_file(path, run):
+def write_rand_file(path: str, run: "Run") -> None:
     """Upstream's ``dd if=/dev/urandom of=PEMFILE.rand count=1``, done safely.
 
     The seed is written under a temporary name and renamed into place, so a
@@ -491,7 +492,7 @@ def write_rand_file(path, run):
         run.renamed(temp, path)
 
 
-def remove_stale_temporaries(path):
+def remove_stale_temporaries(path: str) -> None:
     """Delete the temporaries of ``path`` that killed runs left behind, and nothing else.
 
     A temporary of ours has a name :func:`temporary_name` makes (or
