@@ -389,7 +389,7 @@ def file_to_replace(path: str, doing: str, advice: str = "", *,
                 f"{path} has {st.st_nlink} hard links; not {doing} it, since the other "
                 f"{'name' if others == 1 else f'{others} names'} would keep the old file: "
                 f"remove {'it' if others == 1 else 'them'} first (find / -xdev -samefile "
-                f"{path} lists them)")
+                f"{path} lists every name)")
     return st
 
 
@@ -503,7 +503,7 @@ def remove_stale_temporaries(path: str) -> None:
     dead run -- whichever PID namespace (container sharing the directory)
     it ran in, and whoever owns it now (the mail user, to whom a run gives
     the PEM's temporary before writing the key).  The old PID names were
-    never locked: they count as dead when no process has that PID here.
+    never locked: they count as dead when no other process has that PID here.
     """
     directory, base = os.path.split(os.path.abspath(path))
     prefix = base + TEMPORARY_MARK
@@ -518,7 +518,11 @@ def remove_stale_temporaries(path: str) -> None:
 
 def _is_dead_runs_name(suffix):
     if suffix.isascii() and suffix.isdigit():  # a PID, from a version before random names
-        return len(suffix) <= 7 and int(suffix) < PID_MAX_LIMIT and not _process_exists(int(suffix))
+        if len(suffix) > 7 or int(suffix) >= PID_MAX_LIMIT:
+            return False
+        # Our own PID is a dead run's: this run never makes such names, and
+        # in a PID namespace a killed run had the very PID every later one gets.
+        return int(suffix) == os.getpid() or not _process_exists(int(suffix))
     return len(suffix) == 2 * SUFFIX_BYTES and all(c in "0123456789abcdef" for c in suffix)
 
 
