@@ -17,30 +17,37 @@ CHECK_WARN_DAYS = 30  # mkcert.check.DEFAULT_WARN_DAYS, without importing it for
 RENEW_BEFORE_DAYS = 30
 
 
-def _whole_days(text, minimum):
-    try:
-        days = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from None
-    if days < minimum:
-        raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {days}")
-    return days
-
-
 def days_argument(text):
     """--days: a whole number of days from 1 to what still ends by the year 9999."""
+    return number_argument(text, "--days", 1, days_to_the_year_9999(),
+                            "(days; more would end after the year 9999, X.509's last)")
+
+
+def warn_argument(text):
+    """--warn: a whole number of days, 0 or more, within X.509's dates."""
+    return number_argument(text, "--warn", 0, days_to_the_year_9999(), "(days)")
+
+
+def before_argument(text):
+    """--before: a whole number of days, 0 or more, within X.509's dates."""
+    return number_argument(text, "--before", 0, days_to_the_year_9999(), "(days)")
+
+
+def days_to_the_year_9999():
+    """The most days from now that still end within X.509's last year."""
     from .request import LATEST
 
-    days = _whole_days(text, 1)
-    if days > (LATEST - datetime.datetime.now(datetime.timezone.utc)).days:
-        raise argparse.ArgumentTypeError(
-            f"{days} days from now ends after the year 9999 (X.509's last date)")
-    return days
+    return (LATEST - datetime.datetime.now(datetime.timezone.utc)).days
 
 
-def whole_days_argument(text):
-    """--warn, --before: a whole number of days, 0 or more."""
-    return _whole_days(text, 0)
+def number_argument(text: str, option: str, minimum: int, maximum: int, unit: str) -> int:
+    """An option's whole number (:func:`mkcert.number.whole_number`), as argparse's ``type``."""
+    from .number import NumberError, whole_number
+
+    try:
+        return whole_number(text, option, minimum, maximum, unit=unit)
+    except NumberError as exc:
+        raise argparse.ArgumentTypeError(exc.reason) from None
 
 
 def san_argument(text):
@@ -104,12 +111,12 @@ def build_parser(program, multi_call):
     exclusive.add_argument("--renew", action="store_true",
                            help="renew PEMFILE.pem if it expires within --before days "
                                 "(make it if missing)")
-    modes.add_argument("--warn", type=whole_days_argument, metavar="DAYS",
+    modes.add_argument("--warn", type=warn_argument, metavar="DAYS",
                        help="with --check: WARNING within DAYS of expiry (default %d)"
                             % CHECK_WARN_DAYS)
     modes.add_argument("--json", action="store_true",
                        help="with --check: print one JSON object instead of the line")
-    modes.add_argument("--before", type=whole_days_argument, metavar="DAYS",
+    modes.add_argument("--before", type=before_argument, metavar="DAYS",
                        help="with --renew: renew within DAYS of expiry (default %d)"
                             % RENEW_BEFORE_DAYS)
     modes.add_argument("--force", action="store_true",
@@ -151,7 +158,6 @@ def parse(program, multi_call, arguments):
     options = parser.parse_args(arguments)
     _check_combinations(parser, options)
     return options
-
 
 
 def _check_combinations(parser, options):

@@ -279,13 +279,11 @@ def _extra_pem_maker(name, request, environ):
     """
     if name != "esmtpd" or request.flavour != "openssl":
         return None
-    from .dhparams import DEFAULT_BITS, check_bits, generate_dh_params_pem
+    from .dhparams import DEFAULT_BITS, MAX_BITS, MIN_BITS, generate_dh_params_pem
+    from .number import whole_number
 
-    text = environ.get("BITS") or str(DEFAULT_BITS)
-    try:
-        bits = check_bits(text)
-    except MkcertError as exc:
-        raise MkcertError(f"BITS={text}: {exc}") from None
+    bits = whole_number(environ.get("BITS") or str(DEFAULT_BITS), "BITS", MIN_BITS, MAX_BITS,
+                        unit="(bits of the DH parameters)")
     return lambda: generate_dh_params_pem(bits)
 
 

@@ -1,0 +1,166 @@
+"""What outside testers typed: odd numbers, a diverted program name, the docs from a checkout.
+
+Every number from the command line or the environment goes through
+:func:`mkcert.number.whole_number`; these tests run the real commands with
+the values that used to end in a traceback or slip through ``int()``.
+"""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import BIN, ROOT
+
+from mkcert.number import NumberError, whole_number
+
+OPENSSL_EXAMPLE = os.path.join(ROOT, "examples", "openssl", "imapd.cnf")
+GNUTLS_EXAMPLE = os.path.join(ROOT, "examples", "gnutls", "imapd.cnf")
+
+LONG_DIGITS = "9" * 5000  # past Python's 4300-digit limit on int(str)
+# Not a whole number in any range, each for its own reason.
+NOT_NUMBERS = [
+    "²",                # str.isdigit() is true, int() raises ValueError
+    "١٢",               # Arabic-Indic digits: int() reads 12
+    "-1", "+5", " 5", "5 ", "5x", "1_000", "0x10", "1e3", "",
+    str(10 ** 30),      # digits, far out of every range
+    LONG_DIGITS,
+]
+
+
+# --- the parser ----------------------------------------------------------------
+
+@pytest.mark.parametrize("text", NOT_NUMBERS)
+def test_whole_number_refuses_in_one_line_naming_the_source_and_range(text):
+    with pytest.raises(NumberError) as caught:
+        whole_number(text, "--days", 1, 100)
+    message = str(caught.value)
+    assert message.startswith("--days=")
+    assert "from 1 to 100" in message
+    assert "\n" not in message and len(message) < 200
+
+
+@pytest.mark.parametrize("text, value", [("1", 1), ("100", 100), ("0042", 42),
+                                         ("0" * 5000 + "7", 7)])
+def test_whole_number_takes_ascii_digits_in_range(text, value):
+    assert whole_number(text, "X", 1, 100) == value
+
+
+@pytest.mark.parametrize("text", ["0", "101"])
+def test_whole_number_bounds_are_inclusive_and_enforced(text):
+    with pytest.raises(NumberError):
+        whole_number(text, "X", 1, 100)
+
+
+# --- options: a usage error, the last line names the option and the range ---------
+
+def _install(layout, source=OPENSSL_EXAMPLE, name="imapd", bits=1024):
+    return layout.install_config(name, source, bits=bits)
+
+
+def _assert_usage_error(result, status, option):
+    assert result.returncode == status, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert re.match(rf"mk\w+: error: argument {option}: .* is not a whole number from \d+ to \d+",
+                    last), result.stderr
+
+
+@pytest.mark.parametrize("text", NOT_NUMBERS)
+@pytest.mark.parametrize("mode, option, status", [
+    ([], "--days", 2),
+    (["--check"], "--warn", 3),
+    (["--renew"], "--before", 2),
+])
+def test_bad_numbers_in_options_are_usage_errors(layout, mode, option, status, text):
+    _install(layout)
+    result = layout.command("mkimapdcert", *mode, f"{option}={text}")
+    _assert_usage_error(result, status, option)
+    assert layout.listing() == []
+
+
+@pytest.mark.parametrize("option", ["--days", "--warn", "--before"])
+def test_days_options_stop_at_the_year_9999(layout, option):
+    """--renew --before 1000000000 was an OverflowError from timedelta."""
+    from mkcert.arguments import days_to_the_year_9999
+
+    mode = {"--warn": ["--check"], "--before": ["--renew"]}.get(option, [])
+    result = layout.command("mkimapdcert", *mode, option, str(days_to_the_year_9999() + 1))
+    _assert_usage_error(result, 3 if mode == ["--check"] else 2, option)
+
+
+def test_renew_before_a_billion_days_is_a_usage_error_not_an_overflow(layout):
+    _install(layout)
+    assert layout.command("mkimapdcert", "-q").returncode == 0
+    before = (layout.certsdir / "imapd.pem").read_bytes()
+    result = layout.command("mkimapdcert", "--renew", "--before", "1000000000")
+    _assert_usage_error(result, 2, "--before")
+    assert (layout.certsdir / "imapd.pem").read_bytes() == before
+    assert layout.listing() == ["imapd.pem"]
+
+
+@pytest.mark.parametrize("arguments, field, value", [
+    (["--check", "--warn", "0"], "warn", 0),
+    (["--renew", "--before", "0"], "before", 0),
+    (["--renew", "--before", "0030"], "before", 30),
+    (["--days", "1"], "days", 1),
+])
+def test_numbers_in_range_are_taken(arguments, field, value):
+    from mkcert.arguments import parse
+
+    assert getattr(parse("mkimapdcert", False, arguments), field) == value
+
+
+@pytest.mark.parametrize("text", NOT_NUMBERS + ["0", "257"])
+def test_bad_jobs_is_a_usage_error(layout, text):
+    result = _mkdhparams(layout, "--force", f"--jobs={text}")
+    _assert_usage_error(result, 2, "--jobs")
+    assert layout.listing() == []
+
+
+# --- environment: exit 1, one line naming the variable and the range ----------------
+
+def _assert_one_line(result, variable, low, high):
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f": {variable}=" in lines[0] and f"from {low} to {high}" in lines[0], lines[0]
+
+
+def _mkdhparams(layout, *args, **env):
+    full = dict(layout.env, TLS_DHPARAMS=str(layout.certsdir / "dhparams.pem"),
+                COURIER_SSLLIB="openssl")
+    full.update(env)
+    return subprocess.run([sys.executable, os.path.join(BIN, "mkdhparams"), *args], env=full,
+                          capture_output=True, text=True, timeout=60)
+
+
+# An empty variable means "unset" (the default) and a blank DH_BITS is
+# stripped, as the shell scripts' unquoted $DH_BITS was: both leave the list.
+SET_NOT_NUMBERS = [text for text in NOT_NUMBERS if text.strip()] + ["0", "100000"]
+
+
+@pytest.mark.parametrize("text", SET_NOT_NUMBERS)
+def test_bad_bits_for_a_template_is_one_line(layout, text):
+    _install(layout, GNUTLS_EXAMPLE, bits=None)
+    result = layout.command("mkimapdcert", env=dict(layout.env, BITS=text))
+    _assert_one_line(result, "BITS", 1024, 16384)
+    assert layout.listing() == []
+
+
+@pytest.mark.parametrize("text", SET_NOT_NUMBERS)
+def test_bad_bits_for_openssl_esmtpd_dh_is_one_line(layout, text):
+    _install(layout, name="esmtpd")
+    result = layout.command("mkesmtpdcert", env=dict(layout.env, BITS=text))
+    _assert_one_line(result, "BITS", 512, 10000)
+    assert layout.listing() == []
+
+
+@pytest.mark.parametrize("text", SET_NOT_NUMBERS)
+def test_bad_dh_bits_is_one_line(layout, text):
+    result = _mkdhparams(layout, "--force", DH_BITS=text)
+    _assert_one_line(result, "DH_BITS", 512, 10000)
+    assert layout.listing() == []
