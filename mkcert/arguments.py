@@ -121,9 +121,6 @@ def build_parser(program, multi_call):
                             % RENEW_BEFORE_DAYS)
     modes.add_argument("--force", action="store_true",
                        help="with --renew: renew even if not due or not self-signed")
-    exclusive.add_argument("--install", action="store_true",
-                           help="put a CA-issued key and certificate chain into PEMFILE.pem "
-                                "(with --key and --cert, or --from-certbot)")
     _add_install_options(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -137,6 +134,11 @@ def _add_install_options(parser):
         "and chain into PEMFILE.pem atomically (a new file 0600 and the mail user's; "
         "a replaced one keeps mode, owner and group, the previous one is kept as "
         "PEMFILE.pem.old); identical content changes nothing")
+    # Not with --check or --renew either; argparse can show a mutually
+    # exclusive group under one heading only, so _check_combinations says so.
+    group.add_argument("--install", action="store_true",
+                       help="put a CA-issued key and certificate chain into PEMFILE.pem "
+                            "(with --key and --cert, or --from-certbot)")
     group.add_argument("--key", metavar="KEYFILE",
                        help="with --install: the private key (unencrypted PEM)")
     group.add_argument("--cert", metavar="CERTFILE",
@@ -172,6 +174,9 @@ def _check_combinations(parser, options):
 
 
 def _check_install_combinations(parser, options):
+    for mode in ("check", "renew"):
+        if options.install and getattr(options, mode):
+            parser.error(f"argument --install: not allowed with argument --{mode}")
     given = [name for name in ("key", "cert", "chain", "from_certbot")
              if getattr(options, name) is not None]
     if not options.install:

@@ -164,3 +164,32 @@ def test_bad_dh_bits_is_one_line(layout, text):
     result = _mkdhparams(layout, "--force", DH_BITS=text)
     _assert_one_line(result, "DH_BITS", 512, 10000)
     assert layout.listing() == []
+
+
+# --- --help ---------------------------------------------------------------------------
+
+def _help_sections(text):
+    sections, title = {}, None
+    for line in text.splitlines():
+        if line and not line[0].isspace() and line.endswith(":"):
+            title = line[:-1]
+            sections[title] = []
+        elif title is not None:
+            sections[title].append(line)
+    return {title: "\n".join(lines) for title, lines in sections.items()}
+
+
+def test_help_lists_install_with_the_installing_options(layout):
+    result = layout.command("mkimapdcert", "--help", env=dict(layout.env, COLUMNS="100"))
+    assert result.returncode == 0, result.stderr
+    sections = _help_sections(result.stdout)
+    assert re.search(r"^\s+--install\b", sections["installing a certificate from a CA"], re.M)
+    assert not re.search(r"^\s+--install\b", sections["keeping the certificate valid"], re.M)
+    assert re.search(r"^\s+--renew\b", sections["keeping the certificate valid"], re.M)
+
+
+@pytest.mark.parametrize("mode", ["--check", "--renew"])
+def test_install_still_excludes_check_and_renew(layout, mode):
+    result = layout.command("mkimapdcert", "--install", "--from-certbot", "d", mode)
+    assert result.returncode == (3 if mode == "--check" else 2), result.stderr
+    assert "not allowed with argument" in result.stderr
