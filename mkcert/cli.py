@@ -34,9 +34,15 @@ _PROGRAM = re.compile(r"^mk(?P<name>[A-Za-z0-9_.-]+)cert$")
 _SERVICE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
+# Debian's package diverts Courier's scripts to PATH.courier
+# (debian/courier-mkcert.preinst); Courier's mkimapdcert.courier is a
+# symlink to mkcouriercert, which is now ours, and still means imapd.
+DIVERTED_SUFFIX = ".courier"
+
+
 def service_from_program(program):
-    """``mkimapdcert`` -> ``imapd``; None for a program name of another shape."""
-    match = _PROGRAM.match(os.path.basename(program))
+    """``mkimapdcert`` (or ``mkimapdcert.courier``) -> ``imapd``; None for another shape."""
+    match = _PROGRAM.match(os.path.basename(program).removesuffix(DIVERTED_SUFFIX))
     return match.group("name") if match else None
 
 

@@ -166,6 +166,35 @@ def test_bad_dh_bits_is_one_line(layout, text):
     assert layout.listing() == []
 
 
+# --- the name dpkg-divert gives Courier's originals ----------------------------------
+
+def test_service_name_from_a_diverted_program_name():
+    from mkcert.cli import service_from_program
+
+    assert service_from_program("/usr/lib/courier/mkimapdcert.courier") == "imapd"
+    assert service_from_program("/usr/sbin/mkpop3dcert.courier") == "pop3d"
+    assert service_from_program("mkcouriercert.courier") == "courier"  # multi-call
+
+
+def test_diversion_names_in_the_debian_package_are_the_ones_understood():
+    """preinst diverts to PATH.courier: the suffix the command strips."""
+    from mkcert.cli import DIVERTED_SUFFIX
+
+    with open(os.path.join(ROOT, "debian", "courier-mkcert.preinst"), encoding="utf-8") as f:
+        preinst = f.read()
+    assert f'--divert "$1{DIVERTED_SUFFIX}"' in preinst
+
+
+def test_courier_symlink_kept_by_the_diversion_makes_its_service(layout, tmp_path):
+    """Courier's /usr/lib/courier/mkimapdcert.courier -> mkcouriercert, now ours."""
+    _install(layout)
+    link = tmp_path / "mkimapdcert.courier"
+    link.symlink_to(os.path.join(BIN, "mkcouriercert"))
+    result = layout.command(str(link), "-q")
+    assert result.returncode == 0, result.stderr
+    assert layout.listing() == ["imapd.pem"]
+
+
 # --- --help ---------------------------------------------------------------------------
 
 def _help_sections(text):
