@@ -7,6 +7,7 @@ the values that used to end in a traceback or slip through ``int()``.
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -18,6 +19,7 @@ from mkcert.number import NumberError, whole_number
 
 OPENSSL_EXAMPLE = os.path.join(ROOT, "examples", "openssl", "imapd.cnf")
 GNUTLS_EXAMPLE = os.path.join(ROOT, "examples", "gnutls", "imapd.cnf")
+MAN_DIR = os.path.join(ROOT, "docs", "man")
 
 LONG_DIGITS = "9" * 5000  # past Python's 4300-digit limit on int(str)
 # Not a whole number in any range, each for its own reason.
@@ -222,3 +224,42 @@ def test_install_still_excludes_check_and_renew(layout, mode):
     result = layout.command("mkimapdcert", "--install", "--from-certbot", "d", mode)
     assert result.returncode == (3 if mode == "--check" else 2), result.stderr
     assert "not allowed with argument" in result.stderr
+
+
+# --- manual pages from a checkout -------------------------------------------------------
+
+MAN_PAGES = sorted(name for name in os.listdir(MAN_DIR) if re.fullmatch(r"[\w.-]+\.[1-8]", name))
+needs_man = pytest.mark.skipif(shutil.which("man") is None, reason="man-db not installed")
+
+
+@needs_man
+@pytest.mark.parametrize("page", MAN_PAGES)
+def test_every_man_page_reads_from_a_checkout_without_warnings(page):
+    """As lintian runs man on a page, and as `man -l docs/man/PAGE` does."""
+    env = dict(os.environ, LC_ALL="C.UTF-8", MANROFFSEQ="", MANWIDTH="80")
+    result = subprocess.run(["man", "--warnings", "-E", "UTF-8", "-l", "-Tutf8", "-Z",
+                             os.path.join("docs", "man", page)],
+                            cwd=ROOT, env=env, capture_output=True, timeout=60)
+    assert result.returncode == 0 and result.stderr == b"", result.stderr
+    shown = subprocess.run(["man", "-l", os.path.join("docs", "man", page)], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=60)
+    command = page.rsplit(".", 1)[0]
+    assert shown.stderr == "", shown.stderr
+    assert re.search(rf"^NAME\n\s+{re.escape(command)}\b.* - ", shown.stdout, re.M), shown.stdout
+    assert "SEE ALSO" in shown.stdout
+
+
+@pytest.mark.skipif(shutil.which("lexgrog") is None, reason="man-db's lexgrog not installed")
+@pytest.mark.parametrize("page", MAN_PAGES)
+def test_every_man_page_has_a_whatis_entry(page):
+    """What mandb (and lintian's bad-whatis-entry) reads from the NAME section."""
+    result = subprocess.run(["lexgrog", os.path.join(MAN_DIR, page)], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{page.rsplit('.', 1)[0]} - " in result.stdout
+
+
+def test_the_debian_package_installs_every_man_page():
+    with open(os.path.join(ROOT, "debian", "courier-mkcert.manpages"), encoding="utf-8") as f:
+        listed = sorted(os.path.basename(line.strip()) for line in f if line.strip())
+    assert listed == MAN_PAGES
