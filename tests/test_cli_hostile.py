@@ -263,3 +263,18 @@ def test_the_debian_package_installs_every_man_page():
     with open(os.path.join(ROOT, "debian", "courier-mkcert.manpages"), encoding="utf-8") as f:
         listed = sorted(os.path.basename(line.strip()) for line in f if line.strip())
     assert listed == MAN_PAGES
+
+
+# --- the README's "Try it" leaves nothing for git to show ----------------------------------
+
+def test_try_it_output_directory_is_ignored_by_git(tmp_path):
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    try_it = readme.split("## Try it", 1)[1].split("\n## ", 1)[0]
+    certsdir = re.search(r"COURIER_CERTSDIR=(\S+)", try_it).group(1)
+    assert not os.path.isabs(certsdir)
+    shutil.copy(os.path.join(ROOT, ".gitignore"), tmp_path / ".gitignore")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    result = subprocess.run(["git", "-C", str(tmp_path), "check-ignore", "-q", "--no-index",
+                             f"{certsdir}/imapd.pem"], timeout=60)
+    assert result.returncode == 0, f"{certsdir}/ is not in .gitignore"
