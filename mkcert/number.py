@@ -8,15 +8,17 @@ variable and the range, never a traceback.
 Only ASCII digits are a number here.  ``int()`` is far more lenient: it
 takes ``' 12 '``, ``'+12'``, ``'1_000'`` and other scripts' digits
 (``'١٢'`` is 12), and ``str.isdigit()`` is true for ``'²'``, which ``int()``
-then refuses with a ValueError.  The shell scripts we replace handed these
-values to ``openssl`` and ``certtool``, which take plain digits only.
-Leading zeros are harmless and accepted (``0100`` is 100).  Digits are
-compared by length before conversion, so a value of thousands of digits is
-refused as out of range instead of tripping Python's limit on converting
-long digit strings.
+then refuses with a ValueError.  No one means a sign, a space or another
+script's digits in a key size or a number of days; taking them silently
+would hide a typo, so they are refused, and a caller that must be lenient
+(mkdhparams strips ``DH_BITS``, as the shell's unquoted ``$DH_BITS`` did)
+says so itself.  Leading zeros are harmless and accepted (``0100`` is
+100).  Digits are compared by length before conversion, so a value of
+thousands of digits is refused as out of range instead of tripping Python's
+limit on converting long digit strings.
 
-Nothing but :mod:`mkcert.errors` is imported: the command line loads this
-before it decides anything else.
+Nothing but :mod:`mkcert.errors` is imported: the command line may load this
+before it decides anything else, and no crypto library may come with it.
 """
 
 from .errors import MkcertError
