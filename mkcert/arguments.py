@@ -17,30 +17,37 @@ CHECK_WARN_DAYS = 30  # mkcert.check.DEFAULT_WARN_DAYS, without importing it for
 RENEW_BEFORE_DAYS = 30
 
 
-def _whole_days(text, minimum):
-    try:
-        days = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from None
-    if days < minimum:
-        raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {days}")
-    return days
-
-
 def days_argument(text):
     """--days: a whole number of days from 1 to what still ends by the year 9999."""
+    return number_argument(text, "--days", 1, days_to_the_year_9999(),
+                            "(days; more would end after the year 9999, X.509's last)")
+
+
+def warn_argument(text):
+    """--warn: a whole number of days, 0 or more, within X.509's dates."""
+    return number_argument(text, "--warn", 0, days_to_the_year_9999(), "(days)")
+
+
+def before_argument(text):
+    """--before: a whole number of days, 0 or more, within X.509's dates."""
+    return number_argument(text, "--before", 0, days_to_the_year_9999(), "(days)")
+
+
+def days_to_the_year_9999():
+    """The most days from now that still end within X.509's last year."""
     from .request import LATEST
 
-    days = _whole_days(text, 1)
-    if days > (LATEST - datetime.datetime.now(datetime.timezone.utc)).days:
-        raise argparse.ArgumentTypeError(
-            f"{days} days from now ends after the year 9999 (X.509's last date)")
-    return days
+    return (LATEST - datetime.datetime.now(datetime.timezone.utc)).days
 
 
-def whole_days_argument(text):
-    """--warn, --before: a whole number of days, 0 or more."""
-    return _whole_days(text, 0)
+def number_argument(text: str, option: str, minimum: int, maximum: int, unit: str) -> int:
+    """An option's whole number (:func:`mkcert.number.whole_number`), as argparse's ``type``."""
+    from .number import NumberError, whole_number
+
+    try:
+        return whole_number(text, option, minimum, maximum, unit=unit)
+    except NumberError as exc:
+        raise argparse.ArgumentTypeError(exc.reason) from None
 
 
 def san_argument(text):
@@ -104,19 +111,16 @@ def build_parser(program, multi_call):
     exclusive.add_argument("--renew", action="store_true",
                            help="renew PEMFILE.pem if it expires within --before days "
                                 "(make it if missing)")
-    modes.add_argument("--warn", type=whole_days_argument, metavar="DAYS",
+    modes.add_argument("--warn", type=warn_argument, metavar="DAYS",
                        help="with --check: WARNING within DAYS of expiry (default %d)"
                             % CHECK_WARN_DAYS)
     modes.add_argument("--json", action="store_true",
                        help="with --check: print one JSON object instead of the line")
-    modes.add_argument("--before", type=whole_days_argument, metavar="DAYS",
+    modes.add_argument("--before", type=before_argument, metavar="DAYS",
                        help="with --renew: renew within DAYS of expiry (default %d)"
                             % RENEW_BEFORE_DAYS)
     modes.add_argument("--force", action="store_true",
                        help="with --renew: renew even if not due or not self-signed")
-    exclusive.add_argument("--install", action="store_true",
-                           help="put a CA-issued key and certificate chain into PEMFILE.pem "
-                                "(with --key and --cert, or --from-certbot)")
     _add_install_options(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -130,6 +134,11 @@ def _add_install_options(parser):
         "and chain into PEMFILE.pem atomically (a new file 0600 and the mail user's; "
         "a replaced one keeps mode, owner and group, the previous one is kept as "
         "PEMFILE.pem.old); identical content changes nothing")
+    # Not with --check or --renew either; argparse can show a mutually
+    # exclusive group under one heading only, so _check_combinations says so.
+    group.add_argument("--install", action="store_true",
+                       help="put a CA-issued key and certificate chain into PEMFILE.pem "
+                            "(with --key and --cert, or --from-certbot)")
     group.add_argument("--key", metavar="KEYFILE",
                        help="with --install: the private key (unencrypted PEM)")
     group.add_argument("--cert", metavar="CERTFILE",
@@ -153,7 +162,6 @@ def parse(program, multi_call, arguments):
     return options
 
 
-
 def _check_combinations(parser, options):
     """Options that only mean something with --check or --renew say so."""
     for option, mode in (("warn", "check"), ("json", "check"),
@@ -166,6 +174,9 @@ def _check_combinations(parser, options):
 
 
 def _check_install_combinations(parser, options):
+    for mode in ("check", "renew"):
+        if options.install and getattr(options, mode):
+            parser.error(f"argument --install: not allowed with argument --{mode}")
     given = [name for name in ("key", "cert", "chain", "from_certbot")
              if getattr(options, name) is not None]
     if not options.install:

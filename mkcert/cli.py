@@ -33,9 +33,15 @@ _PROGRAM = re.compile(r"^mk(?P<name>[A-Za-z0-9_.-]+)cert$")
 _SERVICE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
+# Debian's package diverts Courier's scripts to PATH.courier
+# (debian/courier-mkcert.preinst); Courier's mkimapdcert.courier is a
+# symlink to mkcouriercert, which is now ours, and still means imapd.
+DIVERTED_SUFFIX = ".courier"
+
+
 def service_from_program(program):
-    """``mkimapdcert`` -> ``imapd``; None for a program name of another shape."""
-    match = _PROGRAM.match(os.path.basename(program))
+    """``mkimapdcert`` (or ``mkimapdcert.courier``) -> ``imapd``; None for another shape."""
+    match = _PROGRAM.match(os.path.basename(program).removesuffix(DIVERTED_SUFFIX))
     return match.group("name") if match else None
 
 
@@ -232,13 +238,11 @@ def _extra_pem_maker(name, request, environ):
     """
     if name != "esmtpd" or request.flavour != "openssl":
         return None
-    from .dhparams import DEFAULT_BITS, check_bits, generate_dh_params_pem
+    from .dhparams import DEFAULT_BITS, MAX_BITS, MIN_BITS, generate_dh_params_pem
+    from .number import whole_number
 
-    text = environ.get("BITS") or str(DEFAULT_BITS)
-    try:
-        bits = check_bits(text)
-    except MkcertError as exc:
-        raise MkcertError(f"BITS={text}: {exc}") from None
+    bits = whole_number(environ.get("BITS") or str(DEFAULT_BITS), "BITS", MIN_BITS, MAX_BITS,
+                        unit="(bits of the DH parameters)")
     return lambda: generate_dh_params_pem(bits)
 
 

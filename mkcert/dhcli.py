@@ -34,6 +34,8 @@ DEFAULT_GNUTLS_LEVEL = "high"
 # as certtool 3.7 prints them: "Generating DH parameters (N bits)").
 GNUTLS_LEVEL_BITS = {"low": 1024, "legacy": 1776, "medium": 2048, "high": 3072, "ultra": 8192}
 FLAVOURS = ("openssl", "gnutls")
+# More searches than CPUs only compete; the limit keeps a typo from forking thousands.
+MAX_JOBS = 256
 
 
 def build_parser():
@@ -58,13 +60,9 @@ def build_parser():
 
 
 def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
+    from .arguments import number_argument
+
+    return number_argument(text, "--jobs", 1, MAX_JOBS, "(processes)")
 
 
 class Plan:
@@ -108,16 +106,13 @@ def _env_group(environ):
 
 def _size_bits(size):
     """DH_BITS as a number of bits: a number, or a GnuTLS security level name."""
-    if size.isdigit():
-        from .dhparams import MAX_BITS, MIN_BITS
-
-        bits = int(size)
-        if not MIN_BITS <= bits <= MAX_BITS:
-            raise MkcertError(f"DH_BITS={size} is out of range ({MIN_BITS} to {MAX_BITS} bits)")
-        return bits
     if size.lower() in GNUTLS_LEVEL_BITS:
         return GNUTLS_LEVEL_BITS[size.lower()]
-    raise MkcertError(f"DH_BITS={size!r} is neither a number of bits nor one of {', '.join(GNUTLS_LEVEL_BITS)}")
+    from .dhparams import MAX_BITS, MIN_BITS
+    from .number import whole_number
+
+    return whole_number(size, "DH_BITS", MIN_BITS, MAX_BITS, unit="(bits)",
+                        alternatives=f"one of {', '.join(GNUTLS_LEVEL_BITS)} or ")
 
 
 def is_fresh(path, now=None):

@@ -10,7 +10,7 @@ refuses everything else, numbers included; an admin who wrote a number of
 bits for the OpenSSL scripts gets that number from us instead of a failure.
 """
 
-from .errors import MkcertError
+from .number import whole_number
 from .request import MAX_RSA_BITS, MIN_RSA_BITS
 
 RSA_BITS_BY_LEVEL = {
@@ -44,16 +44,9 @@ def bits_for_security_level(value):
     bits = RSA_BITS_BY_LEVEL.get(text.lower())
     if bits is not None:
         return bits
-    # Exactly digits: certtool has no notion of "+2048" or " 2048 " either.
-    if text.isascii() and text.isdigit():
-        bits = int(text)
-        if not MIN_RSA_BITS <= bits <= MAX_RSA_BITS:
-            raise MkcertError(f"BITS={text} is out of range for an RSA key "
-                              f"({MIN_RSA_BITS} to {MAX_RSA_BITS} bits)")
-        return bits
     names = ", ".join(n for n in RSA_BITS_BY_LEVEL if n != "normal")
-    raise MkcertError(
-        f"BITS={text!r} is not a GnuTLS security level ({names}) or a number of bits")
+    return whole_number(text, "BITS", MIN_RSA_BITS, MAX_RSA_BITS, unit="(bits of an RSA key)",
+                        alternatives=f"a GnuTLS security level ({names}) or ")
 
 
 def certtool_digest(bits):
