@@ -62,6 +62,48 @@ def certificate_blocks(blocks):
     return [block for label, block in blocks if label == CERTIFICATE_LABEL]
 
 
+def load_certificate(block):
+    """cryptography's certificate for one PEM block; ValueError, in one sentence, if unreadable.
+
+    Damaged or hostile bytes fail inside cryptography in more ways than
+    ValueError (InvalidVersion for a bad version number; TypeError or
+    KeyError from a name value of an odd type, and only when the name is
+    used), and differently from release to release.  So every part of a
+    certificate this project reads is read here once, the names and
+    extensions from the DER (as :mod:`mkcert.report` prints them), and any
+    failure becomes a ValueError that the callers report as an unreadable
+    certificate.  The public key stays lazy: :func:`certificate_public_key`
+    says what is wrong with it.
+    """
+    import warnings
+
+    from cryptography import x509
+
+    from .compat import not_valid_after, not_valid_before
+    from .report import extensions, format_name, issuer_der, subject_der
+
+    try:
+        with warnings.catch_warnings():
+            # A non-positive serial is tolerated with a deprecation warning,
+            # which would be a second line on stderr; the serial is nobody's
+            # business here.
+            warnings.simplefilter("ignore")
+            certificate = x509.load_pem_x509_certificate(block)
+            _ = (not_valid_before(certificate), not_valid_after(certificate),
+                 certificate.signature_algorithm_oid.dotted_string,
+                 format_name(subject_der(certificate)), format_name(issuer_der(certificate)),
+                 extensions(certificate))
+    except Exception as exc:  # noqa: BLE001 - see above: no list of types is complete
+        raise ValueError(_first_sentence(exc)) from None
+    return certificate
+
+
+def _first_sentence(exc):
+    """The gist of a library's error, without OpenSSL's error stack or Rust's debug dump."""
+    detail = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+    return (detail.split(". ")[0] or type(exc).__name__).replace("\n", " ")
+
+
 def public_key_der(public_key):
     """SubjectPublicKeyInfo DER: equal for a key and its certificate, whatever the type."""
     from cryptography.hazmat.primitives import serialization
@@ -80,8 +122,7 @@ def certificate_public_key(certificate):
     try:
         return certificate.public_key()
     except Exception as exc:  # UnsupportedAlgorithm is not a ValueError
-        detail = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
-        raise ValueError(f"its public key cannot be read: {detail.split('. ')[0]}") from None
+        raise ValueError(f"its public key cannot be read: {_first_sentence(exc)}") from None
 
 
 def key_matches(key, certificate):

@@ -223,15 +223,13 @@ def _parse_key(data, path):
 
 
 def _parse_certificates(data, path):
-    from cryptography import x509
-
     blocks = chain.certificate_blocks(chain.pem_blocks(data))
     if not blocks:
         raise MkcertError(f"{path}: no certificate in it (no BEGIN CERTIFICATE block)")
     certificates = []
     for number, block in enumerate(blocks, 1):
         try:
-            certificates.append(x509.load_pem_x509_certificate(block))
+            certificates.append(chain.load_certificate(block))
         except ValueError as exc:
             raise MkcertError(f"{path}: certificate {number} cannot be read: {exc}") from None
     return certificates

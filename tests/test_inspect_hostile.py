@@ -1,0 +1,381 @@
+"""Reading PEMs that are damaged, hostile or merely unusual: --check, --install, --renew.
+
+Every reader of an existing certificate (``--check``, ``--install``, the
+reading side of ``--renew`` and the certbot hook) must answer in one line:
+``--check`` with a state of 0-2 (3 is for its own bugs), the others with
+exit 1 and the reason, never a traceback.  The certificates are damaged
+here byte by byte (a bad version number, a name value of the wrong type)
+and the PEM files are shaped to make a careless scanner slow.
+"""
+
+import json
+import os
+import random
+import types
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+import pki
+from conftest import ROOT, openssl
+from mkcert import chain, check, der, install, renew
+from mkcert.errors import MkcertError
+from test_threat_helpers import assert_one_clean_line
+
+EXAMPLE_OPENSSL = os.path.join(ROOT, "examples", "openssl", "imapd.cnf")
+VERSION_3 = b"\xa0\x03\x02\x01\x02"  # [0] EXPLICIT INTEGER 2
+
+
+def der_of(certificate):
+    return certificate.public_bytes(serialization.Encoding.DER)
+
+
+def with_version(certificate, number):
+    """The certificate's DER with its version field saying ``number`` (the signature now lies)."""
+    data = der_of(certificate)
+    assert data.count(VERSION_3) == 1
+    return data.replace(VERSION_3, VERSION_3[:-1] + bytes([number]))
+
+
+def with_common_name_tag(certificate, tag):
+    """The DER with every commonName value retagged (0x03: a BIT STRING where text belongs)."""
+    data = bytearray(der_of(certificate))
+    cn_oid = der.oid("2.5.4.3")
+    at = data.find(cn_oid)
+    assert at > 0
+    while at > 0:
+        data[at + len(cn_oid)] = tag
+        at = data.find(cn_oid, at + 1)
+    return bytes(data)
+
+
+def pem(der_bytes):
+    return der.pem(der_bytes, "CERTIFICATE")
+
+
+def write(path, data, mode=0o600):
+    path.write_bytes(data)
+    os.chmod(path, mode)
+    return path
+
+
+@pytest.fixture(scope="module")
+def authority():
+    return pki.Pki(leaf_kind="ec")
+
+
+def self_signed(authority, **options):
+    return pki.certificate(authority.leaf_key, authority.domain, **options)
+
+
+def snapshot(directory):
+    return {name: (directory / name).read_bytes() for name in sorted(os.listdir(directory))}
+
+
+# --- unreadable certificates: a bad version, a name of the wrong type ----------------------
+
+UNREADABLE = {
+    "version-7": lambda certificate: with_version(certificate, 7),
+    "version-1-explicit": lambda certificate: with_version(certificate, 1),
+    "cn-bit-string": lambda certificate: with_common_name_tag(certificate, 0x03),
+    "cn-tag-0": lambda certificate: with_common_name_tag(certificate, 0x00),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(UNREADABLE))
+def test_check_calls_a_damaged_chain_certificate_critical(tmp_path, authority, damage):
+    path = write(tmp_path / "imapd.pem",
+                 pki.key_pem(authority.leaf_key) + pki.cert_pem(authority.leaf)
+                 + pem(UNREADABLE[damage](authority.intermediate)))
+    result = check.check_pem(str(path))
+    assert result.status == check.CRITICAL, result.line()
+    assert "certificate 2 of the chain cannot be parsed" in result.line() or (
+        "does not verify" in result.line())
+    assert "\n" not in result.line()
+    json.dumps(result.as_json())
+
+
+@pytest.mark.parametrize("damage", sorted(UNREADABLE))
+def test_check_calls_a_damaged_certificate_critical(tmp_path, authority, damage):
+    path = write(tmp_path / "imapd.pem", pki.key_pem(authority.leaf_key)
+                 + pem(UNREADABLE[damage](self_signed(authority))))
+    result = check.check_pem(str(path))
+    assert result.status == check.CRITICAL, result.line()
+    assert "\n" not in result.line()
+
+
+@pytest.mark.parametrize("damage", sorted(UNREADABLE))
+@pytest.mark.parametrize("prior", [None, b"the old PEM\n"])
+def test_install_refuses_a_damaged_chain_certificate_in_one_line(layout, tmp_path, authority,
+                                                                  damage, prior):
+    key = write(tmp_path / "key.pem", pki.key_pem(authority.leaf_key))
+    leaf = write(tmp_path / "leaf.pem", pki.cert_pem(authority.leaf), 0o644)
+    bad = write(tmp_path / "chain.pem", pem(UNREADABLE[damage](authority.intermediate)), 0o644)
+    if prior is not None:
+        write(layout.certsdir / "imapd.pem", prior, 0o640)
+    before = snapshot(layout.certsdir)
+    result = layout.command("mkimapdcert", "--install", "--key", key, "--cert", leaf,
+                            "--chain", bad)
+    line = assert_one_clean_line(result, 1, [str(bad)])
+    assert result.stdout == ""
+    assert "certificate 1 cannot be read" in line or "does not hold" in line
+    assert snapshot(layout.certsdir) == before
+
+
+def test_check_of_a_bad_version_is_critical_end_to_end(layout, tmp_path, authority):
+    path = write(layout.certsdir / "imapd.pem",
+                 pki.key_pem(authority.leaf_key) + pki.cert_pem(authority.leaf)
+                 + pem(with_version(authority.intermediate, 7)))
+    result = layout.command("mkimapdcert", "--check", path)
+    assert result.returncode == check.CRITICAL, result.stdout
+    assert result.stderr == "" and result.stdout.count("\n") == 1
+    assert "certificate 2 of the chain cannot be parsed: 7 is not a valid X509 version" in (
+        result.stdout)
+
+
+@pytest.fixture
+def courier(layout):
+    """CERTSDIR/imapd.pem to be renewed from SYSCONFDIR/imapd.cnf (the shipped example)."""
+    layout.install_config("imapd", EXAMPLE_OPENSSL)
+    return layout
+
+
+# A version cryptography refuses makes the certificate unreadable; a name value
+# of the wrong type is read (and printed as OpenSSL does, in hex), but breaks
+# the signature: the certificate is no longer provably self-signed.
+RENEWAL_REFUSAL = {"version-7": "the certificate cannot be parsed: 7 is not a valid X509 version",
+                   "cn-bit-string": "not renewing: issued by O = mkcert tests, CN = #0311"}
+
+
+@pytest.mark.parametrize("damage", sorted(RENEWAL_REFUSAL))
+def test_renew_of_a_damaged_certificate_says_so_in_one_line(courier, authority, damage):
+    pem_file = write(courier.certsdir / "imapd.pem", pki.key_pem(authority.leaf_key)
+                     + pem(UNREADABLE[damage](self_signed(authority))), 0o640)
+    before = snapshot(courier.certsdir)
+    result = courier.command("mkimapdcert", "--renew", "--before", "400")
+    assert_one_clean_line(result, 1, [str(pem_file), RENEWAL_REFUSAL[damage], "--force"])
+    assert snapshot(courier.certsdir) == before
+
+
+@pytest.mark.parametrize("damage", sorted(RENEWAL_REFUSAL))
+def test_forced_renewal_replaces_a_damaged_certificate_keeping_old(courier, authority, damage):
+    old = pki.key_pem(authority.leaf_key) + pem(UNREADABLE[damage](self_signed(authority)))
+    pem_file = write(courier.certsdir / "imapd.pem", old, 0o640)
+    result = courier.command("mkimapdcert", "--renew", "--force")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout.startswith(f"{pem_file}: renewed (forced; it ")
+    assert (courier.certsdir / "imapd.pem.old").read_bytes() == old
+    assert courier.listing() == ["imapd.pem", "imapd.pem.old"]
+    checked = courier.command("mkimapdcert", "--check")
+    assert checked.returncode == 0, checked.stdout
+
+
+def test_install_replaces_a_pem_whose_certificate_is_damaged(layout, tmp_path, authority):
+    old = pki.key_pem(authority.leaf_key) + pem(with_version(authority.leaf, 9))
+    write(layout.certsdir / "imapd.pem", old, 0o640)
+    key = write(tmp_path / "key.pem", pki.key_pem(authority.leaf_key))
+    fullchain = write(tmp_path / "fullchain.pem", pki.cert_pem(authority.leaf)
+                      + pki.cert_pem(authority.intermediate), 0o644)
+    result = layout.command("mkimapdcert", "--install", "--key", key, "--cert", fullchain)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert (layout.certsdir / "imapd.pem.old").read_bytes() == old
+
+
+# --- a seeded mutation run through every reader, in process ---------------------------------
+
+def mutants(data, seed, count):
+    """``count`` copies of ``data``, each with 1-3 bytes replaced (deterministic for a seed)."""
+    chooser = random.Random(seed)
+    interesting = [0x00, 0x01, 0x02, 0x03, 0x05, 0x0C, 0x13, 0x1E, 0x30, 0x7F, 0x80, 0x81,
+                   0xFF]
+    for _ in range(count):
+        mutant = bytearray(data)
+        for _ in range(chooser.randint(1, 3)):
+            where = chooser.randrange(len(mutant))
+            mutant[where] = (chooser.choice(interesting) if chooser.random() < 0.6
+                             else chooser.randrange(256))
+        yield bytes(mutant)
+
+
+def every_reader(data, key, now):
+    """Run what --check, --install and --renew read; return --check's result.
+
+    Anything but success or MkcertError propagates and fails the test.
+    """
+    result = check.CheckResult(path="imapd.pem")
+    check.examine(data, result, check.DEFAULT_WARN_DAYS, now)
+    assert result.status in (check.OK, check.WARNING, check.CRITICAL), result.line()
+    assert "\n" not in result.line()
+    json.dumps(result.as_json())
+    result.data = data
+    for force in (False, True):
+        options = types.SimpleNamespace(before=30, force=force)
+        try:
+            renew.decide(result, options, "imapd.pem", now=now)
+            renew._kept_names(result, options, "imapd.pem")
+        except MkcertError:
+            pass
+    try:
+        certificates = install._parse_certificates(data, "fullchain.pem")
+        material = install.Material(key, b"", "privkey.pem", certificates, ["fullchain.pem"])
+        install.verify(material, now)
+        install._summary(material)
+    except MkcertError:
+        pass
+    return result
+
+
+SEEDS = {"leaf": 16, "chain": 61}
+
+
+@pytest.mark.parametrize("role", sorted(SEEDS))
+def test_mutated_certificates_are_read_or_refused_never_raised(authority, role):
+    """1,500 seeded mutations per role, plus every byte of the version and name tags."""
+    key = authority.leaf_key
+    head = pki.key_pem(key)
+    good = der_of(authority.leaf if role == "leaf" else authority.intermediate)
+
+    def pem_of(mutant):
+        if role == "leaf":
+            return head + pem(mutant)
+        return head + pki.cert_pem(authority.leaf) + pem(mutant)
+
+    states = set()
+    explicit = [with_version(authority.leaf if role == "leaf" else authority.intermediate, n)
+                for n in (0, 1, 3, 7, 255)]
+    for mutant in explicit + list(mutants(good, seed=SEEDS[role], count=1500)):
+        states.add(every_reader(pem_of(mutant), key, pki.NOW).status)
+    assert check.CRITICAL in states  # the mutations did reach the certificate
+
+
+# --- a few end-to-end runs of the same: one line on stderr, no traceback --------------------
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mutated_certificate_end_to_end(courier, authority, tmp_path, seed):
+    mutant = list(mutants(der_of(self_signed(authority)), seed=1000 + seed, count=1))[0]
+    data = pki.key_pem(authority.leaf_key) + pem(mutant)
+    pem_file = write(courier.certsdir / "imapd.pem", data, 0o640)
+    checked = courier.command("mkimapdcert", "--check")
+    assert checked.returncode in (0, 1, 2) and checked.stderr == "", checked
+    assert checked.stdout.count("\n") == 1
+    renewed = courier.command("mkimapdcert", "--renew", "--before", "1")
+    assert "Traceback" not in renewed.stderr
+    if renewed.returncode == 1:
+        assert_one_clean_line(renewed, 1, [str(pem_file)])
+    else:
+        assert renewed.returncode == 0 and renewed.stderr == "", renewed
+    key = write(tmp_path / "key.pem", pki.key_pem(authority.leaf_key))
+    cert = write(tmp_path / "cert.pem", pem(mutant), 0o644)
+    installed = courier.command("mkimapdcert", "--install", "--key", key, "--cert", cert,
+                                tmp_path / "out")
+    assert "Traceback" not in installed.stderr
+    if installed.returncode != 0:
+        assert_one_clean_line(installed, 1)
+
+
+# --- certificates our own commands make from odd configs ------------------------------------
+
+NOMBSTR_CONFIG = """\
+[ req ]
+default_bits = 2048
+default_md = sha256
+distinguished_name = req_dn
+x509_extensions = v3_ca
+string_mask = nombstr
+utf8 = yes
+prompt = no
+
+[ req_dn ]
+C = DE
+O = Müller GmbH
+CN = Müller
+
+[ v3_ca ]
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always,issuer:always
+basicConstraints = CA:true
+subjectAltName = DNS:mail.example.org
+"""
+
+
+def test_check_reads_a_certificate_made_from_an_easy_rsa_2_config(layout):
+    """easy-rsa 2 (``string_mask = nombstr``): names in T61String, one in authorityKeyIdentifier."""
+    layout.install_config("imapd", None, text=NOMBSTR_CONFIG)
+    made = layout.command("mkimapdcert", "--san", "imap.example.org")
+    assert made.returncode == 0, made.stderr
+    pem_file = layout.certsdir / "imapd.pem"
+    # What made this hard: cryptography refuses the names and every extension.
+    from cryptography import x509
+
+    loaded = x509.load_pem_x509_certificate(chain.certificate_blocks(
+        chain.pem_blocks(pem_file.read_bytes()))[0])
+    with pytest.raises(ValueError):
+        loaded.extensions  # noqa: B018 - the access is the test
+    result = layout.command("mkimapdcert", "--check")
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith(f"CERT OK - {pem_file}: CN=M\\C3\\BCller expires ")
+    report = json.loads(layout.command("mkimapdcert", "--check", "--json").stdout)
+    assert report["problems"] == []
+    assert report["common_name"] == "M\\C3\\BCller"
+    assert report["subject"] == openssl("x509", "-in", pem_file, "-noout", "-subject",
+                                        "-nameopt", "oneline").stdout.strip()[len("subject="):]
+
+
+def test_renewal_keeps_the_names_of_an_easy_rsa_2_certificate(layout):
+    layout.install_config("imapd", None, text=NOMBSTR_CONFIG)
+    assert layout.command("mkimapdcert", "--san", "imap.example.org").returncode == 0
+    renewed = layout.command("mkimapdcert", "--renew", "--force")
+    assert renewed.returncode == 0, renewed.stderr
+    names = openssl("x509", "-in", layout.certsdir / "imapd.pem", "-noout", "-ext",
+                    "subjectAltName").stdout
+    assert "DNS:mail.example.org, DNS:imap.example.org" in names
+
+
+# --- output: one line, whatever the names hold ----------------------------------------------
+
+def named(authority, common_name, issuer=None):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return (x509.CertificateBuilder().subject_name(subject)
+            .issuer_name(issuer.subject if issuer is not None else subject)
+            .public_key(authority.leaf_key.public_key()).serial_number(5)
+            .not_valid_before(pki.NOW - pki.DAY).not_valid_after(pki.NOW + 100 * pki.DAY)
+            .sign(authority.leaf_key if issuer is None else authority.intermediate_key,
+                  hashes.SHA256()))
+
+
+def test_a_newline_in_a_common_name_stays_on_the_line(layout, authority):
+    leaf = named(authority, "evil\nCERT OK - forged\r")
+    pem_file = write(layout.certsdir / "imapd.pem",
+                     pki.key_pem(authority.leaf_key) + pki.cert_pem(leaf))
+    result = layout.command("mkimapdcert", "--check")
+    assert result.stdout.count("\n") == 1, result.stdout
+    assert result.stdout.startswith(
+        f"CERT WARNING - {pem_file}: CN=evil\\0ACERT OK - forged\\0D expires ")
+    report = json.loads(layout.command("mkimapdcert", "--check", "--json").stdout)
+    assert report["common_name"] == "evil\\0ACERT OK - forged\\0D"
+
+
+def test_a_newline_in_an_issuer_or_chain_name_stays_on_the_line(tmp_path, authority):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    evil = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CA\nCERT OK")])
+    intermediate = (x509.CertificateBuilder().subject_name(evil)
+                    .issuer_name(authority.root.subject)
+                    .public_key(authority.intermediate_key.public_key()).serial_number(6)
+                    .not_valid_before(pki.NOW - pki.DAY)
+                    .not_valid_after(pki.NOW + 10 * pki.DAY)
+                    .sign(authority.root_key, hashes.SHA256()))
+    leaf = named(authority, "mail", issuer=intermediate)
+    path = write(tmp_path / "imapd.pem", pki.key_pem(authority.leaf_key) + pki.cert_pem(leaf)
+                 + pki.cert_pem(intermediate))
+    line = check.check_pem(str(path)).line()
+    assert "\n" not in line
+    assert ("issued by CN=CA\\0ACERT OK (chain of 1 verifies, "
+            "shortest-lived: CN=CA\\0ACERT OK, ") in line
