@@ -14,6 +14,7 @@ the same questions here:
 No file I/O: callers read the bytes and decide what a finding means.
 """
 
+import bisect
 import re
 
 # Signature algorithm OIDs, by the digest they use (RSA PKCS#1 v1.5 and
@@ -35,17 +36,71 @@ DIGEST_BY_SIGNATURE_OID = {
 }
 RSA_PSS_OID = "1.2.840.113549.1.1.10"
 
-_PEM_BLOCK = re.compile(
-    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL)
 PRIVATE_KEY_LABELS = (b"PRIVATE KEY", b"RSA PRIVATE KEY", b"EC PRIVATE KEY",
                       b"DSA PRIVATE KEY")
 ENCRYPTED_KEY_LABEL = b"ENCRYPTED PRIVATE KEY"
 CERTIFICATE_LABEL = b"CERTIFICATE"
 
+_BEGIN, _END, _DASHES = b"-----BEGIN ", b"-----END ", b"-----"
+_LABEL = re.compile(rb"([A-Z0-9 ]+)-----")
+_LINE_END = re.compile(rb"\r?\n")
+
 
 def pem_blocks(data):
-    """(label, block bytes) for each PEM block, in file order; other text is skipped."""
-    return [(m.group(1), m.group(0)) for m in _PEM_BLOCK.finditer(data)]
+    """(label, block bytes) for each PEM block, in file order; other text is skipped.
+
+    A block runs from a ``-----BEGIN LABEL-----`` line to the first
+    ``-----END LABEL-----`` after it; a BEGIN line without its END is
+    skipped.  The work is linear in the size of ``data``: every END marker
+    is found once, up front, so a BEGIN without an END costs a lookup
+    rather than a scan to the end of the file (a file of such lines made a
+    backtracking search quadratic: minutes for one MiB, in a file the mail
+    user may own and the daily renewal reads).
+    """
+    ends = _end_markers(data)
+    blocks, position = [], 0
+    while True:
+        start = data.find(_BEGIN, position)
+        if start < 0:
+            return blocks
+        label, body = _begin_line(data, start + len(_BEGIN))
+        end = None if label is None else _first_at_or_after(ends.get(label), body)
+        if end is None:
+            position = start + 1
+            continue
+        position = end + len(_END) + len(label) + len(_DASHES)
+        blocks.append((label, data[start:position]))
+
+
+def _end_markers(data):
+    """Where each label's ``-----END LABEL-----`` markers start, in file order."""
+    ends, position = {}, 0
+    while True:
+        at = data.find(_END, position)
+        if at < 0:
+            return ends
+        match = _LABEL.match(data, at + len(_END))
+        if match:
+            ends.setdefault(match.group(1), []).append(at)
+        position = at + 1  # "-----END A-----END B-----" holds both
+
+
+def _begin_line(data, offset):
+    """(label, start of the block's body) from the rest of a BEGIN line; (None, None) if none."""
+    match = _LABEL.match(data, offset)
+    if not match:
+        return None, None
+    newline = _LINE_END.match(data, match.end())
+    if not newline:
+        return None, None
+    return match.group(1), newline.end()
+
+
+def _first_at_or_after(positions, offset):
+    if not positions:
+        return None
+    index = bisect.bisect_left(positions, offset)
+    return positions[index] if index < len(positions) else None
 
 
 def is_encrypted(blocks):

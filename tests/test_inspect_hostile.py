@@ -11,6 +11,7 @@ and the PEM files are shaped to make a careless scanner slow.
 import json
 import os
 import random
+import re
 import types
 
 import pytest
@@ -379,3 +380,82 @@ def test_a_newline_in_an_issuer_or_chain_name_stays_on_the_line(tmp_path, author
     assert "\n" not in line
     assert ("issued by CN=CA\\0ACERT OK (chain of 1 verifies, "
             "shortest-lived: CN=CA\\0ACERT OK, ") in line
+
+
+# --- PEM files shaped to make a scanner slow -------------------------------------------------
+
+class CountingBytes(bytes):
+    """Bytes that count what ``find`` examines: the span from ``start`` to the hit (or the end)."""
+
+    examined = 0
+    calls = 0
+
+    def find(self, sub, start=0, end=None):
+        CountingBytes.calls += 1
+        at = super().find(sub, start, end)
+        stop = (len(self) if end is None else end) if at < 0 else at + len(sub)
+        CountingBytes.examined += max(0, stop - start)
+        return at
+
+
+def scanning_work(data):
+    CountingBytes.examined = CountingBytes.calls = 0
+    chain.pem_blocks(CountingBytes(data))
+    return CountingBytes.examined, CountingBytes.calls
+
+
+HOSTILE_SHAPES = {
+    "unterminated-begins": lambda n: b"-----BEGIN CERTIFICATE-----\n" * n,
+    "distinct-labels": lambda n: b"".join(b"-----BEGIN L%d-----\n" % i for i in range(n)),
+    "ends-only": lambda n: b"-----END CERTIFICATE-----\n" * n,
+    "begin-then-wrong-ends": lambda n: (b"-----BEGIN CERTIFICATE-----\n"
+                                        + b"-----END PRIVATE KEY-----\n" * n),
+    "begins-before-one-end": lambda n: (b"-----BEGIN CERTIFICATE-----\n" * n
+                                        + b"-----END CERTIFICATE-----\n"),
+    "alternating": lambda n: b"-----BEGIN A-----\n-----END B-----\n" * n,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(HOSTILE_SHAPES))
+def test_pem_scanning_is_linear(shape):
+    """The bytes ``find`` examines grow with the file, not with its square."""
+    small, large = (scanning_work(HOSTILE_SHAPES[shape](n)) for n in (2000, 4000))
+    size = len(HOSTILE_SHAPES[shape](4000))
+    assert large[0] <= 4 * size, (large, size)
+    assert large[0] <= 2.2 * small[0] + 1000 and large[1] <= 2.2 * small[1] + 10
+
+
+def old_pem_blocks(data):
+    """The scanner as it was (a backtracking regex): the reference for what a block is."""
+    pattern = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL)
+    return [(m.group(1), m.group(0)) for m in pattern.finditer(data)]
+
+
+def test_pem_blocks_are_the_blocks_the_regex_found(authority):
+    pieces = [b"-----BEGIN CERTIFICATE-----\n", b"-----END CERTIFICATE-----\n",
+              b"-----BEGIN PRIVATE KEY-----\r\n", b"-----END PRIVATE KEY-----",
+              b"-----BEGIN X-----", b"-----END X-----END CERTIFICATE-----", b"\n", b"ab",
+              b"-----BEGIN a-----\n", b"-----BEGIN  -----\n", b"-----END  -----", b"-",
+              pki.cert_pem(authority.leaf), pki.key_pem(authority.leaf_key)]
+    chooser = random.Random(7)
+    for _ in range(3000):
+        data = b"".join(chooser.choice(pieces) for _ in range(chooser.randint(0, 12)))
+        assert chain.pem_blocks(data) == old_pem_blocks(data), data
+
+
+HANG_GUARD = 120  # seconds; the linear scanner needs well under one, the old one 16 minutes
+
+
+def test_a_mebibyte_of_unterminated_begin_lines_is_read_at_once(courier, tmp_path, authority):
+    """Each reader, on a 1 MiB file of BEGIN lines; the timeout only guards against a hang."""
+    lines = b"-----BEGIN CERTIFICATE-----\n" * ((check.MAX_PEM_BYTES - 100) // 28)
+    pem_file = write(courier.certsdir / "imapd.pem", lines, 0o640)
+    checked = courier.command("mkimapdcert", "--check", timeout=HANG_GUARD)
+    assert (checked.returncode, checked.stdout) == (
+        2, f"CERT CRITICAL - {pem_file}: not a PEM file (no BEGIN/END block)\n")
+    renewed = courier.command("mkimapdcert", "--renew", timeout=HANG_GUARD)
+    assert_one_clean_line(renewed, 1, ["no BEGIN/END block"])
+    key = write(tmp_path / "key.pem", pki.key_pem(authority.leaf_key))
+    installed = courier.command("mkimapdcert", "--install", "--key", key, "--cert", pem_file,
+                                tmp_path / "out", timeout=HANG_GUARD)
+    assert_one_clean_line(installed, 1, ["no certificate in it"])
