@@ -40,6 +40,11 @@ PRIVATE_KEY_LABELS = (b"PRIVATE KEY", b"RSA PRIVATE KEY", b"EC PRIVATE KEY",
                       b"DSA PRIVATE KEY")
 ENCRYPTED_KEY_LABEL = b"ENCRYPTED PRIVATE KEY"
 CERTIFICATE_LABEL = b"CERTIFICATE"
+# The most any reader here takes from a PEM file.  A Courier PEM (key,
+# certificate, chain, DH parameters) is a few KiB; the certificates our own
+# commands make stay well under this (mkcert.cert refuses bigger ones), so
+# --check, --renew and --install read everything we write.
+MAX_PEM_BYTES = 1 << 20
 
 _BEGIN, _END, _DASHES = b"-----BEGIN ", b"-----END ", b"-----"
 _LABEL = re.compile(rb"([A-Z0-9 ]+)-----")

@@ -33,9 +33,9 @@ import os
 import stat
 from typing import Optional
 
-from .chain import (DIGEST_BY_SIGNATURE_OID, certificate_blocks, certificate_public_key,
-                    chain_breaks, is_encrypted, is_self_signed, key_matches, load_certificate,
-                    pem_blocks, private_key_blocks)
+from .chain import (DIGEST_BY_SIGNATURE_OID, MAX_PEM_BYTES, certificate_blocks,
+                    certificate_public_key, chain_breaks, is_encrypted, is_self_signed,
+                    key_matches, load_certificate, pem_blocks, private_key_blocks)
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATE_WORDS = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
@@ -44,9 +44,6 @@ MIN_RSA_BITS = 2048
 WEAK_DIGESTS = ("md5", "sha1")
 SAN_OID = "2.5.29.17"
 COMMON_NAME_OID = "2.5.4.3"
-# A PEM of key, certificate, DH parameters and a text dump is a few KiB;
-# anything this large is not one, and must not be read into memory whole.
-MAX_PEM_BYTES = 1 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,7 +261,8 @@ def _read(path, result):
     result.stat, result.mode = st, stat.S_IMODE(st.st_mode)
     _check_mode(result.mode, result)
     if len(data) > MAX_PEM_BYTES:
-        result.add(CRITICAL, f"not a PEM file (larger than {MAX_PEM_BYTES} bytes)")
+        result.add(CRITICAL, f"larger than {MAX_PEM_BYTES} bytes, more than any PEM holds; "
+                             f"not read")
         return None
     result.data = data
     return data

@@ -41,8 +41,6 @@ from . import chain
 from .errors import MkcertError
 from .publish import describe
 
-# A key with a long chain is a few KiB; nothing near this size is one.
-MAX_INPUT_BYTES = 1 << 20
 CERTBOT_KEY = "privkey.pem"
 CERTBOT_FULLCHAIN = "fullchain.pem"
 # PEM blocks of the old file that are not key or certificates but that
@@ -128,9 +126,10 @@ def _read_input(path, what, trusted=False):
     with open(fd, "rb") as handle:
         if trusted:
             _refuse_replaceable(path, st)
-        data = handle.read(MAX_INPUT_BYTES + 1)
-    if len(data) > MAX_INPUT_BYTES:
-        raise MkcertError(f"{path}: larger than {MAX_INPUT_BYTES} bytes; not a PEM file")
+        data = handle.read(chain.MAX_PEM_BYTES + 1)
+    if len(data) > chain.MAX_PEM_BYTES:
+        raise MkcertError(f"{path}: larger than {chain.MAX_PEM_BYTES} bytes, more than any PEM "
+                          f"holds; not read")
     return data
 
 
@@ -320,10 +319,10 @@ def _current(pem):
     except OSError as exc:
         raise MkcertError(f"cannot read {pem}: {describe(exc)}") from None
     with open(fd, "rb") as handle:
-        data = handle.read(MAX_INPUT_BYTES + 1)
-    if len(data) > MAX_INPUT_BYTES:
-        raise MkcertError(f"{pem}: larger than {MAX_INPUT_BYTES} bytes; not replacing "
-                          f"what is not a PEM file")
+        data = handle.read(chain.MAX_PEM_BYTES + 1)
+    if len(data) > chain.MAX_PEM_BYTES:
+        raise MkcertError(f"{pem}: larger than {chain.MAX_PEM_BYTES} bytes, more than any PEM "
+                          f"holds; not replacing it")
     return data, st
 
 

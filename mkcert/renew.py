@@ -21,6 +21,9 @@ Decisions where the issue was silent:
   upstream run, a damaged certificate) is replaced only with ``--force``: we
   cannot tell whose it is; ``--force`` makes a new one from the ``.cnf`` and
   keeps the old file as ``.old``;
+* a PEM that cannot be read at all (larger than any PEM, which our commands
+  never make, or unreadable to us) is not replaced even with ``--force``:
+  ``.old`` could not keep it, and nothing a run did not make is lost;
 * a certificate that is not yet valid counts as due: a server cannot use it
   now, and waiting will not help if the clock was wrong when it was made;
 * the new certificate keeps the old one's subjectAltName entries (on top
@@ -124,6 +127,10 @@ def decide(current, options, path, now=None, certbot_lineage=None):
     before = options.before if options.before is not None else _default_before()
     if current.certificate is None:
         problem = "; ".join(p.text for p in current.problems)
+        if current.data is None:
+            raise MkcertError(f"{path}: {problem}; not replacing it, not even with --force, "
+                              f"since {old_path(path)} could not keep it (move it away, and "
+                              f"--renew makes a new one)")
         if options.force:
             return Decision(True, f"forced; it was unusable: {problem}")
         raise MkcertError(f"{path}: {problem}; not replacing a file that may not be "

@@ -448,7 +448,7 @@ HANG_GUARD = 120  # seconds; the linear scanner needs well under one, the old on
 
 def test_a_mebibyte_of_unterminated_begin_lines_is_read_at_once(courier, tmp_path, authority):
     """Each reader, on a 1 MiB file of BEGIN lines; the timeout only guards against a hang."""
-    lines = b"-----BEGIN CERTIFICATE-----\n" * ((check.MAX_PEM_BYTES - 100) // 28)
+    lines = b"-----BEGIN CERTIFICATE-----\n" * ((chain.MAX_PEM_BYTES - 100) // 28)
     pem_file = write(courier.certsdir / "imapd.pem", lines, 0o640)
     checked = courier.command("mkimapdcert", "--check", timeout=HANG_GUARD)
     assert (checked.returncode, checked.stdout) == (
@@ -459,3 +459,48 @@ def test_a_mebibyte_of_unterminated_begin_lines_is_read_at_once(courier, tmp_pat
     installed = courier.command("mkimapdcert", "--install", "--key", key, "--cert", pem_file,
                                 tmp_path / "out", timeout=HANG_GUARD)
     assert_one_clean_line(installed, 1, ["no certificate in it"])
+
+
+# --- sizes: what our commands make, our commands read ---------------------------------------
+
+def test_check_says_larger_than_for_an_oversized_file(tmp_path):
+    path = write(tmp_path / "imapd.pem", b"A" * (chain.MAX_PEM_BYTES + 1))
+    line = check.check_pem(str(path)).line()
+    assert line == (f"CERT CRITICAL - {path}: larger than {chain.MAX_PEM_BYTES} bytes, "
+                    f"more than any PEM holds; not read")
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_renewal_of_an_oversized_pem_touches_nothing(courier, force):
+    write(courier.certsdir / "imapd.pem", b"A" * (chain.MAX_PEM_BYTES + 1), 0o640)
+    before = snapshot(courier.certsdir)
+    result = courier.command("mkimapdcert", "--renew", *(["--force"] if force else []))
+    assert_one_clean_line(result, 1, [f"larger than {chain.MAX_PEM_BYTES} bytes",
+                                      "not even with --force"])
+    assert snapshot(courier.certsdir) == before
+
+
+def names_config(count):
+    """An OpenSSL config asking for ``count`` DNS names of 17 characters."""
+    names = ",".join(f"DNS:h{i:05d}.example.org" for i in range(count))
+    return (f"[ req ]\ndefault_bits = 2048\nprompt = no\ndistinguished_name = dn\n"
+            f"x509_extensions = ext\n[ dn ]\nCN = mail.example.org\n"
+            f"[ ext ]\nsubjectAltName = {names}\n")
+
+
+def test_no_command_makes_a_pem_too_large_for_the_readers(layout):
+    layout.install_config("imapd", None, text=names_config(30000))  # ~570 KB of names
+    result = layout.command("mkimapdcert")
+    assert_one_clean_line(result, 1, ["the certificate would be over", "fewer"])
+    assert layout.listing() == []
+
+
+def test_the_largest_pem_a_command_makes_is_read_by_the_others(layout):
+    layout.install_config("imapd", None, text=names_config(26000))  # ~490 KB of names
+    made = layout.command("mkimapdcert", "-q")
+    assert made.returncode == 0, made.stderr
+    pem_file = layout.certsdir / "imapd.pem"
+    assert os.path.getsize(pem_file) > chain.MAX_PEM_BYTES // 2
+    checked = layout.command("mkimapdcert", "--check")
+    assert checked.returncode == 0, checked.stdout
+    assert layout.command("mkimapdcert", "--renew").returncode == 0
