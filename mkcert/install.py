@@ -63,6 +63,11 @@ class Material:
         return self.certificates[0]
 
     @property
+    def chain_paths(self):
+        """The ``--chain`` files (none for certbot's fullchain.pem, which holds its chain)."""
+        return self.cert_paths[1:]
+
+    @property
     def sources(self):
         """The input files, for messages: ``KEY, CERT[, CHAIN...]``."""
         return ", ".join([self.key_path] + self.cert_paths)
@@ -78,10 +83,14 @@ class Material:
 
 
 class Outcome:
-    """What an install did: ``changed`` False when the PEM already held this content."""
+    """What an install did: ``changed`` False when the PEM already held this content.
+
+    ``warnings``: what the admin should know although the install went
+    ahead, one line each (a certificate installed without its issuer).
+    """
 
     def __init__(self, changed, line):
-        self.changed, self.line = changed, line
+        self.changed, self.line, self.warnings = changed, line, []
 
 
 def material_from_certbot(live_directory):
@@ -261,6 +270,33 @@ def verify(material, now=None):
     if breaks:
         raise MkcertError(f"the chain does not hold: {breaks[0][1]} "
                           f"(certificates in order from {', '.join(material.cert_paths)})")
+    missing = missing_issuer(material)
+    if missing is not None and material.chain_paths:
+        raise MkcertError(f"the chain in {', '.join(material.chain_paths)} does not hold the "
+                          f"issuer of the certificate in {material.cert_paths[0]} ({missing}), "
+                          f"only that certificate itself; clients could not build the chain "
+                          f"(give the CA's intermediate certificates, certbot's chain.pem)")
+
+
+def missing_issuer(material):
+    """The leaf's issuer when no certificate given issued it; None if there is one or none is due.
+
+    Only a lone leaf can lack its issuer (:func:`verify` checks every link
+    of a longer chain); a self-signed one has none to lack.
+    """
+    if len(material.certificates) > 1 or chain.is_self_signed(material.leaf):
+        return None
+    return _issuer(material.leaf)
+
+
+def _warnings(material):
+    """A leaf installed without its issuer: clients must know that issuer already."""
+    missing = missing_issuer(material)
+    if missing is None:
+        return []
+    return [f"no chain certificate: clients must already know {missing}, which issued "
+            f"{_subject(material.leaf)}, or they cannot verify the certificate in "
+            f"{material.cert_paths[0]}"]
 
 
 def _subject(certificate):
@@ -274,9 +310,16 @@ def install(pem, material, user, now=None):
 
     ``user``: the owner of a new file (a replaced file keeps its owner).
     """
+    verify(material, now)
+    outcome = _put(pem, material, user)
+    outcome.warnings = _warnings(material)
+    return outcome
+
+
+def _put(pem, material, user):
+    """Create or replace ``pem`` with the material, or say that it holds it already."""
     from . import publish
 
-    verify(material, now)
     current = _current(pem)
     if current is None:
         owner = publish.Owner.lookup(user)

@@ -504,3 +504,81 @@ def test_the_largest_pem_a_command_makes_is_read_by_the_others(layout):
     checked = layout.command("mkimapdcert", "--check")
     assert checked.returncode == 0, checked.stdout
     assert layout.command("mkimapdcert", "--renew").returncode == 0
+
+
+# --- a chain that does not hold the leaf's issuer -------------------------------------------
+
+@pytest.fixture
+def loose(tmp_path, authority):
+    directory = tmp_path / "in"
+    directory.mkdir()
+    return types.SimpleNamespace(
+        key=write(directory / "key.pem", pki.key_pem(authority.leaf_key)),
+        leaf=write(directory / "leaf.pem", pki.cert_pem(authority.leaf), 0o644),
+        intermediate=write(directory / "chain.pem", pki.cert_pem(authority.intermediate),
+                           0o644),
+        fullchain=write(directory / "fullchain.pem", pki.cert_pem(authority.leaf)
+                        + pki.cert_pem(authority.intermediate), 0o644))
+
+
+INTERMEDIATE = "O = mkcert tests, CN = mkcert test intermediate"
+
+
+@pytest.mark.parametrize("prior", [None, b"the old PEM\n"])
+def test_the_leaf_given_again_as_chain_is_refused(layout, loose, prior):
+    if prior is not None:
+        write(layout.certsdir / "imapd.pem", prior, 0o640)
+    before = snapshot(layout.certsdir)
+    result = layout.command("mkimapdcert", "--install", "--key", loose.key,
+                            "--cert", loose.leaf, "--chain", loose.leaf)
+    assert_one_clean_line(result, 1, [f"the chain in {loose.leaf} does not hold the issuer",
+                                      INTERMEDIATE])
+    assert snapshot(layout.certsdir) == before
+
+
+def test_a_leaf_installed_without_its_issuer_gets_a_warning(layout, loose):
+    result = layout.command("mkimapdcert", "--install", "--key", loose.key, "--cert", loose.leaf)
+    assert result.returncode == 0
+    assert result.stdout.count("\n") == 1 and ": installed " in result.stdout
+    warning = assert_one_clean_line(result, 0, [INTERMEDIATE])
+    assert warning.startswith("mkimapdcert: warning: no chain certificate: ")
+    quiet = layout.command("mkimapdcert", "--install", "-q", "--key", loose.key,
+                           "--cert", loose.leaf)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize("files", [("fullchain", ()), ("fullchain", ("leaf",)),
+                                   ("leaf", ("intermediate",)), ("leaf", ("fullchain",))])
+def test_a_chain_holding_the_issuer_installs_without_a_word(layout, loose, files):
+    cert, chains = files
+    args = ["--install", "--key", loose.key, "--cert", getattr(loose, cert)]
+    for name in chains:
+        args += ["--chain", getattr(loose, name)]
+    result = layout.command("mkimapdcert", *args)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "1 chain certificate)" in result.stdout
+
+
+def test_a_self_signed_leaf_needs_no_chain(layout, tmp_path, authority):
+    key = write(tmp_path / "key.pem", pki.key_pem(authority.leaf_key))
+    cert = write(tmp_path / "cert.pem", pki.cert_pem(self_signed(authority)), 0o644)
+    for extra in ([], ["--chain", cert]):
+        result = layout.command("mkimapdcert", "--install", "--key", key, "--cert", cert, *extra)
+        assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_the_hook_logs_the_missing_issuer_as_a_warning(layout, tmp_path, authority):
+    from mkcert import hook
+
+    live = authority.write_certbot_lineage(str(tmp_path / "letsencrypt"))
+    os.unlink(os.path.join(live, "fullchain.pem"))
+    os.symlink("cert.pem", os.path.join(live, "fullchain.pem"))  # the leaf alone
+    (layout.sysconfdir / "mkcert-install.conf").write_text(f"imapd {authority.domain}\n")
+    logged = []
+    environ = dict(layout.env, RENEWED_LINEAGE=live)
+    assert hook.main(environ, lambda priority, line: logged.append((priority, line))) == 0
+    import syslog
+
+    assert [priority for priority, _ in logged] == [syslog.LOG_WARNING, syslog.LOG_INFO]
+    assert logged[0][1].startswith(f"{layout.certsdir / 'imapd.pem'}: warning: no chain "
+                                   f"certificate: clients must already know {INTERMEDIATE}")
