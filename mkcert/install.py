@@ -38,7 +38,7 @@ import pwd
 import stat
 
 from . import chain
-from .errors import MkcertError
+from .errors import AlreadyExists, Interrupted, MkcertError
 from .publish import describe
 
 CERTBOT_KEY = "privkey.pem"
@@ -309,9 +309,23 @@ def install(pem, material, user, now=None):
     """Verify ``material`` and make it the content of ``pem``; returns an :class:`Outcome`.
 
     ``user``: the owner of a new file (a replaced file keeps its owner).
+    Runs at the same time (two hooks, the timer and an admin) may race:
+    when publishing fails because another run got there first, what is
+    there now is judged again, and a PEM that holds exactly this content
+    is "unchanged" (exit 0), as it would be for a run that came later.
     """
     verify(material, now)
-    outcome = _put(pem, material, user)
+    try:
+        outcome = _put(pem, material, user)
+    except Interrupted:
+        raise
+    except AlreadyExists:
+        # Another run created the PEM after we looked: judge again what it holds.
+        outcome = _put(pem, material, user)
+    except MkcertError:
+        outcome = _unchanged_after_race(pem, material)
+        if outcome is None:
+            raise
     outcome.warnings = _warnings(material)
     return outcome
 
@@ -331,12 +345,7 @@ def _put(pem, material, user):
     old_data, old_stat = current
     data = material.pem_bytes(_kept_blocks(old_data))
     if data == old_data:
-        line = f"{pem}: unchanged, it already holds {_summary(material)}"
-        mode = stat.S_IMODE(old_stat.st_mode)
-        if mode & publish.UNSAFE_MODE_BITS:
-            # Identical content changes nothing, not even the mode; but say it.
-            line += f"; warning: its mode {mode:04o} is unsafe for a private key"
-        return Outcome(False, line)
+        return _unchanged(pem, material, old_stat)
     keep = publish.kept_stat(old_stat)
     with publish.Run() as run:
         publish.remove_stale_temporaries(pem)
@@ -347,6 +356,31 @@ def _put(pem, material, user):
         line += (f"; mode {stat.S_IMODE(old_stat.st_mode):04o} became "
                  f"{stat.S_IMODE(keep.st_mode):04o}")
     return Outcome(True, line)
+
+
+def _unchanged(pem, material, old_stat):
+    from .publish import UNSAFE_MODE_BITS
+
+    line = f"{pem}: unchanged, it already holds {_summary(material)}"
+    mode = stat.S_IMODE(old_stat.st_mode)
+    if mode & UNSAFE_MODE_BITS:
+        # Identical content changes nothing, not even the mode; but say it.
+        line += f"; warning: its mode {mode:04o} is unsafe for a private key"
+    return Outcome(False, line)
+
+
+def _unchanged_after_race(pem, material):
+    """The "unchanged" outcome if ``pem`` now holds exactly this material; else None."""
+    try:
+        current = _current(pem)
+    except MkcertError:
+        return None
+    if current is None:
+        return None
+    old_data, old_stat = current
+    if material.pem_bytes(_kept_blocks(old_data)) != old_data:
+        return None
+    return _unchanged(pem, material, old_stat)
 
 
 def _current(pem):

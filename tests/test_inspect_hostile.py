@@ -582,3 +582,90 @@ def test_the_hook_logs_the_missing_issuer_as_a_warning(layout, tmp_path, authori
     assert [priority for priority, _ in logged] == [syslog.LOG_WARNING, syslog.LOG_INFO]
     assert logged[0][1].startswith(f"{layout.certsdir / 'imapd.pem'}: warning: no chain "
                                    f"certificate: clients must already know {INTERMEDIATE}")
+
+
+# --- concurrent identical installs ----------------------------------------------------------
+
+def material_of(loose):
+    return install.read_material(str(loose.key), str(loose.fullchain))
+
+
+def test_a_pem_published_meanwhile_with_this_content_is_unchanged(tmp_path, loose, monkeypatch):
+    pem_file = str(tmp_path / "imapd.pem")
+    user = pki_user()
+    install.install(pem_file, material_of(loose), user)
+    real_current = install._current
+    looks = []
+
+    def stale_look(path):  # the look this run took before the other run published
+        looks.append(path)
+        return None if len(looks) == 1 else real_current(path)
+
+    monkeypatch.setattr(install, "_current", stale_look)
+    outcome = install.install(pem_file, material_of(loose), user)
+    assert not outcome.changed and ": unchanged, it already holds " in outcome.line
+    assert sorted(os.listdir(tmp_path)) == ["imapd.pem", "in"]
+
+
+def test_a_pem_replaced_meanwhile_with_this_content_is_unchanged(tmp_path, loose, monkeypatch):
+    pem_file = tmp_path / "imapd.pem"
+    write(pem_file, b"the old PEM\n", 0o640)
+    stale = (b"the old PEM\n", os.lstat(pem_file))
+    install.install(str(pem_file), material_of(loose), pki_user())  # the other run
+    (tmp_path / "imapd.pem.old").unlink()
+    real_current = install._current
+    looks = []
+
+    def stale_look(path):
+        looks.append(path)
+        return stale if len(looks) == 1 else real_current(path)
+
+    monkeypatch.setattr(install, "_current", stale_look)
+    outcome = install.install(str(pem_file), material_of(loose), pki_user())
+    assert not outcome.changed and ": unchanged, it already holds " in outcome.line
+    assert sorted(os.listdir(tmp_path)) == ["imapd.pem", "in"]
+
+
+def test_other_content_published_meanwhile_is_replaced_as_it_would_be_later(
+        tmp_path, loose, monkeypatch):
+    pem_file = tmp_path / "imapd.pem"
+    write(pem_file, b"another run's PEM\n", 0o600)
+    real_current = install._current
+    looks = []
+
+    def stale_look(path):
+        looks.append(path)
+        return None if len(looks) == 1 else real_current(path)
+
+    monkeypatch.setattr(install, "_current", stale_look)
+    outcome = install.install(str(pem_file), material_of(loose), pki_user())
+    assert outcome.changed
+    assert (tmp_path / "imapd.pem.old").read_bytes() == b"another run's PEM\n"
+
+
+def pki_user():
+    import pwd
+
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+@pytest.mark.parametrize("prior", [None, b"the old PEM\n"])
+def test_concurrent_identical_installs_all_succeed(layout, loose, prior):
+    if prior is not None:
+        write(layout.certsdir / "imapd.pem", prior, 0o640)
+    runs = [layout.popen("mkimapdcert", "--install", "--key", loose.key,
+                         "--cert", loose.fullchain) for _ in range(8)]
+    results = [(*run.communicate(timeout=120), run.returncode) for run in runs]
+    assert [status for _, _, status in results] == [0] * 8, results
+    assert all(err == "" for _, err, _ in results), results
+    lines = [out for out, _, _ in results]
+    installed = [line for line in lines if ": installed " in line]
+    assert 1 <= len(installed) and len(installed) + sum(
+        ": unchanged, it already holds " in line for line in lines) == 8
+    if prior is None:
+        assert len(installed) == 1 and layout.listing() == ["imapd.pem"]
+    else:
+        assert (layout.certsdir / "imapd.pem.old").read_bytes() == prior
+    key_public = openssl("pkey", "-in", layout.certsdir / "imapd.pem", "-pubout").stdout
+    assert key_public == openssl("x509", "-in", loose.leaf, "-pubkey", "-noout").stdout
+
