@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from . import der
+from .chain import MAX_PEM_BYTES
 from .errors import MkcertError
 from .keys import public_key_info
 from .names import name_der
@@ -50,6 +51,11 @@ RSA_SIGNATURE_OIDS = {
     "sha3-384": "2.16.840.1.101.3.4.3.15",
     "sha3-512": "2.16.840.1.101.3.4.3.16",
 }
+
+# The largest certificate (DER) made here.  Its PEM (4/3 of it, plus line
+# ends), the largest key and DH parameters still fit in MAX_PEM_BYTES, so
+# --check, --renew and --install can read every PEM the commands write.
+MAX_CERTIFICATE_BYTES = MAX_PEM_BYTES // 2
 
 _HASHES = {
     "md5": hashes.MD5,
@@ -122,8 +128,18 @@ def build_certificate_der(request, key, now=None):
         if extensions:
             fields.append(der.context(3, der.sequence(*extensions)))
     tbs = der.sequence(*fields)
+    _refuse_oversized(tbs)
     signature = key.sign(tbs, padding.PKCS1v15(), hash_algorithm(request.digest))
     return der.sequence(tbs, algorithm_id, der.bit_string(signature))
+
+
+def _refuse_oversized(tbs):
+    """A certificate that our own --check and --renew could not read is not made at all."""
+    if len(tbs) > MAX_CERTIFICATE_BYTES:
+        raise MkcertError(f"the certificate would be over {len(tbs)} bytes, more than the "
+                          f"{MAX_CERTIFICATE_BYTES} made here so that --check, --renew and "
+                          f"--install can read its PEM ({MAX_PEM_BYTES} bytes at most): ask "
+                          f"for fewer or shorter names")
 
 
 def _extensions_der(extensions, context):

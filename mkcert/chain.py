@@ -14,6 +14,7 @@ the same questions here:
 No file I/O: callers read the bytes and decide what a finding means.
 """
 
+import bisect
 import re
 
 # Signature algorithm OIDs, by the digest they use (RSA PKCS#1 v1.5 and
@@ -35,17 +36,76 @@ DIGEST_BY_SIGNATURE_OID = {
 }
 RSA_PSS_OID = "1.2.840.113549.1.1.10"
 
-_PEM_BLOCK = re.compile(
-    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL)
 PRIVATE_KEY_LABELS = (b"PRIVATE KEY", b"RSA PRIVATE KEY", b"EC PRIVATE KEY",
                       b"DSA PRIVATE KEY")
 ENCRYPTED_KEY_LABEL = b"ENCRYPTED PRIVATE KEY"
 CERTIFICATE_LABEL = b"CERTIFICATE"
+# The most any reader here takes from a PEM file.  A Courier PEM (key,
+# certificate, chain, DH parameters) is a few KiB; the certificates our own
+# commands make stay well under this (mkcert.cert refuses bigger ones), so
+# --check, --renew and --install read everything we write.
+MAX_PEM_BYTES = 1 << 20
+
+_BEGIN, _END, _DASHES = b"-----BEGIN ", b"-----END ", b"-----"
+_LABEL = re.compile(rb"([A-Z0-9 ]+)-----")
+_LINE_END = re.compile(rb"\r?\n")
 
 
 def pem_blocks(data):
-    """(label, block bytes) for each PEM block, in file order; other text is skipped."""
-    return [(m.group(1), m.group(0)) for m in _PEM_BLOCK.finditer(data)]
+    """(label, block bytes) for each PEM block, in file order; other text is skipped.
+
+    A block runs from a ``-----BEGIN LABEL-----`` line to the first
+    ``-----END LABEL-----`` after it; a BEGIN line without its END is
+    skipped.  The work is linear in the size of ``data``: every END marker
+    is found once, up front, so a BEGIN without an END costs a lookup
+    rather than a scan to the end of the file (a file of such lines made a
+    backtracking search quadratic: minutes for one MiB, in a file the mail
+    user may own and the daily renewal reads).
+    """
+    ends = _end_markers(data)
+    blocks, position = [], 0
+    while True:
+        start = data.find(_BEGIN, position)
+        if start < 0:
+            return blocks
+        label, body = _begin_line(data, start + len(_BEGIN))
+        end = None if label is None else _first_at_or_after(ends.get(label), body)
+        if end is None:
+            position = start + 1
+            continue
+        position = end + len(_END) + len(label) + len(_DASHES)
+        blocks.append((label, data[start:position]))
+
+
+def _end_markers(data):
+    """Where each label's ``-----END LABEL-----`` markers start, in file order."""
+    ends, position = {}, 0
+    while True:
+        at = data.find(_END, position)
+        if at < 0:
+            return ends
+        match = _LABEL.match(data, at + len(_END))
+        if match:
+            ends.setdefault(match.group(1), []).append(at)
+        position = at + 1  # "-----END A-----END B-----" holds both
+
+
+def _begin_line(data, offset):
+    """(label, start of the block's body) from the rest of a BEGIN line; (None, None) if none."""
+    match = _LABEL.match(data, offset)
+    if not match:
+        return None, None
+    newline = _LINE_END.match(data, match.end())
+    if not newline:
+        return None, None
+    return match.group(1), newline.end()
+
+
+def _first_at_or_after(positions, offset):
+    if not positions:
+        return None
+    index = bisect.bisect_left(positions, offset)
+    return positions[index] if index < len(positions) else None
 
 
 def is_encrypted(blocks):
@@ -60,6 +120,48 @@ def private_key_blocks(blocks):
 
 def certificate_blocks(blocks):
     return [block for label, block in blocks if label == CERTIFICATE_LABEL]
+
+
+def load_certificate(block):
+    """cryptography's certificate for one PEM block; ValueError, in one sentence, if unreadable.
+
+    Damaged or hostile bytes fail inside cryptography in more ways than
+    ValueError (InvalidVersion for a bad version number; TypeError or
+    KeyError from a name value of an odd type, and only when the name is
+    used), and differently from release to release.  So every part of a
+    certificate this project reads is read here once, the names and
+    extensions from the DER (as :mod:`mkcert.report` prints them), and any
+    failure becomes a ValueError that the callers report as an unreadable
+    certificate.  The public key stays lazy: :func:`certificate_public_key`
+    says what is wrong with it.
+    """
+    import warnings
+
+    from cryptography import x509
+
+    from .compat import not_valid_after, not_valid_before
+    from .report import extensions, format_name, issuer_der, subject_der
+
+    try:
+        with warnings.catch_warnings():
+            # A non-positive serial is tolerated with a deprecation warning,
+            # which would be a second line on stderr; the serial is nobody's
+            # business here.
+            warnings.simplefilter("ignore")
+            certificate = x509.load_pem_x509_certificate(block)
+            _ = (not_valid_before(certificate), not_valid_after(certificate),
+                 certificate.signature_algorithm_oid.dotted_string,
+                 format_name(subject_der(certificate)), format_name(issuer_der(certificate)),
+                 extensions(certificate))
+    except Exception as exc:  # noqa: BLE001 - see above: no list of types is complete
+        raise ValueError(_first_sentence(exc)) from None
+    return certificate
+
+
+def _first_sentence(exc):
+    """The gist of a library's error, without OpenSSL's error stack or Rust's debug dump."""
+    detail = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+    return (detail.split(". ")[0] or type(exc).__name__).replace("\n", " ")
 
 
 def public_key_der(public_key):
@@ -80,8 +182,7 @@ def certificate_public_key(certificate):
     try:
         return certificate.public_key()
     except Exception as exc:  # UnsupportedAlgorithm is not a ValueError
-        detail = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
-        raise ValueError(f"its public key cannot be read: {detail.split('. ')[0]}") from None
+        raise ValueError(f"its public key cannot be read: {_first_sentence(exc)}") from None
 
 
 def key_matches(key, certificate):

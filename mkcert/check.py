@@ -26,15 +26,16 @@ A CA-issued certificate without any chain is not a problem by itself: a
 private CA's root may be installed on every client.
 """
 
+import collections
 import dataclasses
 import datetime
 import os
 import stat
 from typing import Optional
 
-from .chain import (DIGEST_BY_SIGNATURE_OID, certificate_blocks, certificate_public_key,
-                    chain_breaks, is_encrypted, is_self_signed, key_matches, pem_blocks,
-                    private_key_blocks)
+from .chain import (DIGEST_BY_SIGNATURE_OID, MAX_PEM_BYTES, certificate_blocks,
+                    certificate_public_key, chain_breaks, is_encrypted, is_self_signed,
+                    key_matches, load_certificate, pem_blocks, private_key_blocks)
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATE_WORDS = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
@@ -42,9 +43,7 @@ DEFAULT_WARN_DAYS = 30
 MIN_RSA_BITS = 2048
 WEAK_DIGESTS = ("md5", "sha1")
 SAN_OID = "2.5.29.17"
-# A PEM of key, certificate, DH parameters and a text dump is a few KiB;
-# anything this large is not one, and must not be read into memory whole.
-MAX_PEM_BYTES = 1 << 20
+COMMON_NAME_OID = "2.5.4.3"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -262,7 +261,8 @@ def _read(path, result):
     result.stat, result.mode = st, stat.S_IMODE(st.st_mode)
     _check_mode(result.mode, result)
     if len(data) > MAX_PEM_BYTES:
-        result.add(CRITICAL, f"not a PEM file (larger than {MAX_PEM_BYTES} bytes)")
+        result.add(CRITICAL, f"larger than {MAX_PEM_BYTES} bytes, more than any PEM holds; "
+                             f"not read")
         return None
     result.data = data
     return data
@@ -297,14 +297,12 @@ def examine(data, result, warn_days, now):
 
 def _load_certificate(blocks, result):
     """The first certificate: the server's own (any later ones are its chain)."""
-    from cryptography import x509
-
     found = certificate_blocks(blocks)
     if not found:
         result.add(CRITICAL, "no certificate in the file")
         return None
     try:
-        return x509.load_pem_x509_certificate(found[0])
+        return load_certificate(found[0])
     except ValueError as exc:
         result.add(CRITICAL, f"the certificate cannot be parsed: {exc}")
         return None
@@ -331,36 +329,26 @@ def _load_key(blocks, result):
 
 
 def _describe(certificate, result):
-    from cryptography.x509.oid import NameOID
-
     from .compat import not_valid_after, not_valid_before
     from .report import format_name, issuer_der, subject_der
 
     # From the DER: cryptography refuses some names OpenSSL writes.
     result.subject = format_name(subject_der(certificate))
     result.issuer = format_name(issuer_der(certificate))
-    try:
-        names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    except ValueError:
-        names = []
-    result.common_name = names[0].value if names else None
+    result.common_name = _common_name(certificate, subject_der)
     result.not_before = not_valid_before(certificate)
     result.not_after = not_valid_after(certificate)
     oid = certificate.signature_algorithm_oid.dotted_string
     result.digest = DIGEST_BY_SIGNATURE_OID.get(oid, oid)
     result.self_signed = is_self_signed(certificate)
-    result.issuer_common_name = _common_name(certificate, "issuer")
+    result.issuer_common_name = _common_name(certificate, issuer_der)
 
 
-def _common_name(certificate, which):
-    """The first CN of the certificate's subject or issuer; None without one or unparseable."""
-    from cryptography.x509.oid import NameOID
+def _common_name(certificate, which_name):
+    """The first CN of the name ``which_name(certificate)`` gives, escaped for one line; or None."""
+    from .report import name_value
 
-    try:
-        names = getattr(certificate, which).get_attributes_for_oid(NameOID.COMMON_NAME)
-    except ValueError:
-        return None
-    return names[0].value if names else None
+    return name_value(which_name(certificate), COMMON_NAME_OID)
 
 
 def _check_dates(certificate, result, warn_days, now):
@@ -388,11 +376,12 @@ def _check_strength(certificate, result):
         result.add(WARNING, f"signed with {result.digest}")
     if isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size < MIN_RSA_BITS:
         result.add(WARNING, f"RSA key of {public_key.key_size} bits (under {MIN_RSA_BITS})")
-    try:
-        oids = [e.oid.dotted_string for e in certificate.extensions]
-    except ValueError as exc:  # malformed or duplicate extensions
-        result.add(WARNING, f"extensions cannot be parsed: {exc}")
-        return
+    from .report import extensions
+
+    oids = collections.Counter(oid for oid, _, _ in extensions(certificate))
+    for oid in sorted(oid for oid, count in oids.items() if count > 1):
+        result.add(WARNING, f"the extension {oid} appears more than once (RFC 5280 forbids it; "
+                            f"clients may refuse the certificate)")
     if SAN_OID not in oids:
         result.add(WARNING, "no subjectAltName (clients match names only there)")
 
@@ -429,14 +418,12 @@ def _chain_entry(position, block, result, now):
     Clients cannot use a chain certificate that does not parse, so it breaks
     the chain as surely as a wrong one.
     """
-    from cryptography import x509
-
     from .compat import not_valid_after, not_valid_before
     from .report import format_name, issuer_der, subject_der
 
     entry = ChainCertificate(position)
     try:
-        certificate = x509.load_pem_x509_certificate(block)
+        certificate = load_certificate(block)
         # From the DER, as for the leaf: cryptography refuses some names OpenSSL writes.
         entry.subject = format_name(subject_der(certificate))
         entry.issuer = format_name(issuer_der(certificate))
@@ -446,7 +433,7 @@ def _chain_entry(position, block, result, now):
         result.add(CRITICAL, f"certificate {position} of the chain cannot be parsed: {exc}")
         return ChainCertificate(position)
     entry.certificate = certificate
-    entry.common_name = _common_name(certificate, "subject")
+    entry.common_name = _common_name(certificate, subject_der)
     entry.days_left = days_between(now, entry.not_after)
     entry.self_signed = is_self_signed(certificate)
     return entry

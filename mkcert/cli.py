@@ -81,7 +81,7 @@ def main(argv=None, program=None, environ=None):
         return check(Paths(name, options, environ), options)
     try:
         if options.install:
-            return install(Paths(name, options, environ), options)
+            return install(program, Paths(name, options, environ), options)
         if options.renew:
             from .renew import renew
 
@@ -149,7 +149,7 @@ def check(paths, options):
     return result.status
 
 
-def install(paths, options):
+def install(program, paths, options):
     """--install: a CA's key and chain into the PEM, or exit 1 with the reason."""
     from .install import install as install_material
     from .install import material_from_certbot, read_material
@@ -160,6 +160,8 @@ def install(paths, options):
         material = read_material(options.key, options.cert, options.chain or ())
     outcome = install_material(paths.pem, material, paths.user)
     if not options.quiet:
+        for warning in outcome.warnings:
+            print(f"{program}: warning: {warning}", file=sys.stderr)
         print(outcome.line)
     return 0
 

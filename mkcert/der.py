@@ -103,7 +103,14 @@ def pem(der_bytes, label):
 
 
 def read_tlv(data, offset=0):
-    """Parse one TLV at ``offset``: return (tag, content start, end offset)."""
+    """Parse one TLV at ``offset``: return (tag, content start, end offset).
+
+    Whatever the bytes, the only failure is ValueError: certificates from
+    outside are read with this, and a damaged one must not surface as an
+    IndexError far from where it was read.
+    """
+    if offset + 2 > len(data):
+        raise ValueError("truncated DER")
     tag = data[offset]
     first = data[offset + 1]
     start = offset + 2
@@ -111,6 +118,8 @@ def read_tlv(data, offset=0):
         size = first
     else:
         count = first & 0x7F
+        if start + count > len(data):
+            raise ValueError("truncated DER")
         size = int.from_bytes(data[start:start + count], "big")
         start += count
     end = start + size

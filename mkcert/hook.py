@@ -162,6 +162,9 @@ def install_each(entries, lineage, environ, log):
             failed = True
             log(syslog.LOG_ERR, with_domains(f"{entry.pem}: not installed: {exc}", domains))
         else:
+            for warning in outcome.warnings:
+                log(syslog.LOG_WARNING, with_domains(f"{entry.pem}: warning: {warning}",
+                                                     domains))
             log(syslog.LOG_INFO, with_domains(outcome.line, domains))
     return 1 if failed else 0
 

@@ -38,11 +38,9 @@ import pwd
 import stat
 
 from . import chain
-from .errors import MkcertError
+from .errors import AlreadyExists, Interrupted, MkcertError
 from .publish import describe
 
-# A key with a long chain is a few KiB; nothing near this size is one.
-MAX_INPUT_BYTES = 1 << 20
 CERTBOT_KEY = "privkey.pem"
 CERTBOT_FULLCHAIN = "fullchain.pem"
 # PEM blocks of the old file that are not key or certificates but that
@@ -65,6 +63,11 @@ class Material:
         return self.certificates[0]
 
     @property
+    def chain_paths(self):
+        """The ``--chain`` files (none for certbot's fullchain.pem, which holds its chain)."""
+        return self.cert_paths[1:]
+
+    @property
     def sources(self):
         """The input files, for messages: ``KEY, CERT[, CHAIN...]``."""
         return ", ".join([self.key_path] + self.cert_paths)
@@ -80,10 +83,14 @@ class Material:
 
 
 class Outcome:
-    """What an install did: ``changed`` False when the PEM already held this content."""
+    """What an install did: ``changed`` False when the PEM already held this content.
+
+    ``warnings``: what the admin should know although the install went
+    ahead, one line each (a certificate installed without its issuer).
+    """
 
     def __init__(self, changed, line):
-        self.changed, self.line = changed, line
+        self.changed, self.line, self.warnings = changed, line, []
 
 
 def material_from_certbot(live_directory):
@@ -128,9 +135,10 @@ def _read_input(path, what, trusted=False):
     with open(fd, "rb") as handle:
         if trusted:
             _refuse_replaceable(path, st)
-        data = handle.read(MAX_INPUT_BYTES + 1)
-    if len(data) > MAX_INPUT_BYTES:
-        raise MkcertError(f"{path}: larger than {MAX_INPUT_BYTES} bytes; not a PEM file")
+        data = handle.read(chain.MAX_PEM_BYTES + 1)
+    if len(data) > chain.MAX_PEM_BYTES:
+        raise MkcertError(f"{path}: larger than {chain.MAX_PEM_BYTES} bytes, more than any PEM "
+                          f"holds; not read")
     return data
 
 
@@ -223,15 +231,13 @@ def _parse_key(data, path):
 
 
 def _parse_certificates(data, path):
-    from cryptography import x509
-
     blocks = chain.certificate_blocks(chain.pem_blocks(data))
     if not blocks:
         raise MkcertError(f"{path}: no certificate in it (no BEGIN CERTIFICATE block)")
     certificates = []
     for number, block in enumerate(blocks, 1):
         try:
-            certificates.append(x509.load_pem_x509_certificate(block))
+            certificates.append(chain.load_certificate(block))
         except ValueError as exc:
             raise MkcertError(f"{path}: certificate {number} cannot be read: {exc}") from None
     return certificates
@@ -264,6 +270,33 @@ def verify(material, now=None):
     if breaks:
         raise MkcertError(f"the chain does not hold: {breaks[0][1]} "
                           f"(certificates in order from {', '.join(material.cert_paths)})")
+    missing = missing_issuer(material)
+    if missing is not None and material.chain_paths:
+        raise MkcertError(f"the chain in {', '.join(material.chain_paths)} does not hold the "
+                          f"issuer of the certificate in {material.cert_paths[0]} ({missing}), "
+                          f"only that certificate itself; clients could not build the chain "
+                          f"(give the CA's intermediate certificates, certbot's chain.pem)")
+
+
+def missing_issuer(material):
+    """The leaf's issuer when no certificate given issued it; None if there is one or none is due.
+
+    Only a lone leaf can lack its issuer (:func:`verify` checks every link
+    of a longer chain); a self-signed one has none to lack.
+    """
+    if len(material.certificates) > 1 or chain.is_self_signed(material.leaf):
+        return None
+    return _issuer(material.leaf)
+
+
+def _warnings(material):
+    """A leaf installed without its issuer: clients must know that issuer already."""
+    missing = missing_issuer(material)
+    if missing is None:
+        return []
+    return [f"no chain certificate: clients must already know {missing}, which issued "
+            f"{_subject(material.leaf)}, or they cannot verify the certificate in "
+            f"{material.cert_paths[0]}"]
 
 
 def _subject(certificate):
@@ -276,10 +309,31 @@ def install(pem, material, user, now=None):
     """Verify ``material`` and make it the content of ``pem``; returns an :class:`Outcome`.
 
     ``user``: the owner of a new file (a replaced file keeps its owner).
+    Runs at the same time (two hooks, the timer and an admin) may race:
+    when publishing fails because another run got there first, what is
+    there now is judged again, and a PEM that holds exactly this content
+    is "unchanged" (exit 0), as it would be for a run that came later.
     """
+    verify(material, now)
+    try:
+        outcome = _put(pem, material, user)
+    except Interrupted:
+        raise
+    except AlreadyExists:
+        # Another run created the PEM after we looked: judge again what it holds.
+        outcome = _put(pem, material, user)
+    except MkcertError:
+        outcome = _unchanged_after_race(pem, material)
+        if outcome is None:
+            raise
+    outcome.warnings = _warnings(material)
+    return outcome
+
+
+def _put(pem, material, user):
+    """Create or replace ``pem`` with the material, or say that it holds it already."""
     from . import publish
 
-    verify(material, now)
     current = _current(pem)
     if current is None:
         owner = publish.Owner.lookup(user)
@@ -291,12 +345,7 @@ def install(pem, material, user, now=None):
     old_data, old_stat = current
     data = material.pem_bytes(_kept_blocks(old_data))
     if data == old_data:
-        line = f"{pem}: unchanged, it already holds {_summary(material)}"
-        mode = stat.S_IMODE(old_stat.st_mode)
-        if mode & publish.UNSAFE_MODE_BITS:
-            # Identical content changes nothing, not even the mode; but say it.
-            line += f"; warning: its mode {mode:04o} is unsafe for a private key"
-        return Outcome(False, line)
+        return _unchanged(pem, material, old_stat)
     keep = publish.kept_stat(old_stat)
     with publish.Run() as run:
         publish.remove_stale_temporaries(pem)
@@ -307,6 +356,31 @@ def install(pem, material, user, now=None):
         line += (f"; mode {stat.S_IMODE(old_stat.st_mode):04o} became "
                  f"{stat.S_IMODE(keep.st_mode):04o}")
     return Outcome(True, line)
+
+
+def _unchanged(pem, material, old_stat):
+    from .publish import UNSAFE_MODE_BITS
+
+    line = f"{pem}: unchanged, it already holds {_summary(material)}"
+    mode = stat.S_IMODE(old_stat.st_mode)
+    if mode & UNSAFE_MODE_BITS:
+        # Identical content changes nothing, not even the mode; but say it.
+        line += f"; warning: its mode {mode:04o} is unsafe for a private key"
+    return Outcome(False, line)
+
+
+def _unchanged_after_race(pem, material):
+    """The "unchanged" outcome if ``pem`` now holds exactly this material; else None."""
+    try:
+        current = _current(pem)
+    except MkcertError:
+        return None
+    if current is None:
+        return None
+    old_data, old_stat = current
+    if material.pem_bytes(_kept_blocks(old_data)) != old_data:
+        return None
+    return _unchanged(pem, material, old_stat)
 
 
 def _current(pem):
@@ -322,10 +396,10 @@ def _current(pem):
     except OSError as exc:
         raise MkcertError(f"cannot read {pem}: {describe(exc)}") from None
     with open(fd, "rb") as handle:
-        data = handle.read(MAX_INPUT_BYTES + 1)
-    if len(data) > MAX_INPUT_BYTES:
-        raise MkcertError(f"{pem}: larger than {MAX_INPUT_BYTES} bytes; not replacing "
-                          f"what is not a PEM file")
+        data = handle.read(chain.MAX_PEM_BYTES + 1)
+    if len(data) > chain.MAX_PEM_BYTES:
+        raise MkcertError(f"{pem}: larger than {chain.MAX_PEM_BYTES} bytes, more than any PEM "
+                          f"holds; not replacing it")
     return data, st
 
 

@@ -18,8 +18,12 @@ Decisions where the issue was silent:
   certificate managed by other tooling), and writing through it is what the
   shell originals got wrong;
 * a PEM with no readable certificate (an empty file left by a killed
-  upstream run, say) is replaced only with ``--force``: we cannot tell whose
-  it is;
+  upstream run, a damaged certificate) is replaced only with ``--force``: we
+  cannot tell whose it is; ``--force`` makes a new one from the ``.cnf`` and
+  keeps the old file as ``.old``;
+* a PEM that cannot be read at all (larger than any PEM, which our commands
+  never make, or unreadable to us) is not replaced even with ``--force``:
+  ``.old`` could not keep it, and nothing a run did not make is lost;
 * a certificate that is not yet valid counts as due: a server cannot use it
   now, and waiting will not help if the clock was wrong when it was made;
 * the new certificate keeps the old one's subjectAltName entries (on top
@@ -64,8 +68,7 @@ def renew(program, name, paths, options, environ):
         if not options.quiet:
             print(f"{paths.pem}: not due for renewal: {decision.reason}")
         return 0
-    kept_names = [] if current.certificate is None else san.names_in_certificate(
-        current.certificate)
+    kept_names = _kept_names(current, options, paths.pem)
     request, extra = cli.prepare(program, name, paths, options, environ, kept_names)
     keep = kept_stat(current.stat)
     if keep.st_mode != current.stat.st_mode and not options.quiet:
@@ -81,6 +84,23 @@ def renew(program, name, paths, options, environ):
               f"{old_path(paths.pem)}")
     cli.report(certificate, options)
     return 0
+
+
+def _kept_names(current, options, path):
+    """The old certificate's subjectAltName entries, which the new one keeps.
+
+    A subjectAltName that cannot be read is not silently dropped: the
+    names may be what clients connect with.  ``--force`` renews without them.
+    """
+    if current.certificate is None:
+        return []
+    try:
+        return san.names_in_certificate(current.certificate)
+    except ValueError as exc:
+        if options.force:
+            return []
+        raise MkcertError(f"{path}: {exc}; not renewing without its names (--force renews "
+                          f"with only the .cnf's and --san's)") from None
 
 
 def _certbot_lineage(current, options, pem, environ):
@@ -107,6 +127,10 @@ def decide(current, options, path, now=None, certbot_lineage=None):
     before = options.before if options.before is not None else _default_before()
     if current.certificate is None:
         problem = "; ".join(p.text for p in current.problems)
+        if current.data is None:
+            raise MkcertError(f"{path}: {problem}; not replacing it, not even with --force, "
+                              f"since {old_path(path)} could not keep it (move it away, and "
+                              f"--renew makes a new one)")
         if options.force:
             return Decision(True, f"forced; it was unusable: {problem}")
         raise MkcertError(f"{path}: {problem}; not replacing a file that may not be "

@@ -91,9 +91,32 @@ def format_name(name):
 
     ``name`` is a cryptography Name or the DER of one.  Working from DER keeps
     this exact (members of a multi-valued RDN print in their DER order, joined
-    by " + ") and lets it show strings cryptography cannot parse.
+    by " + ") and lets it show strings cryptography cannot parse.  Raises
+    ValueError for DER that is no Name.
     """
     data = name if isinstance(name, (bytes, bytearray)) else name.public_bytes()
+    rdns = [" + ".join(f"{_oid_text(oid)} = {_escape_value(tag, value)}"
+                       for oid, tag, value in rdn)
+            for rdn in _relative_names(data)]
+    return ", ".join(rdns)
+
+
+def name_value(name_der, oid):
+    """The first value of attribute ``oid`` in a Name, escaped as :func:`format_name` prints it.
+
+    None when the name has no such attribute.  Escaped, because the value
+    goes into one-line reports: a control character (a newline in a common
+    name) must not start a line of its own.
+    """
+    for rdn in _relative_names(name_der):
+        for attribute_oid, tag, value in rdn:
+            if attribute_oid == oid:
+                return _escape_value(tag, value)
+    return None
+
+
+def _relative_names(data):
+    """The RDNs of a Name's DER, each a list of (dotted OID, value tag, value bytes)."""
     _, start, end = der.read_tlv(data)
     rdns = []
     for rdn in der.children(data[start:end]):
@@ -101,13 +124,16 @@ def format_name(name):
         members = []
         for attribute in der.children(rdn[rdn_start:rdn_end]):
             _, attribute_start, attribute_end = der.read_tlv(attribute)
-            oid, value = der.children(attribute[attribute_start:attribute_end])
+            parts = der.children(attribute[attribute_start:attribute_end])
+            if len(parts) != 2:
+                raise ValueError("a name attribute is not a type and a value")
+            oid, value = parts
             _, oid_start, oid_end = der.read_tlv(oid)
             tag, value_start, value_end = der.read_tlv(value)
-            members.append(f"{_oid_text(_decode_oid(oid[oid_start:oid_end]))} = "
-                           f"{_escape_value(tag, value[value_start:value_end])}")
-        rdns.append(" + ".join(members))
-    return ", ".join(rdns)
+            members.append((_decode_oid(oid[oid_start:oid_end]), tag,
+                            value[value_start:value_end]))
+        rdns.append(members)
+    return rdns
 
 
 def subject_der(certificate):
@@ -123,6 +149,42 @@ def issuer_der(certificate):
     return _tbs_field(certificate, 3)
 
 
+def extensions(certificate):
+    """The certificate's extensions as (dotted OID, critical, value DER), in DER order.
+
+    Read from the DER, not through cryptography, which refuses a whole
+    extension list when one value holds a string it does not accept (an
+    authorityKeyIdentifier naming its issuer in a T61String, as OpenSSL
+    writes under ``string_mask = nombstr``).  A version 1 certificate has
+    none.  Raises ValueError for DER that is no extension list.
+    """
+    found = _tbs_extensions_field(certificate)
+    if found is None:
+        return []
+    _, start, end = der.read_tlv(found)  # [3] EXPLICIT around the SEQUENCE OF
+    sequence = found[start:end]
+    _, start, end = der.read_tlv(sequence)
+    result = []
+    for extension in der.children(sequence[start:end]):
+        _, body_start, body_end = der.read_tlv(extension)
+        parts = der.children(extension[body_start:body_end])
+        if len(parts) not in (2, 3) or parts[0][0] != der.OBJECT_IDENTIFIER or (
+                parts[-1][0] != der.OCTET_STRING):
+            raise ValueError("an extension is not an OID, a flag and an OCTET STRING")
+        _, oid_start, oid_end = der.read_tlv(parts[0])
+        _, value_start, value_end = der.read_tlv(parts[-1])
+        critical = len(parts) == 3 and parts[1] == der.boolean(True)
+        result.append((_decode_oid(parts[0][oid_start:oid_end]), critical,
+                       parts[-1][value_start:value_end]))
+    return result
+
+
+def _tbs_extensions_field(certificate):
+    """The ``[3]`` field of the TBSCertificate (after the optional unique IDs), or None."""
+    fields = _tbs_fields(certificate)
+    return next((field for field in fields[7:] if field[0] == 0xA3), None)
+
+
 def certificate_der(certificate):
     """DER bytes as they are, or those of a cryptography certificate."""
     if isinstance(certificate, (bytes, bytearray)):
@@ -133,14 +195,26 @@ def certificate_der(certificate):
 
 
 def _tbs_field(certificate, index):
+    return _tbs_fields(certificate)[index]
+
+
+def _tbs_fields(certificate):
+    """The TBSCertificate's fields, numbered as for version 3 (``[0]`` version first).
+
+    A version 1 certificate has no explicit version; a None stands in for it.
+    """
     whole = certificate_der(certificate)
     _, start, end = der.read_tlv(whole)
-    tbs = der.children(whole[start:end])[0]
-    _, start, end = der.read_tlv(tbs)
-    fields = der.children(tbs[start:end])
-    if fields[0][0] != 0xA0:  # no explicit version: a v1 certificate
-        index -= 1
-    return fields[index]
+    members = der.children(whole[start:end])
+    if not members:
+        raise ValueError("no TBSCertificate")
+    _, start, end = der.read_tlv(members[0])
+    fields = der.children(members[0][start:end])
+    if not fields or fields[0][0] != 0xA0:  # no explicit version: a v1 certificate
+        fields = [None] + fields
+    if len(fields) < 7:
+        raise ValueError("a TBSCertificate of too few fields")
+    return fields
 
 
 def validity(certificate):

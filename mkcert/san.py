@@ -122,19 +122,28 @@ def merge(existing_value, names):
     return der.sequence(*entries)
 
 
-def names_in_certificate(certificate):
-    """The GeneralName DER entries of a certificate's subjectAltName (none: [])."""
-    from cryptography import x509
-    from cryptography.x509.oid import ExtensionOID
+# GeneralName's choices (RFC 5280, 4.2.1.6): [0], [3], [4], [5] constructed, the others not.
+_GENERAL_NAME_TAGS = {0xA0, 0x81, 0x82, 0xA3, 0xA4, 0xA5, 0x86, 0x87, 0x88}
 
-    try:
-        extension = certificate.extensions.get_extension_for_oid(
-            ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
-        value = extension.value.public_bytes()
-    except (x509.ExtensionNotFound, ValueError):
+
+def names_in_certificate(certificate):
+    """The GeneralName DER entries of a certificate's subjectAltName (none: []).
+
+    From the DER as it is: cryptography refuses the whole extension list
+    for one value it does not accept (a T61String in an issuer name), and
+    the names must survive a renewal all the same.  Raises ValueError for a
+    subjectAltName that is no list of names.
+    """
+    from .report import extensions
+
+    value = next((value for oid, _, value in extensions(certificate) if oid == SAN_OID), None)
+    if value is None:
         return []
-    _, start, end = der.read_tlv(value)
-    return der.children(value[start:end])
+    tag, start, end = der.read_tlv(value)
+    names = der.children(value[start:end])
+    if tag != der.SEQUENCE or any(name[0] not in _GENERAL_NAME_TAGS for name in names):
+        raise ValueError("its subjectAltName is not a list of names")
+    return names
 
 
 def certtool_order(value):

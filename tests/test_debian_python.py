@@ -21,7 +21,7 @@ MODULES = ["tests/test_cert.py", "tests/test_cli.py", "tests/test_publish.py",
            "tests/test_openssl_corpus.py", "tests/test_dhparams.py", "tests/test_check_chain.py",
            "tests/test_install.py", "tests/test_arguments.py",
            "tests/test_install_properties.py", "tests/test_hook.py",
-           "tests/test_renew_certbot.py"]
+           "tests/test_renew_certbot.py", "tests/test_inspect_hostile.py"]
 
 
 def system_versions():

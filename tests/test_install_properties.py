@@ -8,16 +8,18 @@ exit 0 with a PEM whose key matches its first certificate (judged by the
 none, left exactly as it was.
 """
 
+import binascii
 import contextlib
 import io
 import os
+import re
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 import pki
 from conftest import openssl
-from mkcert import cli
+from mkcert import chain, cli, der
 
 AUTHORITY = pki.Pki(leaf_kind="ec")
 GOOD = {
@@ -25,13 +27,31 @@ GOOD = {
     "cert": pki.cert_pem(AUTHORITY.leaf),
     "chain": pki.cert_pem(AUTHORITY.intermediate) + pki.cert_pem(AUTHORITY.root),
 }
+VERSION = re.compile(rb"\xa0\x03\x02\x01.", re.DOTALL)  # [0] EXPLICIT INTEGER n
+
+
+def with_version(pem_data, number):
+    """Each certificate in ``pem_data`` saying version ``number`` (its signature now lies).
+
+    cryptography refuses such a certificate with InvalidVersion, which is no
+    ValueError; random flips hit that byte too rarely to be found every run.
+    """
+    for block in chain.certificate_blocks(chain.pem_blocks(pem_data)):
+        try:
+            data = binascii.a2b_base64(b"".join(block.splitlines()[1:-1]))
+        except binascii.Error:
+            continue
+        data = VERSION.sub(lambda match: match.group()[:-1] + bytes([number]), data, count=1)
+        pem_data = pem_data.replace(block, der.pem(data, "CERTIFICATE").rstrip(b"\n"))
+    return pem_data
 
 
 @st.composite
 def damaged(draw, good):
     data = bytearray(good)
     for _ in range(draw(st.integers(0, 3))):
-        kind = draw(st.sampled_from(["flip", "cut", "repeat", "wrap", "swap", "crlf"]))
+        kind = draw(st.sampled_from(["flip", "cut", "repeat", "wrap", "swap", "crlf",
+                                     "version"]))
         if kind == "flip" and data:
             at = draw(st.integers(0, len(data) - 1))
             data[at] ^= draw(st.integers(1, 255))
@@ -47,6 +67,8 @@ def damaged(draw, good):
             data = bytearray(b"-----END CERTIFICATE-----\n".join(reversed(blocks)))
         elif kind == "crlf":
             data = bytearray(bytes(data).replace(b"\n", b"\r\n"))
+        elif kind == "version":
+            data = bytearray(with_version(bytes(data), draw(st.integers(0, 255))))
     return bytes(data)
 
 
@@ -80,6 +102,9 @@ def pki_user():
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(key=damaged(GOOD["key"]), cert=damaged(GOOD["cert"]), chain=damaged(GOOD["chain"]),
        existing=st.sampled_from([None, b"the old PEM\n"]))
+@example(key=GOOD["key"], cert=GOOD["cert"], chain=with_version(GOOD["chain"], 7), existing=None)
+@example(key=GOOD["key"], cert=with_version(GOOD["cert"], 3), chain=GOOD["chain"],
+         existing=b"the old PEM\n")
 def test_damaged_inputs_install_or_refuse_in_one_line(tmp_path_factory, key, cert, chain,
                                                       existing):
     directory = tmp_path_factory.mktemp("install")
