@@ -22,7 +22,7 @@ callback, so tests and callers decide what the file system is.
 """
 
 
-from .errors import ConfigError, MkcertError
+from .errors import ConfigError, MkcertError, shorten
 
 DEFAULT_SECTION = "default"
 
@@ -297,7 +297,7 @@ class _Parser:
                          path, number, depth)
             return
         if after >= len(line) or line[after] != "=":
-            self.fail(f"expected 'name = value' but found {line.strip()!r}"
+            self.fail(f"expected 'name = value' but found '{shorten(line.strip())}'"
                       " (no '=' after the name)", path, number)
         name = line[name_start:end]
         value = self.expand(_trim_ws(line[_eat_ws(line, after + 1):]),
@@ -327,7 +327,7 @@ class _Parser:
             if after < len(line) and after != scan:
                 scan = after  # OpenSSL lets a section name contain spaces
                 continue
-            self.fail(f"section header {line.strip()!r} has no closing ']'"
+            self.fail(f"section header '{shorten(line.strip())}' has no closing ']'"
                       " (or has a character not allowed in a section name)",
                       path, number)
         self.section = self.expand(line[start:end], None, path, number)
@@ -336,7 +336,7 @@ class _Parser:
     def parse_pragma(self, argument, path, number):
         keyword, colon, value = argument.partition(":")
         if not colon or not keyword or not value:
-            self.fail(f"'.pragma {argument}' is not of the form 'keyword:value'",
+            self.fail(f"'.pragma {shorten(argument)}' is not of the form 'keyword:value'",
                       path, number)
         keyword = _trim_ws(keyword)
         value = value[_eat_ws(value, 0):]
@@ -353,34 +353,35 @@ class _Parser:
             return True
         if value.lower() in ("off", "false"):
             return False
-        self.fail(f"'.pragma {keyword}' takes on/true or off/false, not {value!r}",
-                  path, number)
+        self.fail(f"'.pragma {shorten(keyword)}' takes on/true or off/false,"
+                  f" not '{shorten(value)}'", path, number)
 
     def include(self, target, path, number, depth):
         directory = self.config.environ.get("OPENSSL_CONF_INCLUDE", self.includedir)
         if directory is not None and not target.startswith("/"):
             target = directory + ("" if directory.endswith("/") else "/") + target
+        shown = shorten(target)
         if self.abspath and not target.startswith("/"):
-            self.fail(f"'.include {target}': the path must be absolute"
+            self.fail(f"'.include {shown}': the path must be absolute"
                       " ('.pragma abspath' is on)", path, number)
         if target in self.including or depth >= MAX_INCLUDE_DEPTH:
-            self.fail(f"'.include {target}' includes itself (an include loop)"
+            self.fail(f"'.include {shown}' includes itself (an include loop)"
                       if target in self.including else
-                      f"'.include {target}': includes nested too deeply", path, number)
+                      f"'.include {shown}': includes nested too deeply", path, number)
         try:
             files = self.read_include(target)
         except ConfigError:
             raise
         except (MkcertError, OSError) as problem:
             # The reader knows the file; we know the line that asked for it.
-            self.fail(f"'.include {target}': {problem}", path, number)
+            self.fail(f"'.include {shown}': {problem}", path, number)
         if not files:
             self.config.warnings.append(
-                f"{path}:{number}: '.include {target}' found nothing to read"
+                f"{path}:{number}: '.include {shown}' found nothing to read"
                 " (OpenSSL skips it too)")
         for included_path, text in files:
             if included_path in self.including:
-                self.fail(f"'.include {target}' includes {included_path} again"
+                self.fail(f"'.include {shown}' includes {shorten(included_path)} again"
                           " (an include loop)", path, number)
             self.parse_file(text, included_path, depth + 1)
 
@@ -448,7 +449,7 @@ class _Parser:
         name = raw[name_start:scan]
         if close:
             if raw[scan:scan + 1] != close:
-                self.fail(f"variable reference {raw[pos:scan + 1]!r} has no closing"
+                self.fail(f"variable reference '{shorten(raw[pos:scan + 1])}' has no closing"
                           f" {close!r}", path, number)
             scan += 1
         value = self.config._expand_lookup(section, name)
@@ -456,5 +457,5 @@ class _Parser:
             where = f"{section}::{name}" if section not in (None, self.section) else name
             hint = (" (nothing follows the '$'; write \\$ for a dollar sign)" if not name
                     else " (a variable must be set on a line above the one using it)")
-            self.fail(f"variable ${where} is not defined" + hint, path, number)
+            self.fail(f"variable ${shorten(where)} is not defined" + hint, path, number)
         return scan, value

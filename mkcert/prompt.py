@@ -17,6 +17,7 @@ import os
 import sys
 
 from . import objects
+from .errors import shorten
 
 # `req` reads answers with fgets into 1024 bytes, and builds the names of the
 # _default/_value/_min/_max keys in 100 bytes.
@@ -125,7 +126,7 @@ def subject_from_answers(reader, section_name, entries, mask):
         if oid is None:
             continue  # `req` skips fields it does not know when prompting
         if len(name) + len("_default") + 1 > MAX_KEY_NAME:
-            raise config.error(f"the field name {name!r} is too long", entry=entry)
+            raise config.error(f"the field name '{shorten(name)}' is too long", entry=entry)
         answer = _ask(config, section_name, entry, reader.prompter)
         if answer is None:
             continue

@@ -1,0 +1,94 @@
+"""The config readers against hostile or broken input, as outside testers found it.
+
+Every refusal is one line on stderr naming ``file:line`` where a line is at
+fault, exit 1, and nothing in CERTSDIR; where the readers follow (or part
+from) ``openssl req`` and ``certtool``, the oracles are run on the same
+file and their behaviour is asserted next to ours.
+"""
+
+import pytest
+
+from test_threat_helpers import assert_one_clean_line
+
+from mkcert.config import load_request
+from mkcert.errors import ConfigError
+
+REQ = ("[ req ]\ndistinguished_name = dn\nprompt = no\ndefault_bits = 1024\n"
+       "[ dn ]\nCN = x\n")
+MEGABYTE = 1 << 20
+
+
+def _load(tmp_path, text, name="imapd.cnf"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8", errors="surrogateescape")
+    return load_request(str(path), environ={})
+
+
+def _refusal(tmp_path, text, name="imapd.cnf"):
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, text, name)
+    return caught.value
+
+
+# --- quoting input in messages ------------------------------------------------
+
+HUGE = "x" * MEGABYTE
+# name: (config text, line at fault); each quotes a megabyte of input.
+HUGE_QUOTES = {
+    "openssl-no-equals": ("[ req ]\n" + HUGE + "\n", 2),
+    "openssl-section-header": ("[ req ]\n[ " + HUGE + " $\n", 2),
+    "openssl-undefined-variable": ("[ req ]\na = $" + HUGE + "\n", 2),
+    "openssl-pragma": (".pragma dollarid:" + HUGE + "\n", 1),
+    "openssl-default-md": (REQ.replace("prompt = no", "prompt = no\ndefault_md = " + HUGE), 4),
+    "openssl-dn-field": (REQ.replace("CN = x", HUGE + " = x"), 6),
+    "openssl-dn-value-newline": (REQ.replace("CN = x", "CN = a\\n" + HUGE), 6),
+    "openssl-extension-value": (REQ.replace("prompt = no", "prompt = no\nx509_extensions = e")
+                                + "[ e ]\nsubjectAltName = " + HUGE + ":x\n", 9),
+    "openssl-extension-name": (REQ.replace("prompt = no", "prompt = no\nx509_extensions = e")
+                               + "[ e ]\n" + HUGE + " = 1\n", 9),
+    "openssl-missing-dn-section": ("[ req ]\nprompt = no\ndistinguished_name = " + HUGE + "\n",
+                                   3),
+    "template-serial": ("cn = x\nserial = " + HUGE + "\n", 2),
+    "template-date": ("cn = x\nexpiration_date = " + HUGE + "\n", 2),
+    "template-dns-name": ("cn = x\ndns_name = \u00e9" + HUGE + "\n", 2),
+    "template-key-purpose": ("cn = x\nkey_purpose_oid = " + HUGE + "\n", 2),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(HUGE_QUOTES))
+def test_a_megabyte_of_input_is_quoted_in_a_short_line(tmp_path, shape):
+    text, line = HUGE_QUOTES[shape]
+    problem = _refusal(tmp_path, text)
+    message = str(problem)
+    assert message.startswith(f"{tmp_path / 'imapd.cnf'}:{line}: "), message[:300]
+    assert "\n" not in message
+    assert len(message) < 600, (len(message), message[:300])
+    assert "..." in message, message
+
+
+def test_a_quoted_line_from_an_included_file_names_that_file(tmp_path):
+    included = tmp_path / "included.cnf"
+    included.write_text("[ dn ]\nCN = x\n" + HUGE + "\n")
+    problem = _refusal(tmp_path, f"[ req ]\nprompt = no\ndistinguished_name = dn\n"
+                                 f".include {included}\n")
+    message = str(problem)
+    assert message.startswith(f"{included}:3: expected 'name = value' but found 'xxx"), \
+        message[:300]
+    assert len(message) < 600, len(message)
+
+
+def test_template_warnings_quote_a_short_name(tmp_path):
+    request = _load(tmp_path, "cn = x\n" + HUGE + " = 1\n" + "tls_www_server = " + HUGE + "\r\n")
+    assert request.warnings
+    for warning in request.warnings:
+        assert len(warning) < 600, warning[:300]
+        assert "\n" not in warning
+
+
+def test_a_megabyte_line_is_one_short_line_on_stderr(layout):
+    (layout.sysconfdir / "imapd.cnf").write_text("[ req ]\n" + HUGE + "\n")
+    result = layout.command("mkimapdcert", timeout=60)
+    message = assert_one_clean_line(result, 1)
+    assert message.startswith(f"mkimapdcert: {layout.sysconfdir / 'imapd.cnf'}:2: "), message
+    assert len(message) < 600
+    assert layout.listing() == []
