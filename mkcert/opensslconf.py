@@ -30,6 +30,12 @@ DEFAULT_SECTION = "default"
 # it is what stops "a = $a$a" doubling forever.
 MAX_VALUE_LENGTH = 65536
 
+# What all expansions of a file (and its includes) may add up to.  OpenSSL
+# has no such limit, so a 100 KB config of "b1 = $a-" lines, each under the
+# per-value limit, costs it (and would cost us) gigabytes; no real config
+# comes near.
+MAX_EXPANDED_BYTES = 8 * 1024 * 1024
+
 # Included files nested deeper than this are refused; OpenSSL itself only
 # stops when it runs out of file descriptors.
 MAX_INCLUDE_DEPTH = 32
@@ -192,6 +198,11 @@ def logical_lines(text):
         buffer, start = "", None
 
 
+def _utf8_length(text):
+    """Bytes of ``text`` in UTF-8, without making a copy where it is ASCII."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
+
+
 def _eat_ws(text, pos):
     while pos < len(text) and text[pos] in _WHITESPACE:
         pos += 1
@@ -245,6 +256,7 @@ class _Parser:
         self.abspath = False
         self.includedir = None
         self.including = []
+        self.expanded_bytes = 0  # everything variables have added so far
 
     def parse_file(self, text, path, depth):
         if text.startswith("\ufeff"):
@@ -390,7 +402,7 @@ class _Parser:
         out = []
         # OpenSSL's size bookkeeping, kept exactly so runaway expansion
         # fails at the same point.
-        budget = len(raw.encode("utf-8", "surrogateescape")) + 1
+        budget = _utf8_length(raw) + 1
         pos = 0
         while pos < len(raw):
             char = raw[pos]
@@ -403,12 +415,17 @@ class _Parser:
                 pos += 2
             elif char == "$" and (not self.dollarid or raw[pos + 1:pos + 2] in ("{", "(")):
                 pos, value = self.variable(raw, pos, section, path, number)
-                size = len(value.encode("utf-8", "surrogateescape"))
+                size = _utf8_length(value)
                 budget = size + budget - (pos - self.reference_start)
                 if budget > MAX_VALUE_LENGTH:
                     self.fail("variable expansion makes the value longer than "
                               f"{MAX_VALUE_LENGTH} bytes (a runaway expansion?)",
                               path, number)
+                self.expanded_bytes += size
+                if self.expanded_bytes > MAX_EXPANDED_BYTES:
+                    self.fail("variable expansions add up to more than "
+                              f"{MAX_EXPANDED_BYTES >> 20} MiB in this config"
+                              " (a runaway expansion?)", path, number)
                 out.append(value)
             else:
                 out.append(char)

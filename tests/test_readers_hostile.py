@@ -6,9 +6,12 @@ from) ``openssl req`` and ``certtool``, the oracles are run on the same
 file and their behaviour is asserted next to ours.
 """
 
+import os
+
 import pytest
 
-from test_threat_helpers import assert_one_clean_line
+from conftest import ROOT
+from test_threat_helpers import assert_one_clean_line, assert_whole_or_nothing
 
 from mkcert.config import load_request
 from mkcert.errors import ConfigError
@@ -91,4 +94,63 @@ def test_a_megabyte_line_is_one_short_line_on_stderr(layout):
     message = assert_one_clean_line(result, 1)
     assert message.startswith(f"mkimapdcert: {layout.sysconfdir / 'imapd.cnf'}:2: "), message
     assert len(message) < 600
+    assert layout.listing() == []
+
+
+# --- memory -------------------------------------------------------------------
+
+# Address space for a whole run under `ulimit -v`: Python, cryptography and a
+# 1024-bit key need about 45 MB here (measured: 40 MB fails, 45 MB makes the
+# PEM), so 80 MB leaves room; reading a config used to ask for 64 MiB more.
+ADDRESS_SPACE = 80 * 1000 * 1024
+
+
+def _limited_address_space():
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+def _run_limited(layout):
+    return layout.command("mkimapdcert", "-q", timeout=120, preexec_fn=_limited_address_space)
+
+
+def test_a_small_config_needs_no_64_mib_buffer(layout):
+    layout.install_config("imapd", os.path.join(ROOT, "examples", "openssl", "imapd.cnf"),
+                          bits=1024)
+    result = _run_limited(layout)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert assert_whole_or_nothing(layout.certsdir)
+
+
+def _runaway(lines):
+    """A value of 60,000 bytes, then ``lines`` settings that each copy it."""
+    return ("[ req ]\ndistinguished_name = dn\nprompt = no\ndefault_bits = 1024\n"
+            "a = " + "x" * 60000 + "\n"
+            + "".join(f"b{n} = $a-\n" for n in range(lines)) + "[ dn ]\nCN = x\n")
+
+
+def test_expansions_that_add_up_are_refused_at_the_line_that_passes_the_limit(tmp_path):
+    from mkcert.opensslconf import MAX_EXPANDED_BYTES
+
+    problem = _refusal(tmp_path, _runaway(1000))
+    copies = MAX_EXPANDED_BYTES // 60000 + 1  # the first copy past the limit
+    assert problem.line == 5 + copies, str(problem)
+    assert "expansion" in problem.message
+
+
+def test_a_runaway_expansion_in_limited_memory_is_one_line(layout):
+    (layout.sysconfdir / "imapd.cnf").write_text(_runaway(2000))
+    result = _run_limited(layout)
+    assert_one_clean_line(result, 1, contains=[f"{layout.sysconfdir / 'imapd.cnf'}:"])
+    assert layout.listing() == []
+
+
+def test_running_out_of_memory_while_reading_is_one_line(layout):
+    config = layout.sysconfdir / "imapd.cnf"
+    with open(config, "wb") as handle:  # 60 MiB of comment: under the size limit
+        handle.write(REQ.encode())
+        handle.write(b"#" * (60 * MEGABYTE))
+    result = _run_limited(layout)
+    assert_one_clean_line(result, 1, contains=[str(config), "not enough memory"])
     assert layout.listing() == []
