@@ -121,7 +121,7 @@ def _load_request(path, environ):
     if detect_format(text, path) == "gnutls":
         from .template import read_template
 
-        return read_template(text, path)
+        return read_template(text, path, require_subject=True)
     from .opensslconf import parse
     from .prompt import StdioPrompter
     from .reqconf import request_from_config

@@ -414,20 +414,30 @@ def scan(text, path=None):
 
 # --- The request ---------------------------------------------------------
 
-def read_template(text, path=None, now=None):
+def read_template(text: str, path: str | None = None, now: datetime.datetime | None = None,
+                  require_subject: bool = False) -> CertRequest:
     """The :class:`CertRequest` certtool's ``--generate-self-signed`` would follow.
 
     ``now`` (an aware datetime) is only consulted when the template has an
     ``activation_date`` but no ``expiration_date``: certtool then counts
     ``expiration_days`` from the moment it runs, not from the activation
     date, and the request can only say so with an absolute end date.
+
+    ``require_subject``: refuse a template that names nothing for the
+    subject.  certtool makes such a certificate, with an empty subject and
+    so an empty issuer, which RFC 5280 (4.1.2.4) forbids and `openssl req`
+    refuses to make; a command refuses it, while the reader alone can still
+    say what certtool would make.
     """
     options, warnings = scan(text, path)
     template = _Template(options, path, list(warnings))
     _check_names(template)
     not_before, not_after, days = _validity(template, now)
+    subject = _subject(template)
+    if require_subject and not subject:
+        _refuse_empty_subject(template)
     request = CertRequest(
-        subject=_subject(template),
+        subject=subject,
         key=CERTTOOL_KEY,
         digest=certtool_digest(CERTTOOL_KEY.bits),
         days=days,
@@ -510,6 +520,23 @@ def _subject(template):
                 value = option.value
             rdns.append((_attribute(template, option, oid, value),))
     return tuple(rdns)
+
+
+# Every option that puts something into the subject.
+SUBJECT_OPTIONS = frozenset(name for name, _ in SUBJECT_ORDER) | {"dn", "o", "ou"}
+
+
+def _refuse_empty_subject(template):
+    """Say that the subject is empty, and why, if a name only differs in case."""
+    hint = ""
+    for option in template.options:
+        if option.name.lower() in SUBJECT_OPTIONS:  # only a different case
+            hint = (f" ('{shorten(option.name)}' on line {option.line} is not"
+                    f" '{option.name.lower()}': option names are case-sensitive)")
+            break
+    raise ConfigError("the template gives the certificate no name (no cn, organization,"
+                      " unit, ... or dn): certtool would make one with an empty subject"
+                      " and issuer, which RFC 5280 forbids" + hint, template.path)
 
 
 def _subject_values(template, name):

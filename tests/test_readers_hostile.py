@@ -6,11 +6,13 @@ from) ``openssl req`` and ``certtool``, the oracles are run on the same
 file and their behaviour is asserted next to ours.
 """
 
+import glob
 import os
+import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, openssl
 from test_threat_helpers import assert_one_clean_line, assert_whole_or_nothing
 
 from mkcert.config import load_request
@@ -154,3 +156,137 @@ def test_running_out_of_memory_while_reading_is_one_line(layout):
     result = _run_limited(layout)
     assert_one_clean_line(result, 1, contains=[str(config), "not enough memory"])
     assert layout.listing() == []
+
+
+# --- empty configs ----------------------------------------------------------------
+
+EMPTY_CONFIGS = {
+    "zero-bytes": b"",
+    "blank-lines": b"\n  \n\t\n",
+    "crlf-blank-lines": b"\r\n\r\n",
+    "only-comments": b"# /etc/courier/imapd.cnf\n#\n# cn = localhost\n",
+    "byte-order-mark-and-comment": b"\xef\xbb\xbf# nothing else\n",
+}
+
+
+def _certtool_subject_and_issuer(template, key, tmp_path):
+    """What certtool makes of ``template``: (subject DER, issuer DER)."""
+    from cryptography import x509
+
+    out = tmp_path / "certtool.pem"
+    subprocess.run(["certtool", "--generate-self-signed", "--load-privkey", str(key),
+                    "--template", str(template), "--outfile", str(out)],
+                   capture_output=True, check=True, timeout=60)
+    certificate = x509.load_pem_x509_certificate(out.read_bytes())
+    return certificate.subject.public_bytes(), certificate.issuer.public_bytes()
+
+
+@pytest.mark.parametrize("name", sorted(EMPTY_CONFIGS))
+def test_an_empty_config_is_refused_naming_the_file(layout, certtool_key, tmp_path, name):
+    config = layout.sysconfdir / "imapd.cnf"
+    config.write_bytes(EMPTY_CONFIGS[name])
+    # The oracles: openssl req refuses the file; certtool makes a
+    # certificate whose subject and issuer are empty (DER: an empty SEQUENCE).
+    assert openssl("req", "-new", "-x509", "-nodes", "-config", config, "-keyout",
+                   tmp_path / "k", "-out", tmp_path / "c", check=False,
+                   stdin=subprocess.DEVNULL).returncode != 0
+    assert _certtool_subject_and_issuer(config, certtool_key, tmp_path) == (b"0\0", b"0\0")
+    result = layout.command("mkimapdcert")
+    message = assert_one_clean_line(result, 1, contains=["empty"])
+    assert message.startswith(f"mkimapdcert: {config}: "), message
+    assert layout.listing() == []
+
+
+@pytest.mark.parametrize("text, words", [
+    ("serial = 1\nexpiration_days = 30\ndns_name = mail.example.com\n", []),
+    ("frobnicate = 1\n", []),
+    # certtool ignores CN: its option names are lower case.
+    ("CN = mail.example.com\nexpiration_days = 30\n", ["'CN' on line 1", "case-sensitive"]),
+])
+def test_a_template_that_names_nothing_is_refused(layout, certtool_key, tmp_path, text, words):
+    config = layout.sysconfdir / "imapd.cnf"
+    config.write_text(text)
+    assert _certtool_subject_and_issuer(config, certtool_key, tmp_path) == (b"0\0", b"0\0")
+    result = layout.command("mkimapdcert")
+    message = assert_one_clean_line(result, 1, contains=["RFC 5280", *words])
+    assert message.startswith(f"mkimapdcert: {config}: "), message
+    assert layout.listing() == []
+
+
+def test_an_openssl_config_with_an_empty_name_stays_refused_like_openssl(layout, tmp_path):
+    config = layout.sysconfdir / "imapd.cnf"
+    config.write_text("[ req ]\nprompt = no\ndistinguished_name = dn\n[ dn ]\n")
+    oracle = openssl("req", "-new", "-x509", "-nodes", "-config", config, "-keyout",
+                     tmp_path / "k", "-out", tmp_path / "c", check=False)
+    assert "No objects specified" in oracle.stderr
+    result = layout.command("mkimapdcert")
+    assert_one_clean_line(result, 1, contains=[f"{config}:3:", "empty"])
+    assert layout.listing() == []
+
+
+# --- req settings in the unnamed section ---------------------------------------------
+
+# OpenSSL's test/certs/ee.cnf: no [ req ], its settings before the first section.
+EE_CNF = """
+prompt = no
+distinguished_name = my_server
+x509_extensions = my_exts
+default_bits = 1024
+[my_server]
+commonName = test
+[my_exts]
+basicConstraints = CA:false
+subjectKeyIdentifier=hash
+authorityKeyIdentifier = keyid
+"""
+
+
+def test_req_settings_before_the_first_section_make_the_certificate_openssl_makes(
+        layout, tmp_path):
+    from cryptography import x509
+
+    config = layout.sysconfdir / "imapd.cnf"
+    config.write_text(EE_CNF)
+    openssl("req", "-new", "-x509", "-nodes", "-config", config, "-keyout", tmp_path / "k",
+            "-out", tmp_path / "c")
+    theirs = x509.load_pem_x509_certificate((tmp_path / "c").read_bytes())
+    result = layout.command("mkimapdcert", "-q")
+    assert result.returncode == 0, result.stderr
+    ours = x509.load_pem_x509_certificate((layout.certsdir / "imapd.pem").read_bytes())
+    assert ours.subject == theirs.subject
+    assert [e.oid for e in ours.extensions] == [e.oid for e in theirs.extensions]
+
+
+@pytest.mark.parametrize("text, expected", [
+    (EE_CNF, "openssl"),
+    ("RANDFILE = /dev/null\nprompt = no\n[ dn ]\nCN = x\n", "openssl"),
+    # OpenSSL words that are not req settings do not stand for a [ req ].
+    ("RANDFILE = /dev/null\n[ ca ]\ndir = .\n", None),
+    ("subjectAltName = DNS:x\n[ dn ]\nCN = x\n", None),
+    # certtool options before a section are still a mix, req settings or not.
+    ("cn = x\nprompt = no\n[ dn ]\nCN = x\n", None),
+    # Without any section it is no OpenSSL config (req needs a DN section).
+    ("prompt = no\ndistinguished_name = dn\n", None),
+])
+def test_req_settings_before_sections_count_as_a_req_section(text, expected):
+    from mkcert.detect import detect_format
+
+    if expected is None:
+        with pytest.raises(ConfigError):
+            detect_format(text, "x.cnf")
+    else:
+        assert detect_format(text, "x.cnf") == expected
+
+
+def _configs(*parts):
+    return sorted(glob.glob(os.path.join(ROOT, *parts)))
+
+
+@pytest.mark.parametrize("path", _configs("tests", "templates", "*.cnf")
+                         + _configs("examples", "gnutls", "*.cnf"), ids=os.path.basename)
+def test_every_template_here_is_still_a_template(path):
+    from mkcert.detect import detect_format
+
+    with open(path, "rb") as handle:
+        text = handle.read().decode("utf-8", "surrogateescape")
+    assert detect_format(text, path) == "gnutls"
