@@ -290,3 +290,78 @@ def test_every_template_here_is_still_a_template(path):
     with open(path, "rb") as handle:
         text = handle.read().decode("utf-8", "surrogateescape")
     assert detect_format(text, path) == "gnutls"
+
+
+# --- prompting ----------------------------------------------------------------------
+
+ASKING = ("[ req ]\ndistinguished_name = dn\ndefault_bits = 1024\n"
+          "[ dn ]\nC = Country Name\nCN = Common Name\n")
+
+
+@pytest.mark.parametrize("section, hint", [
+    ("", False),  # the section exists but is empty
+    ("CN_default = mail.example.com\nfoo = bar\n", False),  # nothing req would ask
+    (None, True),  # distinguished_name is not set at all
+])
+def test_a_distinguished_name_section_with_nothing_to_ask(layout, tmp_path, section, hint):
+    config = layout.sysconfdir / "imapd.cnf"
+    if section is None:
+        config.write_text("[ req ]\ndefault_bits = 1024\n")
+    else:
+        config.write_text("[ req ]\ndistinguished_name = dn\n[ dn ]\n" + section)
+    oracle = openssl("req", "-new", "-x509", "-nodes", "-config", config, "-keyout",
+                     tmp_path / "k", "-out", tmp_path / "c", check=False,
+                     stdin=subprocess.DEVNULL)
+    assert oracle.returncode != 0
+    result = layout.command("mkimapdcert", stdin=subprocess.DEVNULL)
+    message = assert_one_clean_line(result, 1)
+    assert ("(set distinguished_name)" in message) == hint, message
+    if section is not None:
+        assert message.startswith(f"mkimapdcert: {config}:2: "), message
+        assert "[ dn ]" in message, message
+    assert layout.listing() == []
+
+
+def _last_line_of_a_failed_run(result):
+    assert result.returncode == 1, (result.returncode, result.stderr[-2000:])
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    # The questions go to stderr as openssl req puts them; the error is last.
+    return result.stderr.splitlines()[-1]
+
+
+def test_answers_from_dev_zero_fail_at_once_like_openssl(layout, tmp_path):
+    config = layout.sysconfdir / "imapd.cnf"
+    config.write_text(ASKING)
+    with open("/dev/zero", "rb") as zeros:
+        oracle = openssl("req", "-new", "-x509", "-nodes", "-config", config, "-keyout",
+                         tmp_path / "k", "-out", tmp_path / "c", check=False, stdin=zeros,
+                         timeout=60)
+        assert oracle.returncode != 0
+        result = layout.command("mkimapdcert", stdin=zeros, timeout=60)
+    line = _last_line_of_a_failed_run(result)
+    assert f"{config}:5: " in line and "NUL" in line, line
+    assert layout.listing() == []
+
+
+def test_an_answer_with_a_nul_byte_is_refused(layout):
+    config = layout.sysconfdir / "imapd.cnf"
+    config.write_text(ASKING)
+    result = layout.command("mkimapdcert", input="U\0S\nmail\n", timeout=60)
+    line = _last_line_of_a_failed_run(result)
+    assert f"{config}:5: " in line and "NUL" in line, line
+    assert layout.listing() == []
+
+
+def test_a_pipe_without_newlines_is_read_in_answers_of_at_most_1023_bytes():
+    import io
+
+    from mkcert.prompt import MAX_ANSWER, StdioPrompter
+
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"a" * 5000)
+    os.close(write_end)
+    with os.fdopen(read_end, "r") as stdin:
+        prompter = StdioPrompter(stdin, io.StringIO())
+        pieces = [prompter("q:") for _ in range(6)]
+    sizes = [len(piece or "") for piece in pieces]
+    assert sizes == [MAX_ANSWER] * 4 + [5000 - 4 * MAX_ANSWER, 0]
