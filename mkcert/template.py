@@ -710,7 +710,23 @@ def _validity(template, now):
         option = template.first("expiration_date") or template.first("activation_date")
         template.fail(option, f"the certificate would end ({not_after:%Y-%m-%d %H:%M:%S} "
                               f"UTC) before it starts ({not_before:%Y-%m-%d %H:%M:%S} UTC)")
+    _refuse_past_end(template, not_after, now)
     return not_before, not_after, days
+
+
+def _refuse_past_end(template, not_after, now):
+    """An expiration_date that has passed: the certificate would be dead on arrival.
+
+    certtool makes it (exit 0), and a renewal timer would then "renew" it
+    every day, never failing where anyone looks; expiration_days = -2 is
+    the same mistake and is refused too.
+    """
+    option = template.first("expiration_date")
+    moment = now or datetime.datetime.now(datetime.timezone.utc)
+    if option is not None and not_after <= moment:
+        template.fail(option, f"expiration_date {not_after:%Y-%m-%d %H:%M:%S} UTC has "
+                              "passed: the certificate would have expired before it was "
+                              "made (certtool makes it anyway)")
 
 
 def _end_from_days(template, option, days, not_before, now):

@@ -365,3 +365,62 @@ def test_a_pipe_without_newlines_is_read_in_answers_of_at_most_1023_bytes():
         pieces = [prompter("q:") for _ in range(6)]
     sizes = [len(piece or "") for piece in pieces]
     assert sizes == [MAX_ANSWER] * 4 + [5000 - 4 * MAX_ANSWER, 0]
+
+
+# --- validity in the past --------------------------------------------------------------
+
+PAST_TEMPLATES = {
+    # line of the option at fault, words of the message
+    "expiration-only": ('cn = x\nexpiration_date = "2020-01-01 UTC"\n', 2, "has passed"),
+    "both-in-the-past": ('cn = x\nactivation_date = "2019-01-01 UTC"\n'
+                         'expiration_date = "2020-01-01 UTC"\n', 3, "has passed"),
+    "epoch-seconds": ("cn = x\nexpiration_date = @1000000000\n", 2, "has passed"),
+    "end-before-start": ('cn = x\nactivation_date = "2091-01-01 UTC"\n'
+                         'expiration_date = "2090-01-01 UTC"\n', 3, "before it starts"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAST_TEMPLATES))
+def test_an_expiration_date_that_has_passed_is_refused(layout, certtool_key, tmp_path, name):
+    text, line, words = PAST_TEMPLATES[name]
+    config = layout.sysconfdir / "imapd.cnf"
+    config.write_text(text)
+    if name != "end-before-start":
+        # certtool makes a certificate that has already expired, with exit 0.
+        out = tmp_path / "certtool.pem"
+        subprocess.run(["certtool", "--generate-self-signed", "--load-privkey",
+                        str(certtool_key), "--template", str(config), "--outfile", str(out)],
+                       capture_output=True, check=True, timeout=60)
+        assert openssl("x509", "-in", out, "-noout", "-checkend", "0",
+                       check=False).returncode == 1
+    result = layout.command("mkimapdcert", env=dict(layout.env, BITS="low"))
+    message = assert_one_clean_line(result, 1, contains=[words])
+    assert message.startswith(f"mkimapdcert: {config}:{line}: "), message
+    assert layout.listing() == []
+
+
+def test_renewing_from_a_template_whose_end_has_passed_fails_visibly(layout):
+    config = layout.install_config("imapd", os.path.join(ROOT, "examples", "gnutls", "imapd.cnf"))
+    env = dict(layout.env, BITS="low")
+    made = layout.command("mkimapdcert", "-q", env=env)
+    assert made.returncode == 0, made.stderr
+    pem = layout.certsdir / "imapd.pem"
+    before = pem.read_bytes()
+    config.write_text(config.read_text() + 'expiration_date = "2020-01-01 UTC"\n')
+    result = layout.command("mkimapdcert", "--renew", "--force", "-q", env=env)
+    assert_one_clean_line(result, 1, contains=[f"{config}:", "has passed"])
+    assert pem.read_bytes() == before
+
+
+def test_the_end_may_be_a_second_away_but_not_now():
+    import datetime
+
+    from mkcert.template import read_template
+
+    now = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
+    text = 'cn = x\nexpiration_date = "2030-01-01 00:00:{:02d} UTC"\n'
+    assert read_template(text.format(1), "t.cnf", now=now).not_after == \
+        now + datetime.timedelta(seconds=1)
+    with pytest.raises(ConfigError) as caught:
+        read_template(text.format(0), "t.cnf", now=now)
+    assert caught.value.line == 2
