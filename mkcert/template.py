@@ -153,9 +153,16 @@ _PRINTABLE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ASN1_PRINTABLE = _PRINTABLE | {"'"}
 _NUMERIC = frozenset("0123456789 ")
 
-# Sizes cryptography enforces (X.520 upper bounds); certtool does not.
-_LENGTH_LIMITS = {"2.5.4.6": (2, 2), "1.3.6.1.4.1.311.60.2.1.3": (2, 2),
-                  "2.5.4.3": (1, 64)}
+# A country is two letters (ISO 3166); certtool takes any length, but
+# cryptography, which --check reads certificates with, insists on two.
+_LENGTH_LIMITS = {"2.5.4.6": (2, 2), "1.3.6.1.4.1.311.60.2.1.3": (2, 2)}
+
+# RFC 5280's ub-common-name.  certtool writes a longer CN, and OpenSSL
+# (s_client, verify, python's ssl), GnuTLS (gnutls-cli) and cryptography
+# load such a certificate and match a host name against it (checked by
+# tests/test_readers_hostile.py), so a longer CN is made, with a warning:
+# `openssl req` refuses it, and a strict validator may too.
+UB_COMMON_NAME = 64
 
 _TAGS = {"printable": PRINTABLE_STRING, "ia5": IA5_STRING, "utf8": UTF8_STRING,
          "numeric": NUMERIC_STRING}
@@ -608,10 +615,12 @@ def _attribute(template, option, oid, value):
     kind = ATTRIBUTE_TYPES[oid][1]
     lowest, highest = _LENGTH_LIMITS.get(oid, (1, None))
     if len(value) < lowest or highest is not None and len(value) > highest:
-        # certtool takes any length; cryptography enforces X.520's bounds,
-        # so say so before any file exists.
         size = f"exactly {lowest}" if lowest == highest else f"at most {highest}"
         template.fail(option, f"{label} '{shorten(value)}' must be {size} characters long")
+    if oid == "2.5.4.3" and len(value) > UB_COMMON_NAME:
+        template.warn(option, f"the CN is {len(value)} characters long, over the "
+                              f"{UB_COMMON_NAME} of RFC 5280; certtool writes it and TLS "
+                              "clients accept it, but openssl req would refuse it")
     allowed = {"printable": _ASN1_PRINTABLE, "numeric": _NUMERIC}.get(kind)
     if allowed is not None and not set(value) <= allowed:
         # certtool writes the bytes as they are: invalid X.509.

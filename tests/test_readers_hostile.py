@@ -424,3 +424,98 @@ def test_the_end_may_be_a_second_away_but_not_now():
     with pytest.raises(ConfigError) as caught:
         read_template(text.format(0), "t.cnf", now=now)
     assert caught.value.line == 2
+
+
+# --- a CN over RFC 5280's 64 characters ---------------------------------------------------
+
+# A host name of 109 characters (labels under 64): valid in DNS, too long for
+# RFC 5280's ub-common-name.
+LONG_NAME = "h" * 40 + "." + "b" * 60 + ".example"
+LONG_CN_TEMPLATE = (f"cn = {LONG_NAME}\ntls_www_server\nencryption_key\nsigning_key\n"
+                    "expiration_days = 30\n")
+
+
+def _serve_once(pem, ready):
+    """A TLS server on a loopback port, as Courier's couriertls loads its PEM:
+    key and certificate from one file into an OpenSSL context (pyOpenSSL)."""
+    import socket
+    import threading
+
+    from OpenSSL import SSL
+
+    context = SSL.Context(SSL.TLS_SERVER_METHOD)
+    context.use_certificate_file(str(pem))
+    context.use_privatekey_file(str(pem))
+    context.check_privatekey()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(60)
+
+    def serve():
+        try:
+            connection, _ = listener.accept()
+            connection.setblocking(True)  # pyOpenSSL wants a blocking socket
+            tls = SSL.Connection(context, connection)
+            tls.set_accept_state()
+            tls.do_handshake()
+            tls.sendall(b"* OK\r\n")
+            tls.shutdown()
+            connection.close()
+        except (OSError, SSL.Error) as problem:
+            ready.append(problem)
+        finally:
+            listener.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], thread
+
+
+# cryptography reads the name, but says the CN is longer than RFC 5280 allows.
+@pytest.mark.filterwarnings("ignore:Attribute's length must be")
+def test_a_cn_over_64_characters_is_made_as_certtool_makes_it_and_clients_take_it(
+        layout, certtool_key, tmp_path):
+    import socket
+    import ssl
+
+    from cryptography import x509
+
+    config = layout.sysconfdir / "imapd.cnf"
+    config.write_text(LONG_CN_TEMPLATE)
+    result = layout.command("mkimapdcert", env=dict(layout.env, BITS="2048"))
+    assert result.returncode == 0, result.stderr
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 1 and f"{config}:1: " in warnings[0], result.stderr
+    assert "RFC 5280" in warnings[0] and "64" in warnings[0], warnings[0]
+    pem = layout.certsdir / "imapd.pem"
+    ours = x509.load_pem_x509_certificate(pem.read_bytes())
+    assert ours.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == LONG_NAME
+    # certtool makes the same name.
+    subject, _ = _certtool_subject_and_issuer(config, certtool_key, tmp_path)
+    assert ours.subject.public_bytes() == subject
+    # OpenSSL verifies it, matching the host name against the long CN.
+    verified = openssl("verify", "-CAfile", pem, "-verify_hostname", LONG_NAME, pem,
+                       check=False)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    # A TLS server loads it, and a verifying client completes a handshake.
+    problems = []
+    port, server = _serve_once(pem, problems)
+    client = ssl.create_default_context(cafile=str(pem))
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as raw:
+        with client.wrap_socket(raw, server_hostname=LONG_NAME) as tls:
+            peer = dict(pair[0] for pair in tls.getpeercert()["subject"])
+            greeting = tls.recv(16)
+    server.join(60)
+    assert problems == []
+    assert peer["commonName"] == LONG_NAME and greeting == b"* OK\r\n"
+
+
+def test_openssl_req_is_what_refuses_a_long_cn(tmp_path):
+    """The other side of the evidence: `openssl req` keeps RFC 5280's bound
+    (and so does our OpenSSL reader, which follows it)."""
+    text = REQ.replace("CN = x", f"CN = {LONG_NAME}")
+    config = tmp_path / "req.cnf"
+    config.write_text(text)
+    oracle = openssl("req", "-new", "-x509", "-nodes", "-config", config, "-keyout",
+                     tmp_path / "k", "-out", tmp_path / "c", check=False)
+    assert oracle.returncode != 0 and "too long" in oracle.stderr
+    assert _refusal(tmp_path, text).line == 6
