@@ -227,6 +227,9 @@ class Option(Record):
 _NAME_FIRST = frozenset("_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _NAME_REST = _NAME_FIRST | frozenset("0123456789:^-")
 _BLANK = frozenset(" \t\n\v\f\r\b")
+# Where a value's plain run of characters ends.
+_UNQUOTED_SPECIAL = re.compile(r"[\\\n]")
+_QUOTED_SPECIAL = {quote: re.compile(f"[\\\\{quote}]") for quote in "'\""}
 
 
 class _Scanner:
@@ -321,11 +324,24 @@ class _Scanner:
             return self._quoted(c)
         return self._unquoted()
 
+    def _plain_run(self, special):
+        """The text up to the next character ``special`` matches, in one step.
+
+        A value may be megabytes long; one character at a time, it took seconds.
+        """
+        match = special.search(self.text, self.pos)
+        end = len(self.text) if match is None else match.start()
+        run, self.pos = self.text[self.pos:end], end
+        return run
+
     def _unquoted(self):
         # The first character is taken as it is, even a backslash.
         out = [self.text[self.pos]]
         self.pos += 1
         while self.pos < len(self.text):
+            out.append(self._plain_run(_UNQUOTED_SPECIAL))
+            if self.pos >= len(self.text):
+                break
             c = self.text[self.pos]
             self.pos += 1
             if c == "\\":
@@ -337,17 +353,19 @@ class _Scanner:
                     out.append("\n")
                 else:
                     out.append(_rest_of_character(following))
-            elif c == "\n":
+            else:  # the newline that ends the value
                 break
-            else:
-                out.append(c)
         return "".join(out)
 
     def _quoted(self, quote):
         opened_at = self.pos
         self.pos += 1
         out = []
+        special = _QUOTED_SPECIAL[quote]
         while self.pos < len(self.text):
+            out.append(self._plain_run(special))
+            if self.pos >= len(self.text):
+                break
             c = self.text[self.pos]
             self.pos += 1
             if c == "\\":
@@ -363,10 +381,8 @@ class _Scanner:
                     out.append(quote)
                 else:
                     out.append(_rest_of_character(following))
-            elif c == quote:
+            else:  # the closing quote
                 return "".join(out)
-            else:
-                out.append(c)
         self.warnings.append(f"{self.path}:{self.line_at(opened_at)}: the quote opened "
                              "here is never closed; certtool reads to the end of the file")
         return "".join(out)
