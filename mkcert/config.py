@@ -40,15 +40,36 @@ def read_config_text(path):
 def _read_regular_file(path):
     """The bytes of a regular file of sane size; never blocks on a FIFO or device."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as handle:
+    with os.fdopen(fd, "rb", buffering=0) as handle:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(errno.EISDIR, "it is a directory")
         if not stat.S_ISREG(st.st_mode):
             raise OSError(errno.EINVAL, "not a regular file")
-        if st.st_size > MAX_CONFIG_BYTES:
+        data = _read_up_to(handle, MAX_CONFIG_BYTES + 1, st.st_size)
+        if len(data) > MAX_CONFIG_BYTES:
             raise OSError(errno.EFBIG, f"larger than {MAX_CONFIG_BYTES >> 20} MiB")
-        return handle.read(MAX_CONFIG_BYTES + 1)
+        return data
+
+
+def _read_up_to(handle, limit, expected):
+    """At most ``limit`` bytes, in reads the size of what is there.
+
+    ``read(limit)`` would allocate the whole limit first: 64 MiB for a
+    500-byte config, which fails where address space is limited (``ulimit
+    -v``).  The file's size comes first (plus one byte to see its end);
+    more only if it grew, or is one of those files whose size says 0.
+    """
+    chunks, total = [], 0
+    size = min(expected, limit - 1) + 1
+    while total < limit:
+        chunk = handle.read(min(size, limit - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        size = 1 << 16
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def read_include(path):
@@ -85,13 +106,22 @@ def _included_from_directory(name):
 
 def load_request(path, environ=None):
     """Read ``path`` in whichever format it is written and return the request."""
+    try:
+        return _load_request(path, environ)
+    except MemoryError:
+        # A config near the size limit where memory is limited (ulimit -v),
+        # or an expansion that is large but within bounds: one line, too.
+        raise MkcertError(f"{path}: not enough memory to read this config") from None
+
+
+def _load_request(path, environ):
     from .detect import detect_format
 
     text = read_config_text(path)
     if detect_format(text, path) == "gnutls":
         from .template import read_template
 
-        return read_template(text, path)
+        return read_template(text, path, require_subject=True)
     from .opensslconf import parse
     from .prompt import StdioPrompter
     from .reqconf import request_from_config

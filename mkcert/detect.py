@@ -9,13 +9,21 @@ structural way: OpenSSL configs are divided into ``[ section ]`` blocks and
 sections at all (certtool stops reading a template at the first ``[``).
 
 A file that shows signs of both is refused with the line that gives it
-away, rather than read as either and turned into the wrong certificate.
+away, rather than read as either and turned into the wrong certificate;
+so is a file with nothing in it but blank lines and comments, which is
+neither (``openssl req`` refuses it, certtool makes a certificate with an
+empty subject and issuer), and at /etc/courier more likely a truncated file
+than a wish.
+
+``openssl req`` also finds its settings in the unnamed section before the
+first ``[ section ]`` (OpenSSL's own test/certs/ee.cnf has no ``[ req ]``),
+so OpenSSL ``req`` settings there count as much as a ``[ req ]`` section.
 Pure function, no I/O, no crypto import: it runs on every start-up.
 """
 
 import re
 
-from .errors import ConfigError
+from .errors import ConfigError, shorten
 
 # "[ name ]" with optional spaces; OpenSSL also allows a trailing comment.
 _SECTION = re.compile(r"^\s*\[\s*([^\]]*?)\s*\]\s*(?:#.*)?$")
@@ -46,18 +54,31 @@ CERTTOOL_KEYS = frozenset("""
     non_repudiation tls_feature
 """.split())
 
-# Names that only mean something in an OpenSSL config (req and x509v3).
-OPENSSL_KEYS = frozenset("""
+# What `openssl req` reads from its section, or from the unnamed one before
+# the first section when there is no [ req ].
+REQ_KEYS = frozenset("""
     default_bits default_keyfile default_md distinguished_name prompt
     x509_extensions req_extensions string_mask encrypt_key encrypt_rsa_key
-    attributes input_password output_password utf8 randfile oid_section
+    attributes input_password output_password utf8
+""".split())
+
+# Names that only mean something in an OpenSSL config (req and x509v3).
+OPENSSL_KEYS = REQ_KEYS | frozenset("""
+    randfile oid_section
     oid_file basicconstraints keyusage extendedkeyusage subjectaltname
     subjectkeyidentifier authoritykeyidentifier nscerttype nscomment
 """.split())
 
 
+# A UTF-8 byte order mark, decoded or kept as undecodable bytes.
+_BYTE_ORDER_MARKS = ("\ufeff", "\udcef\udcbb\udcbf")
+
+
 def _meaningful_lines(text):
     """(line number, stripped line) for every line that is not blank or a comment."""
+    for mark in _BYTE_ORDER_MARKS:
+        if text.startswith(mark):
+            text = text[len(mark):]  # as OpenSSL's reader skips it
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         # ";" starts a comment in OpenSSL configs only; a certtool template
@@ -70,15 +91,20 @@ def detect_format(text, path=None):
     """Return ``"openssl"`` or ``"gnutls"`` for the config ``text``.
 
     Raises :class:`ConfigError` naming the offending line when the file is
-    neither or both: sections without a ``[ req ]`` section, certtool
-    options before the first section of an OpenSSL config (or beside its
-    ``.include``), or OpenSSL ``req`` settings in a file without sections.
+    neither or both: sections with no ``[ req ]`` section and no ``req``
+    settings before them, certtool options before the first section of an
+    OpenSSL config (or beside its ``.include``), or OpenSSL ``req``
+    settings in a file without sections; and naming the file when it has
+    no settings at all.
     """
     sections = []  # (line, name) in file order
+    anything = False
     directive = None  # first .include or .pragma
     certtool_before_sections = None  # first certtool option outside any section
     openssl_outside_sections = None
+    req_outside_sections = None
     for number, line in _meaningful_lines(text):
+        anything = True
         header = _SECTION.match(line)
         if header:
             sections.append((number, header.group(1).strip()))
@@ -94,11 +120,18 @@ def detect_format(text, path=None):
         name = setting.group(1).rstrip(":")
         if name.lower() in OPENSSL_KEYS and openssl_outside_sections is None:
             openssl_outside_sections = (number, name)
+        if name in REQ_KEYS and req_outside_sections is None:
+            req_outside_sections = (number, name)
         if name in CERTTOOL_KEYS and certtool_before_sections is None:
             certtool_before_sections = (number, name)
 
+    if not anything:
+        raise ConfigError("the config is empty (nothing but blank lines and comments);"
+                          " a truncated file? openssl req refuses it, and certtool would"
+                          " make a certificate with an empty subject and issuer", path)
     if sections:
-        return _openssl_or_mix(sections, certtool_before_sections, path)
+        return _openssl_or_mix(sections, certtool_before_sections,
+                               req_outside_sections, path)
     if directive is not None:
         if certtool_before_sections is not None:
             number, name = certtool_before_sections
@@ -114,16 +147,21 @@ def detect_format(text, path=None):
     return "gnutls"
 
 
-def _openssl_or_mix(sections, certtool_line, path):
-    """Sections were found: an OpenSSL config, if it really is one."""
+def _openssl_or_mix(sections, certtool_line, req_setting_line, path):
+    """Sections were found: an OpenSSL config, if it really is one.
+
+    ``req_setting_line``: the first OpenSSL ``req`` setting before any
+    section, which ``req`` finds there when it has no ``[ req ]``.
+    """
     if certtool_line is not None:
         number, name = certtool_line
         raise ConfigError(
             f"certtool template option '{name}' in a file with OpenSSL [ sections ]; "
             "cannot tell which format this is", path, number)
-    if not any(name == "req" for _, name in sections):
+    if req_setting_line is None and not any(name == "req" for _, name in sections):
         number, name = sections[0]
         raise ConfigError(
-            f"section [ {name} ] looks like an OpenSSL config, but there is no "
-            "[ req ] section (and certtool templates have no sections)", path, number)
+            f"section [ {shorten(name)} ] looks like an OpenSSL config, but there is no "
+            "[ req ] section, nor req settings before the first section (and certtool "
+            "templates have no sections)", path, number)
     return "openssl"

@@ -5,6 +5,35 @@ into a single line on stderr and exit status 1.  Anything else is a bug.
 """
 
 
+# How much of the input a message quotes: a line of a config may be a
+# megabyte long, and a message is one line on a terminal.
+QUOTE_LIMIT = 80
+# The whole message, quotes and all; the middle goes if it is longer.
+MESSAGE_LIMIT = 400
+
+
+def shorten(text: object, limit: int = QUOTE_LIMIT) -> str:
+    """Input as a message may quote it: on one line, cut to ``limit`` characters.
+
+    Controls (a newline from an escape, a NUL) and undecodable bytes
+    (surrogates) are escaped as Python writes them; a longer text keeps
+    its start and ends in "...".
+    """
+    text = str(text)  # a message must never fail for want of a value
+    cut = text if len(text) <= limit else text[:limit] + "..."
+    if cut.isprintable():
+        return cut
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in cut)
+
+
+def _one_line(message: str) -> str:
+    """The last guard of a message: one line, start and end kept, the middle cut."""
+    if len(message) > MESSAGE_LIMIT:
+        head = MESSAGE_LIMIT * 2 // 3
+        message = message[:head] + " ... " + message[head - MESSAGE_LIMIT:]
+    return shorten(message, len(message))
+
+
 class MkcertError(Exception):
     """A failure to report in one line, without a traceback."""
 
@@ -15,6 +44,7 @@ class ConfigError(MkcertError):
     """Bad input in a configuration file, located by file and line."""
 
     def __init__(self, message, path=None, line=None):
+        message = _one_line(message)
         super().__init__(message)
         self.message = message
         self.path = path

@@ -22,13 +22,19 @@ callback, so tests and callers decide what the file system is.
 """
 
 
-from .errors import ConfigError, MkcertError
+from .errors import ConfigError, MkcertError, shorten
 
 DEFAULT_SECTION = "default"
 
 # OpenSSL refuses to grow a value beyond this while expanding variables;
 # it is what stops "a = $a$a" doubling forever.
 MAX_VALUE_LENGTH = 65536
+
+# What all expansions of a file (and its includes) may add up to.  OpenSSL
+# has no such limit, so a 100 KB config of "b1 = $a-" lines, each under the
+# per-value limit, costs it (and would cost us) gigabytes; no real config
+# comes near.
+MAX_EXPANDED_BYTES = 8 * 1024 * 1024
 
 # Included files nested deeper than this are refused; OpenSSL itself only
 # stops when it runs out of file descriptors.
@@ -192,6 +198,11 @@ def logical_lines(text):
         buffer, start = "", None
 
 
+def _utf8_length(text):
+    """Bytes of ``text`` in UTF-8, without making a copy where it is ASCII."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
+
+
 def _eat_ws(text, pos):
     while pos < len(text) and text[pos] in _WHITESPACE:
         pos += 1
@@ -245,6 +256,7 @@ class _Parser:
         self.abspath = False
         self.includedir = None
         self.including = []
+        self.expanded_bytes = 0  # everything variables have added so far
 
     def parse_file(self, text, path, depth):
         if text.startswith("\ufeff"):
@@ -297,7 +309,7 @@ class _Parser:
                          path, number, depth)
             return
         if after >= len(line) or line[after] != "=":
-            self.fail(f"expected 'name = value' but found {line.strip()!r}"
+            self.fail(f"expected 'name = value' but found '{shorten(line.strip())}'"
                       " (no '=' after the name)", path, number)
         name = line[name_start:end]
         value = self.expand(_trim_ws(line[_eat_ws(line, after + 1):]),
@@ -327,7 +339,7 @@ class _Parser:
             if after < len(line) and after != scan:
                 scan = after  # OpenSSL lets a section name contain spaces
                 continue
-            self.fail(f"section header {line.strip()!r} has no closing ']'"
+            self.fail(f"section header '{shorten(line.strip())}' has no closing ']'"
                       " (or has a character not allowed in a section name)",
                       path, number)
         self.section = self.expand(line[start:end], None, path, number)
@@ -336,7 +348,7 @@ class _Parser:
     def parse_pragma(self, argument, path, number):
         keyword, colon, value = argument.partition(":")
         if not colon or not keyword or not value:
-            self.fail(f"'.pragma {argument}' is not of the form 'keyword:value'",
+            self.fail(f"'.pragma {shorten(argument)}' is not of the form 'keyword:value'",
                       path, number)
         keyword = _trim_ws(keyword)
         value = value[_eat_ws(value, 0):]
@@ -353,34 +365,35 @@ class _Parser:
             return True
         if value.lower() in ("off", "false"):
             return False
-        self.fail(f"'.pragma {keyword}' takes on/true or off/false, not {value!r}",
-                  path, number)
+        self.fail(f"'.pragma {shorten(keyword)}' takes on/true or off/false,"
+                  f" not '{shorten(value)}'", path, number)
 
     def include(self, target, path, number, depth):
         directory = self.config.environ.get("OPENSSL_CONF_INCLUDE", self.includedir)
         if directory is not None and not target.startswith("/"):
             target = directory + ("" if directory.endswith("/") else "/") + target
+        shown = shorten(target)
         if self.abspath and not target.startswith("/"):
-            self.fail(f"'.include {target}': the path must be absolute"
+            self.fail(f"'.include {shown}': the path must be absolute"
                       " ('.pragma abspath' is on)", path, number)
         if target in self.including or depth >= MAX_INCLUDE_DEPTH:
-            self.fail(f"'.include {target}' includes itself (an include loop)"
+            self.fail(f"'.include {shown}' includes itself (an include loop)"
                       if target in self.including else
-                      f"'.include {target}': includes nested too deeply", path, number)
+                      f"'.include {shown}': includes nested too deeply", path, number)
         try:
             files = self.read_include(target)
         except ConfigError:
             raise
         except (MkcertError, OSError) as problem:
             # The reader knows the file; we know the line that asked for it.
-            self.fail(f"'.include {target}': {problem}", path, number)
+            self.fail(f"'.include {shown}': {problem}", path, number)
         if not files:
             self.config.warnings.append(
-                f"{path}:{number}: '.include {target}' found nothing to read"
+                f"{path}:{number}: '.include {shown}' found nothing to read"
                 " (OpenSSL skips it too)")
         for included_path, text in files:
             if included_path in self.including:
-                self.fail(f"'.include {target}' includes {included_path} again"
+                self.fail(f"'.include {shown}' includes {shorten(included_path)} again"
                           " (an include loop)", path, number)
             self.parse_file(text, included_path, depth + 1)
 
@@ -389,7 +402,7 @@ class _Parser:
         out = []
         # OpenSSL's size bookkeeping, kept exactly so runaway expansion
         # fails at the same point.
-        budget = len(raw.encode("utf-8", "surrogateescape")) + 1
+        budget = _utf8_length(raw) + 1
         pos = 0
         while pos < len(raw):
             char = raw[pos]
@@ -402,12 +415,17 @@ class _Parser:
                 pos += 2
             elif char == "$" and (not self.dollarid or raw[pos + 1:pos + 2] in ("{", "(")):
                 pos, value = self.variable(raw, pos, section, path, number)
-                size = len(value.encode("utf-8", "surrogateescape"))
+                size = _utf8_length(value)
                 budget = size + budget - (pos - self.reference_start)
                 if budget > MAX_VALUE_LENGTH:
                     self.fail("variable expansion makes the value longer than "
                               f"{MAX_VALUE_LENGTH} bytes (a runaway expansion?)",
                               path, number)
+                self.expanded_bytes += size
+                if self.expanded_bytes > MAX_EXPANDED_BYTES:
+                    self.fail("variable expansions add up to more than "
+                              f"{MAX_EXPANDED_BYTES >> 20} MiB in this config"
+                              " (a runaway expansion?)", path, number)
                 out.append(value)
             else:
                 out.append(char)
@@ -448,7 +466,7 @@ class _Parser:
         name = raw[name_start:scan]
         if close:
             if raw[scan:scan + 1] != close:
-                self.fail(f"variable reference {raw[pos:scan + 1]!r} has no closing"
+                self.fail(f"variable reference '{shorten(raw[pos:scan + 1])}' has no closing"
                           f" {close!r}", path, number)
             scan += 1
         value = self.config._expand_lookup(section, name)
@@ -456,5 +474,5 @@ class _Parser:
             where = f"{section}::{name}" if section not in (None, self.section) else name
             hint = (" (nothing follows the '$'; write \\$ for a dollar sign)" if not name
                     else " (a variable must be set on a line above the one using it)")
-            self.fail(f"variable ${where} is not defined" + hint, path, number)
+            self.fail(f"variable ${shorten(where)} is not defined" + hint, path, number)
         return scan, value

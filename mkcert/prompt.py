@@ -17,6 +17,7 @@ import os
 import sys
 
 from . import objects
+from .errors import shorten
 
 # `req` reads answers with fgets into 1024 bytes, and builds the names of the
 # _default/_value/_min/_max keys in 100 bytes.
@@ -60,10 +61,15 @@ class StdioPrompter:
         return line or None
 
     def read_line(self):
+        """One line as `req` reads it with fgets: at most MAX_ANSWER bytes.
+
+        An endless input without newlines (``< /dev/zero``) thus gives a
+        piece that the answer checks refuse, not a line that never ends.
+        """
         descriptor = self._descriptor()
         if descriptor is None or os.isatty(descriptor):
             stream = getattr(self.stdin, "buffer", self.stdin)
-            return stream.readline()
+            return stream.readline(MAX_ANSWER)
         return self._read_line_waiting(descriptor)
 
     def _descriptor(self):
@@ -76,7 +82,7 @@ class StdioPrompter:
         """A line from a pipe or file, giving up after ``wait_seconds`` of silence."""
         import select
 
-        while b"\n" not in self.pending:
+        while b"\n" not in self.pending and len(self.pending) < MAX_ANSWER:
             ready, _, _ = select.select([descriptor], [], [], self.wait_seconds)
             if not ready:
                 return None
@@ -85,8 +91,10 @@ class StdioPrompter:
                 line, self.pending = self.pending, b""
                 return line
             self.pending += chunk
-        line, _, self.pending = self.pending.partition(b"\n")
-        return line + b"\n"
+        end = self.pending.find(b"\n", 0, MAX_ANSWER)
+        cut = MAX_ANSWER if end < 0 else end + 1
+        line, self.pending = self.pending[:cut], self.pending[cut:]
+        return line
 
 
 def answers_prompter(answers):
@@ -104,33 +112,52 @@ def answers_prompter(answers):
 
 def subject_from_answers(reader, section_name, entries, mask):
     """The subject RDNs from the admin's answers (``reader`` is reqconf's reader)."""
-    from .reqconf import add_attribute, field_type
+    from .reqconf import add_attribute
 
     config = reader.config
-    if not entries:
+    if section_name is None:
         raise reader.error("prompt is not 'no', but there is no distinguished-name"
                            " section with questions (set distinguished_name)",
                            "distinguished_name")
+    fields = _fields_to_ask(reader, entries)
+    if not fields:
+        # The section is there, so "set distinguished_name" would mislead.
+        raise reader.error(f"prompt is not 'no', but [ {shorten(section_name)} ], the"
+                           " distinguished_name section, has no field OpenSSL knows to"
+                           " ask for", "distinguished_name")
     if reader.prompter is None:
         raise reader.error("this config asks for the distinguished name (prompt is"
                            " not 'no'), but there is no one to answer: set"
                            " 'prompt = no' and give the values", "prompt")
     rdns = []
-    for entry in entries:
+    for entry, oid, joins_previous in fields:
         name = entry[0]
-        if name.endswith(("_min", "_max", "_default", "_value")):
-            continue
-        type_name, joins_previous = field_type(name)
-        oid = reader.oids.get(type_name) or _known_oid(type_name, reader.oids)
-        if oid is None:
-            continue  # `req` skips fields it does not know when prompting
         if len(name) + len("_default") + 1 > MAX_KEY_NAME:
-            raise config.error(f"the field name {name!r} is too long", entry=entry)
+            raise config.error(f"the field name '{shorten(name)}' is too long", entry=entry)
         answer = _ask(config, section_name, entry, reader.prompter)
         if answer is None:
             continue
         add_attribute(rdns, reader.attribute(oid, answer, mask, entry), joins_previous)
     return tuple(tuple(rdn) for rdn in rdns)
+
+
+def _fields_to_ask(reader, entries):
+    """(entry, OID, joins the previous RDN) for each field `req` asks about.
+
+    The ``_min``/``_max``/``_default``/``_value`` keys go with a field, and
+    `req` skips fields it does not know when prompting.
+    """
+    from .reqconf import field_type
+
+    fields = []
+    for entry in entries:
+        if entry[0].endswith(("_min", "_max", "_default", "_value")):
+            continue
+        type_name, joins_previous = field_type(entry[0])
+        oid = reader.oids.get(type_name) or _known_oid(type_name, reader.oids)
+        if oid is not None:
+            fields.append((entry, oid, joins_previous))
+    return fields
 
 
 def _known_oid(name, defined):
@@ -174,7 +201,10 @@ def _ask(config, section_name, entry, prompter):
                                    entry=entry)
             line = line[:MAX_ANSWER]
         if "\0" in line:
-            line = line[:line.index("\0")]
+            # `req` fails too: its answer ends at the NUL, before the newline.
+            raise config.error(f"the answer for '{shorten(name)}' contains a NUL byte"
+                               " (is standard input binary data, such as /dev/zero?)",
+                               entry=entry)
         if not line:
             raise config.error(f"the answer for {name!r} is empty", entry=entry)
         if line[0] == "\n":

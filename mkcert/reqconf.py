@@ -14,6 +14,7 @@ checks OpenSSL makes on them.
 import re
 
 from . import objects
+from .errors import shorten
 from .request import (BMP_STRING, IA5_STRING, MAX_RSA_BITS, MIN_RSA_BITS,
                       PRINTABLE_STRING, T61_STRING, UNIVERSAL_STRING, UTF8_STRING,
                       Attribute, CertRequest, KeySpec)
@@ -166,7 +167,7 @@ class _RequestReader:
         entries = self.config.section(section_name)
         if entries is None:
             raise self.config.error(
-                f"oid_section names the section [ {section_name} ],"
+                f"oid_section names the section [ {shorten(section_name)} ],"
                 " which the file does not have", "default", "oid_section")
         for entry in entries:
             define_object(self.config, defined, entry, entry[0], entry[0], entry[1])
@@ -185,13 +186,13 @@ class _RequestReader:
         entries = self.config.section(section_name)
         if entries is None:
             raise self.config.error(
-                f"openssl_conf names the section [ {section_name} ], which the file"
+                f"openssl_conf names the section [ {shorten(section_name)} ], which the file"
                 " does not have", "default", "openssl_conf")
         for entry in entries:
             module = find_module(entry[0])
             if module is None:
                 raise self.config.error(
-                    f"{entry[0]} is not an OpenSSL configuration module (OpenSSL 3.0"
+                    f"{shorten(entry[0])} is not an OpenSSL configuration module (OpenSSL 3.0"
                     " has " + ", ".join(MODULES) + ")", entry=entry)
             if module == "stbl_section":
                 raise self.config.error(
@@ -201,15 +202,16 @@ class _RequestReader:
                 self.define_module_objects(entry, defined)
             else:
                 self.config.warnings.append(
-                    f"{entry.path}:{entry[2]}: the OpenSSL module {entry[0]} has no"
+                    f"{entry.path}:{entry[2]}: the OpenSSL module {shorten(entry[0])} has no"
                     " effect on the certificate and is ignored")
 
     def define_module_objects(self, module_entry, defined):
         entries = self.config.section(module_entry[1])
         if entries is None:
             raise self.config.error(
-                f"{module_entry[0]} names the section [ {module_entry[1]} ], which the"
-                " file does not have", entry=module_entry)
+                f"{shorten(module_entry[0])} names the section"
+                f" [ {shorten(module_entry[1])} ], which the file does not have",
+                entry=module_entry)
         for entry in entries:
             name, value, _ = entry
             long_name, dotted = name, value
@@ -229,11 +231,11 @@ class _RequestReader:
         if bits is None:
             return DEFAULT_BITS  # OpenSSL treats an overflow as "not set"
         if bits < MIN_RSA_BITS:
-            raise self.error(f"default_bits = {text}: an RSA key of {bits} bits is too weak"
-                             f" to make (at least {MIN_RSA_BITS})", "default_bits")
+            raise self.error(f"default_bits = {shorten(text)}: an RSA key of {bits} bits is"
+                             f" too weak to make (at least {MIN_RSA_BITS})", "default_bits")
         if bits > MAX_RSA_BITS:
-            raise self.error(f"default_bits = {text}: keys above {MAX_RSA_BITS} bits are not"
-                             " supported (OpenSSL would spend hours or days on one)",
+            raise self.error(f"default_bits = {shorten(text)}: keys above {MAX_RSA_BITS} bits"
+                             " are not supported (OpenSSL would spend hours or days on one)",
                              "default_bits")
         return bits
 
@@ -244,9 +246,9 @@ class _RequestReader:
         name = _DIGESTS.get(text.lower())
         if name is None:
             if text.lower() in _UNSUPPORTED_DIGESTS:
-                raise self.error(f"default_md = {text}: this digest is not supported"
+                raise self.error(f"default_md = {shorten(text)}: this digest is not supported"
                                  " here; use sha256", "default_md")
-            raise self.error(f"default_md = {text} is not a message digest OpenSSL"
+            raise self.error(f"default_md = {shorten(text)} is not a message digest OpenSSL"
                              " knows (use e.g. sha256)", "default_md")
         return name
 
@@ -256,7 +258,7 @@ class _RequestReader:
             return DEFAULT_STRING_MASK
         mask = parse_string_mask(text)
         if mask is None:
-            raise self.error(f"string_mask = {text} is not valid: use utf8only,"
+            raise self.error(f"string_mask = {shorten(text)} is not valid: use utf8only,"
                              " pkix, nombstr, default or MASK:<number>", "string_mask")
         return mask
 
@@ -275,13 +277,13 @@ class _RequestReader:
         if section_name is not None:
             dn_entries = self.config.section(section_name)
             if dn_entries is None:
-                raise self.error(f"distinguished_name = {section_name}, but the file"
-                                 f" has no [ {section_name} ] section",
+                raise self.error(f"distinguished_name = {shorten(section_name)}, but the"
+                                 f" file has no [ {shorten(section_name)} ] section",
                                  "distinguished_name")
         attributes_name = self.get("attributes")
         if attributes_name is not None and self.config.section(attributes_name) is None:
-            raise self.error(f"attributes = {attributes_name}, but the file has no"
-                             f" [ {attributes_name} ] section", "attributes")
+            raise self.error(f"attributes = {shorten(attributes_name)}, but the file"
+                             f" has no [ {shorten(attributes_name)} ] section", "attributes")
         if self.get("prompt") == "no":
             rdns = self.subject_from_values(dn_entries, mask)
         else:
@@ -289,7 +291,7 @@ class _RequestReader:
             rdns = subject_from_answers(self, section_name, dn_entries, mask)
         if not rdns:
             if not dn_entries:
-                reason = (f"[ {section_name} ] has no fields" if section_name
+                reason = (f"[ {shorten(section_name)} ] has no fields" if section_name
                           else "no distinguished_name section is set")
             else:
                 reason = "every field was left out"
@@ -304,8 +306,8 @@ class _RequestReader:
             oid = self.resolve(type_name)
             if oid is None:
                 raise self.config.error(
-                    f"{entry[0]}: {type_name!r} is not a distinguished name field"
-                    " OpenSSL knows (use e.g. CN, O, OU, C, emailAddress or a"
+                    f"{shorten(entry[0])}: '{shorten(type_name)}' is not a distinguished"
+                    " name field OpenSSL knows (use e.g. CN, O, OU, C, emailAddress or a"
                     " numeric OID)", entry=entry)
             attribute = self.attribute(oid, entry[1], mask, entry)
             add_attribute(rdns, attribute, joins_previous)
@@ -318,7 +320,8 @@ class _RequestReader:
         try:
             tag = string_type(oid, value, mask)
         except ValueError as problem:
-            raise self.config.error(f"{entry[0]} = {value}: {problem}", entry=entry) from None
+            raise self.config.error(f"{shorten(entry[0])} = {shorten(value)}: {problem}",
+                                    entry=entry) from None
         return Attribute(oid=oid, value=value, tag=tag)
 
 
@@ -343,12 +346,13 @@ def define_object(config, defined, entry, short, long_name, dotted):
     elif not long_name:
         problem = "the long name is empty"
     elif any(objects.resolve(n) is not None or n in defined for n in {short, long_name}):
-        problem = f"OpenSSL already has an object called {short!r} or {long_name!r}"
+        problem = (f"OpenSSL already has an object called '{shorten(short)}'"
+                   f" or '{shorten(long_name)}'")
     elif objects.short_name(oid) is not None or oid in defined.values():
         problem = f"OpenSSL already has an object with the OID {oid}"
     if problem:
-        raise config.error(f"cannot define the object {entry[0]} = {entry[1]}: " + problem,
-                           entry=entry)
+        raise config.error(f"cannot define the object {shorten(entry[0])} ="
+                           f" {shorten(entry[1])}: {problem}", entry=entry)
     defined[short] = oid
     defined[long_name] = oid
 

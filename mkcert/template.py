@@ -32,7 +32,7 @@ import re
 
 from . import der
 from .detect import CERTTOOL_KEYS
-from .errors import ConfigError
+from .errors import ConfigError, shorten
 from .request import (IA5_STRING, PRINTABLE_STRING, REQUIRED, UTF8_STRING, Attribute,
                       CertRequest, Extension, KeySpec, Record)
 from .seclevel import bits_for_security_level, certtool_digest  # noqa: F401  (CLI API)
@@ -153,9 +153,16 @@ _PRINTABLE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ASN1_PRINTABLE = _PRINTABLE | {"'"}
 _NUMERIC = frozenset("0123456789 ")
 
-# Sizes cryptography enforces (X.520 upper bounds); certtool does not.
-_LENGTH_LIMITS = {"2.5.4.6": (2, 2), "1.3.6.1.4.1.311.60.2.1.3": (2, 2),
-                  "2.5.4.3": (1, 64)}
+# A country is two letters (ISO 3166); certtool takes any length, but
+# cryptography, which --check reads certificates with, insists on two.
+_LENGTH_LIMITS = {"2.5.4.6": (2, 2), "1.3.6.1.4.1.311.60.2.1.3": (2, 2)}
+
+# RFC 5280's ub-common-name.  certtool writes a longer CN, and OpenSSL
+# (s_client, verify, python's ssl), GnuTLS (gnutls-cli) and cryptography
+# load such a certificate and match a host name against it (checked by
+# tests/test_readers_hostile.py), so a longer CN is made, with a warning:
+# `openssl req` refuses it, and a strict validator may too.
+UB_COMMON_NAME = 64
 
 _TAGS = {"printable": PRINTABLE_STRING, "ia5": IA5_STRING, "utf8": UTF8_STRING,
          "numeric": NUMERIC_STRING}
@@ -220,6 +227,9 @@ class Option(Record):
 _NAME_FIRST = frozenset("_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _NAME_REST = _NAME_FIRST | frozenset("0123456789:^-")
 _BLANK = frozenset(" \t\n\v\f\r\b")
+# Where a value's plain run of characters ends.
+_UNQUOTED_SPECIAL = re.compile(r"[\\\n]")
+_QUOTED_SPECIAL = {quote: re.compile(f"[\\\\{quote}]") for quote in "'\""}
 
 
 class _Scanner:
@@ -271,7 +281,7 @@ class _Scanner:
             option = Option(name, self._value(), self.line_at(start))
             if option.value.endswith("\r"):
                 self.warnings.append(
-                    f"{self.path}:{option.line}: the value of '{name}' ends with a "
+                    f"{self.path}:{option.line}: the value of '{shorten(name)}' ends with a "
                     "carriage return (DOS line ending), which certtool keeps")
             found.append(option)
 
@@ -314,11 +324,24 @@ class _Scanner:
             return self._quoted(c)
         return self._unquoted()
 
+    def _plain_run(self, special):
+        """The text up to the next character ``special`` matches, in one step.
+
+        A value may be megabytes long; one character at a time, it took seconds.
+        """
+        match = special.search(self.text, self.pos)
+        end = len(self.text) if match is None else match.start()
+        run, self.pos = self.text[self.pos:end], end
+        return run
+
     def _unquoted(self):
         # The first character is taken as it is, even a backslash.
         out = [self.text[self.pos]]
         self.pos += 1
         while self.pos < len(self.text):
+            out.append(self._plain_run(_UNQUOTED_SPECIAL))
+            if self.pos >= len(self.text):
+                break
             c = self.text[self.pos]
             self.pos += 1
             if c == "\\":
@@ -330,17 +353,19 @@ class _Scanner:
                     out.append("\n")
                 else:
                     out.append(_rest_of_character(following))
-            elif c == "\n":
+            else:  # the newline that ends the value
                 break
-            else:
-                out.append(c)
         return "".join(out)
 
     def _quoted(self, quote):
         opened_at = self.pos
         self.pos += 1
         out = []
+        special = _QUOTED_SPECIAL[quote]
         while self.pos < len(self.text):
+            out.append(self._plain_run(special))
+            if self.pos >= len(self.text):
+                break
             c = self.text[self.pos]
             self.pos += 1
             if c == "\\":
@@ -356,10 +381,8 @@ class _Scanner:
                     out.append(quote)
                 else:
                     out.append(_rest_of_character(following))
-            elif c == quote:
+            else:  # the closing quote
                 return "".join(out)
-            else:
-                out.append(c)
         self.warnings.append(f"{self.path}:{self.line_at(opened_at)}: the quote opened "
                              "here is never closed; certtool reads to the end of the file")
         return "".join(out)
@@ -414,20 +437,30 @@ def scan(text, path=None):
 
 # --- The request ---------------------------------------------------------
 
-def read_template(text, path=None, now=None):
+def read_template(text: str, path: str | None = None, now: datetime.datetime | None = None,
+                  require_subject: bool = False) -> CertRequest:
     """The :class:`CertRequest` certtool's ``--generate-self-signed`` would follow.
 
     ``now`` (an aware datetime) is only consulted when the template has an
     ``activation_date`` but no ``expiration_date``: certtool then counts
     ``expiration_days`` from the moment it runs, not from the activation
     date, and the request can only say so with an absolute end date.
+
+    ``require_subject``: refuse a template that names nothing for the
+    subject.  certtool makes such a certificate, with an empty subject and
+    so an empty issuer, which RFC 5280 (4.1.2.4) forbids and `openssl req`
+    refuses to make; a command refuses it, while the reader alone can still
+    say what certtool would make.
     """
     options, warnings = scan(text, path)
     template = _Template(options, path, list(warnings))
     _check_names(template)
     not_before, not_after, days = _validity(template, now)
+    subject = _subject(template)
+    if require_subject and not subject:
+        _refuse_empty_subject(template)
     request = CertRequest(
-        subject=_subject(template),
+        subject=subject,
         key=CERTTOOL_KEY,
         digest=certtool_digest(CERTTOOL_KEY.bits),
         days=days,
@@ -456,31 +489,32 @@ def _check_names(template):
     for option in template.options:
         name = option.name
         lower = name.lower()
+        shown = shorten(name)
         # certtool knows every name starting with "policy" (a wildcard) but
         # only reads policy1 to policy8 and their _url and _txt companions.
         known = lower in KNOWN_OPTIONS or lower.startswith("policy")
         if not known:
-            template.warn(option, f"unknown option '{name}' (certtool ignores it)")
+            template.warn(option, f"unknown option '{shown}' (certtool ignores it)")
             continue
         if name != lower:
-            template.warn(option, f"certtool ignores '{name}': option names are "
-                                  f"case-sensitive (did you mean '{lower}'?)")
+            template.warn(option, f"certtool ignores '{shown}': option names are "
+                                  f"case-sensitive (did you mean '{shorten(lower)}'?)")
             continue
         if name in UNSUPPORTED:
-            template.fail(option, f"certtool option '{name}' is not supported by mkcert")
+            template.fail(option, f"certtool option '{shown}' is not supported by mkcert")
         if name.startswith("nc_") and not template.has("ca"):
-            template.warn(option, f"certtool ignores '{name}' without 'ca'")
+            template.warn(option, f"certtool ignores '{shown}' without 'ca'")
         if lower.startswith("policy") and not _policy_used(template, name):
-            template.warn(option, f"certtool ignores '{name}' (it reads policy1, policy2 "
+            template.warn(option, f"certtool ignores '{shown}' (it reads policy1, policy2 "
                                   "... up to the first one missing, and at most policy8)")
         if name in NO_EFFECT:
-            template.warn(option, f"'{name}' has no effect on a self-signed certificate")
+            template.warn(option, f"'{shown}' has no effect on a self-signed certificate")
         if name in BOOLEANS and option.value.strip().lower() in ("no", "false", "0", "off", "n"):
-            template.warn(option, f"'{name} = {option.value.strip()}' still turns "
-                                  f"'{name}' on: certtool only looks at whether it is there")
+            template.warn(option, f"'{shown} = {shorten(option.value.strip())}' still turns "
+                                  f"'{shown}' on: certtool only looks at whether it is there")
         if name not in MULTI_VALUED:
             if name in seen:
-                template.warn(option, f"'{name}' is given again; certtool uses only "
+                template.warn(option, f"'{shown}' is given again; certtool uses only "
                                       f"the first, on line {seen[name].line}")
             else:
                 seen[name] = option
@@ -511,6 +545,23 @@ def _subject(template):
     return tuple(rdns)
 
 
+# Every option that puts something into the subject.
+SUBJECT_OPTIONS = frozenset(name for name, _ in SUBJECT_ORDER) | {"dn", "o", "ou"}
+
+
+def _refuse_empty_subject(template):
+    """Say that the subject is empty, and why, if a name only differs in case."""
+    hint = ""
+    for option in template.options:
+        if option.name.lower() in SUBJECT_OPTIONS:  # only a different case
+            hint = (f" ('{shorten(option.name)}' on line {option.line} is not"
+                    f" '{option.name.lower()}': option names are case-sensitive)")
+            break
+    raise ConfigError("the template gives the certificate no name (no cn, organization,"
+                      " unit, ... or dn): certtool would make one with an empty subject"
+                      " and issuer, which RFC 5280 forbids" + hint, template.path)
+
+
 def _subject_values(template, name):
     if name in ("unit", "organization"):
         alias = "ou" if name == "unit" else "o"
@@ -538,7 +589,7 @@ def _dn_oid(template, option):
     """``dn_oid = OID value``, for the attributes GnuTLS has a string type for."""
     oid, value = _oid_and_value(template, option)
     if oid not in ATTRIBUTE_TYPES:
-        template.fail(option, f"GnuTLS cannot write the name attribute {oid!r}")
+        template.fail(option, f"GnuTLS cannot write the name attribute '{shorten(oid)}'")
     return oid, value
 
 
@@ -557,14 +608,15 @@ def _dn_string(template):
         name, equals, value = component.partition("=")
         name, value = name.strip(), value.strip()
         if not equals or not value:
-            template.fail(option, f"cannot read {component.strip()!r} in 'dn' "
+            template.fail(option, f"cannot read '{shorten(component.strip())}' in 'dn' "
                                   "(certtool refuses it too)")
         if any(c in value for c in '+\\"#<>;') or "+" in name:
-            template.fail(option, f"'dn' component {component.strip()!r} uses syntax "
+            template.fail(option, f"'dn' component '{shorten(component.strip())}' uses syntax "
                                   "mkcert does not read; use the single options")
         oid = name if name in ATTRIBUTE_TYPES else OID_BY_NAME.get(name.lower())
         if oid is None:
-            template.fail(option, f"'dn' names an attribute GnuTLS does not know: {name!r}")
+            template.fail(option, "'dn' names an attribute GnuTLS does not know: "
+                                  f"'{shorten(name)}'")
         rdns.append((_attribute(template, option, oid, value),))
     return reversed(rdns)
 
@@ -579,18 +631,20 @@ def _attribute(template, option, oid, value):
     kind = ATTRIBUTE_TYPES[oid][1]
     lowest, highest = _LENGTH_LIMITS.get(oid, (1, None))
     if len(value) < lowest or highest is not None and len(value) > highest:
-        # certtool takes any length; cryptography enforces X.520's bounds,
-        # so say so before any file exists.
         size = f"exactly {lowest}" if lowest == highest else f"at most {highest}"
-        template.fail(option, f"{label} {value!r} must be {size} characters long")
+        template.fail(option, f"{label} '{shorten(value)}' must be {size} characters long")
+    if oid == "2.5.4.3" and len(value) > UB_COMMON_NAME:
+        template.warn(option, f"the CN is {len(value)} characters long, over the "
+                              f"{UB_COMMON_NAME} of RFC 5280; certtool writes it and TLS "
+                              "clients accept it, but openssl req would refuse it")
     allowed = {"printable": _ASN1_PRINTABLE, "numeric": _NUMERIC}.get(kind)
     if allowed is not None and not set(value) <= allowed:
         # certtool writes the bytes as they are: invalid X.509.
-        template.fail(option, f"{label} {value!r} has characters a "
+        template.fail(option, f"{label} '{shorten(value)}' has characters a "
                               f"{'PrintableString' if kind == 'printable' else 'NumericString'}"
                               " cannot hold")
     if kind == "ia5" and not value.isascii():
-        template.fail(option, f"{label} {value!r} must be ASCII (an IA5String)")
+        template.fail(option, f"{label} '{shorten(value)}' must be ASCII (an IA5String)")
     if kind == "directory":
         return Attribute(oid, value, PRINTABLE_STRING if set(value) <= _PRINTABLE
                          else UTF8_STRING)
@@ -621,19 +675,19 @@ def _serial(template):
     if text.startswith("0x"):
         digits = text[2:]
         if not digits or len(digits) % 2 or not re.fullmatch(r"[0-9A-Fa-f]+", digits):
-            template.fail(option, f"serial {text!r} is not an even number of hex digits")
+            template.fail(option, f"serial '{shorten(text)}' is not an even number of hex digits")
         octets = bytes.fromhex(digits)
         if len(octets) > MAX_SERIAL_OCTETS or (
                 len(octets) == MAX_SERIAL_OCTETS and octets[0] & 0x80):
-            template.fail(option, f"serial {text!r} would take more than 20 octets")
+            template.fail(option, f"serial '{shorten(text)}' would take more than 20 octets")
         value = int.from_bytes(octets, "big", signed=True)
         if value <= 0:
-            template.fail(option, f"serial {text!r} is not positive as certtool reads it "
+            template.fail(option, f"serial '{shorten(text)}' is not positive as certtool reads it "
                                   "(the first octet's top bit is a sign; prefix 00)")
         return value
     match = re.fullmatch(r"[ \t\n\v\f\r]*([+-]?[0-9]+)", text)
     if not match:
-        template.fail(option, f"serial {text!r} is not a decimal number or 0x followed "
+        template.fail(option, f"serial '{shorten(text)}' is not a decimal number or 0x followed "
                               "by hex digits")
     value = int(match.group(1))
     if not 1 <= value <= MAX_DECIMAL_SERIAL:
@@ -650,21 +704,14 @@ def _number(template, name):
         return None, None
     match = re.match(r"[ \t\n\v\f\r]*([+-]?[0-9]+)", option.value)
     if not match:
-        template.fail(option, f"'{name}' needs a number, not {option.value!r}")
+        template.fail(option, f"'{name}' needs a number, not '{shorten(option.value)}'")
     if match.end() != len(option.value):
         template.warn(option, f"certtool reads only the number at the start of "
-                              f"'{name} = {_printable(option.value)}'")
+                              f"'{name} = {shorten(option.value)}'")
     value = int(match.group(1))
     if not -2**31 <= value < 2**31:
         template.fail(option, f"'{name}' is out of range: {value}")
     return value, option
-
-
-def _printable(value):
-    """A value fit for a one-line message: undecodable bytes and controls escaped."""
-    if value.isprintable():  # surrogates from undecodable bytes are not
-        return value
-    return value.encode("ascii", "backslashreplace").decode("ascii")
 
 
 def _validity(template, now):
@@ -688,7 +735,23 @@ def _validity(template, now):
         option = template.first("expiration_date") or template.first("activation_date")
         template.fail(option, f"the certificate would end ({not_after:%Y-%m-%d %H:%M:%S} "
                               f"UTC) before it starts ({not_before:%Y-%m-%d %H:%M:%S} UTC)")
+    _refuse_past_end(template, not_after, now)
     return not_before, not_after, days
+
+
+def _refuse_past_end(template, not_after, now):
+    """An expiration_date that has passed: the certificate would be dead on arrival.
+
+    certtool makes it (exit 0), and a renewal timer would then "renew" it
+    every day, never failing where anyone looks; expiration_days = -2 is
+    the same mistake and is refused too.
+    """
+    option = template.first("expiration_date")
+    moment = now or datetime.datetime.now(datetime.timezone.utc)
+    if option is not None and not_after <= moment:
+        template.fail(option, f"expiration_date {not_after:%Y-%m-%d %H:%M:%S} UTC has "
+                              "passed: the certificate would have expired before it was "
+                              "made (certtool makes it anyway)")
 
 
 def _end_from_days(template, option, days, not_before, now):
@@ -728,18 +791,18 @@ def _date(template, name):
         try:
             moment = datetime.datetime.fromtimestamp(int(text[1:]), datetime.timezone.utc)
         except (OverflowError, ValueError, OSError):
-            template.fail(option, f"{name} {option.value!r} is beyond the year 9999")
+            template.fail(option, f"{name} '{shorten(option.value)}' is beyond the year 9999")
         return _check_epoch(template, option, name, moment)
     match = _DATE.fullmatch(text)
     if not match:
-        template.fail(option, f"cannot read the date {option.value!r} (mkcert takes "
+        template.fail(option, f"cannot read the date '{shorten(option.value)}' (mkcert takes "
                               "YYYY-MM-DD [HH:MM[:SS]] [UTC|+HHMM] or @seconds)")
     year, month, day, hour, minute, second, zone = match.groups()
     try:
         moment = datetime.datetime(int(year), int(month), int(day), int(hour or 0),
                                    int(minute or 0), int(second or 0))
     except ValueError as exc:
-        template.fail(option, f"invalid date {option.value!r}: {exc}")
+        template.fail(option, f"invalid date '{shorten(option.value)}': {exc}")
     if zone is None:
         moment = moment.astimezone()  # local time, like certtool
     elif zone.upper() in ("Z", "UTC", "GMT"):
@@ -755,7 +818,7 @@ def _date(template, name):
 def _check_epoch(template, option, name, moment):
     if moment.year < 1950:
         # certtool writes it as UTCTime with two digits, i.e. 100 years later.
-        template.fail(option, f"{name} {option.value!r} is before 1950, which "
+        template.fail(option, f"{name} '{shorten(option.value)}' is before 1950, which "
                               "certtool writes as a date 100 years later")
     return moment
 
@@ -790,7 +853,7 @@ class _ExtensionSet:
     def _conflict(self, option, oid):
         # certtool merges or overwrites the two in ways that depend on the
         # extension; not worth reproducing for a raw extension.
-        self.template.fail(option, f"'{option.name}' for {oid}, an extension certtool "
+        self.template.fail(option, f"'{option.name}' for {shorten(oid)}, an extension certtool "
                                    "also writes from this template, is not supported "
                                    "by mkcert")
 
@@ -875,7 +938,7 @@ def _policies(template, found):
         url = template.first(f"policy{number}_url")
         if url is not None:
             if not url.value.isascii():
-                template.fail(url, f"'{url.name}' must be ASCII: {url.value!r}")
+                template.fail(url, f"'{url.name}' must be ASCII: '{shorten(url.value)}'")
             qualifiers.append(der.sequence(der.oid(QT_CPS),
                                            der.tlv(IA5_STRING, url.value.encode("ascii"))))
         policy = [_oid(template, option)] + ([der.sequence(*qualifiers)] if qualifiers else [])
@@ -911,7 +974,7 @@ def _cidr(template, option):
             raise ValueError(option.value)
         network = ipaddress.ip_network(f"{address}/{int(prefix)}", strict=False)
     except ValueError:
-        template.fail(option, f"{option.value!r} is not an address/prefix (CIDR)")
+        template.fail(option, f"'{shorten(option.value)}' is not an address/prefix (CIDR)")
     return network.network_address.packed + network.netmask.packed
 
 
@@ -1024,11 +1087,12 @@ def _key_usage(template, ca, server):
 def _oid(template, option):
     text = option.value
     if not re.fullmatch(r"[0-9]+(\.[0-9]+)+", text):
-        template.fail(option, f"{text!r} is not an object identifier (like 1.3.6.1.5.5.7.3.1)")
+        template.fail(option, f"'{shorten(text)}' is not an object identifier "
+                              "(like 1.3.6.1.5.5.7.3.1)")
     try:
         return der.oid(text)
     except ValueError:
-        template.fail(option, f"{text!r} is not a valid object identifier")
+        template.fail(option, f"'{shorten(text)}' is not a valid object identifier")
 
 
 def _raw_extension(template, option):
@@ -1038,18 +1102,18 @@ def _raw_extension(template, option):
     """
     oid, value = _oid_and_value(template, option)
     if not re.fullmatch(r"[0-9]+(\.[0-9]+)+", oid):
-        template.fail(option, f"{oid!r} is not an object identifier")
+        template.fail(option, f"'{shorten(oid)}' is not an object identifier")
     wrap = value.startswith("octet_string(")
     if wrap:
         if not value.endswith(")"):  # certtool ignores what follows the ")"
-            template.fail(option, f"cannot read {value!r}")
+            template.fail(option, f"cannot read '{shorten(value)}'")
         value = value[len("octet_string("):-1]
     elif "(" in value:
-        template.fail(option, f"cannot read {value!r}: only octet_string(...) is known")
+        template.fail(option, f"cannot read '{shorten(value)}': only octet_string(...) is known")
     if value.startswith("0x"):
         value = value[2:]
     if not value or len(value) % 2 or not re.fullmatch(r"[0-9A-Fa-f]+", value):
-        template.fail(option, f"{value!r} is not an even number of hex digits")
+        template.fail(option, f"'{shorten(value)}' is not an even number of hex digits")
     raw = bytes.fromhex(value)
     return oid, der.octet_string(raw) if wrap else raw
 
@@ -1058,7 +1122,7 @@ def _tls_feature(template, option):
     """A TLS extension number (RFC 7633), e.g. 5 for OCSP must-staple."""
     if not re.fullmatch(r"[0-9]+", option.value.strip()):
         template.fail(option, f"'tls_feature' needs a TLS extension number, "
-                              f"not {option.value!r}")
+                              f"not '{shorten(option.value)}'")
     number = int(option.value)
     if number > 0xFFFF:
         template.fail(option, f"TLS extension number {number} is over 65535")
@@ -1072,7 +1136,7 @@ def _ia5_name(template, option, tag, empty_ok=False):
     if not value.isascii():
         # GnuTLS converts international names (IDNA, RFC 8398 mailboxes);
         # we do not, so refuse rather than write something different.
-        template.fail(option, f"'{option.name}' must be ASCII: {value!r}")
+        template.fail(option, f"'{option.name}' must be ASCII: '{shorten(value)}'")
     return der.tlv(tag, value.encode("ascii"))
 
 
@@ -1084,7 +1148,7 @@ def _ip_name(template, option):
             raise ValueError(option.value)
         address = ipaddress.ip_address(option.value)
     except ValueError:
-        template.fail(option, f"{option.value!r} is not an IPv4 or IPv6 address")
+        template.fail(option, f"'{shorten(option.value)}' is not an IPv4 or IPv6 address")
     return der.tlv(GN_IP, address.packed)
 
 
@@ -1096,7 +1160,7 @@ def _other_name(template, option):
     else:
         oid, value = _oid_and_value(template, option)
         if not re.fullmatch(r"[0-9]+(\.[0-9]+)+", oid):
-            template.fail(option, f"{oid!r} is not an object identifier")
+            template.fail(option, f"'{shorten(oid)}' is not an object identifier")
     if option.name == "other_name_octet":
         inner = der.octet_string(value.encode("utf-8", "surrogateescape"))
     elif option.name == "other_name":
@@ -1117,14 +1181,14 @@ def _krb5_principal(template, option):
     """
     text = option.value
     if "@" not in text:
-        template.fail(option, f"Kerberos principal {text!r} has no @REALM")
+        template.fail(option, f"Kerberos principal '{shorten(text)}' has no @REALM")
     name, _, realm = text.rpartition("@")
     if "@" in name:
         parts, name_type = [name], 10
     else:
         parts = [part for part in name.split("/") if part]
         if len(parts) > 6:
-            template.fail(option, f"Kerberos principal {text!r} has more than 6 parts")
+            template.fail(option, f"Kerberos principal '{shorten(text)}' has more than 6 parts")
         name_type = 2 if len(parts) == 2 and parts[0] == "krbtgt" else 1
     general = [der.tlv(GENERAL_STRING, p.encode("utf-8", "surrogateescape")) for p in parts]
     principal = der.sequence(
@@ -1136,13 +1200,13 @@ def _krb5_principal(template, option):
 
 def _single_der_value(template, option, digits):
     if len(digits) % 2 or not re.fullmatch(r"[0-9A-Fa-f]+", digits):
-        template.fail(option, f"{digits!r} is not an even number of hex digits")
+        template.fail(option, f"'{shorten(digits)}' is not an even number of hex digits")
     value = bytes.fromhex(digits)
     try:
         if der.read_tlv(value)[2] != len(value):
             raise ValueError("more than one value")
     except (ValueError, IndexError):
-        template.fail(option, f"{digits!r} is not one DER value")
+        template.fail(option, f"'{shorten(digits)}' is not one DER value")
     return value
 
 

@@ -14,7 +14,7 @@ authorityKeyIdentifier) come out as ``derive`` callables that receive a
 import re
 
 from . import der, objects
-from .errors import ConfigError
+from .errors import ConfigError, shorten
 from .request import Extension
 
 SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
@@ -40,7 +40,7 @@ def extensions_from_config(config, section_name, oids=None, for_request=False,
         return ()
     entries = config.section(section_name)
     if entries is None:
-        raise config.error(f"the extension section [ {section_name} ] does not"
+        raise config.error(f"the extension section [ {shorten(section_name)} ] does not"
                            " exist in the file", "req",
                            "req_extensions" if for_request else "x509_extensions")
     reader = _SectionReader(config, oids or {}, string_mask, subject, for_request)
@@ -92,7 +92,8 @@ class _SectionReader:
         self.earlier = []  # extensions so far: authorityKeyIdentifier looks back
 
     def fail(self, entry, message):
-        return ConfigError(f"{entry[0]} = {entry[1]}: {message}", entry.path, entry[2])
+        return ConfigError(f"{shorten(entry[0])} = {shorten(entry[1])}: {message}",
+                           entry.path, entry[2])
 
     def extension(self, entry):
         name, value, _ = entry
@@ -102,7 +103,7 @@ class _SectionReader:
             if generic:
                 oid = self.resolve(name)
                 if oid is None:
-                    raise ExtensionError(f"{name!r} is not an object name or numeric OID")
+                    raise ExtensionError(f"'{shorten(name)}' is not an object name or numeric OID")
                 extension = Extension(oid=oid, critical=critical,
                                       der=self.generic_value(generic, value))
             else:
@@ -120,7 +121,7 @@ class _SectionReader:
         # "Netscape Cert Type").
         oid = objects.oid_by_name(name)
         if oid is None or objects.short_name(oid) != name:
-            raise ExtensionError(f"{name!r} is not an extension name OpenSSL knows")
+            raise ExtensionError(f"'{shorten(name)}' is not an extension name OpenSSL knows")
         handler = _HANDLERS.get(oid)
         if handler is None:
             raise ExtensionError(f"{name} cannot be set this way here (mkcert or OpenSSL"
@@ -140,7 +141,8 @@ class _SectionReader:
         if value.startswith("@"):
             entries = self.config.section(value[1:])
             if not entries:
-                raise ExtensionError(f"section [ {value[1:]} ] does not exist or is empty")
+                raise ExtensionError(f"section [ {shorten(value[1:])} ] does not exist"
+                                     " or is empty")
             return [(name, item) for name, item, _ in entries]
         values = parse_list(value)
         if not values:
@@ -155,7 +157,7 @@ class _SectionReader:
     def section(self, name):
         entries = self.config.section(name)
         if entries is None:
-            raise ExtensionError(f"section [ {name} ] does not exist")
+            raise ExtensionError(f"section [ {shorten(name)} ] does not exist")
         return [(key, item) for key, item, _ in entries]
 
 
@@ -211,13 +213,13 @@ def parse_list(line):
         elif char == ",":
             item = _strip_spaces(line[start:pos])
             if item is None:
-                raise ExtensionError(f"{name}: has an empty value")
+                raise ExtensionError(f"{shorten(name)}: has an empty value")
             values.append((name, item))
             in_value, name, start = False, None, pos + 1
     item = _strip_spaces(line[start:])
     if in_value:
         if item is None:
-            raise ExtensionError(f"{name}: has an empty value")
+            raise ExtensionError(f"{shorten(name)}: has an empty value")
         values.append((name, item))
     else:
         if item is None:
@@ -236,7 +238,7 @@ def parse_hex(text):
             continue
         pair = text[pos:pos + 2]
         if len(pair) < 2 or any(c not in "0123456789abcdefABCDEF" for c in pair):
-            raise ExtensionError(f"{text!r} is not a hex string (pairs of hex digits,"
+            raise ExtensionError(f"'{shorten(text)}' is not a hex string (pairs of hex digits,"
                                  " optionally separated by ':')")
         out.append(int(pair, 16))
         pos += 2
@@ -276,7 +278,7 @@ def _named_bits(table):
         positions = set()
         for name, _ in values:
             if name not in table:
-                raise ExtensionError(f"{name!r} is not one of "
+                raise ExtensionError(f"'{shorten(name)}' is not one of "
                                      + ", ".join(k for k in table if " " not in k and "/" not in k))
             positions.add(table[name])
         return der.named_bits(positions)
@@ -294,7 +296,7 @@ def parse_bool(name, value):
         return True
     if value in _FALSE:
         return False
-    raise ExtensionError(f"{name}:{value}: expected true or false")
+    raise ExtensionError(f"{shorten(name)}:{shorten(value)}: expected true or false")
 
 
 def parse_integer(text):
@@ -311,7 +313,7 @@ def parse_integer(text):
     else:
         base = 10
     if not body or any(c not in digits for c in body):
-        raise ExtensionError(f"{text!r} is not a number")
+        raise ExtensionError(f"'{shorten(text)}' is not a number")
     number = int(body, base)
     return -number if negative else number
 
@@ -326,7 +328,7 @@ def basic_constraints(reader, values):
         elif name == "pathlen":
             pathlen = parse_integer(value)
         else:
-            raise ExtensionError(f"{name!r} is not CA or pathlen")
+            raise ExtensionError(f"'{shorten(name)}' is not CA or pathlen")
     items = []
     if ca:
         items.append(der.boolean(True))
@@ -341,7 +343,7 @@ def extended_key_usage(reader, values):
         text = value if value is not None else name
         oid = reader.resolve(text)
         if oid is None:
-            raise ExtensionError(f"{text!r} is not a key purpose OpenSSL knows"
+            raise ExtensionError(f"'{shorten(text)}' is not a key purpose OpenSSL knows"
                                  " (e.g. serverAuth, clientAuth) or a numeric OID")
         oids.append(der.oid(oid))
     return der.sequence(*oids)
@@ -374,7 +376,7 @@ def authority_key_identifier(reader, value):
         elif name == "issuer":
             issuer = level
         elif name not in ("none", "nonss"):
-            raise ExtensionError(f"{name!r} is not keyid, issuer or none")
+            raise ExtensionError(f"'{shorten(name)}' is not keyid, issuer or none")
     if reader.checking:
         return der.sequence()
     if keyid == 2:
@@ -418,10 +420,10 @@ def general_name(reader, name, value, constraint=False):
     In nameConstraints (``constraint``) an IP is ``address/mask``.
     """
     if value is None:
-        raise ExtensionError(f"{name} needs a value ({name}:something)")
+        raise ExtensionError(f"{shorten(name)} needs a value ({shorten(name)}:something)")
     kind = next((k for k in GENERAL_NAME_KINDS if name_matches(name, k)), None)
     if kind is None:
-        raise ExtensionError(f"{name!r} is not a name type (use DNS, IP, email, URI,"
+        raise ExtensionError(f"'{shorten(name)}' is not a name type (use DNS, IP, email, URI,"
                              " RID, dirName or otherName)")
     raw = value.encode("utf-8", "surrogateescape")
     if kind == "email":
@@ -433,12 +435,12 @@ def general_name(reader, name, value, constraint=False):
     if kind == "RID":
         oid = reader.resolve(value)
         if oid is None:
-            raise ExtensionError(f"RID:{value}: not an object name or numeric OID")
+            raise ExtensionError(f"RID:{shorten(value)}: not an object name or numeric OID")
         return der.tlv(0x88, _oid_content(oid))
     if kind == "IP":
         address = parse_ip_range(value) if constraint else parse_ip_address(value)
         if address is None:
-            raise ExtensionError(f"IP:{value} is not an IPv4 or IPv6 address")
+            raise ExtensionError(f"IP:{shorten(value)} is not an IPv4 or IPv6 address")
         return der.tlv(0x87, address)
     if kind == "dirName":
         return der.context(4, directory_name(reader, value))
@@ -495,20 +497,21 @@ def directory_name(reader, section_name):
 
     entries = reader.config.section(section_name)
     if entries is None:
-        raise ExtensionError(f"dirName: section [ {section_name} ] does not exist")
+        raise ExtensionError(f"dirName: section [ {shorten(section_name)} ] does not exist")
     rdns = []
     for key, value, _ in entries:
         type_name, joins_previous = field_type(key)
         oid = reader.resolve(type_name)
         if oid is None:
-            raise ExtensionError(f"dirName [ {section_name} ]: {type_name!r} is not a"
+            raise ExtensionError(f"dirName [ {section_name} ]: '{shorten(type_name)}' is not a"
                                  " name field OpenSSL knows")
         # OpenSSL reads dirName values as single bytes (MBSTRING_ASC).
         chars = value.encode("utf-8", "surrogateescape").decode("latin-1")
         try:
             tag = string_type(oid, chars, reader.string_mask)
         except ValueError as problem:
-            raise ExtensionError(f"dirName [ {section_name} ] {key} = {value}: {problem}") from None
+            raise ExtensionError(f"dirName [ {shorten(section_name)} ] {shorten(key)} ="
+                                 f" {shorten(value)}: {problem}") from None
         add_attribute(rdns, (oid, tag, chars), joins_previous)
     return name_der(rdns)
 
@@ -519,7 +522,7 @@ def relative_name(reader, section_name):
     _, start, end = der.read_tlv(name)
     rdns = der.children(name[start:end])
     if len(rdns) != 1:
-        raise ExtensionError(f"relativename [ {section_name} ] must be one RDN:"
+        raise ExtensionError(f"relativename [ {shorten(section_name)} ] must be one RDN:"
                              " start every field after the first with '+'")
     _, rdn_start, rdn_end = der.read_tlv(rdns[0])
     return rdns[0][rdn_start:rdn_end]
@@ -546,11 +549,11 @@ def other_name(reader, value):
     """otherName:OID;TYPE:value -- [0] { type-id, [0] EXPLICIT value }."""
     oid_text, semicolon, content = value.partition(";")
     if not semicolon:
-        raise ExtensionError(f"otherName:{value}: expected OID;TYPE:value")
+        raise ExtensionError(f"otherName:{shorten(value)}: expected OID;TYPE:value")
     encoded = generate_asn1(reader, content)
     oid = reader.resolve(oid_text)
     if oid is None:
-        raise ExtensionError(f"otherName: {oid_text!r} is not an object name or OID")
+        raise ExtensionError(f"otherName: '{shorten(oid_text)}' is not an object name or OID")
     return der.context(0, der.oid(oid) + der.context(0, encoded))
 
 
@@ -665,7 +668,7 @@ def reason_flags(value):
     bits = set()
     for reason, _ in parse_list(value or ""):
         if reason not in REASON_BITS:
-            raise ExtensionError(f"{reason!r} is not a revocation reason")
+            raise ExtensionError(f"'{shorten(reason)}' is not a revocation reason")
         bits.add(REASON_BITS[reason])
     return der.named_bits(bits)[2:]
 
@@ -706,7 +709,8 @@ def issuing_distribution_point(reader, values):
                 raise ExtensionError("onlysomereasons is set twice")
             reasons = reason_flags(value)
         else:
-            raise ExtensionError(f"{key!r} is not fullname, relativename, onlyuser, onlyCA,"
+            raise ExtensionError(f"'{shorten(key)}' is not fullname, relativename, onlyuser,"
+                                 " onlyCA,"
                                  " onlyAA, indirectCRL or onlysomereasons")
     parts = [der.context(0, name)] if name is not None else []
     for number in (1, 2, 3, 4, 5):
@@ -722,11 +726,13 @@ def information_access(reader, values):
     for name, value in values:
         method, semicolon, kind = name.partition(";")
         if not semicolon:
-            raise ExtensionError(f"{name}: expected METHOD;TYPE:value, e.g. OCSP;URI:http://...")
+            raise ExtensionError(f"{shorten(name)}: expected METHOD;TYPE:value,"
+                                 " e.g. OCSP;URI:http://...")
         location = general_name(reader, kind, value)
         oid = reader.resolve(method)
         if oid is None:
-            raise ExtensionError(f"{method!r} is not an access method (OCSP, caIssuers or an OID)")
+            raise ExtensionError(f"'{shorten(method)}' is not an access method (OCSP,"
+                                 " caIssuers or an OID)")
         descriptions.append(der.sequence(der.oid(oid), location))
     return der.sequence(*descriptions)
 
@@ -736,7 +742,8 @@ def certificate_policies(reader, value):
     ia5org = False
     for name, item in parse_list(value):
         if item is not None:
-            raise ExtensionError(f"{name}:{item}: a policy is an OID or @section")
+            raise ExtensionError(f"{shorten(name)}:{shorten(item)}: a policy is an OID"
+                                 " or @section")
         if name == "ia5org":
             ia5org = True  # later notice sections write organization as IA5String
             continue
@@ -745,7 +752,7 @@ def certificate_policies(reader, value):
             continue
         oid = reader.resolve(name)
         if oid is None:
-            raise ExtensionError(f"{name!r} is not a policy OID")
+            raise ExtensionError(f"'{shorten(name)}' is not a policy OID")
         policies.append(der.sequence(der.oid(oid)))
     return der.sequence(*policies)
 
@@ -756,17 +763,17 @@ def policy_from_section(reader, entries, ia5org=False):
         if name == "policyIdentifier":
             policy_oid = reader.resolve(value)
             if policy_oid is None:
-                raise ExtensionError(f"policyIdentifier = {value} is not an OID")
+                raise ExtensionError(f"policyIdentifier = {shorten(value)} is not an OID")
         elif name_matches(name, "CPS"):
             qualifiers.append(der.sequence(der.oid("1.3.6.1.5.5.7.2.1"),
                                            der.tlv(0x16, value.encode("utf-8", "surrogateescape"))))
         elif name_matches(name, "userNotice"):
             if not value.startswith("@"):
-                raise ExtensionError(f"{name} = {value}: expected @section")
+                raise ExtensionError(f"{shorten(name)} = {shorten(value)}: expected @section")
             notice = user_notice(reader.section(value[1:]), ia5org)
             qualifiers.append(der.sequence(der.oid("1.3.6.1.5.5.7.2.2"), notice))
         else:
-            raise ExtensionError(f"{name!r} is not policyIdentifier, CPS or userNotice")
+            raise ExtensionError(f"'{shorten(name)}' is not policyIdentifier, CPS or userNotice")
     if policy_oid is None:
         raise ExtensionError("a policy section needs a policyIdentifier")
     parts = [der.oid(policy_oid)]
@@ -799,7 +806,8 @@ def user_notice(entries, ia5org):
             items = parse_list(value)
             numbers = (numbers or []) + [der.integer(parse_integer(number)) for number, _ in items]
         else:
-            raise ExtensionError(f"{name!r} is not explicitText, organization or noticeNumbers")
+            raise ExtensionError(f"'{shorten(name)}' is not explicitText, organization or"
+                                 " noticeNumbers")
     if numbers is not None and organization is None:
         # OpenSSL writes an undecodable organization field in this case.
         raise ExtensionError("noticeNumbers needs an organization in the same section")
@@ -822,7 +830,7 @@ def name_constraints(reader, values):
                 subtrees[kind].append(der.sequence(base))
                 break
         else:
-            raise ExtensionError(f"{name!r}: expected permitted;TYPE or excluded;TYPE")
+            raise ExtensionError(f"'{shorten(name)}': expected permitted;TYPE or excluded;TYPE")
     parts = []
     for number, kind in enumerate(("permitted", "excluded")):
         if subtrees[kind]:
@@ -834,7 +842,8 @@ def policy_constraints(reader, values):
     fields = {}
     for name, value in values:
         if name not in ("requireExplicitPolicy", "inhibitPolicyMapping"):
-            raise ExtensionError(f"{name!r} is not requireExplicitPolicy or inhibitPolicyMapping")
+            raise ExtensionError(f"'{shorten(name)}' is not requireExplicitPolicy or"
+                                 " inhibitPolicyMapping")
         fields[name] = parse_integer(value)
     if not fields:
         raise ExtensionError("policyConstraints needs a value")
@@ -853,7 +862,7 @@ def policy_mappings(reader, values):
         first = reader.resolve(issuer_policy) if subject_policy is not None else None
         second = reader.resolve(subject_policy) if subject_policy is not None else None
         if first is None or second is None:
-            raise ExtensionError(f"{issuer_policy}:{subject_policy}: expected"
+            raise ExtensionError(f"{shorten(f'{issuer_policy}:{subject_policy}')}: expected"
                                  " issuerPolicyOID:subjectPolicyOID")
         mappings.append(der.sequence(der.oid(first), der.oid(second)))
     return der.sequence(*mappings)
@@ -873,7 +882,7 @@ def tls_feature(reader, values):
         number = TLS_FEATURES.get(text.lower())
         if number is None:
             if not re.fullmatch(r"\s*[+-]?\d+", text) or not 0 <= int(text) <= 65535:
-                raise ExtensionError(f"{text!r} is not status_request, status_request_v2"
+                raise ExtensionError(f"'{shorten(text)}' is not status_request, status_request_v2"
                                      " or a number from 0 to 65535")
             number = int(text)
         numbers.append(der.integer(number))
@@ -894,7 +903,7 @@ def issuer_sign_tool(reader, values):
     fields = dict.fromkeys(names, b"")
     for key, value in values:
         if key not in fields or value is None:
-            raise ExtensionError(f"{key!r}: expected signTool, cATool, signToolCert or"
+            raise ExtensionError(f"'{shorten(key)}': expected signTool, cATool, signToolCert or"
                                  " cAToolCert with a value")
         fields[key] = value.encode("utf-8", "surrogateescape")
     return der.sequence(*(der.tlv(12, fields[name]) for name in names))
@@ -955,20 +964,21 @@ def _asn1_parse_modifiers(text):
         stop = len(text) if comma == -1 else comma
         element = text[pos:stop].rstrip(_WS)
         if not element:
-            raise ExtensionError(f"ASN1:{text}: an empty item")
+            raise ExtensionError(f"ASN1:{shorten(text)}: an empty item")
         name, colon, _ = element.partition(":")
         value_start = pos + len(name) + 1 if colon else None
         if name in _ASN1_TYPES:
             if value_start is None and pos + len(element) < len(text):
-                raise ExtensionError(f"ASN1:{text}: {name} needs ':value'")
+                raise ExtensionError(f"ASN1:{shorten(text)}: {name} needs ':value'")
             return _ASN1_TYPES[name], (text[value_start:] if colon else None), state
         modifier = _ASN1_MODIFIERS.get(name)
         if modifier is None:
-            raise ExtensionError(f"ASN1:{text}: {name!r} is not an ASN.1 type or modifier")
+            raise ExtensionError(f"ASN1:{shorten(text)}: '{shorten(name)}' is not an ASN.1"
+                                 " type or modifier")
         argument = element[len(name) + 1:] if colon else None
         _asn1_modifier(state, modifier, argument, text)
         if comma == -1:
-            raise ExtensionError(f"ASN1:{text}: no type after the modifiers")
+            raise ExtensionError(f"ASN1:{shorten(text)}: no type after the modifiers")
         pos = comma + 1
 
 
@@ -978,10 +988,10 @@ def _asn1_modifier(state, modifier, argument, text):
             if argument is not None and argument.startswith(name):
                 state["format"] = name
                 return
-        raise ExtensionError(f"ASN1:{text}: FORMAT must be ASCII, UTF8, HEX or BITLIST")
+        raise ExtensionError(f"ASN1:{shorten(text)}: FORMAT must be ASCII, UTF8, HEX or BITLIST")
     if modifier == "implicit":
         if state["implicit"] is not None:
-            raise ExtensionError(f"ASN1:{text}: IMPLICIT twice")
+            raise ExtensionError(f"ASN1:{shorten(text)}: IMPLICIT twice")
         state["implicit"] = _asn1_tagging(argument, text)
         return
     wrappers = {"explicit": None, "seqwrap": (0x00, 16, True, False),
@@ -989,7 +999,7 @@ def _asn1_modifier(state, modifier, argument, text):
                 "bitwrap": (0x00, 3, False, True)}
     if modifier == "explicit":
         if state["implicit"] is not None:
-            raise ExtensionError(f"ASN1:{text}: IMPLICIT cannot be followed by EXPLICIT")
+            raise ExtensionError(f"ASN1:{shorten(text)}: IMPLICIT cannot be followed by EXPLICIT")
         tag_class, number = _asn1_tagging(argument, text)
         wrapper = (tag_class, number, True, False)
     else:
@@ -999,7 +1009,7 @@ def _asn1_modifier(state, modifier, argument, text):
             wrapper = state["implicit"] + wrapper[2:]
             state["implicit"] = None
     if len(state["explicit"]) >= MAX_EXPLICIT_TAGS:
-        raise ExtensionError(f"ASN1:{text}: too many tags")
+        raise ExtensionError(f"ASN1:{shorten(text)}: too many tags")
     state["explicit"].append(wrapper)
 
 
@@ -1007,10 +1017,11 @@ def _asn1_tagging(argument, text):
     """``n`` or ``nX`` with class U, A, P or C (context, the default)."""
     match = re.fullmatch(r"(\d+)(.*)", argument or "", re.S)
     if match is None:
-        raise ExtensionError(f"ASN1:{text}: a tag needs a number")
+        raise ExtensionError(f"ASN1:{shorten(text)}: a tag needs a number")
     suffix = match.group(2)
     if suffix and suffix[0] not in _CLASSES:
-        raise ExtensionError(f"ASN1:{text}: {suffix[0]!r} is not a tag class (U, A, P, C)")
+        raise ExtensionError(f"ASN1:{shorten(text)}: '{shorten(suffix[0])}' is not a tag"
+                             " class (U, A, P, C)")
     return (_CLASSES[suffix[0]] if suffix else 0x80), int(match.group(1))
 
 
@@ -1131,7 +1142,7 @@ def _asn1_primitive(reader, kind, value, form):
     if kind == 6:
         oid = reader.resolve(value) if value is not None else None
         if oid is None:
-            raise ExtensionError(f"OID:{value} is not an object name or numeric OID")
+            raise ExtensionError(f"OID:{shorten(value)} is not an object name or numeric OID")
         return der.oid(oid)
     if kind in (23, 24):
         return der.tlv(kind, _asn1_time(kind, value))
@@ -1144,7 +1155,8 @@ def _asn1_time(kind, value):
     pattern = (r"\d{10}(\d{2})?(Z|[+-]\d{4})" if kind == 23
                else r"\d{12}(\d{2}(\.\d+)?)?(Z|[+-]\d{4})?")
     if value is None or not re.fullmatch(pattern, value, re.A):
-        raise ExtensionError(f"{value!r} is not a valid {'UTCTIME' if kind == 23 else 'GENTIME'}")
+        raise ExtensionError(f"'{shorten(value)}' is not a valid"
+                             f" {'UTCTIME' if kind == 23 else 'GENTIME'}")
     return value.encode("ascii")
 
 
@@ -1158,7 +1170,7 @@ def _asn1_bytes(kind, value, form):
         for item in (value or "").split(","):
             item = item.strip(_WS)
             if not item.isdigit() or not item.isascii() or int(item) > 1 << 20:
-                raise ExtensionError(f"BITLIST: {item!r} is not a bit number")
+                raise ExtensionError(f"BITLIST: '{shorten(item)}' is not a bit number")
             bits.add(int(item))
         return der.named_bits(bits)
     else:
@@ -1183,7 +1195,8 @@ def _asn1_string(kind, value, form):
     for char in text:
         allowed = _types_for(ord(char), allowed)
         if not allowed:
-            raise ExtensionError(f"{value!r} has characters this string type cannot hold")
+            raise ExtensionError(f"'{shorten(value)}' has characters this string type"
+                                 " cannot hold")
     if kind in (18, 19, 20, 22):
         content = text.encode("latin-1")
     elif kind == 30:

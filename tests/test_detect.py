@@ -49,8 +49,6 @@ def test_openssl_shapes(text):
 
 
 @pytest.mark.parametrize("text", [
-    "",
-    "# only a comment\n\n",
     "cn = localhost\n",
     'organization = "Courier Mail Server"\nexpiration_days = 365\n',
     "cn: colon\ntls_www_server\n",
