@@ -10,7 +10,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "bin")
-REFERENCE = os.path.join(os.path.dirname(ROOT), "shared", "reference")
+DATA = os.path.join(ROOT, "tests", "data")
 
 
 def _children_start_with_default_signals():
@@ -31,11 +31,22 @@ def _children_start_with_default_signals():
 _children_start_with_default_signals()
 
 
-def reference(*parts):
-    path = os.path.join(REFERENCE, *parts)
+def data_path(*parts: str) -> str:
+    """A config under tests/data/ (see its README.md), which must exist."""
+    path = os.path.join(DATA, *parts)
     if not os.path.exists(path):
-        pytest.fail(f"reference file missing: {path}")
+        pytest.fail(f"test data missing: {path}")
     return path
+
+
+def data_files(directory: str) -> list:
+    """Every .cnf in tests/data/DIRECTORY: an empty list would test nothing."""
+    import glob
+
+    paths = sorted(glob.glob(os.path.join(DATA, directory, "*.cnf")))
+    if not paths:
+        pytest.fail(f"no test data in {os.path.join(DATA, directory)}")
+    return paths
 
 
 def current_user():

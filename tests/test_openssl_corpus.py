@@ -2,8 +2,8 @@
 
 OpenSSL is the oracle: a config it refuses must raise ConfigError here; one
 it accepts must give the same subject, extensions, digest, key size and
-validity (see tests/openssl_corpus/oracle.py).  The reference configs that
-Courier ships are part of the run, with 1024-bit keys instead of 4096.
+validity (see tests/openssl_corpus/oracle.py).  The configs in Courier's
+shapes (tests/data/) are part of the run, with 1024-bit keys instead of 4096.
 """
 
 import glob
@@ -17,9 +17,9 @@ CORPUS = os.path.join(HERE, "openssl_corpus")
 sys.path.insert(0, CORPUS)
 
 import oracle  # noqa: E402
+from conftest import data_files  # noqa: E402
 
-REFERENCE = sorted(glob.glob("/work/shared/reference/courier-upstream/*.cnf")
-                   + glob.glob("/work/shared/reference/seed/*.cnf"))
+COURIER_SHAPED = data_files("openssl") + data_files("howto")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -43,8 +43,9 @@ def test_corpus_config_matches_openssl(path):
     assert not problems, f"{oracle.openssl_version()}: {path}: " + "; ".join(problems)
 
 
-@pytest.mark.parametrize("path", REFERENCE, ids=[p.split("reference/")[-1] for p in REFERENCE])
-def test_reference_config_matches_openssl(path):
+@pytest.mark.parametrize("path", COURIER_SHAPED,
+                         ids=["/".join(p.split(os.sep)[-2:]) for p in COURIER_SHAPED])
+def test_courier_shaped_config_matches_openssl(path):
     with open(path, encoding="utf-8", errors="surrogateescape") as handle:
         text = handle.read().replace("default_bits = 4096", "default_bits = 1024")
     case = oracle.Case(text, os.path.basename(path), keygen=True)
@@ -60,7 +61,7 @@ def test_summary_lines_equal_openssl_x509_output(tmp_path):
 
     from mkcert.report import summary_lines
 
-    with open(REFERENCE[0], encoding="utf-8", errors="surrogateescape") as handle:
+    with open(COURIER_SHAPED[0], encoding="utf-8", errors="surrogateescape") as handle:
         text = handle.read()
     case = oracle.Case(text, "summary.cnf")
     _, certificate = oracle.run_ours(case)
@@ -70,3 +71,4 @@ def test_summary_lines_equal_openssl_x509_output(tmp_path):
         ["openssl", "x509", "-subject", "-dates", "-fingerprint", "-noout", "-in", str(pem)],
         capture_output=True, text=True, check=True).stdout.splitlines()
     assert summary_lines(certificate) == expected, oracle.openssl_version()
+

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import BIN, reference
+from conftest import BIN, data_path
 from test_threat_helpers import (assert_one_clean_line, assert_whole_or_nothing, install_imapd)
 
 REQ = "[ req ]\ndistinguished_name = dn\nprompt = no\ndefault_bits = 1024\n[ dn ]\nCN = x\n"
@@ -302,7 +302,7 @@ def test_config_that_is_no_regular_file_is_refused_at_once(layout, tmp_path, sou
 
 @pytest.mark.parametrize("args", [["--check"], [], ["--version"]])
 def test_unwritable_stdout_is_one_line_on_every_path(layout, args):
-    layout.install_config("imapd", reference("courier-upstream", "imapd.cnf"))
+    layout.install_config("imapd", data_path("openssl", "imapd.cnf"))
     (layout.certsdir / "imapd.pem").write_text("not a pem")  # "already exists" / CRITICAL
     with open("/dev/full", "w") as full:
         result = subprocess.run([sys.executable, os.path.join(BIN, "mkimapdcert"), *args],

@@ -233,12 +233,12 @@ def test_signal_ignored_at_start_stays_ignored(layout, signum):
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
 def test_signal_while_refreshing_a_randfile_elsewhere(layout, tmp_path, signum):
     """RANDFILE naming another file: its rewrite is cut short, nothing is left."""
-    from conftest import reference
+    from conftest import data_path
     from test_threat_helpers import UPSTREAM_IMAPD
 
     seed = tmp_path / "seed.rand"
     seed.write_bytes(b"old seed")
-    text = open(reference(*UPSTREAM_IMAPD)).read().replace("4096", "1024")
+    text = open(data_path(*UPSTREAM_IMAPD)).read().replace("4096", "1024")
     layout.install_config("imapd", None, text=text.replace("/etc/courier/imapd.rand", str(seed)))
     prelude = POINT_PRELUDE.replace('raise SystemExit(f"unknown point {POINT}")', """
     _open = os.open
