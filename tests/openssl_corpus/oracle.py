@@ -6,7 +6,8 @@ subject DER, extensions (OID, criticality, DER value), digest, key size and
 validity.  Both sides sign with the same fixed 1024-bit key unless a test
 asks for key generation; key identifiers compare by how they were computed
 and a serial inside an extension by being the certificate's own
-(tests/certdiff.py).
+(tests/certdiff.py).  Every file a comparison writes, the fixed key
+included, is in a temporary directory removed when it ends.
 """
 
 import datetime
@@ -42,16 +43,26 @@ def openssl_version():
 
 @functools.lru_cache(maxsize=None)
 def fixed_key():
-    """(key object, PEM path) of one 1024-bit key both sides sign with."""
+    """The 1024-bit key both sides sign with, and its PKCS#8 PEM.
+
+    Only in memory: each OpenSSL run gets its own copy of the file in its
+    work directory, so no private key outlives a comparison.
+    """
     from mkcert.keys import generate_key
     from mkcert.request import KeySpec
     key = generate_key(KeySpec(bits=1024))
-    handle, path = tempfile.mkstemp(suffix=".pem", prefix="mkcert-oracle-")
+    return key, key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption())
+
+
+def write_fixed_key(workdir):
+    """The fixed key as a 0600 file in workdir, for `openssl req -key`."""
+    path = os.path.join(workdir, "fixed-key.pem")
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(handle, "wb") as out:
-        out.write(key.private_bytes(serialization.Encoding.PEM,
-                                    serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()))
-    return key, path
+        out.write(fixed_key()[1])
+    return path
 
 
 class Case:
@@ -99,7 +110,7 @@ def run_openssl(case, workdir):
     if case.keygen:
         command += ["-keyout", os.path.join(workdir, "key.pem")]
     else:
-        command += ["-key", fixed_key()[1]]
+        command += ["-key", write_fixed_key(workdir)]
     env = base_environment(case)
     stdin = "".join(line + "\n" for line in case.stdin) if case.stdin is not None else ""
     result = subprocess.run(command, capture_output=True, env=env, cwd=case.cwd or workdir,
