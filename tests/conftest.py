@@ -116,6 +116,103 @@ def certtool_key(tmp_path_factory):
     return path
 
 
+DEBIAN_COURIER_PACKAGES = ("courier-imap", "courier-pop", "courier-mta")
+DEBIAN_TEMPLATES = ("imapd", "pop3d", "esmtpd")
+
+
+def _cannot_run(reason: str) -> None:
+    """Skip here; fail under CI, which must run every test."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run this test, but {reason}")
+    pytest.skip(reason)
+
+
+def _debian_cache_root() -> str:
+    """The chroot test's cache (tests/integration/debian.sh) if set, else .cache/ here.
+
+    Either way the files outlive the run on purpose: the next run needs no
+    network.  .gitignore keeps .cache/ out of commits.
+    """
+    return os.environ.get("COURIER_MKCERT_DEBIAN_CACHE") or os.path.join(ROOT, ".cache")
+
+
+def _candidate_versions(packages) -> dict:
+    """{package: version} apt would fetch, from the local package lists (no network)."""
+    try:
+        shown = subprocess.run(["apt-cache", "show", "--no-all-versions", *packages],
+                               capture_output=True, text=True, timeout=60)
+    except OSError as error:
+        _cannot_run(f"apt-cache cannot run: {error}")
+    versions, package = {}, None
+    for line in shown.stdout.splitlines():
+        if line.startswith("Package: "):
+            package = line.split(None, 1)[1]
+        elif line.startswith("Version: ") and package in packages:
+            versions[package] = line.split(None, 1)[1]
+    missing = [p for p in packages if p not in versions]
+    if missing:
+        last = (shown.stderr.strip().splitlines() or ["no message"])[-1]
+        _cannot_run(f"apt knows no {', '.join(missing)} (apt-get update?): {last}")
+    return versions
+
+
+def debian_package_files(packages) -> str:
+    """A directory holding the files of Debian's packages, as dpkg would install them.
+
+    Downloaded with `apt-get download` (which checks them against the
+    signed archive) and unpacked with `dpkg-deb -x` once per package
+    version, into a cache; the .deb files themselves are not kept.
+    """
+    versions = _candidate_versions(packages)
+    name = ",".join(f"{p}_{versions[p]}".replace(":", "%3a") for p in packages)
+    parent = os.path.join(_debian_cache_root(), "debian-packages")
+    unpacked = os.path.join(parent, name)
+    if os.path.isdir(unpacked):
+        return unpacked
+    import shutil
+    import tempfile
+
+    os.makedirs(parent, exist_ok=True)
+    work = tempfile.mkdtemp(prefix=".download-", dir=parent)
+    try:
+        try:
+            download = subprocess.run(
+                ["apt-get", "download", *(f"{p}={versions[p]}" for p in packages)],
+                cwd=work, capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            _cannot_run(f"apt-get download failed: {error}")
+        if download.returncode != 0:
+            last = (download.stderr.strip().splitlines() or ["no message"])[-1]
+            _cannot_run(f"apt-get download {' '.join(packages)} failed: {last}")
+        root = os.path.join(work, "root")
+        for deb in sorted(n for n in os.listdir(work) if n.endswith(".deb")):
+            subprocess.run(["dpkg-deb", "-x", os.path.join(work, deb), root],
+                           check=True, capture_output=True, timeout=120)
+        try:
+            os.rename(root, unpacked)
+        except OSError:  # a concurrent run got there first
+            if not os.path.isdir(unpacked):
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return unpacked
+
+
+@pytest.fixture(scope="session")
+def debian_templates() -> dict:
+    """{name: path} of /etc/courier/NAME.cnf as Debian's Courier packages ship them.
+
+    Skipped when apt cannot get the packages (no network, not Debian);
+    under CI that is a failure instead.
+    """
+    root = debian_package_files(DEBIAN_COURIER_PACKAGES)
+    paths = {name: os.path.join(root, "etc", "courier", f"{name}.cnf")
+             for name in DEBIAN_TEMPLATES}
+    missing = [path for path in paths.values() if not os.path.isfile(path)]
+    assert not missing, f"Debian's packages no longer ship {missing}"
+    return paths
+
+
 def openssl(*args, **kwargs):
     return subprocess.run(["openssl", *map(str, args)], capture_output=True,
                           text=kwargs.pop("text", True), check=kwargs.pop("check", True),
