@@ -159,43 +159,49 @@ def _candidate_versions(packages) -> dict:
 def debian_package_files(packages) -> str:
     """A directory holding the files of Debian's packages, as dpkg would install them.
 
-    Downloaded with `apt-get download` (which checks them against the
-    signed archive) and unpacked with `dpkg-deb -x` once per package
-    version, into a cache; the .deb files themselves are not kept.
+    Downloaded and unpacked once per package version, into a cache.
     """
     versions = _candidate_versions(packages)
+    specs = [f"{p}={versions[p]}" for p in packages]
     name = ",".join(f"{p}_{versions[p]}".replace(":", "%3a") for p in packages)
     parent = os.path.join(_debian_cache_root(), "debian-packages")
     unpacked = os.path.join(parent, name)
-    if os.path.isdir(unpacked):
-        return unpacked
+    if not os.path.isdir(unpacked):
+        os.makedirs(parent, exist_ok=True)
+        _download_and_unpack(specs, unpacked)
+    return unpacked
+
+
+def _download_and_unpack(specs, destination: str) -> None:
+    """`apt-get download` (checked against the signed archive), then `dpkg-deb -x`.
+
+    The work happens beside the destination and is renamed into place, so
+    an interrupted run leaves no half-unpacked cache; the .debs go with it.
+    """
     import shutil
     import tempfile
 
-    os.makedirs(parent, exist_ok=True)
-    work = tempfile.mkdtemp(prefix=".download-", dir=parent)
+    work = tempfile.mkdtemp(prefix=".download-", dir=os.path.dirname(destination))
     try:
         try:
-            download = subprocess.run(
-                ["apt-get", "download", *(f"{p}={versions[p]}" for p in packages)],
-                cwd=work, capture_output=True, text=True, timeout=600)
+            download = subprocess.run(["apt-get", "download", *specs], cwd=work,
+                                      capture_output=True, text=True, timeout=600)
         except (OSError, subprocess.TimeoutExpired) as error:
             _cannot_run(f"apt-get download failed: {error}")
         if download.returncode != 0:
             last = (download.stderr.strip().splitlines() or ["no message"])[-1]
-            _cannot_run(f"apt-get download {' '.join(packages)} failed: {last}")
+            _cannot_run(f"apt-get download {' '.join(specs)} failed: {last}")
         root = os.path.join(work, "root")
         for deb in sorted(n for n in os.listdir(work) if n.endswith(".deb")):
             subprocess.run(["dpkg-deb", "-x", os.path.join(work, deb), root],
                            check=True, capture_output=True, timeout=120)
         try:
-            os.rename(root, unpacked)
+            os.rename(root, destination)
         except OSError:  # a concurrent run got there first
-            if not os.path.isdir(unpacked):
+            if not os.path.isdir(destination):
                 raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return unpacked
 
 
 @pytest.fixture(scope="session")
