@@ -11,11 +11,13 @@ mean anything.
 
 Cases (``--case``, repeatable; default: all three):
 
-* ``openssl-4096``: upstream's imapd.cnf as shipped (default_bits = 4096,
-  sha1) vs bench/pipelines/openssl-mkcert.sh (upstream's OpenSSL build);
+* ``openssl-4096``: tests/data/openssl/imapd.cnf, in the shape of upstream's
+  imapd.cnf (default_bits = 4096, sha1), vs bench/pipelines/openssl-mkcert.sh
+  (upstream's OpenSSL build);
 * ``openssl-2048``: the same file with default_bits = 2048;
-* ``certtool``: Debian 12's imapd.cnf (a certtool template; BITS unset, so
-  sec-param high = 3072-bit RSA) vs bench/pipelines/debian-mkcouriercert.sh.
+* ``certtool``: tests/data/gnutls/imapd.cnf, in the shape of Debian 12's
+  imapd.cnf (a certtool template; BITS unset, so sec-param high = 3072-bit
+  RSA), vs bench/pipelines/debian-mkcouriercert.sh.
 
 Usage::
 
@@ -42,14 +44,14 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-REFERENCE = os.path.join(os.path.dirname(ROOT), "shared", "reference")
+CONFIGS = os.path.join(ROOT, "tests", "data")
 PIPELINES = os.path.join(HERE, "pipelines")
 
 CASES = {
     # name: (config, bits to force or None, expected key bits, pipeline, default pairs)
-    "openssl-4096": ("courier-upstream/imapd.cnf", None, 4096, "openssl-mkcert.sh", 15),
-    "openssl-2048": ("courier-upstream/imapd.cnf", 2048, 2048, "openssl-mkcert.sh", 30),
-    "certtool": ("debian-bookworm/imapd.cnf", None, 3072, "debian-mkcouriercert.sh", 30),
+    "openssl-4096": ("openssl/imapd.cnf", None, 4096, "openssl-mkcert.sh", 15),
+    "openssl-2048": ("openssl/imapd.cnf", 2048, 2048, "openssl-mkcert.sh", 30),
+    "certtool": ("gnutls/imapd.cnf", None, 3072, "debian-mkcouriercert.sh", 30),
 }
 
 
@@ -64,18 +66,19 @@ def default_ours():
 class Layout:
     """A scratch SYSCONFDIR and CERTSDIR holding one imapd.cnf."""
 
-    def __init__(self, case, reference_dir):
+    def __init__(self, case, configs_dir):
         config, bits, self.expected_bits, pipeline, _ = CASES[case]
+        # Read first: a missing config then leaves no scratch directory behind.
+        with open(os.path.join(configs_dir, config), encoding="utf-8") as handle:
+            text = handle.read()
         self.root = tempfile.mkdtemp(prefix=f"mkcert-bench-{case}-")
         self.etc = os.path.join(self.root, "etc")
         self.certs = os.path.join(self.root, "certs")
         os.mkdir(self.etc)
         os.mkdir(self.certs)
-        with open(os.path.join(reference_dir, config), encoding="utf-8") as handle:
-            text = handle.read()
         if bits is not None:
             text = re.sub(r"(?m)^(\s*default_bits\s*=\s*)\d+", rf"\g<1>{bits}", text)
-        # The shipped RANDFILE points into /etc/courier; keep it in the layout
+        # RANDFILE points into /etc/courier, as shipped; keep it in the layout
         # (both sides then read and rewrite the same seed file).
         text = re.sub(r"(?m)^(\s*RANDFILE\s*=\s*).*$",
                       lambda m: m.group(1) + os.path.join(self.certs, "imapd.rand"), text)
@@ -175,8 +178,8 @@ def check_pem(path, bits):
         raise SystemExit(f"{path}: a {size}-bit key, expected {bits}")
 
 
-def run_case(case, pairs, ours, reference_dir, log):
-    layout = Layout(case, reference_dir)
+def run_case(case, pairs, ours, configs_dir, log):
+    layout = Layout(case, configs_dir)
     env = layout.env()
     load = [os.getloadavg()[0]]
     sides = {
@@ -269,8 +272,9 @@ def main(argv=None):
     parser.add_argument("--pairs", type=int,
                         help="pairs per case (default 15 at 4096 bits, 30 otherwise)")
     parser.add_argument("--ours", help="our command (default: the installed mkimapdcert)")
-    parser.add_argument("--reference", default=REFERENCE,
-                        help="directory with courier-upstream/ and debian-bookworm/")
+    parser.add_argument("--configs", default=CONFIGS,
+                        help="directory with openssl/imapd.cnf and gnutls/imapd.cnf "
+                             "(default tests/data)")
     parser.add_argument("--json", help="write the summary and every timing here")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--quiet", action="store_true", help="no per-pair progress")
@@ -295,7 +299,7 @@ def main(argv=None):
     rows, raw = [], {}
     for case in cases:
         pairs = options.pairs or CASES[case][4]
-        raw[case] = run_case(case, pairs, ours, options.reference, log)
+        raw[case] = run_case(case, pairs, ours, options.configs, log)
         rows.append(summary(case, raw[case]))
     for case in cases:
         quiet = summary(case, raw[case], options.quiet_share)

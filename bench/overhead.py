@@ -162,7 +162,7 @@ def main(argv=None):
                         help="measure VENV/bin/mkimapdcert under VENV/bin/python; repeat "
                              "to compare installs, run by run in turns (instead of "
                              "--python/--script)")
-    parser.add_argument("--reference", default=compare.REFERENCE)
+    parser.add_argument("--configs", default=compare.CONFIGS)
     parser.add_argument("--json", help="write every measurement here")
     parser.add_argument("--nice", type=int, default=-20)
     options = parser.parse_args(argv)
@@ -172,7 +172,7 @@ def main(argv=None):
         variants = [_variant(text) for text in options.variant]
     else:
         variants = [("ours", options.python, options.script or compare.default_ours()[-1])]
-    layout = compare.Layout(options.case, options.reference)
+    layout = compare.Layout(options.case, options.configs)
     env = layout.env()
     scratch = tempfile.mkdtemp(prefix="mkcert-overhead-")
     report = os.path.join(scratch, "report.json")

@@ -27,13 +27,13 @@ def main(argv=None):
     parser.add_argument("--case", default="openssl-2048", choices=sorted(compare.CASES))
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--variant", action="append", required=True, metavar="NAME=COMMAND")
-    parser.add_argument("--reference", default=compare.REFERENCE)
+    parser.add_argument("--configs", default=compare.CONFIGS)
     parser.add_argument("--nice", type=int, default=-20)
     options = parser.parse_args(argv)
     niceness = compare.raise_priority(options.nice)
 
     variants = [v.split("=", 1) for v in options.variant]
-    layout = compare.Layout(options.case, options.reference)
+    layout = compare.Layout(options.case, options.configs)
     env = layout.env()
     wall = {name: [] for name, _ in variants}
     cpu = {name: [] for name, _ in variants}

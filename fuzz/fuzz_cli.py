@@ -10,7 +10,7 @@ must hold no traceback.  A violation raises AssertionError, which atheris
 reports as a crash with the input.
 
     mkdir -p /tmp/cli-corpus
-    /work/venv/bin/python fuzz/fuzz_cli.py /tmp/cli-corpus fuzz/corpus/cli -max_total_time=600
+    .venv/bin/python fuzz/fuzz_cli.py /tmp/cli-corpus fuzz/corpus/cli -max_total_time=600
 
 Without atheris (or with --replay) the corpus files are run once each.
 """
@@ -44,7 +44,7 @@ os.dup2(_null, 0)
 os.close(_null)
 
 PROGRAMS = ["mkimapdcert", "mkpop3dcert", "mkesmtpdcert", "mkcouriercert", "mktestdcert"]
-REFERENCE = os.path.join(os.path.dirname(ROOT), "shared", "reference", "courier-upstream")
+OPENSSL_IMAPD = os.path.join(ROOT, "tests", "data", "openssl", "imapd.cnf")
 
 
 def _layout():
@@ -52,11 +52,8 @@ def _layout():
     etc, certs = os.path.join(base, "etc"), os.path.join(base, "certs")
     os.mkdir(etc)
     os.mkdir(certs)
-    try:
-        text = open(os.path.join(REFERENCE, "imapd.cnf")).read()
-    except OSError:
-        text = ("[ req ]\ndefault_bits = 4096\ndistinguished_name = dn\nprompt = no\n"
-                "[ dn ]\nCN = localhost\n")
+    with open(OPENSSL_IMAPD, encoding="utf-8") as handle:
+        text = handle.read()
     for name in ("imapd", "esmtpd"):
         with open(os.path.join(etc, f"{name}.cnf"), "w") as handle:
             handle.write(text.replace("4096", "1024"))

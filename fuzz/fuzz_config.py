@@ -8,13 +8,14 @@ or raise mkcert.errors.MkcertError; anything else is a crash that atheris
 reports with the input that caused it.
 
     mkdir -p /tmp/config-corpus  # atheris adds what it finds to the first directory
-    /work/venv/bin/python fuzz/fuzz_config.py /tmp/config-corpus fuzz/corpus/config -max_total_time=600
+    .venv/bin/python fuzz/fuzz_config.py /tmp/config-corpus fuzz/corpus/config -max_total_time=600
 
 Without atheris (or with --replay) the corpus files are run once each, which
 is what tests/test_fuzz_harness.py does in CI.
 """
 
 import os
+import shutil
 import sys
 import tempfile
 
@@ -48,8 +49,6 @@ else:
 _null = os.open(os.devnull, os.O_RDONLY)
 os.dup2(_null, 0)
 os.close(_null)
-_DIRECTORY = tempfile.mkdtemp(prefix="mkcert-fuzz-config-")
-_PATH = os.path.join(_DIRECTORY, "fuzz.cnf")
 
 
 def _include(path):
@@ -77,9 +76,23 @@ def TestOneInput(data):
     config = _attempt(parse, text, "fuzz.cnf", environ={"HOME": "/root"}, read_include=_include)
     if config is not None:
         _attempt(request_from_config, config)
-    with open(_PATH, "wb") as handle:
-        handle.write(data)
-    _attempt(load_request, _PATH, {})
+    _load_through_a_file(data)
+
+
+def _load_through_a_file(data):
+    """config.load_request on the input as a real file, in a directory of its own.
+
+    The directory goes with the input, not with the process: a crash ends
+    the fuzzing at once, and replays import this module from tests.
+    """
+    directory = tempfile.mkdtemp(prefix="mkcert-fuzz-config-")
+    try:
+        path = os.path.join(directory, "fuzz.cnf")
+        with open(path, "wb") as handle:
+            handle.write(data)
+        _attempt(load_request, path, {})
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -26,19 +26,72 @@ def key_bits_hash(certificate):
     return hashlib.sha1(bits[start + 1:end]).digest(), hashlib.sha1(spki).digest()
 
 
+SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
+AUTHORITY_KEY_IDENTIFIER = "2.5.29.35"
+
+
+def key_identifier_method(identifier: bytes, certificate: x509.Certificate):
+    """How a key identifier was computed from the certificate's own key, or the bytes."""
+    by_public_bits, by_spki = key_bits_hash(certificate)
+    return {by_public_bits: "sha1(public key bits)",
+            by_spki: "sha1(subjectPublicKeyInfo)"}.get(identifier, identifier)
+
+
+def own_serial_content(certificate: x509.Certificate) -> bytes:
+    """The content octets of the certificate's serial INTEGER, minimally encoded."""
+    encoded = der.integer(certificate.serial_number)
+    _, start, end = der.read_tlv(encoded)
+    return encoded[start:end]
+
+
+def authority_key_identifier(value: bytes, certificate: x509.Certificate) -> tuple:
+    """An authorityKeyIdentifier's fields, by what they say of a self-signed issuer.
+
+    The issuer is the certificate itself: a key identifier is described by
+    how it was computed from the own key, the issuer names are kept as DER,
+    and the serial, random and so of varying length, by whether it is the
+    certificate's own (byte for byte).  Comparing fields, never bytes with
+    a part blanked out, keeps the lengths around that serial out of it.
+    """
+    _, start, end = der.read_tlv(value)
+    fields = []
+    for field in der.children(value[start:end]):
+        tag, body, body_end = der.read_tlv(field)
+        content = field[body:body_end]
+        if tag == 0x80:
+            fields.append(("keyIdentifier", key_identifier_method(content, certificate)))
+        elif tag == 0xA1:
+            fields.append(("authorityCertIssuer", content))
+        elif tag == 0x82:
+            own = content == own_serial_content(certificate)
+            fields.append(("authorityCertSerialNumber", "own serial" if own else content))
+        else:
+            fields.append((f"tag 0x{tag:02x}", content))
+    return tuple(fields)
+
+
+def extension_value(oid: str, value: bytes, certificate: x509.Certificate):
+    """An extension's DER value, or for key identifiers what they identify."""
+    try:
+        if oid == SUBJECT_KEY_IDENTIFIER:
+            _, start, end = der.read_tlv(value)
+            if end == len(value):
+                return ("keyIdentifier", key_identifier_method(value[start:end], certificate))
+        elif oid == AUTHORITY_KEY_IDENTIFIER:
+            return authority_key_identifier(value, certificate)
+    except (ValueError, IndexError):  # not DER: compared as it is
+        pass
+    return value
+
+
 def extension_summary(certificate):
     """(OID, critical, value) of each extension, key identifiers by method."""
-    by_public_bits, by_spki = key_bits_hash(certificate)
     summary = []
     for extension in certificate.extensions:
         value = extension.value.public_bytes() if hasattr(extension.value, "public_bytes") \
             else extension.value.value
-        if extension.oid.dotted_string == "2.5.29.14":
-            if value == der.octet_string(by_public_bits):
-                value = "sha1(public key bits)"
-            elif value == der.octet_string(by_spki):
-                value = "sha1(subjectPublicKeyInfo)"
-        summary.append((extension.oid.dotted_string, extension.critical, value))
+        oid = extension.oid.dotted_string
+        summary.append((oid, extension.critical, extension_value(oid, value, certificate)))
     return summary
 
 

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "bin")
-REFERENCE = os.path.join(os.path.dirname(ROOT), "shared", "reference")
+DATA = os.path.join(ROOT, "tests", "data")
 
 
 def _children_start_with_default_signals():
@@ -31,11 +31,22 @@ def _children_start_with_default_signals():
 _children_start_with_default_signals()
 
 
-def reference(*parts):
-    path = os.path.join(REFERENCE, *parts)
+def data_path(*parts: str) -> str:
+    """A config under tests/data/ (see its README.md), which must exist."""
+    path = os.path.join(DATA, *parts)
     if not os.path.exists(path):
-        pytest.fail(f"reference file missing: {path}")
+        pytest.fail(f"test data missing: {path}")
     return path
+
+
+def data_files(directory: str) -> list:
+    """Every .cnf in tests/data/DIRECTORY: an empty list would test nothing."""
+    import glob
+
+    paths = sorted(glob.glob(os.path.join(DATA, directory, "*.cnf")))
+    if not paths:
+        pytest.fail(f"no test data in {os.path.join(DATA, directory)}")
+    return paths
 
 
 def current_user():
@@ -103,6 +114,109 @@ def certtool_key(tmp_path_factory):
                                        serialization.PrivateFormat.PKCS8,
                                        serialization.NoEncryption()))
     return path
+
+
+DEBIAN_COURIER_PACKAGES = ("courier-imap", "courier-pop", "courier-mta")
+DEBIAN_TEMPLATES = ("imapd", "pop3d", "esmtpd")
+
+
+def _cannot_run(reason: str) -> None:
+    """Skip here; fail under CI, which must run every test."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run this test, but {reason}")
+    pytest.skip(reason)
+
+
+def _debian_cache_root() -> str:
+    """The chroot test's cache (tests/integration/debian.sh) if set, else .cache/ here.
+
+    Either way the files outlive the run on purpose: the next run needs no
+    network.  .gitignore keeps .cache/ out of commits.
+    """
+    return os.environ.get("COURIER_MKCERT_DEBIAN_CACHE") or os.path.join(ROOT, ".cache")
+
+
+def _candidate_versions(packages) -> dict:
+    """{package: version} apt would fetch, from the local package lists (no network)."""
+    try:
+        shown = subprocess.run(["apt-cache", "show", "--no-all-versions", *packages],
+                               capture_output=True, text=True, timeout=60)
+    except OSError as error:
+        _cannot_run(f"apt-cache cannot run: {error}")
+    versions, package = {}, None
+    for line in shown.stdout.splitlines():
+        if line.startswith("Package: "):
+            package = line.split(None, 1)[1]
+        elif line.startswith("Version: ") and package in packages:
+            versions[package] = line.split(None, 1)[1]
+    missing = [p for p in packages if p not in versions]
+    if missing:
+        last = (shown.stderr.strip().splitlines() or ["no message"])[-1]
+        _cannot_run(f"apt knows no {', '.join(missing)} (apt-get update?): {last}")
+    return versions
+
+
+def debian_package_files(packages) -> str:
+    """A directory holding the files of Debian's packages, as dpkg would install them.
+
+    Downloaded and unpacked once per package version, into a cache.
+    """
+    versions = _candidate_versions(packages)
+    specs = [f"{p}={versions[p]}" for p in packages]
+    name = ",".join(f"{p}_{versions[p]}".replace(":", "%3a") for p in packages)
+    parent = os.path.join(_debian_cache_root(), "debian-packages")
+    unpacked = os.path.join(parent, name)
+    if not os.path.isdir(unpacked):
+        os.makedirs(parent, exist_ok=True)
+        _download_and_unpack(specs, unpacked)
+    return unpacked
+
+
+def _download_and_unpack(specs, destination: str) -> None:
+    """`apt-get download` (checked against the signed archive), then `dpkg-deb -x`.
+
+    The work happens beside the destination and is renamed into place, so
+    an interrupted run leaves no half-unpacked cache; the .debs go with it.
+    """
+    import shutil
+    import tempfile
+
+    work = tempfile.mkdtemp(prefix=".download-", dir=os.path.dirname(destination))
+    try:
+        try:
+            download = subprocess.run(["apt-get", "download", *specs], cwd=work,
+                                      capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            _cannot_run(f"apt-get download failed: {error}")
+        if download.returncode != 0:
+            last = (download.stderr.strip().splitlines() or ["no message"])[-1]
+            _cannot_run(f"apt-get download {' '.join(specs)} failed: {last}")
+        root = os.path.join(work, "root")
+        for deb in sorted(n for n in os.listdir(work) if n.endswith(".deb")):
+            subprocess.run(["dpkg-deb", "-x", os.path.join(work, deb), root],
+                           check=True, capture_output=True, timeout=120)
+        try:
+            os.rename(root, destination)
+        except OSError:  # a concurrent run got there first
+            if not os.path.isdir(destination):
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def debian_templates() -> dict:
+    """{name: path} of /etc/courier/NAME.cnf as Debian's Courier packages ship them.
+
+    Skipped when apt cannot get the packages (no network, not Debian);
+    under CI that is a failure instead.
+    """
+    root = debian_package_files(DEBIAN_COURIER_PACKAGES)
+    paths = {name: os.path.join(root, "etc", "courier", f"{name}.cnf")
+             for name in DEBIAN_TEMPLATES}
+    missing = [path for path in paths.values() if not os.path.isfile(path)]
+    assert not missing, f"Debian's packages no longer ship {missing}"
+    return paths
 
 
 def openssl(*args, **kwargs):

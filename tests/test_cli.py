@@ -10,9 +10,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from conftest import BIN, openssl, reference
+from conftest import BIN, data_path, openssl
 
-UPSTREAM_IMAPD = ("courier-upstream", "imapd.cnf")
+UPSTREAM_IMAPD = ("openssl", "imapd.cnf")
 
 
 def load_pem(path):
@@ -28,7 +28,7 @@ def public_numbers(key):
 
 @pytest.fixture
 def imapd(layout):
-    layout.install_config("imapd", reference(*UPSTREAM_IMAPD), bits=1024)
+    layout.install_config("imapd", data_path(*UPSTREAM_IMAPD), bits=1024)
     return layout
 
 
@@ -133,7 +133,7 @@ def test_missing_config_is_one_line(layout):
 
 
 def test_rand_file_exists_during_key_generation_then_goes(layout):
-    layout.install_config("imapd", reference(*UPSTREAM_IMAPD), bits=4096)
+    layout.install_config("imapd", data_path(*UPSTREAM_IMAPD), bits=4096)
     rand = layout.certsdir / "imapd.rand"
     process = layout.popen("mkimapdcert")
     seen = None
@@ -151,7 +151,7 @@ def test_rand_file_exists_during_key_generation_then_goes(layout):
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_signal_during_4096_bit_key_generation_cleans_up(layout, signum):
-    layout.install_config("imapd", reference(*UPSTREAM_IMAPD), bits=4096)
+    layout.install_config("imapd", data_path(*UPSTREAM_IMAPD), bits=4096)
     process = layout.popen("mkimapdcert")
     rand = layout.certsdir / "imapd.rand"
     deadline = time.monotonic() + 30
@@ -185,7 +185,7 @@ def test_concurrent_runs_make_exactly_one_whole_pem(imapd):
 
 
 def test_service_name_comes_from_program_name(layout, tmp_path):
-    layout.install_config("testd", reference(*UPSTREAM_IMAPD), bits=1024)
+    layout.install_config("testd", data_path(*UPSTREAM_IMAPD), bits=1024)
     link = tmp_path / "mktestdcert"
     link.symlink_to(os.path.join(BIN, "mkcouriercert"))
     result = layout.command(link, "-q")
@@ -215,7 +215,7 @@ def test_pemfile_argument_names_the_output_and_companions(imapd, tmp_path, suffi
 
 def test_config_option_overrides_sysconfdir(layout, tmp_path):
     config = tmp_path / "custom.cnf"
-    config.write_text(open(reference(*UPSTREAM_IMAPD)).read().replace("4096", "1024"))
+    config.write_text(open(data_path(*UPSTREAM_IMAPD)).read().replace("4096", "1024"))
     result = layout.command("mkpop3dcert", "-q", "--config", config)
     assert result.returncode == 0, result.stderr
     assert layout.listing() == ["pop3d.pem"]
@@ -249,7 +249,7 @@ def test_randfile_elsewhere_is_never_written(layout, tmp_path):
     seed = tmp_path / "seed.rand"
     seed.write_bytes(b"old seed")
     os.chmod(seed, 0o644)
-    text = open(reference(*UPSTREAM_IMAPD)).read().replace("4096", "1024")
+    text = open(data_path(*UPSTREAM_IMAPD)).read().replace("4096", "1024")
     text = text.replace("/etc/courier/imapd.rand", str(seed))
     layout.install_config("imapd", None, text=text)
     assert layout.command("mkimapdcert", "-q").returncode == 0
@@ -258,7 +258,7 @@ def test_randfile_elsewhere_is_never_written(layout, tmp_path):
 
 
 def test_unusable_randfile_never_fails_the_run(layout, tmp_path):
-    text = open(reference(*UPSTREAM_IMAPD)).read().replace("4096", "1024")
+    text = open(data_path(*UPSTREAM_IMAPD)).read().replace("4096", "1024")
     text = text.replace("/etc/courier/imapd.rand", str(tmp_path / "no" / "dir" / "x.rand"))
     layout.install_config("imapd", None, text=text)
     result = layout.command("mkimapdcert", "-q")
@@ -277,7 +277,7 @@ def test_version_and_help(layout):
 
 def test_template_key_size_and_digest_follow_bits_as_certtool(layout):
     # certtool signs keys of 4096 bits and more with SHA-384.
-    layout.install_config("imapd", reference("debian-bookworm", "imapd.cnf"))
+    layout.install_config("imapd", data_path("gnutls", "imapd.cnf"))
     env = dict(layout.env, BITS="4096")
     assert layout.command("mkimapdcert", "-q", env=env).returncode == 0
     _, key, certificate = load_pem(layout.certsdir / "imapd.pem")
@@ -286,7 +286,7 @@ def test_template_key_size_and_digest_follow_bits_as_certtool(layout):
 
 
 def test_template_default_is_certtool_high(layout):
-    layout.install_config("imapd", reference("debian-bookworm", "imapd.cnf"))
+    layout.install_config("imapd", data_path("gnutls", "imapd.cnf"))
     assert layout.command("mkimapdcert", "-q").returncode == 0
     data, key, _ = load_pem(layout.certsdir / "imapd.pem")
     assert key.key_size == 3072

@@ -32,17 +32,28 @@ def system_versions():
     return probe.stdout.split() if probe.returncode == 0 else None
 
 
+def rerun_command(modules):
+    """pytest on Debian's stack, to the end: one failure must not hide those after it."""
+    return [SYSTEM_PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", *modules]
+
+
+def test_rerun_reports_every_failure():
+    command = rerun_command(MODULES)
+    assert not {"-x", "--exitfirst"} & set(command)
+    assert not [argument for argument in command if argument.startswith("--maxfail")]
+
+
 def test_suite_passes_on_debian_python_stack():
     versions = system_versions() if os.path.exists(SYSTEM_PYTHON) else None
     if versions is None:
         if os.environ.get("CI"):
             pytest.fail("CI must provide python3-cryptography, python3-openssl and python3-pytest")
         pytest.skip("Debian's python3-cryptography/python3-openssl/python3-pytest not installed")
-    modules = [m for m in MODULES if os.path.exists(os.path.join(ROOT, m))]
+    missing = [m for m in MODULES if not os.path.exists(os.path.join(ROOT, m))]
+    assert not missing, f"renamed or removed? {missing}"
     env = dict(os.environ, PYTHONPATH=ROOT)
     result = subprocess.run(
-        [SYSTEM_PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *modules],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        rerun_command(MODULES), cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     print(f"Debian stack: cryptography {versions[0]}, pyOpenSSL {versions[1]}")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     summary = result.stdout.splitlines()[-1]

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import REFERENCE
+from conftest import data_files
 
 from mkcert.detect import detect_format
 from mkcert.errors import ConfigError
@@ -19,16 +19,14 @@ def text_of(path):
 
 
 @pytest.mark.parametrize("path", sorted(
-    glob.glob(os.path.join(REFERENCE, "debian-bookworm", "*.cnf"))
-    + glob.glob(os.path.join(REFERENCE, "courier-upstream", "*.cnf.gnutls"))
-    + glob.glob(os.path.join(HERE, "templates", "*.cnf"))), ids=os.path.basename)
+    data_files("gnutls") + glob.glob(os.path.join(HERE, "templates", "*.cnf"))),
+    ids=lambda p: "/".join(p.split(os.sep)[-2:]))
 def test_templates_are_gnutls(path):
     assert detect_format(text_of(path), path) == "gnutls"
 
 
-@pytest.mark.parametrize("path", sorted(
-    glob.glob(os.path.join(REFERENCE, "courier-upstream", "*.cnf"))
-    + [os.path.join(REFERENCE, "seed", "pop3d.cnf")]), ids=os.path.basename)
+@pytest.mark.parametrize("path", data_files("openssl") + data_files("howto"),
+                         ids=lambda p: "/".join(p.split(os.sep)[-2:]))
 def test_openssl_configs_are_openssl(path):
     assert detect_format(text_of(path), path) == "openssl"
 

@@ -19,7 +19,7 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import current_user, reference
+from conftest import current_user, data_path
 from test_threat_helpers import UPSTREAM_IMAPD, load_whole_pem
 
 SCALE = int(os.environ.get("MKCERT_FUZZ_SCALE", "1"))
@@ -38,7 +38,7 @@ def sandbox():
     etc, certs = os.path.join(base, "etc"), os.path.join(base, "certs")
     os.mkdir(etc)
     os.mkdir(certs)
-    openssl = open(reference(*UPSTREAM_IMAPD)).read().replace("4096", "1024")
+    openssl = open(data_path(*UPSTREAM_IMAPD)).read().replace("4096", "1024")
     for name in ("imapd", "esmtpd"):
         with open(os.path.join(etc, f"{name}.cnf"), "w") as handle:
             handle.write(openssl)

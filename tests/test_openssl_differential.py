@@ -6,13 +6,13 @@ import re
 import pytest
 
 from certdiff import describe, load
-from conftest import openssl, reference
+from conftest import data_path, openssl
 
 CONFIGS = [
-    ("imapd", ("courier-upstream", "imapd.cnf")),
-    ("pop3d", ("courier-upstream", "pop3d.cnf")),
-    ("esmtpd", ("courier-upstream", "esmtpd.cnf")),
-    ("pop3d", ("seed", "pop3d.cnf")),
+    ("imapd", ("openssl", "imapd.cnf")),
+    ("pop3d", ("openssl", "pop3d.cnf")),
+    ("esmtpd", ("openssl", "esmtpd.cnf")),
+    ("pop3d", ("howto", "pop3d.cnf")),
 ]
 
 
@@ -36,7 +36,7 @@ def test_same_certificate_as_openssl_req(layout, tmp_path, name, source):
     # 4096-bit keys are slow: the upstream files are compared at 2048 bits
     # here, and once at their own size below.
     bits = None if source[0] == "seed" else 2048
-    config = layout.install_config(name, reference(*source), bits=bits)
+    config = layout.install_config(name, data_path(*source), bits=bits)
     theirs = tmp_path / "theirs.pem"
     openssl_req(config, theirs)
     # esmtpd.pem gets DH parameters of BITS bits; their size is not compared here.
@@ -58,7 +58,7 @@ def test_same_certificate_as_openssl_req(layout, tmp_path, name, source):
 
 
 def test_upstream_key_size_is_honoured(layout, tmp_path):
-    config = layout.install_config("imapd", reference("courier-upstream", "imapd.cnf"))
+    config = layout.install_config("imapd", data_path("openssl", "imapd.cnf"))
     theirs = tmp_path / "theirs.pem"
     openssl_req(config, theirs)
     assert layout.command("mkimapdcert", "-q").returncode == 0
@@ -69,7 +69,7 @@ def test_upstream_key_size_is_honoured(layout, tmp_path):
 
 
 def test_days_matches_openssl_days(layout, tmp_path):
-    config = layout.install_config("imapd", reference("seed", "pop3d.cnf"))
+    config = layout.install_config("imapd", data_path("howto", "pop3d.cnf"))
     theirs = tmp_path / "theirs.pem"
     openssl_req(config, theirs, days=1000)
     assert layout.command("mkimapdcert", "-q", "--days", "1000").returncode == 0

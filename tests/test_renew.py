@@ -10,7 +10,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from conftest import BIN, ROOT, reference
+from conftest import BIN, ROOT, data_path
 from test_check import DAY, HOUR, certificate, rsa_key, write_pem
 
 from mkcert.check import check_pem
@@ -19,7 +19,7 @@ from mkcert.check import check_pem
 @pytest.fixture
 def imapd(layout):
     """An OpenSSL-flavour imapd.cnf at 1024 bits (the size changes nothing here)."""
-    layout.install_config("imapd", reference("courier-upstream", "imapd.cnf"), bits=1024)
+    layout.install_config("imapd", data_path("openssl", "imapd.cnf"), bits=1024)
     return layout
 
 
@@ -207,7 +207,7 @@ def test_renewed_pem_loads_in_tls_and_checks_ok_but_for_the_small_key(imapd, pem
 
 
 def test_signal_during_renewal_leaves_the_old_pem(layout, pem):
-    layout.install_config("imapd", reference("courier-upstream", "imapd.cnf"), bits=4096)
+    layout.install_config("imapd", data_path("openssl", "imapd.cnf"), bits=4096)
     write_pem(pem, ends=DAY)
     before = snapshot(pem)
     process = layout.popen("mkimapdcert", "--renew")
@@ -226,7 +226,7 @@ def test_signal_during_renewal_leaves_the_old_pem(layout, pem):
 
 
 def test_gnutls_template_renewal(layout, pem):
-    layout.install_config("imapd", reference("debian-bookworm", "imapd.cnf"))
+    layout.install_config("imapd", data_path("gnutls", "imapd.cnf"))
     env = dict(layout.env, BITS="1024")
     write_pem(pem, ends=DAY, mode=0o640)
     old = pem.read_bytes()
@@ -259,7 +259,7 @@ def test_renew_all_renews_each_present_pem_and_runs_mkdhparams(imapd, tmp_path):
     marker = tmp_path / "mkdhparams-ran"
     (bindir / "mkdhparams").write_text(f"#!/bin/sh\ntouch {marker}\n")
     os.chmod(bindir / "mkdhparams", 0o755)
-    imapd.install_config("pop3d", reference("courier-upstream", "pop3d.cnf"), bits=1024)
+    imapd.install_config("pop3d", data_path("openssl", "pop3d.cnf"), bits=1024)
     due, fresh = imapd.certsdir / "imapd.pem", imapd.certsdir / "pop3d.pem"
     write_pem(due, ends=DAY, mode=0o640)
     write_pem(fresh, ends=100 * DAY)
@@ -281,7 +281,7 @@ def test_renew_all_reports_a_refusal_but_renews_the_others(imapd, tmp_path):
     bindir.mkdir()
     for name in ("imapd", "pop3d"):
         (bindir / f"mk{name}cert").symlink_to(os.path.join(BIN, "mkcouriercert"))
-    imapd.install_config("pop3d", reference("courier-upstream", "pop3d.cnf"), bits=1024)
+    imapd.install_config("pop3d", data_path("openssl", "pop3d.cnf"), bits=1024)
     cert = certificate(rsa_key("server"), issuer="Test CA", issuer_key=rsa_key("ca"), ends=DAY)
     write_pem(imapd.certsdir / "imapd.pem", cert=cert)
     write_pem(imapd.certsdir / "pop3d.pem", ends=DAY)

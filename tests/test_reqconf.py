@@ -2,21 +2,20 @@
 
 OpenSSL fidelity is checked config by config in test_openssl_corpus.py;
 this file pins what other modules rely on (field values, the prompter
-contract, error locations) and the reference configs Courier ships.
+contract, error locations) and configs in the shapes Courier installs.
 """
 
 import io
 
 import pytest
 
+from conftest import data_path
+
 from mkcert.errors import ConfigError
 from mkcert.opensslconf import parse
 from mkcert.prompt import StdioPrompter, answers_prompter
 from mkcert.reqconf import field_type, leading_number, parse_string_mask, request_from_config
 from mkcert.request import IA5_STRING, PRINTABLE_STRING, UTF8_STRING
-
-UPSTREAM = "/work/shared/reference/courier-upstream/"
-
 
 def read(path):
     with open(path, encoding="utf-8", errors="surrogateescape") as handle:
@@ -26,7 +25,7 @@ def read(path):
 @pytest.mark.parametrize("name,digest", [("imapd", "sha1"), ("pop3d", "sha1"),
                                          ("esmtpd", "sha256")])
 def test_upstream_configs(name, digest):
-    request = request_from_config(read(UPSTREAM + name + ".cnf"))
+    request = request_from_config(read(data_path("openssl", name + ".cnf")))
     assert request.flavour == "openssl"
     assert request.digest == digest
     assert request.key.bits == 4096
@@ -42,16 +41,16 @@ def test_upstream_configs(name, digest):
     assert request.extensions[1].derive is not None
 
 
-def test_seed_config_with_inline_comment():
-    request = request_from_config(read("/work/shared/reference/seed/pop3d.cnf"))
+def test_howto_config_with_inline_comment():
+    request = request_from_config(read(data_path("howto", "pop3d.cnf")))
     assert request.key.bits == 1024
     assert request.digest == "sha256"
     assert request.rand_file == "/usr/lib/courier/pop3d.rand"
-    assert request.subject[-1][0].value == "admin@company.fr"
+    assert request.subject[-1][0].value == "admin@example.net"
 
 
 def test_days_are_passed_through():
-    request = request_from_config(read(UPSTREAM + "imapd.cnf"), days=730)
+    request = request_from_config(read(data_path("openssl", "imapd.cnf")), days=730)
     assert request.days == 730
 
 

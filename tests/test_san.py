@@ -8,11 +8,11 @@ import pytest
 from cryptography import x509
 
 from certdiff import describe, load
-from conftest import openssl, reference
+from conftest import data_path, openssl
 
 from mkcert import der, san
 
-UPSTREAM_IMAPD = ("courier-upstream", "imapd.cnf")
+UPSTREAM_IMAPD = ("openssl", "imapd.cnf")
 
 
 def general_names(*names):
@@ -50,7 +50,7 @@ def test_invalid_names_are_refused(text):
 
 @pytest.mark.parametrize("text", ["bad name", "IP:300.1.1.1", "email:nobody"])
 def test_invalid_name_is_a_usage_error_before_any_file(layout, text):
-    layout.install_config("imapd", reference(*UPSTREAM_IMAPD), bits=1024)
+    layout.install_config("imapd", data_path(*UPSTREAM_IMAPD), bits=1024)
     result = layout.command("mkimapdcert", "--san", "ok.example", "--san", text)
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1].startswith(
@@ -83,7 +83,7 @@ ADDEXT = "DNS:mail.example.org,IP:192.0.2.25,IP:2001:db8::25,email:postmaster@ex
 
 
 def cnf_with(extension_lines):
-    text = open(reference(*UPSTREAM_IMAPD)).read().replace("default_bits = 4096",
+    text = open(data_path(*UPSTREAM_IMAPD)).read().replace("default_bits = 4096",
                                                            "default_bits = 1024")
     text = text.replace("RANDFILE = /etc/courier/imapd.rand\n", "")
     return text.replace("nsCertType = server", "\n".join(extension_lines or []))
@@ -119,7 +119,7 @@ def test_openssl_flavour_matches_openssl_req_addext(layout, tmp_path, lines, add
 needs_certtool = pytest.mark.skipif(shutil.which("certtool") is None,
                                     reason="certtool (gnutls-bin) is not installed")
 
-DEBIAN_TEMPLATE = open(reference("debian-bookworm", "imapd.cnf")).read()
+DEBIAN_TEMPLATE = open(data_path("gnutls", "imapd.cnf")).read()
 BARE_TEMPLATE = 'cn = "localhost"\nserial = 7\nexpiration_days = 365\n'
 
 
@@ -154,7 +154,7 @@ def test_gnutls_flavour_matches_certtool_with_name_lines(layout, tmp_path, templ
 
 
 def test_names_in_certificate_round_trip(layout):
-    layout.install_config("imapd", reference(*UPSTREAM_IMAPD), bits=1024)
+    layout.install_config("imapd", data_path(*UPSTREAM_IMAPD), bits=1024)
     assert layout.command("mkimapdcert", "-q", "--san", "a.example", "--san", "::1").returncode == 0
     _, certificate = load(layout.certsdir / "imapd.pem")
     assert san.names_in_certificate(certificate) == [

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import BIN, reference
+from conftest import BIN, data_path
 
 HEAVY = ("cryptography", "OpenSSL", "_cffi_backend")
 
@@ -39,7 +39,7 @@ def test_help_imports_no_crypto(layout, program):
 
 
 def test_already_exists_imports_no_crypto(layout):
-    layout.install_config("imapd", reference("courier-upstream", "imapd.cnf"))
+    layout.install_config("imapd", data_path("openssl", "imapd.cnf"))
     (layout.certsdir / "imapd.pem").write_text("x")
     result, modules = imported_modules([f"{BIN}/mkimapdcert"], layout.env)
     assert result.returncode == 1
@@ -55,7 +55,7 @@ def test_other_cheap_options_import_no_crypto(layout, args):
 
 
 def test_already_exists_with_pemfile_imports_no_crypto(layout, tmp_path):
-    layout.install_config("esmtpd", reference("courier-upstream", "esmtpd.cnf"))
+    layout.install_config("esmtpd", data_path("openssl", "esmtpd.cnf"))
     (tmp_path / "mine.pem").write_text("x")
     result, modules = imported_modules(
         [f"{BIN}/mkcouriercert", "esmtpd", str(tmp_path / "mine")], layout.env)
@@ -131,7 +131,7 @@ def _make_certificate(layout, config_text, program="mkimapdcert"):
 
 
 def test_openssl_certificate_path_imports_only_what_it_needs(layout):
-    with open(reference("courier-upstream", "imapd.cnf"), encoding="utf-8") as handle:
+    with open(data_path("openssl", "imapd.cnf"), encoding="utf-8") as handle:
         text = handle.read()
     text = re.sub(r"(?m)^(\s*default_bits\s*=\s*)\d+", r"\g<1>1024", text)
     modules = _make_certificate(layout, text)
@@ -141,7 +141,7 @@ def test_openssl_certificate_path_imports_only_what_it_needs(layout):
 
 
 def test_certtool_certificate_path_imports_only_what_it_needs(layout):
-    with open(reference("debian-bookworm", "imapd.cnf"), encoding="utf-8") as handle:
+    with open(data_path("gnutls", "imapd.cnf"), encoding="utf-8") as handle:
         text = handle.read()
     layout.env["BITS"] = "1024"
     modules = _make_certificate(layout, text)

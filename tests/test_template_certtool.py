@@ -18,7 +18,7 @@ import subprocess
 
 import pytest
 
-from conftest import REFERENCE
+from conftest import data_files, data_path
 
 from mkcert import compat, der
 from mkcert.cert import build_certificate
@@ -28,10 +28,7 @@ pytestmark = pytest.mark.skipif(shutil.which("certtool") is None,
                                 reason="certtool (gnutls-bin) is not installed")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TEMPLATES = sorted(
-    glob.glob(os.path.join(REFERENCE, "debian-bookworm", "*.cnf"))
-    + glob.glob(os.path.join(REFERENCE, "courier-upstream", "*.cnf.gnutls"))
-    + glob.glob(os.path.join(HERE, "templates", "*.cnf")))
+TEMPLATES = sorted(data_files("gnutls") + glob.glob(os.path.join(HERE, "templates", "*.cnf")))
 
 # Our clock and certtool's are read a few milliseconds apart.
 CLOCK_SLACK = datetime.timedelta(seconds=5)
@@ -158,7 +155,7 @@ def test_digest_follows_key_size_as_in_certtool(bits, digest, tmp_path):
         key_path.write_bytes(key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
             serialization.NoEncryption()))
-    template = os.path.join(REFERENCE, "debian-bookworm", "imapd.cnf")
+    template = data_path("gnutls", "imapd.cnf")
     request = with_key_bits(read(template), bits)
     assert request.key.bits == bits and request.digest == digest
     theirs, _ = certtool_certificate(template, key_path, tmp_path)

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import BIN, reference
+from conftest import BIN, data_path
 from test_threat_helpers import (assert_one_clean_line, assert_whole_or_nothing, install_imapd)
 
 REQ = "[ req ]\ndistinguished_name = dn\nprompt = no\ndefault_bits = 1024\n[ dn ]\nCN = x\n"
@@ -304,7 +304,7 @@ def test_config_that_is_no_regular_file_is_refused_at_once(layout, tmp_path, sou
 def test_unwritable_stdout_is_one_line_on_every_path(layout, args, status):
     """The status is what it is with a writable stdout (CRITICAL 2, "already
     exists" 1, 0); the lost output is one warning line."""
-    layout.install_config("imapd", reference("courier-upstream", "imapd.cnf"))
+    layout.install_config("imapd", data_path("openssl", "imapd.cnf"))
     (layout.certsdir / "imapd.pem").write_text("not a pem")  # "already exists" / CRITICAL
     with open("/dev/full", "w") as full:
         result = subprocess.run([sys.executable, os.path.join(BIN, "mkimapdcert"), *args],

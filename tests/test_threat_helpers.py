@@ -15,16 +15,16 @@ import textwrap
 
 import pytest
 
-from conftest import ROOT, reference
+from conftest import ROOT, data_path
 
-UPSTREAM_IMAPD = ("courier-upstream", "imapd.cnf")
-DEBIAN_IMAPD = ("debian-bookworm", "imapd.cnf")
+UPSTREAM_IMAPD = ("openssl", "imapd.cnf")
+DEBIAN_IMAPD = ("gnutls", "imapd.cnf")
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (mount, chown, setpriv)")
 
 
 def install_imapd(layout, bits=1024, name="imapd"):
-    return layout.install_config(name, reference(*UPSTREAM_IMAPD), bits=bits)
+    return layout.install_config(name, data_path(*UPSTREAM_IMAPD), bits=bits)
 
 
 def mode(path):

@@ -16,7 +16,7 @@ import tempfile
 
 import pytest
 
-from conftest import BIN, ROOT, current_user, reference
+from conftest import BIN, ROOT, current_user, data_path
 from test_threat_helpers import (UPSTREAM_IMAPD, assert_one_clean_line, assert_whole_or_nothing,
                                  install_imapd, load_whole_pem, needs_root, tmpfs)
 
@@ -160,7 +160,7 @@ def world(tmp_path):
     etc, certs = os.path.join(base, "etc"), os.path.join(base, "certs")
     os.mkdir(etc, 0o755)
     os.mkdir(certs, 0o755)
-    text = open(reference(*UPSTREAM_IMAPD)).read().replace("4096", "1024")
+    text = open(data_path(*UPSTREAM_IMAPD)).read().replace("4096", "1024")
     with open(os.path.join(etc, "imapd.cnf"), "w") as handle:
         handle.write(text)
     os.chmod(os.path.join(etc, "imapd.cnf"), 0o644)

@@ -414,7 +414,10 @@ def test_mkdhparams_random_signals_keep_old_or_new_file_and_no_workers(tmp_path,
         assert new.endswith(b"-----END DH PARAMETERS-----\n"), context
         if process.returncode > 0:  # the run saw the signal: nothing was published
             assert new == old, context
-            assert "Traceback" not in stderr, (context, stderr)
+            # SIGINT while the interpreter itself starts: Python's own report,
+            # as check_outcome() allows (docs/RELIABILITY.md, "Not covered").
+            startup = stderr.endswith("KeyboardInterrupt\n")
+            assert startup or "Traceback" not in stderr, (context, stderr)
         # A negative status is the signal's default action, before the run
         # took over its handling or after it was done: old or new, both whole.
         assert layout.listing() == ["dhparams.pem"], (context, layout.listing())

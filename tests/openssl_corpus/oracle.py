@@ -4,7 +4,10 @@ The corpus tests and the property tests share this: OpenSSL is the oracle,
 so a config either fails in both (ours with a ConfigError) or gives the same
 subject DER, extensions (OID, criticality, DER value), digest, key size and
 validity.  Both sides sign with the same fixed 1024-bit key unless a test
-asks for key generation, so key identifiers compare byte for byte.
+asks for key generation; key identifiers compare by how they were computed
+and a serial inside an extension by being the certificate's own
+(tests/certdiff.py).  Every file a comparison writes, the fixed key
+included, is in a temporary directory removed when it ends.
 """
 
 import datetime
@@ -16,10 +19,12 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
+sys.path.insert(0, os.path.dirname(HERE))
 
 from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
+from certdiff import extension_value  # noqa: E402
 from mkcert.cert import build_certificate  # noqa: E402
 from mkcert.errors import ConfigError  # noqa: E402
 from mkcert.config import read_include as read_include_files  # noqa: E402
@@ -38,16 +43,26 @@ def openssl_version():
 
 @functools.lru_cache(maxsize=None)
 def fixed_key():
-    """(key object, PEM path) of one 1024-bit key both sides sign with."""
+    """The 1024-bit key both sides sign with, and its PKCS#8 PEM.
+
+    Only in memory: each OpenSSL run gets its own copy of the file in its
+    work directory, so no private key outlives a comparison.
+    """
     from mkcert.keys import generate_key
     from mkcert.request import KeySpec
     key = generate_key(KeySpec(bits=1024))
-    handle, path = tempfile.mkstemp(suffix=".pem", prefix="mkcert-oracle-")
+    return key, key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption())
+
+
+def write_fixed_key(workdir):
+    """The fixed key as a 0600 file in workdir, for `openssl req -key`."""
+    path = os.path.join(workdir, "fixed-key.pem")
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(handle, "wb") as out:
-        out.write(key.private_bytes(serialization.Encoding.PEM,
-                                    serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()))
-    return key, path
+        out.write(fixed_key()[1])
+    return path
 
 
 class Case:
@@ -95,7 +110,7 @@ def run_openssl(case, workdir):
     if case.keygen:
         command += ["-keyout", os.path.join(workdir, "key.pem")]
     else:
-        command += ["-key", fixed_key()[1]]
+        command += ["-key", write_fixed_key(workdir)]
     env = base_environment(case)
     stdin = "".join(line + "\n" for line in case.stdin) if case.stdin is not None else ""
     result = subprocess.run(command, capture_output=True, env=env, cwd=case.cwd or workdir,
@@ -222,30 +237,15 @@ def raw_extensions(certificate):
 
 
 def extension_list(certificate):
-    """(OID, critical, DER) per extension; a key hash shows as "SHA-1(own key)".
+    """(OID, critical, value) per extension, key identifiers by what they identify.
 
-    With generated keys the two sides have different keys, so key
-    identifiers compare by how they were made, not by value.
+    With generated keys the two sides have different keys, and each
+    certificate has its own random serial, so key identifiers compare by
+    how they were made and an authorityKeyIdentifier field by field
+    (tests/certdiff.py), never as bytes with a part blanked out.
     """
-    import hashlib
-
-    from mkcert import der
-    spki = certificate.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    _, body, _ = der.read_tlv(spki)
-    bit_string = der.children(spki[body:])[1]
-    _, start, end = der.read_tlv(bit_string)
-    bits = bit_string[start + 1:end]
-    own = hashlib.sha1(bits).digest()
-    serial = der.integer(certificate.serial_number)
-    _, start, _ = der.read_tlv(serial)
-    # The [2] serial of an authorityKeyIdentifier, whose length varies too.
-    serial = der.context(2, serial[start:], constructed=False)
-    listed = []
-    for oid, critical, value in raw_extensions(certificate):
-        value = value.replace(own, b"<SHA-1(own key)>").replace(serial, b"<own serial>")
-        listed.append((oid, critical, value))
-    return listed
+    return [(oid, critical, extension_value(oid, value, certificate))
+            for oid, critical, value in raw_extensions(certificate)]
 
 
 def differences(theirs, ours, request):
