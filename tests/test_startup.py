@@ -130,8 +130,8 @@ _COMMON_PATH = {"mkcert", "mkcert.cert", "mkcert.chain", "mkcert.cli", "mkcert.c
                 "mkcert.der", "mkcert.detect", "mkcert.errors", "mkcert.keys", "mkcert.layout",
                 "mkcert.make", "mkcert.names", "mkcert.objects", "mkcert.process",
                 "mkcert.publish", "mkcert.report", "mkcert.request", "mkcert.workers"}
-OPENSSL_PATH_MODULES = _COMMON_PATH | {"mkcert.opensslconf", "mkcert.prompt", "mkcert.reqconf",
-                                       "mkcert.x509ext"}
+OPENSSL_PATH_MODULES = _COMMON_PATH | {"mkcert.dnrules", "mkcert.opensslconf", "mkcert.prompt",
+                                       "mkcert.reqconf", "mkcert.x509ext"}
 CERTTOOL_PATH_MODULES = _COMMON_PATH | {"mkcert.number", "mkcert.seclevel", "mkcert.template"}
 
 
