@@ -73,6 +73,15 @@ def test_cli_module_imports_no_crypto(layout):
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
 
 
+def test_config_reader_imports_no_file_writer(layout):
+    """Reading a config (as the certbot hook does) loads neither the writer nor crypto."""
+    result, modules = imported_modules(["-c", "import mkcert.config"], layout.env)
+    assert result.returncode == 0, result.stderr
+    assert "mkcert.config" in modules
+    assert "mkcert.publish" not in modules
+    assert not [m for m in modules if m.split(".")[0] in HEAVY]
+
+
 # What the certificate path must not load (issue 9: the command's own
 # overhead under 60 ms).  Each was measured on that path with -X importtime
 # (docs/BENCHMARKS.md) and replaced by something already loaded.  The
