@@ -72,7 +72,7 @@ def add_key_identifiers(extensions):
 def _sha1(data):
     # Only called while a certificate is built, when mkcert.cert (and
     # cryptography) is loaded; hashlib would load a second libcrypto.
-    from .cert import digest
+    from .digests import digest
 
     return digest("sha1", data)
 
