@@ -26,11 +26,11 @@ import os
 # Not cryptography's serialization package: importing it loads the SSH,
 # PKCS#12 and cipher code (about 10 ms); the few encodings the command
 # writes are laid out in mkcert.keys instead.
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from . import der
 from .chain import MAX_PEM_BYTES
+from .digests import hash_algorithm
 from .errors import MkcertError
 from .keys import public_key_info
 from .names import name_der
@@ -56,42 +56,6 @@ RSA_SIGNATURE_OIDS = {
 # ends), the largest key and DH parameters still fit in MAX_PEM_BYTES, so
 # --check, --renew and --install can read every PEM the commands write.
 MAX_CERTIFICATE_BYTES = MAX_PEM_BYTES // 2
-
-_HASHES = {
-    "md5": hashes.MD5,
-    "sha1": hashes.SHA1,
-    "sha224": hashes.SHA224,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-    "sha512-224": hashes.SHA512_224,
-    "sha512-256": hashes.SHA512_256,
-    "sha3-224": hashes.SHA3_224,
-    "sha3-256": hashes.SHA3_256,
-    "sha3-384": hashes.SHA3_384,
-    "sha3-512": hashes.SHA3_512,
-}
-
-
-def hash_algorithm(name):
-    """The cryptography hash object for a digest name such as ``sha256``."""
-    try:
-        return _HASHES[name]()
-    except KeyError:
-        raise MkcertError(f"unsupported signature digest {name!r}") from None
-
-
-def digest(name, data):
-    """``hashlib.new(name, data).digest()``, computed by cryptography's OpenSSL.
-
-    Key identifiers and the fingerprint use this rather than hashlib:
-    cryptography is loaded anyway by the time they are computed, while
-    hashlib would load the system's libcrypto as well (about 3 ms).
-    """
-    context = hashes.Hash(hash_algorithm(name))
-    context.update(data)
-    return context.finalize()
-
 
 def random_serial():
     """A random positive serial of up to 159 bits, as OpenSSL 3 `req -x509` makes."""

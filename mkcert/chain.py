@@ -221,7 +221,7 @@ def signature_verifies(certificate, public_key):
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-    from .cert import hash_algorithm
+    from .digests import hash_algorithm
     from .errors import MkcertError
 
     oid = certificate.signature_algorithm_oid.dotted_string
@@ -254,7 +254,7 @@ def _rsa_pss_verifies(certificate, public_key, signed, signature):
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    from .cert import hash_algorithm
+    from .digests import hash_algorithm
     from .errors import MkcertError
 
     try:

@@ -10,8 +10,7 @@ import errno
 import os
 import stat
 
-from .errors import ConfigError, MkcertError
-from .publish import describe
+from .errors import ConfigError, MkcertError, describe
 
 
 # Far beyond any real config; a bigger "config" is a mistake (or /dev/zero).

@@ -26,6 +26,11 @@ def shorten(text: object, limit: int = QUOTE_LIMIT) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in cut)
 
 
+def describe(exc: OSError) -> str:
+    """The human part of an OSError: 'Permission denied', not '[Errno 13] ...'."""
+    return exc.strerror or str(exc)
+
+
 def _one_line(message: str) -> str:
     """The last guard of a message: one line, start and end kept, the middle cut."""
     if len(message) > MESSAGE_LIMIT:

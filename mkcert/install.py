@@ -38,8 +38,7 @@ import pwd
 import stat
 
 from . import chain
-from .errors import AlreadyExists, Interrupted, MkcertError
-from .publish import describe
+from .errors import AlreadyExists, Interrupted, MkcertError, describe
 
 CERTBOT_KEY = "privkey.pem"
 CERTBOT_FULLCHAIN = "fullchain.pem"

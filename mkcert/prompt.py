@@ -17,6 +17,7 @@ import os
 import sys
 
 from . import objects
+from .dnrules import add_attribute, field_type, leading_number
 from .errors import shorten
 
 # `req` reads answers with fgets into 1024 bytes, and builds the names of the
@@ -112,8 +113,6 @@ def answers_prompter(answers):
 
 def subject_from_answers(reader, section_name, entries, mask):
     """The subject RDNs from the admin's answers (``reader`` is reqconf's reader)."""
-    from .reqconf import add_attribute
-
     config = reader.config
     if section_name is None:
         raise reader.error("prompt is not 'no', but there is no distinguished-name"
@@ -147,8 +146,6 @@ def _fields_to_ask(reader, entries):
     The ``_min``/``_max``/``_default``/``_value`` keys go with a field, and
     `req` skips fields it does not know when prompting.
     """
-    from .reqconf import field_type
-
     fields = []
     for entry in entries:
         if entry[0].endswith(("_min", "_max", "_default", "_value")):
@@ -172,7 +169,6 @@ def _known_oid(name, defined):
 
 
 def _number_or_unset(text):
-    from .reqconf import leading_number
     if text is None:
         return -1
     number = leading_number(text)

@@ -29,7 +29,7 @@ import stat
 import types
 
 from . import process
-from .errors import Interrupted, MkcertError
+from .errors import Interrupted, MkcertError, describe
 
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 RAND_BYTES = 512  # one `dd` block, as upstream writes
@@ -41,11 +41,6 @@ SUFFIX_BYTES = 8  # 16 hex digits: no run, live or dead, ever draws another's na
 CREATE_ATTEMPTS = 16
 PID_MAX_LIMIT = 1 << 22  # the kernel's largest PID (/proc/sys/kernel/pid_max)
 MAIL_USER_HINT = "choose another with -u USER or COURIER_MAILUSER"
-
-
-def describe(exc):
-    """The human part of an OSError: 'Permission denied', not '[Errno 13] ...'."""
-    return exc.strerror or str(exc)
 
 
 class Owner:

@@ -5,7 +5,7 @@ mkimapdcert again" (the 2007 how-to), which leaves the server without a key
 between the two steps and forgets the mode and group Debian's postinst set.
 Here a PEM that is due is replaced in one rename by one made from the
 current ``.cnf`` by the very pipeline a first run uses
-(:func:`mkcert.cli.produce`), keeping its mode, owner and group; the
+(:func:`mkcert.make.produce`), keeping its mode, owner and group; the
 previous PEM stays beside it as ``PEMFILE.pem.old`` (0600) for a way back.
 
 Courier's couriertls reads the PEM for every connection, so nothing needs
@@ -40,6 +40,7 @@ import sys
 
 from . import san
 from .errors import MkcertError
+from .make import make, prepare, produce, report
 from .publish import file_to_replace, kept_stat, old_path, replace_keeping_old
 
 
@@ -52,12 +53,10 @@ class Decision:
 
 def renew(program, name, paths, options, environ):
     """Run ``--renew``: a first run if the PEM is missing, else renew if due."""
-    from . import cli
-
     st = file_to_replace(paths.pem, "renewing", "renew the file it points to, or put a "
                                                 "regular file in its place")
     if st is None:
-        return cli.make(program, name, paths, options, environ)
+        return make(program, name, paths, options, environ)
 
     from .check import check_pem
 
@@ -69,7 +68,7 @@ def renew(program, name, paths, options, environ):
             print(f"{paths.pem}: not due for renewal: {decision.reason}")
         return 0
     kept_names = _kept_names(current, options, paths.pem)
-    request, extra = cli.prepare(program, name, paths, options, environ, kept_names)
+    request, extra = prepare(program, name, paths, options, environ, kept_names)
     keep = kept_stat(current.stat)
     if keep.st_mode != current.stat.st_mode and not options.quiet:
         print(f"{program}: warning: {paths.pem} was mode {current.mode:04o}; the new one is "
@@ -78,11 +77,11 @@ def renew(program, name, paths, options, environ):
     def publish_pem(data, run):
         replace_keeping_old(paths.pem, current.data, current.stat, data, keep, run)
 
-    certificate = cli.produce(paths, request, extra, publish_pem)
+    certificate = produce(paths, request, extra, publish_pem)
     if not options.quiet:
         print(f"{paths.pem}: renewed ({decision.reason}); the previous one is "
               f"{old_path(paths.pem)}")
-    cli.report(certificate, options)
+    report(certificate, options)
     return 0
 
 

@@ -251,7 +251,7 @@ def format_time(moment):
 def fingerprint(certificate_der):
     # cryptography's SHA-1: it is loaded whenever there is a certificate to
     # show, while hashlib would load the system's libcrypto besides.
-    from .cert import digest as hash_digest
+    from .digests import digest as hash_digest
 
     digest = hash_digest("sha1", certificate_der).hex().upper()
     return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))

@@ -1037,7 +1037,7 @@ def subject_key_identifier(context):
     """
     # Called while the certificate is built, when mkcert.cert (and
     # cryptography) is loaded; hashlib would load the system's libcrypto too.
-    from .cert import digest
+    from .digests import digest
 
     return der.octet_string(digest("sha1", context.public_key_info))
 

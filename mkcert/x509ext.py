@@ -14,6 +14,7 @@ authorityKeyIdentifier) come out as ``derive`` callables that receive a
 import re
 
 from . import der, objects
+from .dnrules import add_attribute, field_type, string_type, types_for
 from .errors import ConfigError, shorten
 from .request import Extension
 
@@ -71,7 +72,7 @@ def add_key_identifiers(extensions):
 def _sha1(data):
     # Only called while a certificate is built, when mkcert.cert (and
     # cryptography) is loaded; hashlib would load a second libcrypto.
-    from .cert import digest
+    from .digests import digest
 
     return digest("sha1", data)
 
@@ -493,8 +494,6 @@ def alt_name_extension(copy_kind):
 
 def directory_name(reader, section_name):
     """dirName:section -- a Name read as OpenSSL reads it (bytes as Latin-1)."""
-    from .reqconf import add_attribute, field_type, string_type
-
     entries = reader.config.section(section_name)
     if entries is None:
         raise ExtensionError(f"dirName: section [ {shorten(section_name)} ] does not exist")
@@ -933,7 +932,7 @@ _ASN1_MODIFIERS = {
     "OCTWRAP": "octwrap", "SEQWRAP": "seqwrap", "SETWRAP": "setwrap",
     "BITWRAP": "bitwrap", "FORM": "format", "FORMAT": "format",
 }
-# String types: the OpenSSL mask bit each allows (see reqconf.string_type).
+# String types: the OpenSSL mask bit each allows (see dnrules.string_type).
 _ASN1_STRING_BITS = {18: 0x0001, 19: 0x0002, 20: 0x0004, 22: 0x0010, 26: 0x0040,
                      27: 0x0080, 28: 0x0100, 30: 0x0800, 12: 0x2000}
 MAX_ASN1_DEPTH = 50  # nesting of SEQUENCE/SET sections
@@ -1181,8 +1180,6 @@ def _asn1_bytes(kind, value, form):
 
 
 def _asn1_string(kind, value, form):
-    from .reqconf import _types_for
-
     if form == "ASCII":
         text = (value or "").encode("utf-8", "surrogateescape").decode("latin-1")
     elif form == "UTF8":
@@ -1193,7 +1190,7 @@ def _asn1_string(kind, value, form):
         raise ExtensionError("a string takes FORMAT:ASCII or UTF8")
     allowed = _ASN1_STRING_BITS[kind]
     for char in text:
-        allowed = _types_for(ord(char), allowed)
+        allowed = types_for(ord(char), allowed)
         if not allowed:
             raise ExtensionError(f"'{shorten(value)}' has characters this string type"
                                  " cannot hold")

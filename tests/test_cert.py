@@ -193,7 +193,7 @@ def test_key_pem_loads_back_and_openssl_reads_it(tmp_path, key):
 def test_digest_is_hashlibs():
     import hashlib
 
-    from mkcert.cert import digest
+    from mkcert.digests import digest
 
     for name in ("sha1", "sha256", "sha384", "md5"):
         for data in (b"", b"x", bytes(range(256)) * 5):
