@@ -30,6 +30,8 @@ SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 TOOLS = ("debootstrap", "chroot", "mount", "findmnt", "dpkg-buildpackage",
          "dpkg-checkbuilddeps", "dpkg-deb")
 
+pytestmark = pytest.mark.debian
+
 
 def _why_not():
     """The reason this test cannot run here, or None."""

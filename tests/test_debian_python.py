@@ -12,6 +12,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.debian
+
 SYSTEM_PYTHON = "/usr/bin/python3"
 # Test modules that exercise cryptography/pyOpenSSL APIs that changed
 # between 38 and the newest releases.

@@ -19,6 +19,8 @@ from mkcert.cert import build_certificate
 from mkcert.detect import detect_format
 from mkcert.template import read_template, scan
 
+pytestmark = pytest.mark.debian
+
 
 def text_of(path):
     with open(path, "rb") as handle:
