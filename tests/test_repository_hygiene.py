@@ -147,3 +147,22 @@ def test_fuzz_harness_replay_leaves_no_file(tmp_path, harness):
     corpus = os.path.join(ROOT, "fuzz", "corpus", harness[len("fuzz_"):])
     argv = [os.path.join(ROOT, "fuzz", f"{harness}.py"), "--replay", corpus]
     assert run_with_own_tmpdir(tmp_path, argv) == []
+
+
+def _shell_blocks(markdown):
+    return re.findall(r"```sh\n(.*?)```", markdown, re.S)
+
+
+def test_ci_runs_the_readme_commands_word_for_word():
+    """A newcomer who follows "Run the tests" does what CI does, no more, no less."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        readme_lines = {line for block in _shell_blocks(handle.read())
+                        for line in block.splitlines()}
+    with open(os.path.join(ROOT, ".ci", "run"), encoding="utf-8") as handle:
+        commands = [line for line in handle.read().splitlines()
+                    if line.startswith(("apt-get ", "python3 "))]
+    assert len(commands) == 2, commands
+    install, suite = commands
+    # Only where apt's output goes may differ.
+    assert install.split(" >", 1)[0] in readme_lines
+    assert suite in readme_lines
