@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Coverage-guided fuzzing of the mk*cert command line (issue 7), with atheris.
+"""Coverage-guided fuzzing of the mk*cert command line, with atheris.
 
 Each input is an argument list: the bytes split at NUL, the first piece
 choosing the program name.  mkcert.cli.main runs in this process inside a

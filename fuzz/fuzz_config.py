@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Coverage-guided fuzzing of the config readers (issue 7), with atheris.
+"""Coverage-guided fuzzing of the config readers, with atheris.
 
 Each input is one config file's bytes.  It goes through every reader
 (detect_format, read_template, opensslconf.parse + reqconf.request_from_config)

@@ -131,7 +131,7 @@ def test_no_extensions_makes_version_1_as_openssl_does(tmp_path, key):
 
 
 # The key and public-key encodings are ours (mkcert.keys), so that the
-# command never imports cryptography's serialization package (issue 9).
+# command never imports cryptography's serialization package.
 # They must be byte for byte what cryptography, i.e. OpenSSL, writes, on
 # both supported stacks (this module also runs on Debian's cryptography 38).
 

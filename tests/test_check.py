@@ -1,4 +1,4 @@
-"""--check: every state and exit status of the monitoring check (issue 8, item 1).
+"""--check: every state and exit status of the monitoring check.
 
 Certificates are made here with cryptography, one per situation: expired,
 about to expire, not yet valid, CA-issued, mismatched, sha1/md5-signed,

@@ -1,4 +1,4 @@
-"""--check and the chain after the server's certificate (issue 10, point 5).
+"""--check and the chain after the server's certificate.
 
 A CA-issued Courier PEM is key, leaf, then intermediates (what --install
 writes from certbot's files).  The certificates come from tests/pki.py's

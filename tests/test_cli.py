@@ -1,4 +1,4 @@
-"""mk<NAME>cert end to end: every upstream semantic, done safely (issue 2, item 4)."""
+"""mk<NAME>cert end to end: every upstream semantic, done safely."""
 
 import os
 import pwd

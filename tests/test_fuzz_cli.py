@@ -1,4 +1,4 @@
-"""Property tests: the command lines never crash, hang or leave a file behind (issue 7).
+"""Property tests: the command lines never crash, hang or leave a file behind.
 
 ``mkcert.cli.main`` and ``mkcert.dhcli.main`` run in this process on random
 and grammar-shaped argument lists, in a private layout with the current

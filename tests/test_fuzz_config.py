@@ -1,4 +1,4 @@
-"""Property tests: the config readers never crash and never hang (issue 7).
+"""Property tests: the config readers never crash and never hang.
 
 Whatever text they get -- random, or shaped like an OpenSSL config or a
 certtool template -- the readers either return a request or raise a

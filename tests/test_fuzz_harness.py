@@ -1,4 +1,4 @@
-"""The atheris harnesses under fuzz/ stay runnable (issue 7).
+"""The atheris harnesses under fuzz/ stay runnable.
 
 Their seed corpora replay without atheris; where atheris is installed,
 fuzz_config.py also fuzzes for a few hundred runs (a smoke test: the long

@@ -1,4 +1,4 @@
-"""The certbot deploy hook, run as certbot runs it (issue 10, point 4).
+"""The certbot deploy hook, run as certbot runs it.
 
 certbot runs ``contrib/certbot-deploy-hook`` with ``RENEWED_LINEAGE`` and
 ``RENEWED_DOMAINS`` set; the hook reads ``SYSCONFDIR/mkcert-install.conf``

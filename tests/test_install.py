@@ -1,4 +1,4 @@
-"""``--install``: a CA's key, certificate and chain into Courier's PEM (issue 10).
+"""``--install``: a CA's key, certificate and chain into Courier's PEM.
 
 Every case runs the real command against a throw-away CA (tests/pki.py).
 What the PEM holds is judged by the ``openssl`` binary: the key it reads

@@ -1,4 +1,4 @@
-"""Our command against `openssl req` on the reference configs (issue 2, item 7)."""
+"""Our command against `openssl req` on the reference configs."""
 
 import os
 import re

@@ -1,4 +1,4 @@
-"""--renew: replace a self-signed PEM that is due, and nothing else (issue 8, item 2)."""
+"""--renew: replace a self-signed PEM that is due, and nothing else."""
 
 import os
 import signal

@@ -1,4 +1,4 @@
-"""``--renew`` and the renewal timer leave certbot's PEMs to certbot (issues 8 and 10).
+"""``--renew`` and the renewal timer leave certbot's PEMs to certbot.
 
 A PEM the deploy hook fills (listed in mkcert-install.conf) is due for
 renewal at about the time certbot renews it; the daily timer must not fail

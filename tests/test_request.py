@@ -1,4 +1,4 @@
-"""mkcert.request's records keep what dataclasses gave them (issue 9).
+"""mkcert.request's records keep what dataclasses gave them.
 
 The request classes were frozen dataclasses; importing dataclasses cost the
 command about 10 ms, so they are plain classes now.  Everything the readers,

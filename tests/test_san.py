@@ -1,4 +1,4 @@
-"""--san: subjectAltName entries as openssl -addext and certtool put them (issue 8, item 3)."""
+"""--san: subjectAltName entries as openssl -addext and certtool put them."""
 
 import ipaddress
 import shutil

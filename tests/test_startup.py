@@ -1,4 +1,4 @@
-"""Start-up and key generation stay fast, checked by structure, never by time (issue 9).
+"""Start-up and key generation stay fast, checked by structure, never by time.
 
 Install scripts call the commands when the PEM already exists, and admins
 type --help; neither needs cryptography or pyOpenSSL, whose import costs
@@ -82,7 +82,7 @@ def test_config_reader_imports_no_file_writer(layout):
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
 
 
-# What the certificate path must not load (issue 9: the command's own
+# What the certificate path must not load (the command's own
 # overhead under 60 ms).  Each was measured on that path with -X importtime
 # (docs/BENCHMARKS.md) and replaced by something already loaded.  The
 # output of -X importtime includes the key searches' imports too: they are

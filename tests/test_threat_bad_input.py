@@ -1,10 +1,11 @@
-"""Threat: bad input on every path (issue 7).
+"""Threat: bad input on every path.
 
 Each bad input gets exit 1 (2 for a usage error, as argparse does), exactly
 one line on stderr saying what is wrong and where (``file:line:`` where
 there is a line), no Python traceback, and no file left behind.
 
-Inputs both oracles accept (an empty file, an unterminated quote, bytes
+Odd inputs that one oracle or both accept (an empty file, which certtool
+takes and we refuse as a truncated config; an unterminated quote; bytes
 that are not UTF-8 in a comment) are listed in ACCEPTED: there the promise
 is a whole PEM or a clean refusal, never a crash.
 """

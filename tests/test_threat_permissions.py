@@ -1,4 +1,4 @@
-"""Threat: the private key readable by group or others, even for an instant (issue 7).
+"""Threat: the private key readable by group or others, even for an instant.
 
 Two independent witnesses watch every file a run makes in the directory:
 

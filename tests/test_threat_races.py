@@ -1,4 +1,4 @@
-"""Threat: concurrent runs on the same files (issue 7).
+"""Threat: concurrent runs on the same files.
 
 test_cli.py runs 8 mkimapdcert at once; here 16 (and the three services in
 one directory), mkdhparams against itself, concurrent --renew, each with a

@@ -1,4 +1,4 @@
-"""Threat: the machine says no -- disk full, read-only, missing, forbidden (issue 7).
+"""Threat: the machine says no -- disk full, read-only, missing, forbidden.
 
 Each failure must be exit 1 with one line on stderr naming the file and the
 reason, no traceback, and nothing of the run's left behind (an existing

@@ -1,4 +1,4 @@
-"""Threat: SIGINT, SIGTERM, SIGHUP and SIGKILL at any point of a run (issue 7).
+"""Threat: SIGINT, SIGTERM, SIGHUP and SIGKILL at any point of a run.
 
 The promise: afterwards there is either no PEM and no leftover file, or a
 whole, valid PEM (key matches certificate) -- never an empty or partial

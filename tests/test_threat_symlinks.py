@@ -1,4 +1,4 @@
-"""Threat: symlinks planted where a run writes (issue 7).
+"""Threat: symlinks planted where a run writes.
 
 Whatever is planted at PEMFILE.pem, PEMFILE.rand, the temporary names
 PEMFILE.pem.tmp.* / PEMFILE.rand.tmp.*, or TLS_DHPARAMS, the file it
