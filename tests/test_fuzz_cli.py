@@ -34,11 +34,12 @@ class Hang(Exception):
 @contextlib.contextmanager
 def sandbox():
     """A layout, its environment, and the current directory inside it."""
+    # Read before the directory exists: a failure here leaves nothing behind.
+    openssl = open(data_path(*UPSTREAM_IMAPD)).read().replace("4096", "1024")
     base = tempfile.mkdtemp(prefix="mkcert-fuzz-")
     etc, certs = os.path.join(base, "etc"), os.path.join(base, "certs")
     os.mkdir(etc)
     os.mkdir(certs)
-    openssl = open(data_path(*UPSTREAM_IMAPD)).read().replace("4096", "1024")
     for name in ("imapd", "esmtpd"):
         with open(os.path.join(etc, f"{name}.cnf"), "w") as handle:
             handle.write(openssl)

@@ -155,12 +155,13 @@ def world(tmp_path):
     python = _python_for_nobody()
     if python is None:
         pytest.skip(f"no Python with cryptography that user nobody can run on {ROOT}")
+    # Read before the directory exists: a failure here leaves nothing behind.
+    text = open(data_path(*UPSTREAM_IMAPD)).read().replace("4096", "1024")
     base = tempfile.mkdtemp(prefix="mkcert-world-")
     os.chmod(base, 0o755)
     etc, certs = os.path.join(base, "etc"), os.path.join(base, "certs")
     os.mkdir(etc, 0o755)
     os.mkdir(certs, 0o755)
-    text = open(data_path(*UPSTREAM_IMAPD)).read().replace("4096", "1024")
     with open(os.path.join(etc, "imapd.cnf"), "w") as handle:
         handle.write(text)
     os.chmod(os.path.join(etc, "imapd.cnf"), 0o644)
