@@ -96,8 +96,13 @@ def _assert_lintian_clean(deb):
 WHY_NOT = _why_not()
 
 
-@pytest.mark.skipif(WHY_NOT is not None, reason=str(WHY_NOT))
+@pytest.mark.skipif(WHY_NOT is not None and not os.environ.get("CI")
+                    or WHY_NOT == "COURIER_MKCERT_DEBIAN_TEST=0", reason=str(WHY_NOT))
 def test_debian_package_with_courier(tmp_path):
+    # CI installs everything this needs: there a missing piece is a failure,
+    # not a skip that would pass unseen.
+    if WHY_NOT is not None:
+        pytest.fail(f"the chroot test cannot run under CI: {WHY_NOT}")
     build = subprocess.run([os.path.join(INTEGRATION, "build-deb.sh"), str(tmp_path)],
                            cwd=ROOT, env=dict(os.environ, PATH=SYSTEM_PATH),
                            capture_output=True, text=True, timeout=600)
