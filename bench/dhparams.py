@@ -44,7 +44,8 @@ def cpu_openssl(bits, directory):
 
 
 def cpu_ours(bits, directory, jobs):
-    from mkcert.dhparams import search_safe_prime, usable_cpus
+    from mkcert.dhparams import search_safe_prime
+    from mkcert.workers import usable_cpus
 
     searches = []
     for _ in range(jobs or usable_cpus()):

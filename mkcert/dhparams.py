@@ -18,7 +18,7 @@ import os
 import signal
 
 from . import der
-from .workers import die_with_parent
+from .workers import die_with_parent, usable_cpus
 
 GENERATOR = 2
 DEFAULT_BITS = 2048
@@ -145,13 +145,6 @@ RESIDUE = 11
 STOP_GRACE_SECONDS = 2.0
 PROGRESS_INTERVAL = 0.2
 
-
-def usable_cpus():
-    """The CPUs this process may run on (not the machine's total)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 def sieve_limit(bits):

@@ -23,19 +23,12 @@ from . import der
 from .errors import MkcertError
 from .publish import HANDLED_SIGNALS, blocked_signals
 from .request import MAX_RSA_BITS, MIN_RSA_BITS
-from .workers import Lifeline
+from .workers import Lifeline, usable_cpus
 
 PUBLIC_EXPONENT = 65537
 RSA_ENCRYPTION_OID = "1.2.840.113549.1.1.1"
 
 
-
-def usable_cpus():
-    """CPUs this process may run on (its affinity mask, not the machine's total)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def default_racers():

@@ -22,6 +22,18 @@ import signal
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on: its affinity mask, not the machine's total.
+
+    A container or ``taskset`` limits the mask; workers beyond it only share
+    the same cores and slow each other down.
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 class Lifeline:
     """One pipe shared by the children a parent forks; they end when it dies.
 

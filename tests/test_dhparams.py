@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mkcert import dhparams
+from mkcert import dhparams, workers
 from mkcert.errors import MkcertError
 
 
@@ -146,7 +146,7 @@ def test_random_start_keeps_the_window_inside_the_size(crypto, primes):
 
 
 def test_usable_cpus_follows_affinity():
-    assert dhparams.usable_cpus() == len(os.sched_getaffinity(0))
+    assert workers.usable_cpus() == len(os.sched_getaffinity(0))
 
 
 def _failing_search(bits, primes=None, inverses=None):

@@ -215,13 +215,13 @@ def _no_children_left():
 def test_default_racers_is_at_most_two_and_at_most_the_usable_cpus():
     import cryptography
 
-    from mkcert import keys
+    from mkcert import keys, workers
 
     racers = keys.default_racers()
-    assert 1 <= racers <= min(2, keys.usable_cpus())
+    assert 1 <= racers <= min(2, workers.usable_cpus())
     major = int(cryptography.__version__.split(".")[0])
     if major >= 40 or 37 <= major < 40:  # the racer's key loads back unchecked
-        assert racers == min(2, keys.usable_cpus())
+        assert racers == min(2, workers.usable_cpus())
     else:
         assert racers == 1
 
