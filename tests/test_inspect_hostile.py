@@ -594,25 +594,14 @@ def test_a_pem_published_meanwhile_with_this_content_is_unchanged(tmp_path, loos
     pem_file = str(tmp_path / "imapd.pem")
     user = pki_user()
     install.install(pem_file, material_of(loose), user)
-    real_current = install._current
-    looks = []
-
-    def stale_look(path):  # the look this run took before the other run published
-        looks.append(path)
-        return None if len(looks) == 1 else real_current(path)
-
-    monkeypatch.setattr(install, "_current", stale_look)
+    first_look_sees(monkeypatch, None)  # taken before the other run published
     outcome = install.install(pem_file, material_of(loose), user)
     assert not outcome.changed and ": unchanged, it already holds " in outcome.line
     assert sorted(os.listdir(tmp_path)) == ["imapd.pem", "in"]
 
 
-def test_a_pem_replaced_meanwhile_with_this_content_is_unchanged(tmp_path, loose, monkeypatch):
-    pem_file = tmp_path / "imapd.pem"
-    write(pem_file, b"the old PEM\n", 0o640)
-    stale = (b"the old PEM\n", os.lstat(pem_file))
-    install.install(str(pem_file), material_of(loose), pki_user())  # the other run
-    (tmp_path / "imapd.pem.old").unlink()
+def first_look_sees(monkeypatch, stale):
+    """install's first look at the PEM sees ``stale``: another run publishes right after it."""
     real_current = install._current
     looks = []
 
@@ -621,6 +610,15 @@ def test_a_pem_replaced_meanwhile_with_this_content_is_unchanged(tmp_path, loose
         return stale if len(looks) == 1 else real_current(path)
 
     monkeypatch.setattr(install, "_current", stale_look)
+
+
+def test_a_pem_replaced_meanwhile_with_this_content_is_unchanged(tmp_path, loose, monkeypatch):
+    pem_file = tmp_path / "imapd.pem"
+    write(pem_file, b"the old PEM\n", 0o640)
+    stale = (b"the old PEM\n", os.lstat(pem_file))
+    install.install(str(pem_file), material_of(loose), pki_user())  # the other run
+    (tmp_path / "imapd.pem.old").unlink()
+    first_look_sees(monkeypatch, stale)
     outcome = install.install(str(pem_file), material_of(loose), pki_user())
     assert not outcome.changed and ": unchanged, it already holds " in outcome.line
     assert sorted(os.listdir(tmp_path)) == ["imapd.pem", "in"]
@@ -630,14 +628,7 @@ def test_other_content_published_meanwhile_is_replaced_as_it_would_be_later(
         tmp_path, loose, monkeypatch):
     pem_file = tmp_path / "imapd.pem"
     write(pem_file, b"another run's PEM\n", 0o600)
-    real_current = install._current
-    looks = []
-
-    def stale_look(path):
-        looks.append(path)
-        return None if len(looks) == 1 else real_current(path)
-
-    monkeypatch.setattr(install, "_current", stale_look)
+    first_look_sees(monkeypatch, None)
     outcome = install.install(str(pem_file), material_of(loose), pki_user())
     assert outcome.changed
     assert (tmp_path / "imapd.pem.old").read_bytes() == b"another run's PEM\n"
