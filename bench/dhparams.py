@@ -44,8 +44,8 @@ def cpu_openssl(bits, directory):
 
 
 def cpu_ours(bits, directory, jobs):
-    from mkcert.dhparams import search_safe_prime
-    from mkcert.workers import usable_cpus
+    from mkcert.x509.dhparams import search_safe_prime
+    from mkcert.system.workers import usable_cpus
 
     searches = []
     for _ in range(jobs or usable_cpus()):
@@ -96,7 +96,7 @@ def time_cli(bits, directory, jobs):
 
 
 def time_function(bits, directory, jobs):
-    from mkcert.dhparams import generate_dh_params_pem
+    from mkcert.x509.dhparams import generate_dh_params_pem
 
     start = time.perf_counter()
     generate_dh_params_pem(bits, jobs=jobs)

@@ -56,12 +56,12 @@ def main():
     spent = {"keygen": 0.0, "certificate": 0.0}
     fixed = os.environ.get("MKCERT_BENCH_FIXED_KEY")
 
-    # mkcert.keys (which loads only cryptography's RSA module) is wrapped
-    # now; mkcert.cert (the X.509 layer) when the command imports it, so that
+    # mkcert.x509.keys (which loads only cryptography's RSA module) is wrapped
+    # now; mkcert.x509.certificate (the X.509 layer) when the command imports it, so that
     # an import the command overlaps with the key search stays overlapped.
-    import mkcert.keys
+    import mkcert.x509.keys
 
-    real_generate = mkcert.keys.generate_key
+    real_generate = mkcert.x509.keys.generate_key
     real_build = []
 
     def load_fixed(spec):
@@ -99,7 +99,7 @@ def main():
             finally:
                 spent["keygen"] += time.perf_counter() - start
 
-    real_start = getattr(mkcert.keys, "start_key", None)
+    real_start = getattr(mkcert.x509.keys, "start_key", None)
 
     def start_key(spec, *rest, **options):
         return Pending(spec, None if fixed else real_start(spec, *rest, **options))
@@ -125,11 +125,11 @@ def main():
         real_build.append(module.build_certificate_der)
         module.build_certificate_der = build_certificate
 
-    _when_imported("mkcert.cert", wrap_cert)
+    _when_imported("mkcert.x509.certificate", wrap_cert)
 
-    mkcert.keys.generate_key = generate_key
+    mkcert.x509.keys.generate_key = generate_key
     if real_start is not None:
-        mkcert.keys.start_key = start_key
+        mkcert.x509.keys.start_key = start_key
 
     # A script that ends with os._exit (skipping the interpreter's teardown)
     # still gets its report written, and then exits the same way.

@@ -2,7 +2,7 @@
 """Coverage-guided fuzzing of the mk*cert command line, with atheris.
 
 Each input is an argument list: the bytes split at NUL, the first piece
-choosing the program name.  mkcert.cli.main runs in this process inside a
+choosing the program name.  mkcert.cli.main.main runs in this process inside a
 private layout (1024-bit keys, BITS=512 for esmtpd's DH parameters) with
 the current directory inside it; afterwards every file must be one of the
 configs or a whole PEM, with no temporary or seed file left, and stderr
@@ -33,9 +33,9 @@ except ImportError:
 
 if atheris is not None and "--replay" not in sys.argv:
     with atheris.instrument_imports(include=["mkcert"]):
-        from mkcert import cli
+        from mkcert.cli import main as cli
 else:
-    from mkcert import cli
+    from mkcert.cli import main as cli
 
 # A `prompt = yes` config asks on stderr and reads stdin: make that end of
 # input at once, never a wait on a pipe that stays open.

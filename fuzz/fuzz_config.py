@@ -30,12 +30,12 @@ except ImportError:  # replay mode only
 
 def _imports():
     global MkcertError, detect_format, read_template, parse, request_from_config, load_request
-    from mkcert.config import load_request
-    from mkcert.detect import detect_format
+    from mkcert.readers.load import load_request
+    from mkcert.readers.detect import detect_format
     from mkcert.errors import MkcertError
-    from mkcert.opensslconf import parse
-    from mkcert.reqconf import request_from_config
-    from mkcert.template import read_template
+    from mkcert.readers.openssl.syntax import parse
+    from mkcert.readers.openssl.req import request_from_config
+    from mkcert.readers.certtool.template import read_template
 
 
 if atheris is not None and "--replay" not in sys.argv:

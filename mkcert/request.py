@@ -1,8 +1,8 @@
 """The neutral certificate request: what to make, whatever file said so.
 
-Both readers (OpenSSL ``req`` configs in :mod:`mkcert.reqconf`, certtool
-templates in :mod:`mkcert.template`) produce a :class:`CertRequest`; the
-builder in :mod:`mkcert.cert` turns one into a key and a certificate.  The
+Both readers (OpenSSL ``req`` configs in :mod:`mkcert.readers.openssl.req`, certtool
+templates in :mod:`mkcert.readers.certtool.template`) produce a :class:`CertRequest`; the
+builder in :mod:`mkcert.x509.certificate` turns one into a key and a certificate.  The
 request holds plain data only, with every value already in the exact form
 the certificate needs (DER for extensions, an ASN.1 string tag for each name
 attribute), so the builder makes no choices of its own: the readers own the
@@ -132,11 +132,16 @@ class KeyContext(Record):
     ``public_key_info``: DER SubjectPublicKeyInfo of the new key;
     ``public_key_bits``: the contents of its subjectPublicKey BIT STRING;
     ``subject``: DER of the subject (= issuer: the certificate is
-    self-signed); ``serial``: an int.
+    self-signed); ``serial``: an int.  The two SHA-1 digests are the key
+    identifiers the tools compute: ``public_key_bits_sha1`` is RFC 5280's
+    method 1 (OpenSSL's ``hash``), ``public_key_info_sha1`` hashes the whole
+    SubjectPublicKeyInfo (GnuTLS).  The builder computes them, so a reader
+    describes a key identifier without loading a hash library.
     """
 
     FIELDS = (("public_key_info", REQUIRED), ("public_key_bits", REQUIRED),
-              ("subject", REQUIRED), ("serial", REQUIRED))
+              ("subject", REQUIRED), ("serial", REQUIRED),
+              ("public_key_bits_sha1", REQUIRED), ("public_key_info_sha1", REQUIRED))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -190,7 +195,7 @@ class CertRequest(Record):
         if self.not_after is not None:
             return not_before, self.not_after
         if self.days > (LATEST - not_before).days:
-            from .errors import MkcertError
+            from mkcert.errors import MkcertError
 
             raise MkcertError(f"a validity of {self.days} days ends after the year 9999")
         return not_before, not_before + datetime.timedelta(days=self.days)

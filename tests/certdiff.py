@@ -9,7 +9,7 @@ import hashlib
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from mkcert import der
+from mkcert.asn1 import der
 
 
 def load(path):

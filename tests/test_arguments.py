@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from mkcert.arguments import parse
-from mkcert.cli import DEFAULT_OPTIONS, plain_options
+from mkcert.cli.arguments import parse
+from mkcert.cli.main import DEFAULT_OPTIONS, plain_options
 
 
 @pytest.mark.parametrize("multi_call, arguments", [
@@ -42,7 +42,7 @@ def test_anything_else_goes_to_argparse(multi_call, arguments):
 def test_plain_run_does_not_load_argparse(layout):
     """The package-script path: an existing PEM, answered without argparse."""
     (layout.certsdir / "imapd.pem").write_text("x")
-    code = ("import sys; from mkcert import cli; status = cli.main(program='mkimapdcert'); "
+    code = ("import sys; from mkcert.cli import main as cli; status = cli.main(program='mkimapdcert'); "
             "print(status, 'argparse' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], env=layout.env, capture_output=True,
                          text=True, check=True).stdout.split()

@@ -7,10 +7,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from conftest import openssl
-from mkcert import der, report
-from mkcert.cert import build_certificate, certificate_pem
+from mkcert.asn1 import der
+from mkcert.x509 import inspect as report
+from mkcert.x509.certificate import build_certificate, certificate_pem
 from mkcert.errors import MkcertError
-from mkcert.keys import generate_key, private_key_pem
+from mkcert.x509.keys import generate_key, private_key_pem
 from mkcert.request import (IA5_STRING, PRINTABLE_STRING, Attribute, CertRequest,
                             Extension, KeySpec)
 
@@ -130,7 +131,7 @@ def test_no_extensions_makes_version_1_as_openssl_does(tmp_path, key):
     assert "Version: 1 (0x0)" in openssl("x509", "-in", path, "-noout", "-text").stdout
 
 
-# The key and public-key encodings are ours (mkcert.keys), so that the
+# The key and public-key encodings are ours (mkcert.x509.keys), so that the
 # command never imports cryptography's serialization package.
 # They must be byte for byte what cryptography, i.e. OpenSSL, writes, on
 # both supported stacks (this module also runs on Debian's cryptography 38).
@@ -159,7 +160,7 @@ def test_private_key_pem_is_what_private_bytes_writes(keys_of_every_size, pem_fo
 
 
 def test_private_key_der_is_what_private_bytes_writes(keys_of_every_size):
-    from mkcert.keys import pkcs8_der, rsa_private_key_der
+    from mkcert.x509.keys import pkcs8_der, rsa_private_key_der
 
     for key in keys_of_every_size:
         pkcs1 = rsa_private_key_der(key.private_numbers())
@@ -172,7 +173,7 @@ def test_private_key_der_is_what_private_bytes_writes(keys_of_every_size):
 
 
 def test_public_key_info_is_what_public_bytes_writes(keys_of_every_size):
-    from mkcert.keys import public_key_info
+    from mkcert.x509.keys import public_key_info
 
     for key in keys_of_every_size:
         public = key.public_key()
@@ -193,7 +194,7 @@ def test_key_pem_loads_back_and_openssl_reads_it(tmp_path, key):
 def test_digest_is_hashlibs():
     import hashlib
 
-    from mkcert.digests import digest
+    from mkcert.x509.digests import digest
 
     for name in ("sha1", "sha256", "sha384", "md5"):
         for data in (b"", b"x", bytes(range(256)) * 5):
@@ -219,3 +220,19 @@ def test_times_are_read_from_der_digits(encoded, expected):
             report._parse_time(encoded)
     else:
         assert report._parse_time(encoded) == expected
+
+
+def test_key_context_carries_both_tools_key_identifiers():
+    """RFC 5280 method 1 (OpenSSL) and SHA-1 over the whole SPKI (GnuTLS), checked by hashlib."""
+    import hashlib
+
+    from mkcert.x509.certificate import key_context
+
+    key = generate_key(KeySpec(bits=1024))
+    context = key_context(key.public_key(), b"\x30\x00", 7)
+    spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert context.public_key_info == spki
+    assert context.public_key_info_sha1 == hashlib.sha1(spki).digest()
+    assert context.public_key_bits_sha1 == hashlib.sha1(context.public_key_bits).digest()
+    assert spki.endswith(context.public_key_bits)

@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from mkcert import check as checkmod
-from mkcert import der
-from mkcert.dhparams import named_group_pem
+from mkcert.actions import check as checkmod
+from mkcert.asn1 import der
+from mkcert.x509.dhparams import named_group_pem
 
 DAY = datetime.timedelta(days=1)
 HOUR = datetime.timedelta(hours=1)
@@ -306,7 +306,7 @@ def test_unreadable_is_critical(pem, monkeypatch):
 # -- UNKNOWN, JSON and the never-touch promise ---------------------------
 
 def test_unexpected_failure_is_unknown_without_traceback(pem, monkeypatch, capsys):
-    from mkcert import cli
+    from mkcert.cli import main as cli
 
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
@@ -358,7 +358,7 @@ def test_check_never_creates_modifies_or_chmods(layout, pem):
 
 
 def test_tls_context_loads_a_matching_pair_and_names_a_mismatch():
-    from mkcert.compat import tls_context_error
+    from mkcert.x509.compat import tls_context_error
 
     key = rsa_key("server")
     assert tls_context_error(certificate(key), key) is None

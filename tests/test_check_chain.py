@@ -17,7 +17,7 @@ import subprocess
 import pytest
 
 import pki
-from mkcert import check as checkmod
+from mkcert.actions import check as checkmod
 
 DAY, HOUR = pki.DAY, datetime.timedelta(hours=1)
 LEAF_NAME = "O = mkcert tests, CN = mail.example.test"
@@ -75,7 +75,7 @@ def run_json(layout, pem):
 
 
 def expiry(certificate):
-    from mkcert.compat import not_valid_after
+    from mkcert.x509.compat import not_valid_after
 
     return checkmod.format_moment(not_valid_after(certificate))
 
@@ -335,7 +335,7 @@ def test_damaged_chain_never_raises(pem, good, seed):
 def test_renew_still_reads_the_result_and_refuses_a_ca_issued_chain(pem, good):
     import types
 
-    from mkcert import renew
+    from mkcert.actions import renew
     from mkcert.errors import MkcertError
 
     write_pem(pem, good)

@@ -233,14 +233,14 @@ def test_bad_days_is_a_usage_error(imapd, days):
 def test_days_sets_the_validity(imapd):
     assert imapd.command("mkimapdcert", "-q", "--days", "30").returncode == 0
     _, _, certificate = load_pem(imapd.certsdir / "imapd.pem")
-    from mkcert.compat import not_valid_after, not_valid_before
+    from mkcert.x509.compat import not_valid_after, not_valid_before
     assert (not_valid_after(certificate) - not_valid_before(certificate)).days == 30
 
 
 def test_default_validity_is_365_days(imapd):
     assert imapd.command("mkimapdcert", "-q").returncode == 0
     _, _, certificate = load_pem(imapd.certsdir / "imapd.pem")
-    from mkcert.compat import not_valid_after, not_valid_before
+    from mkcert.x509.compat import not_valid_after, not_valid_before
     assert (not_valid_after(certificate) - not_valid_before(certificate)).days == 365
 
 

@@ -1,7 +1,7 @@
 """What outside testers typed: odd numbers, a diverted program name, the docs from a checkout.
 
 Every number from the command line or the environment goes through
-:func:`mkcert.number.whole_number`; these tests run the real commands with
+:func:`mkcert.readers.number.whole_number`; these tests run the real commands with
 the values that used to end in a traceback or slip through ``int()``.
 """
 
@@ -15,7 +15,7 @@ import pytest
 
 from conftest import BIN, ROOT
 
-from mkcert.number import NumberError, whole_number
+from mkcert.readers.number import NumberError, whole_number
 
 OPENSSL_EXAMPLE = os.path.join(ROOT, "examples", "openssl", "imapd.cnf")
 GNUTLS_EXAMPLE = os.path.join(ROOT, "examples", "gnutls", "imapd.cnf")
@@ -86,7 +86,7 @@ def test_bad_numbers_in_options_are_usage_errors(layout, mode, option, status, t
 @pytest.mark.parametrize("option", ["--days", "--warn", "--before"])
 def test_days_options_stop_at_the_year_9999(layout, option):
     """--renew --before 1000000000 was an OverflowError from timedelta."""
-    from mkcert.arguments import days_to_the_year_9999
+    from mkcert.cli.arguments import days_to_the_year_9999
 
     mode = {"--warn": ["--check"], "--before": ["--renew"]}.get(option, [])
     result = layout.command("mkimapdcert", *mode, option, str(days_to_the_year_9999() + 1))
@@ -110,7 +110,7 @@ def test_renew_before_a_billion_days_is_a_usage_error_not_an_overflow(layout):
     (["--days", "1"], "days", 1),
 ])
 def test_numbers_in_range_are_taken(arguments, field, value):
-    from mkcert.arguments import parse
+    from mkcert.cli.arguments import parse
 
     assert getattr(parse("mkimapdcert", False, arguments), field) == value
 
@@ -171,7 +171,7 @@ def test_bad_dh_bits_is_one_line(layout, text):
 # --- the name dpkg-divert gives Courier's originals ----------------------------------
 
 def test_service_name_from_a_diverted_program_name():
-    from mkcert.cli import service_from_program
+    from mkcert.cli.main import service_from_program
 
     assert service_from_program("/usr/lib/courier/mkimapdcert.courier") == "imapd"
     assert service_from_program("/usr/sbin/mkpop3dcert.courier") == "pop3d"
@@ -180,7 +180,7 @@ def test_service_name_from_a_diverted_program_name():
 
 def test_diversion_names_in_the_debian_package_are_the_ones_understood():
     """preinst diverts to PATH.courier: the suffix the command strips."""
-    from mkcert.cli import DIVERTED_SUFFIX
+    from mkcert.cli.main import DIVERTED_SUFFIX
 
     with open(os.path.join(ROOT, "debian", "courier-mkcert.preinst"), encoding="utf-8") as f:
         preinst = f.read()

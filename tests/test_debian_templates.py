@@ -14,10 +14,10 @@ import pytest
 from conftest import DEBIAN_TEMPLATES, data_path
 from test_template_certtool import certtool_certificate
 
-from mkcert import compat
-from mkcert.cert import build_certificate
-from mkcert.detect import detect_format
-from mkcert.template import read_template, scan
+from mkcert.x509 import compat
+from mkcert.x509.certificate import build_certificate
+from mkcert.readers.detect import detect_format
+from mkcert.readers.certtool.template import read_template, scan
 
 pytestmark = pytest.mark.debian
 

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import data_files
 
-from mkcert.detect import detect_format
+from mkcert.readers.detect import detect_format
 from mkcert.errors import ConfigError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -87,7 +87,7 @@ def test_detect_imports_no_crypto():
     import subprocess
     import sys
 
-    code = ("import sys; import mkcert.detect, mkcert.template; "
+    code = ("import sys; import mkcert.readers.detect, mkcert.readers.certtool.template; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('cryptography', 'OpenSSL', '_cffi_backend')))")
     root = os.path.dirname(HERE)

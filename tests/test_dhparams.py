@@ -1,4 +1,4 @@
-"""mkcert.dhparams: encodings checked against OpenSSL, and the safe-prime search itself."""
+"""mkcert.x509.dhparams: encodings checked against OpenSSL, and the safe-prime search itself."""
 
 import multiprocessing
 import os
@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mkcert import dhparams, workers
+from mkcert.x509 import dhparams
+from mkcert.system import workers
 from mkcert.errors import MkcertError
 
 

@@ -1,6 +1,6 @@
 """Property tests: the command lines never crash, hang or leave a file behind.
 
-``mkcert.cli.main`` and ``mkcert.dhcli.main`` run in this process on random
+``mkcert.cli.main.main`` and ``mkcert.cli.dhparams.main`` run in this process on random
 and grammar-shaped argument lists, in a private layout with the current
 directory inside it.  Allowed outcomes: a status (0 to 3), or argparse's
 SystemExit; a failure says one line on stderr and never shows a
@@ -117,7 +117,7 @@ PROGRAMS = st.sampled_from(["mkimapdcert", "mkpop3dcert", "mkesmtpdcert", "mkcou
 @settings(max_examples=120 * SCALE, **SETTINGS)
 @given(PROGRAMS, st.lists(TOKENS, max_size=6), st.sampled_from(["512", "low", "1024", "x"]))
 def test_mkcert_command_lines(program, argv, bits):
-    from mkcert.cli import main
+    from mkcert.cli.main import main
 
     with sandbox() as (base, env):
         env["BITS"] = bits  # RSA bits or level for a template, DH bits for esmtpd
@@ -139,7 +139,7 @@ DH_OPTIONS = ["--force", "--named-group", "ffdhe2048", "FFDHE3072", "ffdhe1", "-
                        st.sampled_from(["512", "", "abc", "ffdhe2048", "openssl", "low", "0",
                                         "99999", "x"]), max_size=2))
 def test_mkdhparams_command_lines(argv, extra):
-    from mkcert.dhcli import main
+    from mkcert.cli.dhparams import main
 
     with sandbox() as (base, env):
         env.update(extra)

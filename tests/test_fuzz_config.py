@@ -4,7 +4,7 @@ Whatever text they get -- random, or shaped like an OpenSSL config or a
 certtool template -- the readers either return a request or raise a
 :class:`mkcert.errors.MkcertError`; any other exception, or more than a few
 seconds on a small input, is a bug.  The same holds end to end through
-:func:`mkcert.config.load_request` on bytes written to a file.  The
+:func:`mkcert.readers.load.load_request` on bytes written to a file.  The
 longer-running coverage-guided version is fuzz/fuzz_config.py (atheris).
 """
 
@@ -18,12 +18,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mkcert.config import load_request
-from mkcert.detect import detect_format
+from mkcert.readers.load import load_request
+from mkcert.readers.detect import detect_format
 from mkcert.errors import MkcertError
-from mkcert.opensslconf import parse
-from mkcert.reqconf import request_from_config
-from mkcert.template import read_template
+from mkcert.readers.openssl.syntax import parse
+from mkcert.readers.openssl.req import request_from_config
+from mkcert.readers.certtool.template import read_template
 
 SCALE = int(os.environ.get("MKCERT_FUZZ_SCALE", "1"))  # more examples: MKCERT_FUZZ_SCALE=20
 SECONDS = 5  # per example; a small input that takes longer is a hang

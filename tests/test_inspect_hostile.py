@@ -19,7 +19,9 @@ from cryptography.hazmat.primitives import serialization
 
 import pki
 from conftest import ROOT, openssl
-from mkcert import chain, check, der, install, renew
+from mkcert.x509 import chain
+from mkcert.actions import check, install, renew
+from mkcert.asn1 import der
 from mkcert.errors import MkcertError
 from test_threat_helpers import assert_one_clean_line
 
@@ -568,7 +570,7 @@ def test_a_self_signed_leaf_needs_no_chain(layout, tmp_path, authority):
 
 
 def test_the_hook_logs_the_missing_issuer_as_a_warning(layout, tmp_path, authority):
-    from mkcert import hook
+    from mkcert.actions import hook
 
     live = authority.write_certbot_lineage(str(tmp_path / "letsencrypt"))
     os.unlink(os.path.join(live, "fullchain.pem"))

@@ -279,7 +279,7 @@ def test_chain_verdicts_agree_with_openssl_verify(tmp_path, ca):
     server sends (each issued by the next), so a shuffled chain is where the
     two differ, on purpose.
     """
-    from mkcert.chain import chain_breaks
+    from mkcert.x509.chain import chain_breaks
 
     impostor = pki.Pki(slot=3)
     cases = [  # (chain after the leaf, good by construction)
@@ -441,7 +441,7 @@ def test_symlinked_pem_is_refused(layout, ca, tmp_path):
 
 SIGNAL_DURING_WRITE = """
 import os, signal
-import mkcert.publish as _publish
+import mkcert.system.publish as _publish
 _real = _publish._write_all
 def _write_all(fd, data, path, *rest):
     if "imapd.pem.tmp." in path and b"CERTIFICATE" in bytes(data):
@@ -469,7 +469,7 @@ def test_signal_during_the_write_leaves_the_old_pem_or_none(layout, ca, existing
 def test_install_checks_the_time_it_runs_at():
     """verify() judges validity at ``now``: the same material passes now, fails later."""
     from mkcert.errors import MkcertError
-    from mkcert.install import Material, verify
+    from mkcert.actions.install import Material, verify
 
     authority = pki.Pki()
     material = Material(authority.leaf_key, b"", "key.pem",

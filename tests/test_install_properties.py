@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 
 import pki
 from conftest import openssl
-from mkcert import chain, cli, der
+from mkcert.x509 import chain
+from mkcert.cli import main as cli
+from mkcert.asn1 import der
 
 AUTHORITY = pki.Pki(leaf_kind="ec")
 GOOD = {

@@ -1,9 +1,9 @@
-"""The deploy hook's config, ``mkcert-install.conf``: PEM -> certbot lineage (mkcert.installconf)."""
+"""The deploy hook's config, ``mkcert-install.conf``: PEM -> certbot lineage (mkcert.readers.installconf)."""
 
 import pytest
 
 from mkcert.errors import ConfigError
-from mkcert.installconf import parse
+from mkcert.readers.installconf import parse
 
 CONF = "/etc/courier/mkcert-install.conf"
 CERTS = "/etc/courier"

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from mkcert import dhcli, dhparams
+from mkcert.cli import dhparams as dhcli
+from mkcert.x509 import dhparams
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO, "bin", "mkdhparams")
@@ -103,7 +104,7 @@ def test_usage_errors_exit_2(tmp_path, args):
 
 
 def test_help_and_version_do_not_import_crypto():
-    code = ("import sys\nfrom mkcert.dhcli import main\n"
+    code = ("import sys\nfrom mkcert.cli.dhparams import main\n"
             "for argv in (['--help'], ['--version']):\n"
             "    try: main(argv)\n"
             "    except SystemExit: pass\n"

@@ -38,8 +38,8 @@ def test_corpus_config_matches_openssl(path):
         problems = oracle.compare(case)
     except oracle.BuilderLimitation as limitation:
         # The request is right (its subject matched OpenSSL's) but
-        # mkcert.cert cannot build it yet: see the xfail reason.
-        pytest.xfail(f"mkcert.cert cannot build this request: {limitation.args[1]}")
+        # mkcert.x509.certificate cannot build it yet: see the xfail reason.
+        pytest.xfail(f"mkcert.x509.certificate cannot build this request: {limitation.args[1]}")
     assert not problems, f"{oracle.openssl_version()}: {path}: " + "; ".join(problems)
 
 
@@ -59,7 +59,7 @@ def test_summary_lines_equal_openssl_x509_output(tmp_path):
 
     from cryptography.hazmat.primitives import serialization
 
-    from mkcert.report import summary_lines
+    from mkcert.x509.inspect import summary_lines
 
     with open(COURIER_SHAPED[0], encoding="utf-8", errors="surrogateescape") as handle:
         text = handle.read()
@@ -88,7 +88,7 @@ SERIAL_OF_19_OCTETS = (1 << 150) | 0x5A5A
      ["keyIdentifier", "authorityCertIssuer", "authorityCertSerialNumber"]),
 ])
 def test_aki_serials_of_different_lengths_compare_alike(name, fields):
-    from mkcert.cert import build_certificate
+    from mkcert.x509.certificate import build_certificate
 
     request, _ = oracle.run_ours(oracle.Case.from_file(os.path.join(CORPUS, name)))
     long, short = (build_certificate(request.replace(serial=serial), oracle.fixed_key()[0])

@@ -8,7 +8,7 @@ numbers in our messages, the include callback, loops).
 import pytest
 
 from mkcert.errors import ConfigError
-from mkcert.opensslconf import logical_lines, parse, strip_comment
+from mkcert.readers.openssl.syntax import logical_lines, parse, strip_comment
 
 SEED = """RANDFILE = /usr/lib/courier/pop3d.rand
 

@@ -19,9 +19,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "ope
 import oracle  # noqa: E402
 
 from mkcert.errors import ConfigError  # noqa: E402
-from mkcert.opensslconf import parse  # noqa: E402
-from mkcert.reqconf import request_from_config  # noqa: E402
-from mkcert.prompt import answers_prompter  # noqa: E402
+from mkcert.readers.openssl.syntax import parse  # noqa: E402
+from mkcert.readers.openssl.req import request_from_config  # noqa: E402
+from mkcert.readers.openssl.prompt import answers_prompter  # noqa: E402
 
 FUZZ = settings(max_examples=400, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from mkcert import publish
+from mkcert.system import publish
 from mkcert.errors import AlreadyExists, Interrupted, MkcertError
 
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT, openssl
 from test_threat_helpers import assert_one_clean_line, assert_whole_or_nothing
 
-from mkcert.config import load_request
+from mkcert.readers.load import load_request
 from mkcert.errors import ConfigError
 
 REQ = ("[ req ]\ndistinguished_name = dn\nprompt = no\ndefault_bits = 1024\n"
@@ -133,7 +133,7 @@ def _runaway(lines):
 
 
 def test_expansions_that_add_up_are_refused_at_the_line_that_passes_the_limit(tmp_path):
-    from mkcert.opensslconf import MAX_EXPANDED_BYTES
+    from mkcert.readers.openssl.syntax import MAX_EXPANDED_BYTES
 
     problem = _refusal(tmp_path, _runaway(1000))
     copies = MAX_EXPANDED_BYTES // 60000 + 1  # the first copy past the limit
@@ -269,7 +269,7 @@ def test_req_settings_before_the_first_section_make_the_certificate_openssl_make
     ("prompt = no\ndistinguished_name = dn\n", None),
 ])
 def test_req_settings_before_sections_count_as_a_req_section(text, expected):
-    from mkcert.detect import detect_format
+    from mkcert.readers.detect import detect_format
 
     if expected is None:
         with pytest.raises(ConfigError):
@@ -285,7 +285,7 @@ def _configs(*parts):
 @pytest.mark.parametrize("path", _configs("tests", "templates", "*.cnf")
                          + _configs("examples", "gnutls", "*.cnf"), ids=os.path.basename)
 def test_every_template_here_is_still_a_template(path):
-    from mkcert.detect import detect_format
+    from mkcert.readers.detect import detect_format
 
     with open(path, "rb") as handle:
         text = handle.read().decode("utf-8", "surrogateescape")
@@ -355,7 +355,7 @@ def test_an_answer_with_a_nul_byte_is_refused(layout):
 def test_a_pipe_without_newlines_is_read_in_answers_of_at_most_1023_bytes():
     import io
 
-    from mkcert.prompt import MAX_ANSWER, StdioPrompter
+    from mkcert.readers.openssl.prompt import MAX_ANSWER, StdioPrompter
 
     read_end, write_end = os.pipe()
     os.write(write_end, b"a" * 5000)
@@ -415,7 +415,7 @@ def test_renewing_from_a_template_whose_end_has_passed_fails_visibly(layout):
 def test_the_end_may_be_a_second_away_but_not_now():
     import datetime
 
-    from mkcert.template import read_template
+    from mkcert.readers.certtool.template import read_template
 
     now = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
     text = 'cn = x\nexpiration_date = "2030-01-01 00:00:{:02d} UTC"\n'

@@ -11,11 +11,11 @@ import pytest
 
 from conftest import data_path
 
-from mkcert.dnrules import field_type, leading_number, parse_string_mask
+from mkcert.readers.openssl.dn_strings import field_type, leading_number, parse_string_mask
 from mkcert.errors import ConfigError
-from mkcert.opensslconf import parse
-from mkcert.prompt import StdioPrompter, answers_prompter
-from mkcert.reqconf import request_from_config
+from mkcert.readers.openssl.syntax import parse
+from mkcert.readers.openssl.prompt import StdioPrompter, answers_prompter
+from mkcert.readers.openssl.req import request_from_config
 from mkcert.request import IA5_STRING, PRINTABLE_STRING, UTF8_STRING
 
 def read(path):

@@ -4,7 +4,7 @@ Install scripts call the commands when the PEM already exists, and admins
 type --help; neither needs cryptography or pyOpenSSL, whose import costs
 more than the rest of the run.  Checked with -X importtime.
 
-The racing key generation of mkcert.keys (two searches, first key wins) must
+The racing key generation of mkcert.x509.keys (two searches, first key wins) must
 give a proper key, leave no process behind (so nothing can delay the exit)
 and stay interruptible.  Timings live in bench/ and docs/BENCHMARKS.md.
 """
@@ -34,8 +34,8 @@ def imported_modules(args, env, cwd=None):
 def test_help_imports_no_crypto(layout, program):
     result, modules = imported_modules([f"{BIN}/{program}", "--help"], layout.env)
     assert result.returncode == 0
-    assert "mkcert.cli" in modules
-    assert "mkcert.make" not in modules  # the pipeline is for making, not for --help
+    assert "mkcert.cli.main" in modules
+    assert "mkcert.actions.make" not in modules  # the pipeline is for making, not for --help
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
 
 
@@ -67,18 +67,18 @@ def test_already_exists_with_pemfile_imports_no_crypto(layout, tmp_path):
 
 def test_cli_module_imports_no_crypto(layout):
     """Importing the command's module alone pulls in no crypto library."""
-    result, modules = imported_modules(["-c", "import mkcert.cli"], layout.env)
+    result, modules = imported_modules(["-c", "import mkcert.cli.main"], layout.env)
     assert result.returncode == 0, result.stderr
-    assert "mkcert.cli" in modules
+    assert "mkcert.cli.main" in modules
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
 
 
 def test_config_reader_imports_no_file_writer(layout):
     """Reading a config (as the certbot hook does) loads neither the writer nor crypto."""
-    result, modules = imported_modules(["-c", "import mkcert.config"], layout.env)
+    result, modules = imported_modules(["-c", "import mkcert.readers.load"], layout.env)
     assert result.returncode == 0, result.stderr
-    assert "mkcert.config" in modules
-    assert "mkcert.publish" not in modules
+    assert "mkcert.readers.load" in modules
+    assert "mkcert.system.publish" not in modules
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
 
 
@@ -89,11 +89,11 @@ def test_config_reader_imports_no_file_writer(layout):
 # forked children writing to the same standard error.
 NOT_ON_CERTIFICATE_PATH = {
     # the serialization package loads SSH, PKCS#12 and cipher code (10 ms):
-    # mkcert.keys lays out the key and public key DER itself
+    # mkcert.x509.keys lays out the key and public key DER itself
     "cryptography.hazmat.primitives.serialization",
     "cryptography.hazmat.primitives.serialization.ssh",
     "cryptography.hazmat.primitives.ciphers",
-    # the X.509 layer (45 ms): mkcert.cert writes the DER itself
+    # the X.509 layer (45 ms): mkcert.x509.certificate writes the DER itself
     "cryptography.x509",
     # hashlib loads the system's libcrypto besides cryptography's (3 ms)
     "hashlib", "_hashlib",
@@ -134,16 +134,41 @@ def _avoidable(modules):
 
 # The package's own modules each certificate path may load: the budget in
 # modules.  Code moved out of a module on the path brings its new module
-# here (mkcert.make from cli, dnrules from reqconf, digests from cert);
-# nothing else joins.
-_COMMON_PATH = {"mkcert", "mkcert.cert", "mkcert.chain", "mkcert.cli", "mkcert.config",
-                "mkcert.der", "mkcert.detect", "mkcert.digests", "mkcert.errors", "mkcert.keys",
-                "mkcert.layout", "mkcert.make", "mkcert.names", "mkcert.objects",
-                "mkcert.process", "mkcert.publish", "mkcert.report", "mkcert.request",
-                "mkcert.workers"}
-OPENSSL_PATH_MODULES = _COMMON_PATH | {"mkcert.dnrules", "mkcert.opensslconf", "mkcert.prompt",
-                                       "mkcert.reqconf", "mkcert.x509ext"}
-CERTTOOL_PATH_MODULES = _COMMON_PATH | {"mkcert.number", "mkcert.seclevel", "mkcert.template"}
+# here (mkcert.actions.make from the command line, dn_strings from the req
+# reader, digests from the certificate builder); nothing else joins.  The
+# layer packages themselves (mkcert.x509, ...) hold a docstring and no code:
+# test_layer_packages_hold_no_code keeps them so.
+LAYER_PACKAGES = {"mkcert.asn1", "mkcert.system", "mkcert.readers", "mkcert.x509",
+                  "mkcert.actions", "mkcert.cli"}
+_COMMON_PATH = LAYER_PACKAGES | {
+    "mkcert", "mkcert.errors", "mkcert.layout", "mkcert.request",
+    "mkcert.asn1.der", "mkcert.asn1.names", "mkcert.asn1.oids",
+    "mkcert.system.process", "mkcert.system.publish", "mkcert.system.workers",
+    "mkcert.readers.load", "mkcert.readers.detect",
+    "mkcert.x509.certificate", "mkcert.x509.chain", "mkcert.x509.digests", "mkcert.x509.keys",
+    "mkcert.x509.inspect",
+    "mkcert.actions.make",
+    "mkcert.cli.main",
+}
+OPENSSL_PATH_MODULES = _COMMON_PATH | {
+    "mkcert.readers.openssl", "mkcert.readers.openssl.syntax", "mkcert.readers.openssl.req",
+    "mkcert.readers.openssl.dn_strings", "mkcert.readers.openssl.prompt",
+    "mkcert.readers.openssl.extensions"}
+CERTTOOL_PATH_MODULES = _COMMON_PATH | {
+    "mkcert.readers.number", "mkcert.readers.certtool", "mkcert.readers.certtool.seclevel",
+    "mkcert.readers.certtool.template"}
+
+
+def test_layer_packages_hold_no_code():
+    """A layer's ``__init__`` is a docstring: importing a layer costs nothing."""
+    import ast
+    import importlib.util
+
+    for package in LAYER_PACKAGES | {"mkcert.readers.openssl", "mkcert.readers.certtool"}:
+        path = importlib.util.find_spec(package).origin
+        with open(path, encoding="utf-8") as handle:
+            body = ast.parse(handle.read()).body
+        assert len(body) == 1 and isinstance(body[0], ast.Expr), package
 
 
 def _own_modules(modules):
@@ -163,8 +188,8 @@ def test_openssl_certificate_path_imports_only_what_it_needs(layout):
         text = handle.read()
     text = re.sub(r"(?m)^(\s*default_bits\s*=\s*)\d+", r"\g<1>1024", text)
     modules = _make_certificate(layout, text)
-    assert "mkcert.make" in modules
-    assert "mkcert.cert" in modules and "mkcert.report" in modules
+    assert "mkcert.actions.make" in modules
+    assert "mkcert.x509.certificate" in modules and "mkcert.x509.inspect" in modules
     assert "cryptography.hazmat.primitives.asymmetric.rsa" in modules
     assert _avoidable(modules) == []
     assert sorted(_own_modules(modules) - OPENSSL_PATH_MODULES) == []
@@ -175,7 +200,7 @@ def test_certtool_certificate_path_imports_only_what_it_needs(layout):
         text = handle.read()
     layout.env["BITS"] = "1024"
     modules = _make_certificate(layout, text)
-    assert "mkcert.template" in modules and "mkcert.cert" in modules
+    assert "mkcert.readers.certtool.template" in modules and "mkcert.x509.certificate" in modules
     assert _avoidable(modules) == []
     assert sorted(_own_modules(modules) - CERTTOOL_PATH_MODULES) == []
 
@@ -197,7 +222,7 @@ def test_no_pkg_resources_or_metadata_lookup(layout):
                 or m.startswith("importlib.metadata")]
 
 
-# Racing key generation (mkcert.keys): structure, not speed.  The time a key
+# Racing key generation (mkcert.x509.keys): structure, not speed.  The time a key
 # takes is random; what is checked here is that racing gives a proper key,
 # leaves no process behind (so nothing can delay the exit) and stays
 # interruptible.
@@ -215,7 +240,8 @@ def _no_children_left():
 def test_default_racers_is_at_most_two_and_at_most_the_usable_cpus():
     import cryptography
 
-    from mkcert import keys, workers
+    from mkcert.x509 import keys
+    from mkcert.system import workers
 
     racers = keys.default_racers()
     assert 1 <= racers <= min(2, workers.usable_cpus())
@@ -230,7 +256,7 @@ def test_the_racers_key_is_loaded_without_rechecking_its_primes(monkeypatch):
     """Racing only pays if the hand-over skips OpenSSL's slow RSA key check."""
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from mkcert import keys
+    from mkcert.x509 import keys
 
     key = rsa.generate_private_key(65537, 1024)
     loaded = keys._load(keys._encode(key.private_numbers()))
@@ -245,7 +271,7 @@ def test_racing_gives_a_complete_key_and_leaves_no_process(racers):
     from cryptography.hazmat.primitives.asymmetric import padding
     from cryptography.hazmat.primitives import hashes
 
-    from mkcert.keys import generate_key
+    from mkcert.x509.keys import generate_key
     from mkcert.request import KeySpec
 
     key = generate_key(KeySpec(bits=1024), racers=racers)
@@ -258,7 +284,7 @@ def test_racing_gives_a_complete_key_and_leaves_no_process(racers):
 
 
 def test_racers_make_different_keys():
-    from mkcert.keys import generate_key
+    from mkcert.x509.keys import generate_key
     from mkcert.request import KeySpec
 
     moduli = {generate_key(KeySpec(bits=1024), racers=2).public_key().public_numbers().n
@@ -269,7 +295,7 @@ def test_racers_make_different_keys():
 def test_a_failing_racer_is_outrun_by_the_other(tmp_path, monkeypatch):
     import os
 
-    from mkcert import keys
+    from mkcert.x509 import keys
     from mkcert.request import KeySpec
 
     real = keys._generate
@@ -288,7 +314,7 @@ def test_a_failing_racer_is_outrun_by_the_other(tmp_path, monkeypatch):
 
 
 def test_all_racers_failing_is_an_error(monkeypatch):
-    from mkcert import keys
+    from mkcert.x509 import keys
     from mkcert.errors import MkcertError
     from mkcert.request import KeySpec
 
@@ -304,7 +330,7 @@ def test_all_racers_failing_is_an_error(monkeypatch):
 def test_without_fork_one_search_runs_in_a_thread(monkeypatch):
     import os
 
-    from mkcert import keys
+    from mkcert.x509 import keys
     from mkcert.request import KeySpec
 
     def no_fork():
@@ -317,8 +343,8 @@ def test_without_fork_one_search_runs_in_a_thread(monkeypatch):
 RACE_UNDER_SIGTERM = r"""
 import os, sys
 from mkcert.errors import Interrupted
-from mkcert.keys import generate_key
-from mkcert.publish import Run
+from mkcert.x509.keys import generate_key
+from mkcert.system.publish import Run
 from mkcert.request import KeySpec
 try:
     with Run():
@@ -371,7 +397,7 @@ def _children_of(pid):
 
 
 def test_a_racer_failure_is_reported_like_the_threads(monkeypatch):
-    from mkcert import keys
+    from mkcert.x509 import keys
     from mkcert.errors import MkcertError
     from mkcert.request import KeySpec
 
@@ -385,7 +411,7 @@ def test_a_racer_failure_is_reported_like_the_threads(monkeypatch):
 
 
 def test_start_key_overlaps_other_work_and_closing_stops_the_search():
-    from mkcert.keys import start_key
+    from mkcert.x509.keys import start_key
     from mkcert.request import KeySpec
 
     with start_key(KeySpec(bits=1024), racers=2) as pending:
@@ -401,7 +427,7 @@ def test_start_key_overlaps_other_work_and_closing_stops_the_search():
 def test_a_fresh_key_is_not_rechecked_on_cryptography_37_to_39(monkeypatch):
     """cryptography 37-39 re-check every generated key (0.25 s at 4096 bits
     with OpenSSL 3.0); a key straight from OpenSSL's generator is not."""
-    from mkcert import keys
+    from mkcert.x509 import keys
     from mkcert.request import KeySpec
 
     backend = keys._legacy_backend()

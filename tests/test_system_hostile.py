@@ -424,14 +424,14 @@ SIGNAL_AFTER_PUBLICATION = """
         if os.getpid() == MAIN:  # not in a key search's child process
             os.kill(MAIN, SIG)
     if POINT == "report":
-        from mkcert import report
+        from mkcert.x509 import inspect as report
         _summary = report.summary_lines
         def _patched(*args, **kwargs):
             hit()
             return _summary(*args, **kwargs)
         report.summary_lines = _patched
     elif POINT == "run-ended":
-        from mkcert import publish
+        from mkcert.system import publish
         _exit = publish.Run.__exit__
         def _patched(self, *exc):
             result = _exit(self, *exc)

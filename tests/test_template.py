@@ -15,10 +15,10 @@ import pytest
 
 from conftest import data_files
 
-from mkcert import der
+from mkcert.asn1 import der
 from mkcert.errors import ConfigError, MkcertError
 from mkcert.request import IA5_STRING, PRINTABLE_STRING, UTF8_STRING, KeyContext
-from mkcert.template import (NO_WELL_DEFINED_EXPIRATION, bits_for_security_level,
+from mkcert.readers.certtool.template import (NO_WELL_DEFINED_EXPIRATION, bits_for_security_level,
                              read_template, scan, subject_key_identifier)
 
 PATH = "/etc/courier/imapd.cnf"
@@ -70,7 +70,9 @@ def test_subject_key_identifier_hashes_whole_spki():
     import hashlib
 
     spki = b"\x30\x03\x02\x01\x05"
-    context = KeyContext(public_key_info=spki, public_key_bits=b"x", subject=b"", serial=1)
+    context = KeyContext(public_key_info=spki, public_key_bits=b"x", subject=b"", serial=1,
+                         public_key_bits_sha1=hashlib.sha1(b"x").digest(),
+                         public_key_info_sha1=hashlib.sha1(spki).digest())
     assert subject_key_identifier(context) == der.octet_string(hashlib.sha1(spki).digest())
 
 
@@ -478,7 +480,7 @@ def test_bits_for_security_level(value, bits):
     (15360, "sha512"), (15361, "sha256"), (16384, "sha256"),
 ])
 def test_certtool_digest(bits, digest):
-    from mkcert.template import certtool_digest, with_key_bits
+    from mkcert.readers.certtool.template import certtool_digest, with_key_bits
 
     assert certtool_digest(bits) == digest
     request = with_key_bits(read_template("cn = x\n", PATH), bits)

@@ -2,7 +2,7 @@
 
 For each template (Debian's, Courier's ``*.cnf.gnutls``, and the ones in
 ``tests/templates/``), certtool 3.7 signs a certificate with a key we
-generated, and mkcert.cert builds one from read_template's request with the
+generated, and mkcert.x509.certificate builds one from read_template's request with the
 same key.  Everything but the clock and a random serial must be byte for
 byte equal; then, with certtool's validity and serial pinned into our
 request, the whole certificate (signature included: RSA PKCS#1 v1.5 is
@@ -20,9 +20,10 @@ import pytest
 
 from conftest import data_files, data_path
 
-from mkcert import compat, der
-from mkcert.cert import build_certificate
-from mkcert.template import read_template
+from mkcert.x509 import compat
+from mkcert.asn1 import der
+from mkcert.x509.certificate import build_certificate
+from mkcert.readers.certtool.template import read_template
 
 pytestmark = pytest.mark.skipif(shutil.which("certtool") is None,
                                 reason="certtool (gnutls-bin) is not installed")
@@ -133,7 +134,7 @@ def test_digest_follows_key_size_as_in_certtool(bits, digest, tmp_path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from mkcert.template import with_key_bits
+    from mkcert.readers.certtool.template import with_key_bits
 
     if bits == 16384:  # minutes to generate: a fixed test key
         key_path = os.path.join(HERE, "templates", "keys", "rsa16384.pem")
@@ -142,8 +143,8 @@ def test_digest_follows_key_size_as_in_certtool(bits, digest, tmp_path):
         try:  # checking the key's primes would take a minute
             key = serialization.load_pem_private_key(
                 data, None, unsafe_skip_rsa_key_validation=True)
-        except TypeError:  # cryptography < 40: the backend's switch, as mkcert.keys uses it
-            from mkcert.keys import _key_check_skipped, _legacy_backend
+        except TypeError:  # cryptography < 40: the backend's switch, as mkcert.x509.keys uses it
+            from mkcert.x509.keys import _key_check_skipped, _legacy_backend
 
             backend = _legacy_backend()
             assert backend is not None, "no way to skip the key check on this cryptography"

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from mkcert import der
+from mkcert.asn1 import der
 from mkcert.errors import ConfigError
-from mkcert.template import read_template
+from mkcert.readers.certtool.template import read_template
 
 pytestmark = pytest.mark.skipif(shutil.which("certtool") is None,
                                 reason="certtool (gnutls-bin) is not installed")
@@ -131,7 +131,7 @@ KEYS = sorted(["cn", "serial", "expiration_days", "activation_date", "expiration
 def test_any_text_reads_or_fails_cleanly(text):
     """Whatever the file holds: a request, or a ConfigError naming a line
     (only the file, for a file with nothing in it)."""
-    from mkcert.detect import detect_format
+    from mkcert.readers.detect import detect_format
 
     try:
         detect_format(text, "t.cnf")
@@ -183,8 +183,8 @@ def test_whole_templates(lines, certtool_key, tmp_path):
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
-    from mkcert import compat
-    from mkcert.cert import build_certificate
+    from mkcert.x509 import compat
+    from mkcert.x509.certificate import build_certificate
 
     text = "\n".join(lines) + "\n"
     template = tmp_path / "t.cnf"

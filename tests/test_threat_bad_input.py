@@ -181,7 +181,7 @@ def test_usage_errors_exit_2_with_nothing_made(imapd, args):
 
 def test_days_up_to_the_year_9999_and_not_one_more(imapd):
     import datetime
-    from mkcert.arguments import days_argument
+    from mkcert.cli.arguments import days_argument
 
     now = datetime.datetime.now(datetime.timezone.utc)
     last = (datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc) - now).days
@@ -193,7 +193,7 @@ def test_days_up_to_the_year_9999_and_not_one_more(imapd):
     assert result.returncode == 0, result.stderr
     _, _, certificate = __import__("test_threat_helpers").load_whole_pem(
         imapd.certsdir / "imapd.pem")
-    from mkcert.compat import not_valid_after
+    from mkcert.x509.compat import not_valid_after
     assert not_valid_after(certificate).year == 9999
 
 

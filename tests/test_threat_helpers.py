@@ -1,7 +1,7 @@
 """Shared helpers of the tests/test_threat_*.py modules; no tests here.
 
 The threat tests run the real commands (``bin/mk*``) or, where a run must be
-steered to a precise point, ``mkcert.cli.main`` inside a small wrapper
+steered to a precise point, ``mkcert.cli.main.main`` inside a small wrapper
 process (:func:`wrapped`) whose prelude plants files or sends signals from
 inside the run.
 """
@@ -73,13 +73,13 @@ def assert_one_clean_line(result, status=1, contains=()):
 def wrapper_source(prelude, program):
     return textwrap.dedent(prelude) + textwrap.dedent(f"""
         import sys as _sys
-        from mkcert.cli import main as _main
+        from mkcert.cli.main import main as _main
         _sys.exit(_main(_sys.argv[1:], program={program!r}))
         """)
 
 
 def wrapped(layout, prelude, *args, program="mkimapdcert", env=None, popen=False, timeout=120):
-    """Run ``mkcert.cli.main`` after ``prelude`` in a fresh process, with the layout."""
+    """Run ``mkcert.cli.main.main`` after ``prelude`` in a fresh process, with the layout."""
     command = [sys.executable, "-c", wrapper_source(prelude, program), *map(str, args)]
     env = dict(env or layout.env)
     env["PYTHONPATH"] = ROOT

@@ -140,7 +140,7 @@ def _python_for_nobody():
     for python in (sys.executable, "/usr/bin/python3"):
         probe = subprocess.run(
             ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", python, "-c",
-             "import cryptography, mkcert.cli"],
+             "import cryptography, mkcert.cli.main"],
             env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, cwd="/")
         if probe.returncode == 0:
             return python

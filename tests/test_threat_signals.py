@@ -81,7 +81,9 @@ def hit():
         _fired.append(1)
         os.kill(MAIN, SIG)
 
-from mkcert import cert, config, keys, publish
+from mkcert.x509 import certificate as cert, keys
+from mkcert.readers import load as config
+from mkcert.system import publish
 
 if POINT == "config-read":
     _load = config.load_request
@@ -198,7 +200,7 @@ POINTS = ["config-read", "stale-cleanup", "temporary-created", "seed-renamed",
 @pytest.mark.parametrize("point", POINTS)
 def test_signal_at_named_point(layout, point, signum):
     if point == "racer-reaping":
-        from mkcert.keys import default_racers
+        from mkcert.x509.keys import default_racers
         if default_racers() < 2:
             pytest.skip("one key search only (one usable CPU): no racer to reap")
     install_imapd(layout)
@@ -474,7 +476,7 @@ def test_random_signals_during_renewal_keep_old_or_new_pem(tmp_path):
 
 
 def test_sigkill_leaves_no_key_search_running(layout):
-    from mkcert.keys import default_racers
+    from mkcert.x509.keys import default_racers
 
     if default_racers() < 2:
         pytest.skip("one key search only (one usable CPU): it runs in a thread")

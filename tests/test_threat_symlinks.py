@@ -127,7 +127,7 @@ PLANTED_SUFFIX = ".tmp.0123456789abcdef"
 # names are random, so a wrapper steers the draw), then runs the command.
 PLANT_AT_THE_NAME_DRAWN = """
     import os
-    from mkcert import publish as _publish
+    from mkcert.system import publish as _publish
     _draw = _publish.temporary_name
     _planted = {}
     for base in os.environ["PLANT_BASES"].split(","):
@@ -268,7 +268,7 @@ def test_dhparams_symlinks_at_seed_and_temporary_names(layout, tmp_path, victim,
     else:
         env = _dh_env(layout, out, PLANT_BASES=str(out), PLANT_TARGET=str(victim.path))
         source = (textwrap.dedent(PLANT_AT_THE_NAME_DRAWN)
-                  + "from mkcert.dhcli import main\nraise SystemExit(main())\n")
+                  + "from mkcert.cli.dhparams import main\nraise SystemExit(main())\n")
         from conftest import ROOT
         env["PYTHONPATH"] = ROOT
         result = subprocess.run([sys.executable, "-c", source, "--force"],

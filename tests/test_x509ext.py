@@ -9,12 +9,14 @@ import hashlib
 import pytest
 
 from mkcert.errors import ConfigError
-from mkcert.opensslconf import parse
+from mkcert.readers.openssl.syntax import parse
 from mkcert.request import KeyContext
-from mkcert.x509ext import extensions_from_config, parse_ip_address, parse_list
+from mkcert.readers.openssl.extensions import extensions_from_config, parse_ip_address, parse_list
 
 CONTEXT = KeyContext(public_key_info=b"", public_key_bits=b"key bits",
-                     subject=bytes.fromhex("300f310d300b06035504030c046d61696c"), serial=5)
+                     subject=bytes.fromhex("300f310d300b06035504030c046d61696c"), serial=5,
+                     public_key_bits_sha1=hashlib.sha1(b"key bits").digest(),
+                     public_key_info_sha1=hashlib.sha1(b"").digest())
 
 
 def extensions(body):

@@ -25,12 +25,12 @@ from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
 from certdiff import extension_value  # noqa: E402
-from mkcert.cert import build_certificate  # noqa: E402
+from mkcert.x509.certificate import build_certificate  # noqa: E402
 from mkcert.errors import ConfigError  # noqa: E402
-from mkcert.config import read_include as read_include_files  # noqa: E402
-from mkcert.opensslconf import parse  # noqa: E402
-from mkcert.reqconf import request_from_config  # noqa: E402
-from mkcert.prompt import answers_prompter  # noqa: E402
+from mkcert.readers.load import read_include as read_include_files  # noqa: E402
+from mkcert.readers.openssl.syntax import parse  # noqa: E402
+from mkcert.readers.openssl.req import request_from_config  # noqa: E402
+from mkcert.readers.openssl.prompt import answers_prompter  # noqa: E402
 
 DAYS = 30
 
@@ -48,7 +48,7 @@ def fixed_key():
     Only in memory: each OpenSSL run gets its own copy of the file in its
     work directory, so no private key outlives a comparison.
     """
-    from mkcert.keys import generate_key
+    from mkcert.x509.keys import generate_key
     from mkcert.request import KeySpec
     key = generate_key(KeySpec(bits=1024))
     return key, key.private_bytes(serialization.Encoding.PEM,
@@ -138,12 +138,12 @@ def base_environment(case):
 
 
 class BuilderLimitation(Exception):
-    """mkcert.cert could not build what the request (correctly) asks for."""
+    """mkcert.x509.certificate could not build what the request (correctly) asks for."""
 
 
 def request_subject_der(request):
     """The subject DER the request asks for, encoded here independently of cert.py."""
-    from mkcert import der
+    from mkcert.asn1 import der
     codecs = {30: "utf-16-be", 28: "utf-32-be", 20: "latin-1"}
 
     def attribute(a):
@@ -156,7 +156,7 @@ def _request_answering_from_pipe(config, lines):
     """Answer prompts the way the command line does: StdioPrompter on a pipe."""
     import io
 
-    from mkcert.prompt import StdioPrompter
+    from mkcert.readers.openssl.prompt import StdioPrompter
     read_end, write_end = os.pipe()
     with os.fdopen(write_end, "wb") as writer:
         writer.write("".join(line + "\n" for line in lines).encode("utf-8", "surrogateescape"))
@@ -182,7 +182,7 @@ def run_ours(case):
         request = _request_answering_from_pipe(config, case.stdin)
     if case.keygen:
         from mkcert.errors import MkcertError
-        from mkcert.keys import generate_key
+        from mkcert.x509.keys import generate_key
         try:
             key = generate_key(request.key)
         except MkcertError as problem:  # cryptography 42+ refuses RSA below 1024 bits
@@ -201,7 +201,7 @@ def subject_der(certificate):
     cryptography cannot parse every string OpenSSL writes (a T61String with
     Latin-1 bytes), so names are compared as bytes, never as Name objects.
     """
-    from mkcert import der
+    from mkcert.asn1 import der
     tbs = certificate.tbs_certificate_bytes
     _, start, _ = der.read_tlv(tbs)
     fields = der.children(tbs[start:])
@@ -215,8 +215,8 @@ def raw_extensions(certificate):
     cryptography refuses to parse some values OpenSSL writes (keyUsage
     decipherOnly without keyAgreement), so extensions are read from DER.
     """
-    from mkcert import der
-    from mkcert.report import _decode_oid
+    from mkcert.asn1 import der
+    from mkcert.x509.inspect import _decode_oid
     tbs = certificate.tbs_certificate_bytes
     _, start, end = der.read_tlv(tbs)
     found = []
@@ -289,13 +289,13 @@ def differences(theirs, ours, request):
 
 
 def _validity(certificate):
-    from mkcert.compat import not_valid_after, not_valid_before
+    from mkcert.x509.compat import not_valid_after, not_valid_before
     return not_valid_after(certificate) - not_valid_before(certificate)
 
 
 def subject_line_problems(case, theirs):
     """format_name must print OpenSSL's certificate's subject as OpenSSL does."""
-    from mkcert.report import format_name
+    from mkcert.x509.inspect import format_name
     ours = "subject=" + format_name(subject_der(theirs))
     if ours != case.printed_subject:
         return [f"subject line: openssl {case.printed_subject!r} ours {ours!r}"]
@@ -338,7 +338,7 @@ def compare(case):
 def compare_request(case):
     """compare(), but a request the builder cannot build yet counts as agreeing.
 
-    Property tests check the reader; mkcert.cert's own limits (see the
+    Property tests check the reader; mkcert.x509.certificate's own limits (see the
     xfails in test_openssl_corpus.py) would otherwise hide reader bugs
     behind builder ones.  The request's subject was already checked.
     """

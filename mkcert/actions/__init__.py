@@ -1,0 +1,1 @@
+"""What the commands do: make, renew, check, install, the deploy hook."""

@@ -1,0 +1,481 @@
+"""``--check``: is a Courier PEM still fit to serve, and for how long?
+
+The 2007 how-to begins "after a year of good and loyal service, your Courier
+server fails": nothing warned that the self-signed certificate was about to
+expire.  This module examines one PEM the way a monitoring plugin would and
+returns a :class:`CheckResult`; the command line prints it.  It reads the
+one file and nothing else, and never writes, so it is safe to run from
+Nagios, Icinga, a cron job or by hand as often as anyone likes.
+
+States follow the monitoring-plugin convention (0 OK, 1 WARNING,
+2 CRITICAL, 3 UNKNOWN); every finding is a :class:`Problem` with its level,
+and the result's state is the worst of them.
+
+Mode decision: a PEM that others (the "other" permission bits) may read or
+write is CRITICAL, as is one its group may write; a PEM its group may read
+is fine, because that is Debian's standard (postinst sets 0640 root:courier
+so the daemons, running as group courier, can read the key).
+
+The chain: a certificate from a CA (``--install`` puts certbot's there) is
+followed in the PEM by the intermediates that lead towards the CA's root,
+in the order a TLS server sends them.  Clients refuse the server when a
+link is broken or a chain certificate is out of date, so those are
+CRITICAL, as for the server's own certificate; a chain certificate about to
+expire is a WARNING, because replacing the leaf alone will not help then.
+A CA-issued certificate without any chain is not a problem by itself: a
+private CA's root may be installed on every client.
+"""
+
+import collections
+import dataclasses
+import datetime
+import os
+import stat
+from typing import Optional
+
+from mkcert.actions.defaults import CHECK_WARN_DAYS
+from mkcert.x509.chain import (DIGEST_BY_SIGNATURE_OID, MAX_PEM_BYTES, certificate_blocks,
+                    certificate_public_key, chain_breaks, is_encrypted, is_self_signed,
+                    key_matches, load_certificate, pem_blocks, private_key_blocks)
+
+OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
+STATE_WORDS = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
+DEFAULT_WARN_DAYS = CHECK_WARN_DAYS
+MIN_RSA_BITS = 2048
+WEAK_DIGESTS = ("md5", "sha1")
+SAN_OID = "2.5.29.17"
+COMMON_NAME_OID = "2.5.4.3"
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    level: int
+    text: str
+
+
+@dataclasses.dataclass
+class ChainCertificate:
+    """One certificate after the server's own, numbered as :func:`chain_breaks` does (2, 3...).
+
+    Fields stay None when the block cannot be parsed, so the JSON list keeps
+    one entry per block and the numbers in the problems match it.
+    """
+
+    position: int
+    subject: Optional[str] = None
+    common_name: Optional[str] = None
+    issuer: Optional[str] = None
+    not_before: Optional[datetime.datetime] = None
+    not_after: Optional[datetime.datetime] = None
+    days_left: Optional[int] = None
+    self_signed: Optional[bool] = None
+    certificate: object = None
+
+    def label(self):
+        """``certificate 2 (CN=R11)``: what a problem about it calls it."""
+        return f"certificate {self.position} ({short_name(self.common_name, self.subject)})"
+
+    def as_json(self):
+        return {
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "not_before": _iso(self.not_before),
+            "not_after": _iso(self.not_after),
+            "days_left": self.days_left,
+            "self_signed": self.self_signed,
+        }
+
+
+@dataclasses.dataclass
+class CheckResult:
+    """What :func:`check_pem` found; ``status`` is the exit status to use."""
+
+    path: str
+    problems: list = dataclasses.field(default_factory=list)
+    subject: Optional[str] = None
+    common_name: Optional[str] = None
+    issuer: Optional[str] = None
+    not_before: Optional[datetime.datetime] = None
+    not_after: Optional[datetime.datetime] = None
+    days_left: Optional[int] = None
+    self_signed: Optional[bool] = None
+    key_matches: Optional[bool] = None
+    digest: Optional[str] = None
+    key_type: Optional[str] = None
+    key_bits: Optional[int] = None
+    mode: Optional[int] = None
+    checked_at: Optional[datetime.datetime] = None
+    issuer_common_name: Optional[str] = None
+    # The certificates after the server's own ([] when there are none; None
+    # when the file could not be examined that far).
+    chain: Optional[list] = None
+    chain_verifies: Optional[bool] = None
+    shortest_days_left: Optional[int] = None
+    shortest_lived: Optional[str] = None
+    shortest_lived_common_name: Optional[str] = None
+    # Not printed: for --renew, which decides from the same reading.
+    certificate: object = None
+    data: Optional[bytes] = None
+    stat: Optional[os.stat_result] = None
+
+    @property
+    def status(self):
+        return max((p.level for p in self.problems), default=OK)
+
+    @property
+    def state(self):
+        return STATE_WORDS[self.status]
+
+    def add(self, level, text):
+        self.problems.append(Problem(level, text))
+
+    def line(self):
+        """The one plugin-style line: state, file, subject, expiry, then problems."""
+        head = f"CERT {self.state} - {self.path}: "
+        if self.not_after is None:
+            return head + "; ".join(p.text for p in self.problems)
+        parts = [f"{self.short_subject()} {self.expiry_text()}"]
+        if self.chain_is_worth_a_word():
+            parts.append(self.chain_text())
+        parts += [p.text for p in self.problems if not p.text.startswith(_EXPIRY_WORDS)]
+        return head + "; ".join(parts)
+
+    def short_subject(self):
+        """``CN=...`` when the subject has a common name (the usual case), else all of it."""
+        return short_name(self.common_name, self.subject)
+
+    def chain_is_worth_a_word(self):
+        """Not for a lone self-signed certificate: its line stays as it always was."""
+        return self.chain is not None and (self.self_signed is False or bool(self.chain))
+
+    def chain_text(self):
+        """``issued by CN=R11 (chain of 1 verifies, shortest-lived: CN=R11, 20 days left)``.
+
+        No "; " inside, so the line still splits into findings on "; ".
+        """
+        who = ("self-signed" if self.self_signed
+               else f"issued by {short_name(self.issuer_common_name, self.issuer)}")
+        if not self.chain:
+            return f"{who} (no chain)"
+        count = len(self.chain)
+        verdict = {True: "verifies", False: "does not verify",
+                   None: "cannot be verified"}[self.chain_verifies]
+        text = f"{who} (chain of {count} {verdict}"
+        if self.shortest_days_left is not None:
+            name = short_name(self.shortest_lived_common_name, self.shortest_lived)
+            text += f", shortest-lived: {name}, {_left(self.shortest_days_left)}"
+        return text + ")"
+
+    def expiry_text(self):
+        when = format_moment(self.not_after)
+        if self.checked_at >= self.not_after:
+            return f"expired {when} ({self.days_ago()} days ago)"
+        return f"expires {when} ({self.days_left} days)"
+
+    def days_ago(self):
+        """Whole days since expiry, floored like days_left (2 days 23 hours: 2)."""
+        return days_between(self.not_after, self.checked_at)
+
+    def as_json(self):
+        """The --json object: every field always present (null when unknown)."""
+        return {
+            "path": self.path,
+            "status": self.state,
+            "exit_status": self.status,
+            "subject": self.subject,
+            "common_name": self.common_name,
+            "issuer": self.issuer,
+            "not_before": _iso(self.not_before),
+            "not_after": _iso(self.not_after),
+            "days_left": self.days_left,
+            "self_signed": self.self_signed,
+            "key_matches": self.key_matches,
+            "signature_digest": self.digest,
+            "key_type": self.key_type,
+            "key_bits": self.key_bits,
+            "mode": None if self.mode is None else f"{self.mode:04o}",
+            "chain": None if self.chain is None else [c.as_json() for c in self.chain],
+            "chain_verifies": self.chain_verifies,
+            "shortest_days_left": self.shortest_days_left,
+            "shortest_lived": self.shortest_lived,
+            "problems": [p.text for p in self.problems],
+        }
+
+
+# Problems about the dates are already said by expiry_text() in the line.
+_EXPIRY_WORDS = ("expired", "expires in")
+
+
+def short_name(common_name, subject):
+    """``CN=...`` when there is a common name (the usual case), else the whole name."""
+    if common_name is not None:
+        return f"CN={common_name}"
+    return subject or "(empty subject)"
+
+
+def _left(days):
+    return "expired" if days < 0 else f"{days} days left"
+
+
+def format_moment(moment):
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _iso(moment):
+    return None if moment is None else moment.isoformat()
+
+
+def days_between(now, then):
+    """Whole days from ``now`` to ``then``, floored (an hour past expiry is -1)."""
+    return (then - now) // datetime.timedelta(days=1)
+
+
+def check_pem(path, warn_days=DEFAULT_WARN_DAYS, now=None):
+    """Examine the PEM at ``path``; never raises for anything the file contains."""
+    result = CheckResult(path=path)
+    data = _read(path, result)
+    if data is None:
+        return result
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    examine(data, result, warn_days, now)
+    return result
+
+
+def _read(path, result):
+    """The file's bytes, or None with the reason recorded as CRITICAL."""
+    try:
+        # O_NONBLOCK: a FIFO planted at the name must not hang the monitor.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            result.add(CRITICAL, "not a regular file")
+            return None
+        with open(fd, "rb") as handle:
+            data = handle.read(MAX_PEM_BYTES + 1)
+    except FileNotFoundError:
+        result.add(CRITICAL, "missing (no such file)")
+        return None
+    except OSError as exc:
+        result.add(CRITICAL, f"cannot read: {exc.strerror or exc}")
+        return None
+    result.stat, result.mode = st, stat.S_IMODE(st.st_mode)
+    _check_mode(result.mode, result)
+    if len(data) > MAX_PEM_BYTES:
+        result.add(CRITICAL, f"larger than {MAX_PEM_BYTES} bytes, more than any PEM holds; "
+                             f"not read")
+        return None
+    result.data = data
+    return data
+
+
+def _check_mode(mode, result):
+    if mode & (stat.S_IROTH | stat.S_IWOTH):
+        result.add(CRITICAL, f"mode {mode:04o}: others may read or write the private key")
+    elif mode & stat.S_IWGRP:
+        result.add(CRITICAL, f"mode {mode:04o}: its group may replace the private key")
+
+
+
+def examine(data, result, warn_days, now):
+    """Fill ``result`` from the PEM bytes: certificate, key, dates, strength, TLS load."""
+    blocks = pem_blocks(data)
+    if not blocks:
+        result.add(CRITICAL, "not a PEM file (no BEGIN/END block)")
+        return
+    certificate = _load_certificate(blocks, result)
+    if certificate is None:
+        return
+    result.certificate = certificate
+    _describe(certificate, result)
+    _check_dates(certificate, result, warn_days, now)
+    _check_strength(certificate, result)
+    key = _load_key(blocks, result)
+    if key is not None:
+        _check_key(key, certificate, result)
+    _examine_chain(blocks, certificate, result, warn_days, now)
+
+
+def _load_certificate(blocks, result):
+    """The first certificate: the server's own (any later ones are its chain)."""
+    found = certificate_blocks(blocks)
+    if not found:
+        result.add(CRITICAL, "no certificate in the file")
+        return None
+    try:
+        return load_certificate(found[0])
+    except ValueError as exc:
+        result.add(CRITICAL, f"the certificate cannot be parsed: {exc}")
+        return None
+
+
+def _load_key(blocks, result):
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    if is_encrypted(blocks):
+        result.add(CRITICAL, "the private key is encrypted (Courier cannot ask for a passphrase)")
+        return None
+    found = private_key_blocks(blocks)
+    if not found:
+        result.add(CRITICAL, "no private key in the file")
+        return None
+    try:
+        return load_pem_private_key(found[0], None)
+    except (ValueError, TypeError) as exc:
+        result.add(CRITICAL, f"the private key cannot be parsed: {exc}")
+        return None
+    except Exception as exc:  # UnsupportedAlgorithm and the like
+        result.add(CRITICAL, f"the private key cannot be used: {exc}")
+        return None
+
+
+def _describe(certificate, result):
+    from mkcert.x509.compat import not_valid_after, not_valid_before
+    from mkcert.x509.inspect import format_name, issuer_der, subject_der
+
+    # From the DER: cryptography refuses some names OpenSSL writes.
+    result.subject = format_name(subject_der(certificate))
+    result.issuer = format_name(issuer_der(certificate))
+    result.common_name = _common_name(certificate, subject_der)
+    result.not_before = not_valid_before(certificate)
+    result.not_after = not_valid_after(certificate)
+    oid = certificate.signature_algorithm_oid.dotted_string
+    result.digest = DIGEST_BY_SIGNATURE_OID.get(oid, oid)
+    result.self_signed = is_self_signed(certificate)
+    result.issuer_common_name = _common_name(certificate, issuer_der)
+
+
+def _common_name(certificate, which_name):
+    """The first CN of the name ``which_name(certificate)`` gives, escaped for one line; or None."""
+    from mkcert.x509.inspect import name_value
+
+    return name_value(which_name(certificate), COMMON_NAME_OID)
+
+
+def _check_dates(certificate, result, warn_days, now):
+    result.checked_at = now
+    result.days_left = days_between(now, result.not_after)
+    if now < result.not_before:
+        result.add(CRITICAL, f"not yet valid: valid from {format_moment(result.not_before)}")
+    if now >= result.not_after:
+        result.add(CRITICAL, f"expired {result.days_ago()} days ago")
+    elif result.days_left < warn_days:
+        result.add(WARNING, f"expires in {result.days_left} days (warning at {warn_days})")
+
+
+def _check_strength(certificate, result):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    try:
+        public_key = certificate_public_key(certificate)
+    except ValueError as exc:
+        result.add(CRITICAL, f"the certificate: {exc}")
+        return
+    result.key_type = type(public_key).__name__.lstrip("_").replace("PublicKey", "").upper()
+    result.key_bits = getattr(public_key, "key_size", None)
+    if result.digest in WEAK_DIGESTS:
+        result.add(WARNING, f"signed with {result.digest}")
+    if isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size < MIN_RSA_BITS:
+        result.add(WARNING, f"RSA key of {public_key.key_size} bits (under {MIN_RSA_BITS})")
+    from mkcert.x509.inspect import extensions
+
+    oids = collections.Counter(oid for oid, _, _ in extensions(certificate))
+    for oid in sorted(oid for oid, count in oids.items() if count > 1):
+        result.add(WARNING, f"the extension {oid} appears more than once (RFC 5280 forbids it; "
+                            f"clients may refuse the certificate)")
+    if SAN_OID not in oids:
+        result.add(WARNING, "no subjectAltName (clients match names only there)")
+
+
+def _check_key(key, certificate, result):
+    from mkcert.x509.compat import tls_context_error
+
+    try:
+        result.key_matches = key_matches(key, certificate)
+    except ValueError:
+        return  # _check_strength has said why: the certificate's key cannot be read
+    if not result.key_matches:
+        result.add(CRITICAL, "the private key does not match the certificate")
+        return
+    error = tls_context_error(certificate, key)
+    if error is not None:
+        result.add(CRITICAL, f"a TLS server could not load it: {error}")
+
+
+def _examine_chain(blocks, certificate, result, warn_days, now):
+    """The certificates after the server's own: every link, every date, the shortest-lived."""
+    result.chain = [_chain_entry(position, block, result, now)
+                    for position, block in enumerate(certificate_blocks(blocks)[1:], start=2)]
+    _check_links(certificate, result)
+    for entry in result.chain:
+        if entry.certificate is not None:
+            _check_chain_dates(entry, result, warn_days, now)
+    _find_shortest_lived(result)
+
+
+def _chain_entry(position, block, result, now):
+    """A :class:`ChainCertificate` for one PEM block; CRITICAL if it cannot be parsed.
+
+    Clients cannot use a chain certificate that does not parse, so it breaks
+    the chain as surely as a wrong one.
+    """
+    from mkcert.x509.compat import not_valid_after, not_valid_before
+    from mkcert.x509.inspect import format_name, issuer_der, subject_der
+
+    entry = ChainCertificate(position)
+    try:
+        certificate = load_certificate(block)
+        # From the DER, as for the leaf: cryptography refuses some names OpenSSL writes.
+        entry.subject = format_name(subject_der(certificate))
+        entry.issuer = format_name(issuer_der(certificate))
+        entry.not_before = not_valid_before(certificate)
+        entry.not_after = not_valid_after(certificate)
+    except ValueError as exc:
+        result.add(CRITICAL, f"certificate {position} of the chain cannot be parsed: {exc}")
+        return ChainCertificate(position)
+    entry.certificate = certificate
+    entry.common_name = _common_name(certificate, subject_der)
+    entry.days_left = days_between(now, entry.not_after)
+    entry.self_signed = is_self_signed(certificate)
+    return entry
+
+
+def _check_links(certificate, result):
+    """Each certificate issued by the next; unknown (None) if any of them did not parse."""
+    if any(entry.certificate is None for entry in result.chain):
+        result.chain_verifies = None
+        return
+    breaks = chain_breaks([certificate] + [entry.certificate for entry in result.chain])
+    for _, text in breaks:
+        result.add(CRITICAL, text)
+    result.chain_verifies = not breaks
+
+
+def _check_chain_dates(entry, result, warn_days, now):
+    """A chain certificate out of date is CRITICAL; one about to be is a WARNING.
+
+    Worded as the leaf's own findings; the dates themselves are in --json.
+    """
+    if now < entry.not_before:
+        result.add(CRITICAL, f"{entry.label()} is not yet valid: valid from "
+                             f"{format_moment(entry.not_before)}")
+    if now >= entry.not_after:
+        ago = days_between(entry.not_after, now)
+        result.add(CRITICAL, f"{entry.label()} expired {ago} days ago")
+    elif entry.days_left < warn_days:
+        result.add(WARNING, f"{entry.label()} expires in {entry.days_left} days "
+                            f"(warning at {warn_days})")
+
+
+def _find_shortest_lived(result):
+    """The certificate, leaf or chain, that ends first: the whole chain is only good till then.
+
+    The leaf wins a tie: it is the one that gets replaced.
+    """
+    candidates = [(result.not_after, result.days_left, result.subject, result.common_name)]
+    candidates += [(e.not_after, e.days_left, e.subject, e.common_name)
+                   for e in result.chain if e.certificate is not None]
+    _, days, subject, common_name = min(candidates, key=lambda c: c[0])
+    result.shortest_days_left = days
+    result.shortest_lived = subject
+    result.shortest_lived_common_name = common_name

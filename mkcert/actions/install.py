@@ -1,0 +1,429 @@
+"""``--install``: put a CA-issued key and certificate chain into Courier's PEM.
+
+Courier wants the private key and the certificates in one file
+(``TLS_CERTFILE``); a CA, and certbot in particular, hands them out as
+separate files and renews them every few weeks.  The usual deploy hook,
+``cat privkey.pem fullchain.pem > imapd.pem``, writes in place (a client may
+read half a file), with the umask of the moment (often world-readable), and
+never asks whether the key belongs to the certificate.  Here:
+
+1. the inputs are read and judged before anything is written (see
+   :func:`read_material` and :func:`verify`): an unencrypted key only from a
+   file nobody else can replace, the key must match the leaf certificate,
+   the leaf and every chain certificate must be valid now, and each
+   certificate must be issued (signed) by the next one;
+2. Courier's layout is assembled: the key in its own PEM form, the leaf,
+   then the intermediates (and any DH parameters the old file carried);
+3. the file is published atomically by :mod:`mkcert.system.publish`: a new file is
+   0600 and the mail user's, a replaced one keeps its mode (made safe),
+   owner and group, and the previous one stays as ``PEMFILE.pem.old``;
+   identical content changes nothing, so a hook may run as often as it likes.
+
+Decisions where the issue was silent:
+
+* ``--cert`` may hold the whole chain (certbot's ``fullchain.pem``): its first
+  certificate is the leaf, the rest are intermediates; ``--chain`` files add
+  more, and a certificate given twice is kept once;
+* the key file's own mode, its owner, and every directory on its way must
+  not let anyone but root or the running user replace it; the certificates
+  are public and are proven by their signatures instead;
+* an expired or not yet valid intermediate is refused like the leaf, since
+  clients refuse the server the moment they meet it;
+* a PEM that is a symbolic link is refused, as ``--renew`` does.
+"""
+
+import datetime
+import os
+import pwd
+import stat
+
+from mkcert.x509 import chain
+from mkcert.errors import AlreadyExists, Interrupted, MkcertError, describe
+
+CERTBOT_KEY = "privkey.pem"
+CERTBOT_FULLCHAIN = "fullchain.pem"
+# PEM blocks of the old file that are not key or certificates but that
+# Courier reads from TLS_CERTFILE: OpenSSL builds take DH parameters there.
+KEPT_LABELS = (b"DH PARAMETERS",)
+
+
+class Material:
+    """A private key and its certificates, leaf first, as read from the inputs."""
+
+    def __init__(self, key, key_block, key_path, certificates, cert_paths):
+        self.key = key
+        self.key_block = key_block
+        self.key_path = key_path
+        self.certificates = certificates
+        self.cert_paths = cert_paths
+
+    @property
+    def leaf(self):
+        return self.certificates[0]
+
+    @property
+    def chain_paths(self):
+        """The ``--chain`` files (none for certbot's fullchain.pem, which holds its chain)."""
+        return self.cert_paths[1:]
+
+    @property
+    def sources(self):
+        """The input files, for messages: ``KEY, CERT[, CHAIN...]``."""
+        return ", ".join([self.key_path] + self.cert_paths)
+
+    def pem_bytes(self, trailer=b""):
+        """Courier's layout: the key as given, the leaf, the intermediates, then ``trailer``."""
+        from mkcert.x509.certificate import certificate_pem
+        from mkcert.x509.inspect import certificate_der
+
+        parts = [self.key_block]
+        parts += [certificate_pem(certificate_der(c)) for c in self.certificates]
+        return b"".join(parts) + trailer
+
+
+class Outcome:
+    """What an install did: ``changed`` False when the PEM already held this content.
+
+    ``warnings``: what the admin should know although the install went
+    ahead, one line each (a certificate installed without its issuer).
+    """
+
+    def __init__(self, changed, line):
+        self.changed, self.line, self.warnings = changed, line, []
+
+
+def material_from_certbot(live_directory):
+    """certbot's ``LIVEDIR/privkey.pem`` and ``LIVEDIR/fullchain.pem``."""
+    if not os.path.isdir(live_directory):
+        raise MkcertError(f"{live_directory}: not a directory (certbot keeps a certificate "
+                          f"in /etc/letsencrypt/live/NAME)")
+    return read_material(os.path.join(live_directory, CERTBOT_KEY),
+                         os.path.join(live_directory, CERTBOT_FULLCHAIN))
+
+
+def read_material(key_path, cert_path, chain_paths=()):
+    """Read and parse the key and certificate files; refuse what cannot be used as is."""
+    key_data = _read_input(key_path, "private key", trusted=True)
+    key, key_block = _parse_key(key_data, key_path)
+    certificates, seen = [], set()
+    for path in [cert_path, *chain_paths]:
+        found = _parse_certificates(_read_input(path, "certificate"), path)
+        for certificate in found:
+            identity = certificate.tbs_certificate_bytes + certificate.signature
+            if identity not in seen:
+                seen.add(identity)
+                certificates.append(certificate)
+    return Material(key, key_block, key_path, certificates, [cert_path, *chain_paths])
+
+
+def _read_input(path, what, trusted=False):
+    """The bytes of an input file (symlinks followed, as certbot's ``live/`` needs).
+
+    ``trusted``: the file holds a secret that will be served as ours, so
+    nobody but root or the running user may be able to replace it.
+    """
+    try:
+        # O_NONBLOCK: a FIFO planted at the name must not hang the hook.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise MkcertError(f"cannot read {what} {path}: {describe(exc)}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):  # (before open(): it refuses a directory itself)
+        os.close(fd)
+        raise MkcertError(f"{path}: not a regular file")
+    with open(fd, "rb") as handle:
+        if trusted:
+            _refuse_replaceable(path, st)
+        data = handle.read(chain.MAX_PEM_BYTES + 1)
+    if len(data) > chain.MAX_PEM_BYTES:
+        raise MkcertError(f"{path}: larger than {chain.MAX_PEM_BYTES} bytes, more than any PEM "
+                          f"holds; not read")
+    return data
+
+
+def _refuse_replaceable(path, st):
+    """Refuse a key that someone other than root or us could have written or swapped."""
+    reason = why_replaceable(path, st)
+    if reason:
+        real = os.path.realpath(path)
+        named = path if real == os.path.abspath(path) else f"{path} (a link to {real})"
+        raise MkcertError(f"{named} {reason}; not reading a private key from it")
+
+
+def why_replaceable(path, st=None):
+    """Why someone other than root or us could change what ``path`` holds; or None.
+
+    The file itself (``st``: its stat, following links) and every directory
+    above it, both along the path as written and along the one its links
+    resolve to (certbot's ``live/`` names are links into ``archive/``).
+    """
+    try:
+        reason = replaceable_by_others(st or os.stat(path))
+        if reason:
+            return reason
+        for directory in sorted({os.path.dirname(os.path.abspath(path)),
+                                 os.path.dirname(os.path.realpath(path))}):
+            while True:
+                reason = replaceable_by_others(os.stat(directory), directory=True)
+                if reason:
+                    return f"is in {directory}, which {reason}"
+                parent = os.path.dirname(directory)
+                if parent == directory:
+                    break
+                directory = parent
+    except OSError as exc:
+        raise MkcertError(f"cannot examine {path}: {describe(exc)}") from None
+    return None
+
+
+def replaceable_by_others(st, directory=False):
+    """Why someone other than root or the running user could change this file; or None.
+
+    In a sticky directory (``/tmp``) others may create files but not replace ours.
+    """
+    if st.st_uid not in (0, os.geteuid()):
+        return f"belongs to {_user_name(st.st_uid)}"
+    if directory and st.st_mode & stat.S_ISVTX:
+        return None
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & stat.S_IWOTH:
+        return f"is writable by others (mode {mode:04o})"
+    if mode & stat.S_IWGRP and st.st_gid not in (0, os.getegid()):
+        return f"is writable by its group (mode {mode:04o})"
+    return None
+
+
+def _user_name(uid):
+    try:
+        return f"user {pwd.getpwuid(uid).pw_name}"
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _parse_key(data, path):
+    """The one private key in ``data`` and its PEM block, normalised to LF line ends."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    blocks = chain.pem_blocks(data)
+    if chain.is_encrypted(blocks):
+        raise MkcertError(f"{path}: the private key is encrypted; Courier cannot ask for "
+                          f"a passphrase (decrypt it: openssl pkey -in KEY -out NEWKEY)")
+    found = chain.private_key_blocks(blocks)
+    if not found:
+        raise MkcertError(f"{path}: no private key in it (no BEGIN ... PRIVATE KEY block)")
+    if len(found) > 1:
+        raise MkcertError(f"{path}: {len(found)} private keys in it; give a file with one")
+    block = found[0].replace(b"\r\n", b"\n") + b"\n"
+    try:
+        key = load_pem_private_key(block, None)
+    except (ValueError, TypeError) as exc:
+        raise MkcertError(f"{path}: the private key cannot be read: {exc}") from None
+    except Exception as exc:  # UnsupportedAlgorithm and the like
+        raise MkcertError(f"{path}: the private key cannot be used: {exc}") from None
+    if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey,
+                            ed25519.Ed25519PrivateKey)):
+        kind = type(key).__name__.lstrip("_").replace("PrivateKey", "") or "unknown"
+        raise MkcertError(f"{path}: the private key is {kind}; Courier's TLS servers need "
+                          f"an RSA, ECDSA or Ed25519 key")
+    return key, block
+
+
+def _parse_certificates(data, path):
+    blocks = chain.certificate_blocks(chain.pem_blocks(data))
+    if not blocks:
+        raise MkcertError(f"{path}: no certificate in it (no BEGIN CERTIFICATE block)")
+    certificates = []
+    for number, block in enumerate(blocks, 1):
+        try:
+            certificates.append(chain.load_certificate(block))
+        except ValueError as exc:
+            raise MkcertError(f"{path}: certificate {number} cannot be read: {exc}") from None
+    return certificates
+
+
+def verify(material, now=None):
+    """Refuse (MkcertError) a key and chain that a TLS server could not serve as they are."""
+    from mkcert.actions.check import format_moment
+    from mkcert.x509.compat import not_valid_after, not_valid_before
+
+    leaf = material.leaf
+    try:
+        matches = chain.key_matches(material.key, leaf)
+    except ValueError as exc:
+        raise MkcertError(f"the certificate in {material.cert_paths[0]} ({_subject(leaf)}): "
+                          f"{exc}") from None
+    if not matches:
+        raise MkcertError(f"the private key in {material.key_path} does not belong to the "
+                          f"certificate in {material.cert_paths[0]} ({_subject(leaf)})")
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    for number, certificate in enumerate(material.certificates, 1):
+        which = ("the certificate" if number == 1 else
+                 f"chain certificate {number} ({_subject(certificate)})")
+        start, end = not_valid_before(certificate), not_valid_after(certificate)
+        if now < start:
+            raise MkcertError(f"{which} is not valid before {format_moment(start)}")
+        if now >= end:
+            raise MkcertError(f"{which} expired {format_moment(end)}")
+    breaks = chain.chain_breaks(material.certificates)
+    if breaks:
+        raise MkcertError(f"the chain does not hold: {breaks[0][1]} "
+                          f"(certificates in order from {', '.join(material.cert_paths)})")
+    missing = missing_issuer(material)
+    if missing is not None and material.chain_paths:
+        raise MkcertError(f"the chain in {', '.join(material.chain_paths)} does not hold the "
+                          f"issuer of the certificate in {material.cert_paths[0]} ({missing}), "
+                          f"only that certificate itself; clients could not build the chain "
+                          f"(give the CA's intermediate certificates, certbot's chain.pem)")
+
+
+def missing_issuer(material):
+    """The leaf's issuer when no certificate given issued it; None if there is one or none is due.
+
+    Only a lone leaf can lack its issuer (:func:`verify` checks every link
+    of a longer chain); a self-signed one has none to lack.
+    """
+    if len(material.certificates) > 1 or chain.is_self_signed(material.leaf):
+        return None
+    return _issuer(material.leaf)
+
+
+def _warnings(material):
+    """A leaf installed without its issuer: clients must know that issuer already."""
+    missing = missing_issuer(material)
+    if missing is None:
+        return []
+    return [f"no chain certificate: clients must already know {missing}, which issued "
+            f"{_subject(material.leaf)}, or they cannot verify the certificate in "
+            f"{material.cert_paths[0]}"]
+
+
+def _subject(certificate):
+    from mkcert.x509.inspect import format_name, subject_der
+
+    return format_name(subject_der(certificate)) or "(empty subject)"
+
+
+def install(pem, material, user, now=None):
+    """Verify ``material`` and make it the content of ``pem``; returns an :class:`Outcome`.
+
+    ``user``: the owner of a new file (a replaced file keeps its owner).
+    Runs at the same time (two hooks, the timer and an admin) may race:
+    when publishing fails because another run got there first, what is
+    there now is judged again, and a PEM that holds exactly this content
+    is "unchanged" (exit 0), as it would be for a run that came later.
+    """
+    verify(material, now)
+    try:
+        outcome = _put(pem, material, user)
+    except Interrupted:
+        raise
+    except AlreadyExists:
+        # Another run created the PEM after we looked: judge again what it holds.
+        outcome = _put(pem, material, user)
+    except MkcertError:
+        outcome = _unchanged_after_race(pem, material)
+        if outcome is None:
+            raise
+    outcome.warnings = _warnings(material)
+    return outcome
+
+
+def _put(pem, material, user):
+    """Create or replace ``pem`` with the material, or say that it holds it already."""
+    from mkcert.system import publish
+
+    current = _current(pem)
+    if current is None:
+        owner = publish.Owner.lookup(user)
+        data = material.pem_bytes()
+        with publish.Run() as run:
+            publish.remove_stale_temporaries(pem)
+            publish.publish_new(pem, data, run, owner)
+        return Outcome(True, f"{pem}: installed {_summary(material)}")
+    old_data, old_stat = current
+    data = material.pem_bytes(_kept_blocks(old_data))
+    if data == old_data:
+        return _unchanged(pem, material, old_stat)
+    keep = publish.kept_stat(old_stat)
+    with publish.Run() as run:
+        publish.remove_stale_temporaries(pem)
+        publish.replace_keeping_old(pem, old_data, old_stat, data, keep, run)
+    line = (f"{pem}: installed {_summary(material)}; the previous one is "
+            f"{publish.old_path(pem)}")
+    if keep.st_mode != old_stat.st_mode:
+        line += (f"; mode {stat.S_IMODE(old_stat.st_mode):04o} became "
+                 f"{stat.S_IMODE(keep.st_mode):04o}")
+    return Outcome(True, line)
+
+
+def _unchanged(pem, material, old_stat):
+    from mkcert.system.publish import UNSAFE_MODE_BITS
+
+    line = f"{pem}: unchanged, it already holds {_summary(material)}"
+    mode = stat.S_IMODE(old_stat.st_mode)
+    if mode & UNSAFE_MODE_BITS:
+        # Identical content changes nothing, not even the mode; but say it.
+        line += f"; warning: its mode {mode:04o} is unsafe for a private key"
+    return Outcome(False, line)
+
+
+def _unchanged_after_race(pem, material):
+    """The "unchanged" outcome if ``pem`` now holds exactly this material; else None."""
+    try:
+        current = _current(pem)
+    except MkcertError:
+        return None
+    if current is None:
+        return None
+    old_data, old_stat = current
+    if material.pem_bytes(_kept_blocks(old_data)) != old_data:
+        return None
+    return _unchanged(pem, material, old_stat)
+
+
+def _current(pem):
+    """(bytes, lstat) of the PEM being replaced, or None when there is none."""
+    from mkcert.system.publish import file_to_replace
+
+    st = file_to_replace(pem, "installing", "remove the link, or install into the file "
+                                            "it points to")
+    if st is None:
+        return None
+    try:
+        fd = os.open(pem, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise MkcertError(f"cannot read {pem}: {describe(exc)}") from None
+    with open(fd, "rb") as handle:
+        data = handle.read(chain.MAX_PEM_BYTES + 1)
+    if len(data) > chain.MAX_PEM_BYTES:
+        raise MkcertError(f"{pem}: larger than {chain.MAX_PEM_BYTES} bytes, more than any PEM "
+                          f"holds; not replacing it")
+    return data, st
+
+
+def _kept_blocks(old_data):
+    """The blocks of the old PEM that are neither key nor certificate but still Courier's."""
+    kept = [block.replace(b"\r\n", b"\n") + b"\n"
+            for label, block in chain.pem_blocks(old_data) if label in KEPT_LABELS]
+    return b"".join(kept)
+
+
+def _summary(material):
+    """``CN=... issued by CN=..., valid until ...`` for the one line an install prints."""
+    from mkcert.actions.check import format_moment
+    from mkcert.x509.compat import not_valid_after
+
+    leaf = material.leaf
+    intermediates = len(material.certificates) - 1
+    chain_text = ("no chain certificates" if intermediates == 0 else
+                  f"{intermediates} chain certificate{'s' if intermediates > 1 else ''}")
+    issuer = _issuer(leaf)
+    return (f"{_subject(leaf)} (issued by {issuer}, valid until "
+            f"{format_moment(not_valid_after(leaf))}; {chain_text}) from {material.sources}")
+
+
+def _issuer(certificate):
+    from mkcert.x509.inspect import format_name, issuer_der
+
+    return format_name(issuer_der(certificate)) or "(empty name)"

@@ -1,0 +1,162 @@
+"""``--renew``: replace a self-signed Courier PEM before it expires.
+
+Upstream's answer to an expiring certificate is "delete the PEM and run
+mkimapdcert again" (the 2007 how-to), which leaves the server without a key
+between the two steps and forgets the mode and group Debian's postinst set.
+Here a PEM that is due is replaced in one rename by one made from the
+current ``.cnf`` by the very pipeline a first run uses
+(:func:`mkcert.actions.make.produce`), keeping its mode, owner and group; the
+previous PEM stays beside it as ``PEMFILE.pem.old`` (0600) for a way back.
+
+Courier's couriertls reads the PEM for every connection, so nothing needs
+restarting afterwards.
+
+Decisions where the issue was silent:
+
+* a PEM that is a symbolic link is refused (exit 1): replacing the link
+  would silently detach it from wherever the admin points it (often a
+  certificate managed by other tooling), and writing through it is what the
+  shell originals got wrong;
+* a PEM with no readable certificate (an empty file left by a killed
+  upstream run, a damaged certificate) is replaced only with ``--force``: we
+  cannot tell whose it is; ``--force`` makes a new one from the ``.cnf`` and
+  keeps the old file as ``.old``;
+* a PEM that cannot be read at all (larger than any PEM, which our commands
+  never make, or unreadable to us) is not replaced even with ``--force``:
+  ``.old`` could not keep it, and nothing a run did not make is lost;
+* a certificate that is not yet valid counts as due: a server cannot use it
+  now, and waiting will not help if the clock was wrong when it was made;
+* the new certificate keeps the old one's subjectAltName entries (on top
+  of the ``.cnf``'s and any ``--san``): names added with ``--san`` at the
+  first run must survive the unattended renewals of the timer;
+* the kept mode loses any permission for others and group write (the new
+  private key must not be exposed because the old one was); the change is
+  reported.
+"""
+
+import datetime
+import stat
+import sys
+
+from mkcert.actions.defaults import RENEW_BEFORE_DAYS
+from mkcert.errors import MkcertError
+from mkcert.actions.make import make, prepare, produce, report
+from mkcert.system.publish import file_to_replace, kept_stat, old_path, replace_keeping_old
+from mkcert.x509.inspect import subject_alt_names
+
+
+class Decision:
+    """Whether to renew, and the reason to print either way."""
+
+    def __init__(self, due, reason):
+        self.due, self.reason = due, reason
+
+
+def renew(program, name, paths, options, environ):
+    """Run ``--renew``: a first run if the PEM is missing, else renew if due."""
+    st = file_to_replace(paths.pem, "renewing", "renew the file it points to, or put a "
+                                                "regular file in its place")
+    if st is None:
+        return make(program, name, paths, options, environ)
+
+    from mkcert.actions.check import check_pem
+
+    current = check_pem(paths.pem)
+    decision = decide(current, options, paths.pem, certbot_lineage=_certbot_lineage(
+        current, options, paths.pem, environ))
+    if not decision.due:
+        if not options.quiet:
+            print(f"{paths.pem}: not due for renewal: {decision.reason}")
+        return 0
+    kept_names = _kept_names(current, options, paths.pem)
+    request, extra = prepare(program, name, paths, options, environ, kept_names)
+    keep = kept_stat(current.stat)
+    if keep.st_mode != current.stat.st_mode and not options.quiet:
+        print(f"{program}: warning: {paths.pem} was mode {current.mode:04o}; the new one is "
+              f"{stat.S_IMODE(keep.st_mode):04o}", file=sys.stderr)
+
+    def publish_pem(data, run):
+        replace_keeping_old(paths.pem, current.data, current.stat, data, keep, run)
+
+    certificate = produce(paths, request, extra, publish_pem)
+    if not options.quiet:
+        print(f"{paths.pem}: renewed ({decision.reason}); the previous one is "
+              f"{old_path(paths.pem)}")
+    report(certificate, options)
+    return 0
+
+
+def _kept_names(current, options, path):
+    """The old certificate's subjectAltName entries, which the new one keeps.
+
+    A subjectAltName that cannot be read is not silently dropped: the
+    names may be what clients connect with.  ``--force`` renews without them.
+    """
+    if current.certificate is None:
+        return []
+    try:
+        return subject_alt_names(current.certificate)
+    except ValueError as exc:
+        if options.force:
+            return []
+        raise MkcertError(f"{path}: {exc}; not renewing without its names (--force renews "
+                          f"with only the .cnf's and --san's)") from None
+
+
+def _certbot_lineage(current, options, pem, environ):
+    """The certbot lineage that renews a CA-issued ``pem`` (mkcert-install.conf), if any."""
+    if current.certificate is None or current.self_signed or options.force:
+        return None
+    from mkcert.actions.hook import lineage_taking
+
+    return lineage_taking(pem, environ)
+
+
+def decide(current, options, path, now=None, certbot_lineage=None):
+    """Renew or not, from a :class:`~mkcert.actions.check.CheckResult` of the PEM.
+
+    Raises MkcertError (exit 1) for a PEM that is due but not ours to replace.
+    ``certbot_lineage``: the certbot certificate the deploy hook installs
+    into this PEM.  Such a PEM is certbot's to renew, so while it is still
+    valid, being due is not an error here (certbot renews at about the same
+    time before expiry as the timer looks, and the timer must not fail in
+    between); once it has expired, certbot did not renew it, and that is.
+    """
+    from mkcert.actions.check import format_moment
+
+    before = options.before if options.before is not None else RENEW_BEFORE_DAYS
+    if current.certificate is None:
+        problem = "; ".join(p.text for p in current.problems)
+        if current.data is None:
+            raise MkcertError(f"{path}: {problem}; not replacing it, not even with --force, "
+                              f"since {old_path(path)} could not keep it (move it away, and "
+                              f"--renew makes a new one)")
+        if options.force:
+            return Decision(True, f"forced; it was unusable: {problem}")
+        raise MkcertError(f"{path}: {problem}; not replacing a file that may not be "
+                          f"a certificate of ours (--force replaces it)")
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    left = current.not_after - now
+    expiry = f"expires {format_moment(current.not_after)}"
+    if now < current.not_before:
+        reason = f"not valid before {format_moment(current.not_before)}"
+    elif left <= datetime.timedelta(days=before):
+        reason = f"{expiry}, within {before} days" if left.total_seconds() > 0 else (
+            f"expired {format_moment(current.not_after)}")
+    elif options.force:
+        reason = f"forced; it {expiry}"
+    else:
+        return Decision(False, f"{expiry} ({current.days_left} days left; renewing "
+                               f"within {before} days)")
+    valid_now = current.not_before <= now < current.not_after
+    if not current.self_signed and not options.force and certbot_lineage and valid_now:
+        return Decision(False, f"{expiry} ({current.days_left} days left); certbot renews it "
+                               f"(lineage {certbot_lineage} in mkcert-install.conf)")
+    if not current.self_signed and not options.force:
+        raise MkcertError(
+            f"{path}: not renewing: issued by {current.issuer or '(empty name)'}, not "
+            f"self-signed; a new self-signed certificate would replace what your CA "
+            f"issued (--force does that anyway)")
+    return Decision(True, reason)
+
+

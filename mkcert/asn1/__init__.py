@@ -1,0 +1,1 @@
+"""DER and the X.509 vocabulary every layer shares: encoders, the object table, names."""

@@ -1,0 +1,1 @@
+"""The commands: arguments in, messages and an exit status out."""

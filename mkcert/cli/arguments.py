@@ -1,0 +1,192 @@
+"""The command line of ``mk<NAME>cert``: argparse, loaded only when needed.
+
+The plain invocations Courier's maintainer scripts use (``mkimapdcert``,
+``mkimapdcert PEMFILE``, ``mkcouriercert imapd``) never come here: argparse
+and what it imports cost about 7 ms of a run that should take no longer than
+the shell script it replaces, so :func:`mkcert.cli.main.plain_options` answers
+those, and a test proves both give the same options.
+"""
+
+import argparse
+import datetime
+import sys
+
+from mkcert import __version__, layout
+from mkcert.actions.defaults import CHECK_WARN_DAYS, RENEW_BEFORE_DAYS
+
+
+def days_argument(text):
+    """--days: a whole number of days from 1 to what still ends by the year 9999."""
+    return number_argument(text, "--days", 1, days_to_the_year_9999(),
+                            "(days; more would end after the year 9999, X.509's last)")
+
+
+def warn_argument(text):
+    """--warn: a whole number of days, 0 or more, within X.509's dates."""
+    return number_argument(text, "--warn", 0, days_to_the_year_9999(), "(days)")
+
+
+def before_argument(text):
+    """--before: a whole number of days, 0 or more, within X.509's dates."""
+    return number_argument(text, "--before", 0, days_to_the_year_9999(), "(days)")
+
+
+def days_to_the_year_9999():
+    """The most days from now that still end within X.509's last year."""
+    from mkcert.request import LATEST
+
+    return (LATEST - datetime.datetime.now(datetime.timezone.utc)).days
+
+
+def number_argument(text: str, option: str, minimum: int, maximum: int, unit: str) -> int:
+    """An option's whole number (:func:`mkcert.readers.number.whole_number`), as argparse's ``type``."""
+    from mkcert.readers.number import NumberError, whole_number
+
+    try:
+        return whole_number(text, option, minimum, maximum, unit=unit)
+    except NumberError as exc:
+        raise argparse.ArgumentTypeError(exc.reason) from None
+
+
+def san_argument(text):
+    """--san: the GeneralName DER (mkcert.readers.san, and its ipaddress, only when used)."""
+    from mkcert.readers.san import parse_argument
+
+    return parse_argument(text)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a chosen usage-error status.
+
+    A monitoring plugin that cannot even parse its arguments is UNKNOWN (3),
+    not CRITICAL (argparse's 2), so --check runs use 3.
+    """
+
+    usage_status = 2
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(self.usage_status, f"{self.prog}: error: {message}\n")
+
+
+def build_parser(program, multi_call):
+    parser = Parser(
+        prog=program,
+        description="Make a self-signed key and certificate for a Courier service, "
+                    "as Courier's own mk*cert scripts do, from SYSCONFDIR/NAME.cnf "
+                    "(an OpenSSL req config or a GnuTLS certtool template).",
+        epilog="Environment: COURIER_SYSCONFDIR (default %s), COURIER_CERTSDIR "
+               "(default %s), COURIER_MAILUSER (default %s), BITS (certtool "
+               "security level or bits for templates; DH bits for an OpenSSL "
+               "esmtpd.pem)." % (layout.SYSCONFDIR, layout.CERTSDIR, layout.MAILUSER))
+    if multi_call:
+        parser.add_argument("name", metavar="NAME",
+                            help="service name: makes NAME.pem from NAME.cnf")
+    parser.add_argument("pemfile", metavar="PEMFILE", nargs="?",
+                        help="output path without .pem (default CERTSDIR/NAME)")
+    parser.add_argument("-c", "--config", metavar="FILE",
+                        help="the .cnf to read (default SYSCONFDIR/NAME.cnf)")
+    parser.add_argument("-u", "--user", metavar="USER",
+                        help="owner of the new PEM (default COURIER_MAILUSER or %s)"
+                             % layout.MAILUSER)
+    parser.add_argument("--days", type=days_argument, metavar="N",
+                        help="validity in days (default 365, or the template's "
+                             "expiration_days)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print nothing on success")
+    parser.add_argument("--san", action="append", type=san_argument, metavar="NAME",
+                        help="add NAME to subjectAltName of a new certificate (repeatable): "
+                             "a DNS name, an IPv4/IPv6 address or an e-mail address; "
+                             "DNS:, IP:, email:, URI: prefixes choose the type")
+    modes = parser.add_argument_group(
+        "keeping the certificate valid",
+        "--check examines the PEM like a monitoring plugin (exit 0 OK, 1 WARNING, "
+        "2 CRITICAL, 3 UNKNOWN) and changes nothing; --renew replaces a "
+        "self-signed PEM that is due, keeping the old one as PEMFILE.pem.old")
+    exclusive = modes.add_mutually_exclusive_group()
+    exclusive.add_argument("--check", action="store_true",
+                           help="examine PEMFILE.pem and exit with its state")
+    exclusive.add_argument("--renew", action="store_true",
+                           help="renew PEMFILE.pem if it expires within --before days "
+                                "(make it if missing)")
+    modes.add_argument("--warn", type=warn_argument, metavar="DAYS",
+                       help="with --check: WARNING within DAYS of expiry (default %d)"
+                            % CHECK_WARN_DAYS)
+    modes.add_argument("--json", action="store_true",
+                       help="with --check: print one JSON object instead of the line")
+    modes.add_argument("--before", type=before_argument, metavar="DAYS",
+                       help="with --renew: renew within DAYS of expiry (default %d)"
+                            % RENEW_BEFORE_DAYS)
+    modes.add_argument("--force", action="store_true",
+                       help="with --renew: renew even if not due or not self-signed")
+    _add_install_options(parser)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def _add_install_options(parser):
+    group = parser.add_argument_group(
+        "installing a certificate from a CA",
+        "--install checks that the key matches the certificate, that the certificates "
+        "are valid now and each is issued by the next, then writes key, certificate "
+        "and chain into PEMFILE.pem atomically (a new file 0600 and the mail user's; "
+        "a replaced one keeps mode, owner and group, the previous one is kept as "
+        "PEMFILE.pem.old); identical content changes nothing")
+    # Not with --check or --renew either; argparse can show a mutually
+    # exclusive group under one heading only, so _check_combinations says so.
+    group.add_argument("--install", action="store_true",
+                       help="put a CA-issued key and certificate chain into PEMFILE.pem "
+                            "(with --key and --cert, or --from-certbot)")
+    group.add_argument("--key", metavar="KEYFILE",
+                       help="with --install: the private key (unencrypted PEM)")
+    group.add_argument("--cert", metavar="CERTFILE",
+                       help="with --install: the certificate, optionally followed by its "
+                            "chain (certbot's fullchain.pem)")
+    group.add_argument("--chain", action="append", metavar="CHAINFILE",
+                       help="with --install: intermediate certificates, leaf's issuer "
+                            "first (repeatable)")
+    group.add_argument("--from-certbot", metavar="LIVEDIR",
+                       help="with --install: LIVEDIR/privkey.pem and LIVEDIR/fullchain.pem "
+                            "(e.g. /etc/letsencrypt/live/mail.example.org)")
+
+
+def parse(program, multi_call, arguments):
+    """The options of a command line that :func:`mkcert.cli.main.plain_options` did not answer."""
+    parser = build_parser(program, multi_call)
+    if "--check" in arguments:
+        parser.usage_status = 3  # mkcert.actions.check.UNKNOWN
+    options = parser.parse_args(arguments)
+    _check_combinations(parser, options)
+    return options
+
+
+def _check_combinations(parser, options):
+    """Options that only mean something with --check or --renew say so."""
+    for option, mode in (("warn", "check"), ("json", "check"),
+                         ("before", "renew"), ("force", "renew")):
+        if getattr(options, option) not in (None, False) and not getattr(options, mode):
+            parser.error(f"--{option} only goes with --{mode}")
+    if options.san and options.check:
+        parser.error("--san is for making a certificate, not with --check")
+    _check_install_combinations(parser, options)
+
+
+def _check_install_combinations(parser, options):
+    for mode in ("check", "renew"):
+        if options.install and getattr(options, mode):
+            parser.error(f"argument --install: not allowed with argument --{mode}")
+    given = [name for name in ("key", "cert", "chain", "from_certbot")
+             if getattr(options, name) is not None]
+    if not options.install:
+        if given:
+            parser.error(f"--{given[0].replace('_', '-')} only goes with --install")
+        return
+    for name in ("san", "days", "config"):
+        if getattr(options, name) is not None:
+            parser.error(f"--{name} is for making a certificate, not with --install")
+    if options.from_certbot is not None:
+        if options.key or options.cert or options.chain:
+            parser.error("--from-certbot reads privkey.pem and fullchain.pem itself; "
+                         "not with --key, --cert or --chain")
+    elif options.key is None or options.cert is None:
+        parser.error("--install needs --key and --cert, or --from-certbot")

@@ -1,0 +1,170 @@
+"""The ``mk<NAME>cert`` commands: one code path for every service name.
+
+As with Debian's multi-call ``mkcouriercert``, the service NAME comes from
+the program name, so ``mkimapdcert`` makes ``imapd.pem`` from ``imapd.cnf``
+and a symlink ``mktestdcert -> mkcouriercert`` makes ``testd.pem`` from
+``testd.cnf``.  Run under its own name, ``mkcouriercert`` takes NAME as its
+first argument: ``mkcouriercert imapd [PEMFILE]``.
+
+This module parses, dispatches and reports (the pipeline that makes a
+certificate is :mod:`mkcert.actions.make`); it imports no crypto library until a
+certificate is really to be made or read, so ``--help`` and the "already
+exists" answer stay fast, and argparse (:mod:`mkcert.cli.arguments`) only
+when the command line is more than the plain one package scripts use.
+"""
+
+import os
+import re
+import sys
+import types
+
+from mkcert import layout
+from mkcert.system import process
+from mkcert.errors import AlreadyExists, Interrupted, MkcertError
+
+MULTI_CALL_NAME = "courier"  # mkcouriercert itself
+# Every option and its value when not given; mkcert.cli.arguments' parser
+# answers the same (tests/test_cli.py compares them).
+DEFAULT_OPTIONS = {
+    "pemfile": None, "config": None, "user": None, "days": None, "quiet": False,
+    "san": None, "check": False, "renew": False, "install": False, "warn": None,
+    "json": False, "before": None, "force": False, "key": None, "cert": None,
+    "chain": None, "from_certbot": None,
+}
+_PROGRAM = re.compile(r"^mk(?P<name>[A-Za-z0-9_.-]+)cert$")
+_SERVICE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+# Debian's package diverts Courier's scripts to PATH.courier
+# (debian/courier-mkcert.preinst); Courier's mkimapdcert.courier is a
+# symlink to mkcouriercert, which is now ours, and still means imapd.
+DIVERTED_SUFFIX = ".courier"
+
+
+def service_from_program(program):
+    """``mkimapdcert`` (or ``mkimapdcert.courier``) -> ``imapd``; None for another shape."""
+    match = _PROGRAM.match(os.path.basename(program).removesuffix(DIVERTED_SUFFIX))
+    return match.group("name") if match else None
+
+
+class Paths:
+    """Where this run reads and writes, from options, environment and defaults."""
+
+    def __init__(self, name, options, environ):
+        base = options.pemfile or os.path.join(layout.certsdir(environ), name)
+        if base.endswith(".pem"):
+            base = base[:-len(".pem")]
+        self.base = base
+        self.pem = base + ".pem"
+        self.rand = base + ".rand"
+        self.config = options.config or os.path.join(layout.sysconfdir(environ),
+                                                     name + ".cnf")
+        self.user = options.user or layout.mailuser(environ)
+
+
+def main(argv=None, program=None, environ=None):
+    """Run the command; return the exit status."""
+    program = os.path.basename(program or sys.argv[0])
+    environ = os.environ if environ is None else environ
+    name = service_from_program(program)
+    multi_call = name in (None, MULTI_CALL_NAME)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    options = plain_options(arguments, multi_call)
+    if options is None:
+        from mkcert.cli.arguments import parse
+
+        options = parse(program, multi_call, arguments)
+    if multi_call:
+        name = options.name
+        if not _SERVICE.match(name):
+            print(f"{program}: not a service name: {name!r}", file=sys.stderr)
+            return 2
+    if options.check:
+        return check(Paths(name, options, environ), options)
+    try:
+        if options.install:
+            return install(program, Paths(name, options, environ), options)
+        if options.renew:
+            from mkcert.actions.renew import renew
+
+            return renew(program, name, Paths(name, options, environ), options, environ)
+        from mkcert.actions.make import make
+
+        return make(program, name, Paths(name, options, environ), options, environ)
+    except AlreadyExists as exc:
+        # Upstream says this on stdout, and package scripts may grep for it.
+        print(exc)
+        return 1
+    except Interrupted as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+        process.end(1)
+    except MkcertError as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print(f"{program}: interrupted", file=sys.stderr)
+        return 1
+
+
+def plain_options(arguments, multi_call):
+    """The options of ``mkNAMEcert [PEMFILE]`` / ``mkcouriercert NAME [PEMFILE]``, or None.
+
+    None for anything else (an option, ``--``, an empty argument): argparse
+    decides those.
+    """
+    positional = ["name", "pemfile"] if multi_call else ["pemfile"]
+    if len(arguments) > len(positional) or (multi_call and not arguments):
+        return None
+    if any(not argument or argument.startswith("-") for argument in arguments):
+        return None
+    options = types.SimpleNamespace(**DEFAULT_OPTIONS)
+    for field, argument in zip(positional, arguments):
+        setattr(options, field, argument)
+    return options
+
+
+def run():
+    """The entry point of ``bin/mk*cert``: :func:`main` as the command, then a fast exit.
+
+    See :mod:`mkcert.system.process`: a closed or full standard stream never
+    changes the exit status, and the exit skips the interpreter's teardown.
+    """
+    process.run_command(os.path.basename(sys.argv[0]), main)
+
+
+def check(paths, options):
+    """--check: print the state of the PEM; exit with the plugin status.
+
+    Whatever happens, the answer is one line (or one JSON object) and a
+    status, never a traceback: a monitoring system shows the first line.
+    """
+    import json
+
+    from mkcert.actions.defaults import CHECK_WARN_DAYS
+    from mkcert.actions.check import UNKNOWN, CheckResult, check_pem
+
+    warn = CHECK_WARN_DAYS if options.warn is None else options.warn
+    try:
+        result = check_pem(paths.pem, warn)
+    except BaseException as exc:  # noqa: B036 - a plugin answers UNKNOWN, even to ^C
+        result = CheckResult(path=paths.pem)
+        result.add(UNKNOWN, f"check failed: {type(exc).__name__}: {exc}")
+    print(json.dumps(result.as_json(), sort_keys=True) if options.json else result.line())
+    return result.status
+
+
+def install(program, paths, options):
+    """--install: a CA's key and chain into the PEM, or exit 1 with the reason."""
+    from mkcert.actions.install import install as install_material
+    from mkcert.actions.install import material_from_certbot, read_material
+
+    if options.from_certbot is not None:
+        material = material_from_certbot(options.from_certbot)
+    else:
+        material = read_material(options.key, options.cert, options.chain or ())
+    outcome = install_material(paths.pem, material, paths.user)
+    if not options.quiet:
+        for warning in outcome.warnings:
+            print(f"{program}: warning: {warning}", file=sys.stderr)
+        print(outcome.line)
+    return 0

@@ -1,0 +1,1 @@
+"""From configuration text to a neutral CertRequest: no file is written here."""

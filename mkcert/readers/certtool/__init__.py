@@ -1,0 +1,1 @@
+"""GnuTLS ``certtool`` templates, read as ``certtool`` reads them."""

@@ -1,0 +1,57 @@
+"""GnuTLS security levels, the ``BITS`` of Debian's certificate scripts.
+
+Debian's mkcouriercert runs ``certtool --generate-privkey --sec-param=$BITS``
+with ``BITS`` defaulting to ``high``, so ``BITS`` names a GnuTLS security
+level, not a size.  The RSA sizes below are what certtool 3.7.9 generates
+for each name (checked by running it; note ``legacy`` is an odd 1776 and
+``ultra`` 8192, with 15360 only at ``future``).  certtool matches the names without
+regard to case, accepts ``normal`` as another name for ``medium``, and
+refuses everything else, numbers included; an admin who wrote a number of
+bits for the OpenSSL scripts gets that number from us instead of a failure.
+"""
+
+from mkcert.readers.number import whole_number
+from mkcert.request import MAX_RSA_BITS, MIN_RSA_BITS
+
+RSA_BITS_BY_LEVEL = {
+    "low": 1024,
+    "legacy": 1776,
+    "medium": 2048,
+    "normal": 2048,
+    "high": 3072,
+    "ultra": 8192,
+    "future": 15360,
+}
+
+DEFAULT_LEVEL = "high"
+
+
+# GnuTLS signs with the SHA-2 matching the key's strength (NIST SP 800-57):
+# the first level whose RSA size reaches the key's decides.  Checked with
+# certtool: 3072 bits sign with SHA-256, 4096 and 8192 with SHA-384, 8200
+# with SHA-512; past the last level (15360) GnuTLS falls back to SHA-256.
+_DIGEST_BY_LEVEL_SIZE = ((3072, "sha256"), (8192, "sha384"), (15360, "sha512"))
+
+
+def bits_for_security_level(value):
+    """RSA key size for ``BITS``: a level name (any case) or a number of bits.
+
+    Raises :class:`MkcertError` for anything else, including a number of
+    bits the key generator would refuse: the command line calls this before
+    it creates any file, so a bad ``BITS`` fails before anything is touched.
+    """
+    text = str(value)
+    bits = RSA_BITS_BY_LEVEL.get(text.lower())
+    if bits is not None:
+        return bits
+    names = ", ".join(n for n in RSA_BITS_BY_LEVEL if n != "normal")
+    return whole_number(text, "BITS", MIN_RSA_BITS, MAX_RSA_BITS, unit="(bits of an RSA key)",
+                        alternatives=f"a GnuTLS security level ({names}) or ")
+
+
+def certtool_digest(bits):
+    """The digest certtool 3.7 signs a self-signed certificate with, for an RSA key."""
+    for limit, digest in _DIGEST_BY_LEVEL_SIZE:
+        if bits <= limit:
+            return digest
+    return "sha256"

@@ -1,0 +1,1 @@
+"""OpenSSL ``req`` configs, read as ``openssl req`` reads them."""

@@ -1,0 +1,1 @@
+"""Keys, certificates, chains and DH parameters: bytes in, bytes out."""

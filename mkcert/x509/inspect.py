@@ -1,0 +1,295 @@
+"""What the originals print on success.
+
+Upstream runs ``openssl x509 -subject -dates -fingerprint -noout`` on the new
+PEM; admins and log scrapers know those four lines, so we print them the same
+way (OpenSSL 3's default ``-nameopt oneline``, ``ASN1_TIME_print`` dates).
+"""
+
+import datetime
+
+from mkcert.asn1 import der, oids as objects
+
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+# How `openssl x509 -subject` (OpenSSL 3.0, default name options) shows a
+# value: characters RFC 2253 treats specially make OpenSSL quote the whole
+# value instead of escaping them, except '"' and '\\', which it escapes with a
+# backslash; control characters and every byte of a non-ASCII character's
+# UTF-8 form print as \\XX.
+_QUOTE_TRIGGERS = set(",+<>;")
+_BACKSLASHED = set('"\\')
+
+# Bytes per character of the string types OpenSSL prints as text; other
+# types print as '#' and the hex of their DER.
+_CHARACTER_WIDTH = {12: 1, 18: 1, 19: 1, 20: 1, 22: 1, 23: 1, 24: 1, 26: 1,
+                    28: 4, 30: 2}
+
+
+def _escape_value(tag, content):
+    """One attribute value as OpenSSL's "oneline" format prints it."""
+    width = _CHARACTER_WIDTH.get(tag)
+    if width is None:
+        return "#" + der.tlv(tag, content).hex().upper()
+    data = _as_utf8(tag, width, content)
+    quote = False
+    out = []
+    for index, byte in enumerate(data):
+        char = chr(byte)
+        if byte > 0x7F or byte < 0x20 or byte == 0x7F:
+            out.append(f"\\{byte:02X}")
+        elif char in _BACKSLASHED:
+            out.append("\\" + char)
+        else:
+            last = index == len(data) - 1
+            # OpenSSL checks the last character as "last", never as "first":
+            # a lone '#' stays bare, a lone space is quoted.
+            if char in _QUOTE_TRIGGERS or (index == 0 and not last and char in " #") or (
+                    last and char == " "):
+                quote = True
+            out.append(char)
+    body = "".join(out)
+    return f'"{body}"' if quote else body
+
+
+def _as_utf8(tag, width, content):
+    """The value's characters as UTF-8 bytes, the way OpenSSL converts them.
+
+    A UTF8String is taken byte by byte as it is; one-byte types are Latin-1
+    (so a T61String byte 0xE9 prints as \\C3\\A9); BMP and Universal strings
+    are UCS-2 and UCS-4.
+    """
+    if tag == 12:
+        return bytes(content)
+    if width == 1:
+        return bytes(content).decode("latin-1").encode("utf-8")
+    chars = []
+    for offset in range(0, len(content) - width + 1, width):
+        code = int.from_bytes(content[offset:offset + width], "big")
+        chars.append(chr(code) if code <= 0x10FFFF else "\ufffd")
+    return "".join(chars).encode("utf-8", "surrogatepass")
+
+
+def _decode_oid(content):
+    arcs, value = [], 0
+    for byte in content:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    if not arcs:
+        return ""
+    first = min(arcs[0] // 40, 2)
+    return ".".join(str(arc) for arc in [first, arcs[0] - 40 * first] + arcs[1:])
+
+
+def _oid_text(dotted):
+    return objects.short_name(dotted) or dotted
+
+
+def format_name(name):
+    """A name as ``openssl x509 -subject`` prints it: ``C = US, ..., CN = x``.
+
+    ``name`` is a cryptography Name or the DER of one.  Working from DER keeps
+    this exact (members of a multi-valued RDN print in their DER order, joined
+    by " + ") and lets it show strings cryptography cannot parse.  Raises
+    ValueError for DER that is no Name.
+    """
+    data = name if isinstance(name, (bytes, bytearray)) else name.public_bytes()
+    rdns = [" + ".join(f"{_oid_text(oid)} = {_escape_value(tag, value)}"
+                       for oid, tag, value in rdn)
+            for rdn in _relative_names(data)]
+    return ", ".join(rdns)
+
+
+def name_value(name_der, oid):
+    """The first value of attribute ``oid`` in a Name, escaped as :func:`format_name` prints it.
+
+    None when the name has no such attribute.  Escaped, because the value
+    goes into one-line reports: a control character (a newline in a common
+    name) must not start a line of its own.
+    """
+    for rdn in _relative_names(name_der):
+        for attribute_oid, tag, value in rdn:
+            if attribute_oid == oid:
+                return _escape_value(tag, value)
+    return None
+
+
+def _relative_names(data):
+    """The RDNs of a Name's DER, each a list of (dotted OID, value tag, value bytes)."""
+    _, start, end = der.read_tlv(data)
+    rdns = []
+    for rdn in der.children(data[start:end]):
+        _, rdn_start, rdn_end = der.read_tlv(rdn)
+        members = []
+        for attribute in der.children(rdn[rdn_start:rdn_end]):
+            _, attribute_start, attribute_end = der.read_tlv(attribute)
+            parts = der.children(attribute[attribute_start:attribute_end])
+            if len(parts) != 2:
+                raise ValueError("a name attribute is not a type and a value")
+            oid, value = parts
+            _, oid_start, oid_end = der.read_tlv(oid)
+            tag, value_start, value_end = der.read_tlv(value)
+            members.append((_decode_oid(oid[oid_start:oid_end]), tag,
+                            value[value_start:value_end]))
+        rdns.append(members)
+    return rdns
+
+
+def subject_der(certificate):
+    """The subject's DER, read from the TBSCertificate without parsing the name.
+
+    cryptography refuses some names OpenSSL writes (a T61String holding
+    Latin-1), so the summary works from the bytes.
+    """
+    return _tbs_field(certificate, 5)
+
+
+def issuer_der(certificate):
+    return _tbs_field(certificate, 3)
+
+
+def extensions(certificate):
+    """The certificate's extensions as (dotted OID, critical, value DER), in DER order.
+
+    Read from the DER, not through cryptography, which refuses a whole
+    extension list when one value holds a string it does not accept (an
+    authorityKeyIdentifier naming its issuer in a T61String, as OpenSSL
+    writes under ``string_mask = nombstr``).  A version 1 certificate has
+    none.  Raises ValueError for DER that is no extension list.
+    """
+    found = _tbs_extensions_field(certificate)
+    if found is None:
+        return []
+    _, start, end = der.read_tlv(found)  # [3] EXPLICIT around the SEQUENCE OF
+    sequence = found[start:end]
+    _, start, end = der.read_tlv(sequence)
+    result = []
+    for extension in der.children(sequence[start:end]):
+        _, body_start, body_end = der.read_tlv(extension)
+        parts = der.children(extension[body_start:body_end])
+        if len(parts) not in (2, 3) or parts[0][0] != der.OBJECT_IDENTIFIER or (
+                parts[-1][0] != der.OCTET_STRING):
+            raise ValueError("an extension is not an OID, a flag and an OCTET STRING")
+        _, oid_start, oid_end = der.read_tlv(parts[0])
+        _, value_start, value_end = der.read_tlv(parts[-1])
+        critical = len(parts) == 3 and parts[1] == der.boolean(True)
+        result.append((_decode_oid(parts[0][oid_start:oid_end]), critical,
+                       parts[-1][value_start:value_end]))
+    return result
+
+
+def _tbs_extensions_field(certificate):
+    """The ``[3]`` field of the TBSCertificate (after the optional unique IDs), or None."""
+    fields = _tbs_fields(certificate)
+    return next((field for field in fields[7:] if field[0] == 0xA3), None)
+
+
+def certificate_der(certificate):
+    """DER bytes as they are, or those of a cryptography certificate."""
+    if isinstance(certificate, (bytes, bytearray)):
+        return bytes(certificate)
+    from cryptography.hazmat.primitives import serialization
+
+    return certificate.public_bytes(serialization.Encoding.DER)
+
+
+def _tbs_field(certificate, index):
+    return _tbs_fields(certificate)[index]
+
+
+def _tbs_fields(certificate):
+    """The TBSCertificate's fields, numbered as for version 3 (``[0]`` version first).
+
+    A version 1 certificate has no explicit version; a None stands in for it.
+    """
+    whole = certificate_der(certificate)
+    _, start, end = der.read_tlv(whole)
+    members = der.children(whole[start:end])
+    if not members:
+        raise ValueError("no TBSCertificate")
+    _, start, end = der.read_tlv(members[0])
+    fields = der.children(members[0][start:end])
+    if not fields or fields[0][0] != 0xA0:  # no explicit version: a v1 certificate
+        fields = [None] + fields
+    if len(fields) < 7:
+        raise ValueError("a TBSCertificate of too few fields")
+    return fields
+
+
+def validity(certificate):
+    """(notBefore, notAfter) as aware UTC datetimes, read from the DER."""
+    validity_der = _tbs_field(certificate, 4)
+    _, start, end = der.read_tlv(validity_der)
+    return tuple(_parse_time(t) for t in der.children(validity_der[start:end]))
+
+
+def _parse_time(encoded):
+    """A DER UTCTime or GeneralizedTime as an aware UTC datetime.
+
+    DER allows one form of each (RFC 5280, 4.1.2.5): YYMMDDHHMMSSZ for
+    UTCTime, YYYYMMDDHHMMSSZ for GeneralizedTime.  Read digit by digit
+    rather than with strptime, whose module costs 1.5 ms to import.
+    """
+    tag, start, end = der.read_tlv(encoded)
+    text = encoded[start:end].decode("ascii")
+    if tag == 0x17:  # UTCTime: years 1950-2049
+        year = int(text[:2])
+        text = str(year + (2000 if year < 50 else 1900)) + text[2:]
+    if len(text) != 15 or text[-1] != "Z" or not text[:-1].isdigit():
+        raise ValueError(f"not a DER time: {text!r}")
+    fields = [int(text[:4])] + [int(text[i:i + 2]) for i in range(4, 14, 2)]
+    return datetime.datetime(*fields, tzinfo=datetime.timezone.utc)
+
+
+def format_time(moment):
+    """``ASN1_TIME_print``: ``Nov  7 05:07:24 2026 GMT`` (day padded with a space)."""
+    return (f"{MONTHS[moment.month - 1]} {moment.day:2d} "
+            f"{moment:%H:%M:%S} {moment.year} GMT")
+
+
+def fingerprint(certificate_der):
+    # cryptography's SHA-1: it is loaded whenever there is a certificate to
+    # show, while hashlib would load the system's libcrypto besides.
+    from mkcert.x509.digests import digest as hash_digest
+
+    digest = hash_digest("sha1", certificate_der).hex().upper()
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def summary_lines(certificate):
+    """The four lines of ``openssl x509 -subject -dates -fingerprint -noout``.
+
+    ``certificate``: DER bytes or a cryptography certificate; no crypto
+    library is needed for DER.
+    """
+    not_before, not_after = validity(certificate)
+    return [
+        "subject=" + format_name(subject_der(certificate)),
+        "notBefore=" + format_time(not_before),
+        "notAfter=" + format_time(not_after),
+        "SHA1 Fingerprint=" + fingerprint(certificate_der(certificate)),
+    ]
+
+
+_SUBJECT_ALT_NAME = "2.5.29.17"
+# GeneralName's choices (RFC 5280, 4.2.1.6): [0], [3], [4], [5] constructed, the others not.
+_GENERAL_NAME_TAGS = {0xA0, 0x81, 0x82, 0xA3, 0xA4, 0xA5, 0x86, 0x87, 0x88}
+
+
+def subject_alt_names(certificate):
+    """The GeneralName DER entries of a certificate's subjectAltName (none: []).
+
+    From the DER as it is: cryptography refuses the whole extension list
+    for one value it does not accept (a T61String in an issuer name), and
+    the names must survive a renewal all the same.  Raises ValueError for a
+    subjectAltName that is no list of names.
+    """
+    value = next((value for oid, _, value in extensions(certificate) if oid == _SUBJECT_ALT_NAME), None)
+    if value is None:
+        return []
+    tag, start, end = der.read_tlv(value)
+    names = der.children(value[start:end])
+    if tag != der.SEQUENCE or any(name[0] not in _GENERAL_NAME_TAGS for name in names):
+        raise ValueError("its subjectAltName is not a list of names")
+    return names
