@@ -142,7 +142,7 @@ LAYER_PACKAGES = {"mkcert.asn1", "mkcert.system", "mkcert.readers", "mkcert.x509
                   "mkcert.actions", "mkcert.cli"}
 _COMMON_PATH = LAYER_PACKAGES | {
     "mkcert", "mkcert.errors", "mkcert.layout", "mkcert.request",
-    "mkcert.asn1.der", "mkcert.asn1.names", "mkcert.asn1.oids",
+    "mkcert.asn1.der", "mkcert.asn1.names", "mkcert.asn1.general_names", "mkcert.asn1.oids",
     "mkcert.system.process", "mkcert.system.publish", "mkcert.system.workers",
     "mkcert.readers.load", "mkcert.readers.detect",
     "mkcert.x509.certificate", "mkcert.x509.chain", "mkcert.x509.digests", "mkcert.x509.keys",
@@ -152,8 +152,7 @@ _COMMON_PATH = LAYER_PACKAGES | {
 }
 OPENSSL_PATH_MODULES = _COMMON_PATH | {
     "mkcert.readers.openssl", "mkcert.readers.openssl.syntax", "mkcert.readers.openssl.req",
-    "mkcert.readers.openssl.dn_strings", "mkcert.readers.openssl.prompt",
-    "mkcert.readers.openssl.extensions"}
+    "mkcert.readers.openssl.dn_strings", "mkcert.readers.openssl.extensions"}
 CERTTOOL_PATH_MODULES = _COMMON_PATH | {
     "mkcert.readers.number", "mkcert.readers.certtool", "mkcert.readers.certtool.seclevel",
     "mkcert.readers.certtool.template"}

@@ -9,6 +9,57 @@ name, long name, tab-separated), so names resolve here exactly as there
 without loading libcrypto.  Like OpenSSL, names are case-sensitive.
 """
 
+# The objects the code itself names, in dotted form: one constant each, here
+# beside the table that gives their OpenSSL names (a test checks each name
+# against it).
+
+# Distinguished-name attributes
+COMMON_NAME = "2.5.4.3"
+COUNTRY_NAME = "2.5.4.6"
+EMAIL_ADDRESS = "1.2.840.113549.1.9.1"
+
+# Certificate extensions (RFC 5280, 4.2; RFC 7633; Netscape)
+SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
+KEY_USAGE = "2.5.29.15"
+SUBJECT_ALT_NAME = "2.5.29.17"
+ISSUER_ALT_NAME = "2.5.29.18"
+BASIC_CONSTRAINTS = "2.5.29.19"
+ISSUING_DISTRIBUTION_POINT = "2.5.29.28"
+NAME_CONSTRAINTS = "2.5.29.30"
+CRL_DISTRIBUTION_POINTS = "2.5.29.31"
+CERTIFICATE_POLICIES = "2.5.29.32"
+POLICY_MAPPINGS = "2.5.29.33"
+AUTHORITY_KEY_IDENTIFIER = "2.5.29.35"
+POLICY_CONSTRAINTS = "2.5.29.36"
+EXTENDED_KEY_USAGE = "2.5.29.37"
+FRESHEST_CRL = "2.5.29.46"
+INHIBIT_ANY_POLICY = "2.5.29.54"
+AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1"
+SUBJECT_INFO_ACCESS = "1.3.6.1.5.5.7.1.11"
+TLS_FEATURE = "1.3.6.1.5.5.7.1.24"
+NS_CERT_TYPE = "2.16.840.1.113730.1.1"
+
+# Extended key usages (RFC 5280, 4.2.1.12)
+SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
+CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
+CODE_SIGNING = "1.3.6.1.5.5.7.3.3"
+EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4"
+IPSEC_IKE = "1.3.6.1.5.5.7.3.17"
+TIME_STAMPING = "1.3.6.1.5.5.7.3.8"
+OCSP_SIGNING = "1.3.6.1.5.5.7.3.9"
+
+# Policy qualifiers, access methods, otherName types
+CPS_QUALIFIER = "1.3.6.1.5.5.7.2.1"
+USER_NOTICE_QUALIFIER = "1.3.6.1.5.5.7.2.2"
+OCSP = "1.3.6.1.5.5.7.48.1"
+CA_ISSUERS = "1.3.6.1.5.5.7.48.2"
+XMPP_ADDR = "1.3.6.1.5.5.7.8.5"
+KRB5_PRINCIPAL = "1.3.6.1.5.2.2"
+
+# Algorithms
+RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
+RSASSA_PSS = "1.2.840.113549.1.1.10"
+
 _TABLE = """\
 1.2.840.113549	rsadsi	RSA Data Security, Inc.
 1.2.840.113549.1	pkcs	RSA Data Security, Inc. PKCS

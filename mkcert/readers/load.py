@@ -122,9 +122,25 @@ def _load_request(path, environ):
 
         return read_template(text, path, require_subject=True)
     from mkcert.readers.openssl.syntax import parse
-    from mkcert.readers.openssl.prompt import StdioPrompter
     from mkcert.readers.openssl.req import request_from_config
 
     config = parse(text, path, environ=os.environ if environ is None else environ,
                    read_include=read_include)
-    return request_from_config(config, prompter=StdioPrompter())
+    return request_from_config(config, prompter=_TerminalPrompter())
+
+
+class _TerminalPrompter:
+    """The prompter on standard input and error, made at the first question.
+
+    Courier's configs say ``prompt = no``: those never load the prompt module.
+    """
+
+    def __init__(self):
+        self._prompter = None
+
+    def __call__(self, prompt):
+        if self._prompter is None:
+            from mkcert.readers.openssl.prompt import StdioPrompter
+
+            self._prompter = StdioPrompter()
+        return self._prompter(prompt)

@@ -22,18 +22,13 @@ line is parsed, before any file exists.
 import ipaddress
 import re
 
-from mkcert.asn1 import der
+from mkcert.asn1 import der, general_names
+from mkcert.asn1.oids import (BASIC_CONSTRAINTS, CLIENT_AUTH, EXTENDED_KEY_USAGE, SUBJECT_ALT_NAME,
+                              SUBJECT_KEY_IDENTIFIER)
 
-SAN_OID = "2.5.29.17"
-BASIC_CONSTRAINTS_OID = "2.5.29.19"
-SUBJECT_KEY_IDENTIFIER_OID = "2.5.29.14"
-EXTENDED_KEY_USAGE_OID = "2.5.29.37"
-CLIENT_AUTH_OID = "1.3.6.1.5.5.7.3.2"
-
-# GeneralName context tags (RFC 5280 4.2.1.6), IMPLICIT and primitive.
-RFC822_NAME, DNS_NAME, URI, IP_ADDRESS = 1, 2, 6, 7
 # certtool writes the names of a template in this order of types.
-CERTTOOL_TYPE_ORDER = (DNS_NAME, URI, IP_ADDRESS, RFC822_NAME)
+CERTTOOL_TYPE_ORDER = (general_names.DNS_NAME, general_names.URI, general_names.IP_ADDRESS,
+                       general_names.RFC822_NAME)
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
@@ -79,7 +74,7 @@ def dns_name(text):
         labels = labels[1:]
     if len(text) > 253 or not all(_LABEL.match(label) for label in labels):
         raise SanError("not a valid DNS name")
-    return der.context(DNS_NAME, text.encode("ascii"), constructed=False)
+    return general_names.dns_name(text.encode("ascii"))
 
 
 def ip_name(text):
@@ -87,7 +82,7 @@ def ip_name(text):
         address = ipaddress.ip_address(text)
     except ValueError:
         raise SanError("not an IPv4 or IPv6 address") from None
-    return der.context(IP_ADDRESS, address.packed, constructed=False)
+    return general_names.ip_address(address.packed)
 
 
 def email_name(text):
@@ -98,13 +93,13 @@ def email_name(text):
         dns_name(domain)
     except SanError:
         raise SanError("not an e-mail address") from None
-    return der.context(RFC822_NAME, text.encode("ascii"), constructed=False)
+    return general_names.rfc822_name(text.encode("ascii"))
 
 
 def uri_name(text):
     if not _URI.match(text):
         raise SanError("not a URI")
-    return der.context(URI, text.encode("ascii"), constructed=False)
+    return general_names.uri(text.encode("ascii"))
 
 
 _ENCODERS = {"dns": dns_name, "ip": ip_name, "email": email_name, "uri": uri_name}
@@ -119,7 +114,7 @@ def merge(existing_value, names):
     for name in names:
         if name not in entries:
             entries.append(name)
-    return der.sequence(*entries)
+    return general_names.general_names(entries)
 
 
 def certtool_order(value):
@@ -128,11 +123,11 @@ def certtool_order(value):
     entries = der.children(value[start:end])
 
     def rank(entry):
-        tag = entry[0] & 0x1F
-        return CERTTOOL_TYPE_ORDER.index(tag) if tag in CERTTOOL_TYPE_ORDER else len(
+        choice = general_names.choice(entry)
+        return CERTTOOL_TYPE_ORDER.index(choice) if choice in CERTTOOL_TYPE_ORDER else len(
             CERTTOOL_TYPE_ORDER)
 
-    return der.sequence(*sorted(entries, key=rank))
+    return general_names.general_names(sorted(entries, key=rank))
 
 
 def add_to_request(request, names):
@@ -144,14 +139,14 @@ def add_to_request(request, names):
     gnutls = request.flavour == "gnutls"
     arrange = certtool_order if gnutls else (lambda value: value)
     extensions = list(request.extensions)
-    found = [i for i, extension in enumerate(extensions) if extension.oid == SAN_OID]
+    found = [i for i, extension in enumerate(extensions) if extension.oid == SUBJECT_ALT_NAME]
     if found:
         merged = _merged_extension(extensions.pop(found[0]), names, arrange)
         # certtool keeps one place for it; openssl -addext drops the config's
         # and appends its own, so the merged one moves to where -addext puts it.
         position = found[0] if gnutls else _new_position(extensions, request.flavour)
     else:
-        merged = Extension(oid=SAN_OID, critical=False, der=arrange(merge(None, names)))
+        merged = Extension(oid=SUBJECT_ALT_NAME, critical=False, der=arrange(merge(None, names)))
         position = _new_position(extensions, request.flavour)
     extensions.insert(position, merged)
     if not gnutls and not request.extensions:
@@ -183,7 +178,7 @@ def _new_position(extensions, flavour):
     # -addext extensions.  A config that itself names subjectKeyIdentifier as
     # its last extension is indistinguishable here; there the order differs
     # from openssl's by one place, with the same extensions and values.
-    if oids and oids[-1] == SUBJECT_KEY_IDENTIFIER_OID:
+    if oids and oids[-1] == SUBJECT_KEY_IDENTIFIER:
         return len(oids) - 1
     return len(oids)
 
@@ -195,13 +190,13 @@ def _certtool_position(extensions, oids):
     extendedKeyUsage that starts with clientAuth (one that starts otherwise
     is certtool's later, server one, which follows subjectAltName).
     """
-    if BASIC_CONSTRAINTS_OID not in oids:
+    if BASIC_CONSTRAINTS not in oids:
         return 0
-    position = oids.index(BASIC_CONSTRAINTS_OID) + 1
-    if position < len(oids) and oids[position] == EXTENDED_KEY_USAGE_OID:
+    position = oids.index(BASIC_CONSTRAINTS) + 1
+    if position < len(oids) and oids[position] == EXTENDED_KEY_USAGE:
         value = extensions[position].der
         _, start, end = der.read_tlv(value)
-        if der.children(value[start:end])[:1] == [der.oid(CLIENT_AUTH_OID)]:
+        if der.children(value[start:end])[:1] == [der.oid(CLIENT_AUTH)]:
             position += 1
     return position
 

@@ -7,7 +7,8 @@ way (OpenSSL 3's default ``-nameopt oneline``, ``ASN1_TIME_print`` dates).
 
 import datetime
 
-from mkcert.asn1 import der, oids as objects
+from mkcert.asn1 import der, general_names, oids as objects
+from mkcert.asn1.oids import SUBJECT_ALT_NAME
 
 MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
@@ -272,11 +273,6 @@ def summary_lines(certificate):
     ]
 
 
-_SUBJECT_ALT_NAME = "2.5.29.17"
-# GeneralName's choices (RFC 5280, 4.2.1.6): [0], [3], [4], [5] constructed, the others not.
-_GENERAL_NAME_TAGS = {0xA0, 0x81, 0x82, 0xA3, 0xA4, 0xA5, 0x86, 0x87, 0x88}
-
-
 def subject_alt_names(certificate):
     """The GeneralName DER entries of a certificate's subjectAltName (none: []).
 
@@ -285,11 +281,10 @@ def subject_alt_names(certificate):
     the names must survive a renewal all the same.  Raises ValueError for a
     subjectAltName that is no list of names.
     """
-    value = next((value for oid, _, value in extensions(certificate) if oid == _SUBJECT_ALT_NAME), None)
+    value = next((value for oid, _, value in extensions(certificate) if oid == SUBJECT_ALT_NAME), None)
     if value is None:
         return []
-    tag, start, end = der.read_tlv(value)
-    names = der.children(value[start:end])
-    if tag != der.SEQUENCE or any(name[0] not in _GENERAL_NAME_TAGS for name in names):
+    names = general_names.entries(value)
+    if names is None:
         raise ValueError("its subjectAltName is not a list of names")
     return names

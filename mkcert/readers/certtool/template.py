@@ -30,7 +30,14 @@ Pure: text in, request out, no I/O and no crypto import (start-up time).
 import datetime
 import re
 
-from mkcert.asn1 import der
+from mkcert.asn1 import der, general_names as gn
+from mkcert.asn1.oids import (AUTHORITY_INFO_ACCESS, BASIC_CONSTRAINTS, CA_ISSUERS, CERTIFICATE_POLICIES,
+                              CLIENT_AUTH, CODE_SIGNING, COMMON_NAME, CPS_QUALIFIER,
+                              CRL_DISTRIBUTION_POINTS, EMAIL_PROTECTION, EXTENDED_KEY_USAGE,
+                              INHIBIT_ANY_POLICY, IPSEC_IKE, KEY_USAGE, KRB5_PRINCIPAL,
+                              NAME_CONSTRAINTS, OCSP, OCSP_SIGNING, SERVER_AUTH, SUBJECT_ALT_NAME,
+                              SUBJECT_KEY_IDENTIFIER, TIME_STAMPING, TLS_FEATURE,
+                              USER_NOTICE_QUALIFIER, XMPP_ADDR)
 from mkcert.readers.detect import CERTTOOL_KEYS
 from mkcert.errors import ConfigError, shorten
 from mkcert.request import (IA5_STRING, PRINTABLE_STRING, REQUIRED, UTF8_STRING, Attribute,
@@ -80,10 +87,12 @@ UNSUPPORTED = frozenset("""
 """.split())
 
 # Name constraints, which certtool only writes for a CA: (option, GeneralName
-# tag), permitted before excluded, IP addresses, then DNS names, then e-mail.
-NAME_CONSTRAINTS = (
-    ("nc_permit_ip", 0x87), ("nc_permit_dns", 0x82), ("nc_permit_email", 0x81),
-    ("nc_exclude_ip", 0x87), ("nc_exclude_dns", 0x82), ("nc_exclude_email", 0x81),
+# choice), permitted before excluded, IP addresses, then DNS names, then e-mail.
+NAME_CONSTRAINT_OPTIONS = (
+    ("nc_permit_ip", gn.IP_ADDRESS), ("nc_permit_dns", gn.DNS_NAME),
+    ("nc_permit_email", gn.RFC822_NAME),
+    ("nc_exclude_ip", gn.IP_ADDRESS), ("nc_exclude_dns", gn.DNS_NAME),
+    ("nc_exclude_email", gn.RFC822_NAME),
 )
 
 # The name attributes GnuTLS can write (its OID table), with the name the
@@ -167,39 +176,11 @@ UB_COMMON_NAME = 64
 _TAGS = {"printable": PRINTABLE_STRING, "ia5": IA5_STRING, "utf8": UTF8_STRING,
          "numeric": NUMERIC_STRING}
 
-BASIC_CONSTRAINTS = "2.5.29.19"
-SUBJECT_ALT_NAME = "2.5.29.17"
-KEY_USAGE = "2.5.29.15"
-EXTENDED_KEY_USAGE = "2.5.29.37"
-SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
-CRL_DISTRIBUTION_POINTS = "2.5.29.31"
-TLS_FEATURE = "1.3.6.1.5.5.7.1.24"
-INHIBIT_ANY_POLICY = "2.5.29.54"
-NAME_CONSTRAINTS_EXTENSION = "2.5.29.30"
-CERTIFICATE_POLICIES = "2.5.29.32"
-AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1"
-
-KP_SERVER = "1.3.6.1.5.5.7.3.1"
-KP_CLIENT = "1.3.6.1.5.5.7.3.2"
-KP_CODE_SIGNING = "1.3.6.1.5.5.7.3.3"
-KP_EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4"
-KP_TIME_STAMPING = "1.3.6.1.5.5.7.3.8"
-KP_OCSP_SIGNING = "1.3.6.1.5.5.7.3.9"
-KP_IPSEC_IKE = "1.3.6.1.5.5.7.3.17"
-XMPP_ADDR = "1.3.6.1.5.5.7.8.5"
-KRB5_PRINCIPAL = "1.3.6.1.5.2.2"
 GENERAL_STRING = 0x1B
-QT_CPS = "1.3.6.1.5.5.7.2.1"
-QT_UNOTICE = "1.3.6.1.5.5.7.2.2"
-AD_OCSP = "1.3.6.1.5.5.7.48.1"
-AD_CA_ISSUERS = "1.3.6.1.5.5.7.48.2"
 
 # keyUsage bit positions (RFC 5280 4.2.1.3).
 DIGITAL_SIGNATURE, NON_REPUDIATION, KEY_ENCIPHERMENT = 0, 1, 2
 DATA_ENCIPHERMENT, KEY_AGREEMENT, KEY_CERT_SIGN, CRL_SIGN = 3, 4, 5, 6
-
-# GeneralName tags (context-specific, primitive).
-GN_EMAIL, GN_DNS, GN_URI, GN_IP = 0x81, 0x82, 0x86, 0x87
 
 # certtool stores serials as at most 20 octets (RFC 5280 4.1.2.2) and reads
 # decimal serials into a signed 64-bit integer.
@@ -633,7 +614,7 @@ def _attribute(template, option, oid, value):
     if len(value) < lowest or highest is not None and len(value) > highest:
         size = f"exactly {lowest}" if lowest == highest else f"at most {highest}"
         template.fail(option, f"{label} '{shorten(value)}' must be {size} characters long")
-    if oid == "2.5.4.3" and len(value) > UB_COMMON_NAME:
+    if oid == COMMON_NAME and len(value) > UB_COMMON_NAME:
         template.warn(option, f"the CN is {len(value)} characters long, over the "
                               f"{UB_COMMON_NAME} of RFC 5280; certtool writes it and TLS "
                               "clients accept it, but openssl req would refuse it")
@@ -871,7 +852,7 @@ def _extensions(template):
     _requested_extensions(template, found)
     found.add(BASIC_CONSTRAINTS)
     if template.has("tls_www_client"):
-        found.add(EXTENDED_KEY_USAGE, der.oid(KP_CLIENT))
+        found.add(EXTENDED_KEY_USAGE, der.oid(CLIENT_AUTH))
     _alternative_names(template, found)
     _policies(template, found)
     _server_or_email(template, found, server)
@@ -879,15 +860,15 @@ def _extensions(template):
     if ca:
         _name_constraints(template, found)
     for option in template.all("ocsp_uri"):
-        found.add(AUTHORITY_INFO_ACCESS, _access(template, option, AD_OCSP))
+        found.add(AUTHORITY_INFO_ACCESS, _access(template, option, OCSP))
     for option in template.all("ca_issuers_uri"):
-        found.add(AUTHORITY_INFO_ACCESS, _access(template, option, AD_CA_ISSUERS))
+        found.add(AUTHORITY_INFO_ACCESS, _access(template, option, CA_ISSUERS))
     usage = _key_usage(template, ca, server)
     if usage:
         found.add(KEY_USAGE)
     found.add(SUBJECT_KEY_IDENTIFIER)
     for option in template.all("crl_dist_points"):
-        found.add(CRL_DISTRIBUTION_POINTS, _ia5_name(template, option, GN_URI))
+        found.add(CRL_DISTRIBUTION_POINTS, _ia5_name(template, option, gn.URI))
     return tuple(_extension(oid, parts, template, ca, usage, oid in found.raw)
                  for oid, parts in found.items.items())
 
@@ -908,9 +889,9 @@ def _requested_extensions(template, found):
 def _alternative_names(template, found):
     """subjectAltName grouped by type: DNS names, URIs, IP addresses, other names."""
     for option in template.all("dns_name"):
-        found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, GN_DNS))
+        found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, gn.DNS_NAME))
     for option in template.all("uri"):
-        found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, GN_URI))
+        found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, gn.URI))
     for option in template.all("ip_address"):
         found.add(SUBJECT_ALT_NAME, _ip_name(template, option))
     for name in ("other_name", "other_name_octet", "other_name_utf8", "xmpp_name"):
@@ -934,12 +915,12 @@ def _policies(template, found):
         if text is not None:
             _require_utf8(template, text)
             notice = der.sequence(der.tlv(UTF8_STRING, text.value.encode("utf-8")))
-            qualifiers.append(der.sequence(der.oid(QT_UNOTICE), notice))
+            qualifiers.append(der.sequence(der.oid(USER_NOTICE_QUALIFIER), notice))
         url = template.first(f"policy{number}_url")
         if url is not None:
             if not url.value.isascii():
                 template.fail(url, f"'{url.name}' must be ASCII: '{shorten(url.value)}'")
-            qualifiers.append(der.sequence(der.oid(QT_CPS),
+            qualifiers.append(der.sequence(der.oid(CPS_QUALIFIER),
                                            der.tlv(IA5_STRING, url.value.encode("ascii"))))
         policy = [_oid(template, option)] + ([der.sequence(*qualifiers)] if qualifiers else [])
         found.add(CERTIFICATE_POLICIES, der.sequence(*policy))
@@ -948,17 +929,17 @@ def _policies(template, found):
 def _name_constraints(template, found):
     """permittedSubtrees [0], excludedSubtrees [1]: one GeneralSubtree per option."""
     subtrees = {"permit": [], "exclude": []}
-    for name, tag in NAME_CONSTRAINTS:
+    for name, choice in NAME_CONSTRAINT_OPTIONS:
         for option in template.all(name):
-            if tag == GN_IP:
-                base = der.tlv(GN_IP, _cidr(template, option))
+            if choice == gn.IP_ADDRESS:
+                base = gn.ip_address(_cidr(template, option))
             else:
-                base = _ia5_name(template, option, tag, empty_ok=True)
+                base = _ia5_name(template, option, choice, empty_ok=True)
             subtrees[name.split("_")[1]].append(der.sequence(base))
     parts = [der.context(number, b"".join(subtrees[kind]))
              for number, kind in ((0, "permit"), (1, "exclude")) if subtrees[kind]]
     if parts:
-        found.add(NAME_CONSTRAINTS_EXTENSION, der.sequence(*parts))
+        found.add(NAME_CONSTRAINTS, der.sequence(*parts))
 
 
 def _cidr(template, option):
@@ -982,26 +963,26 @@ def _server_or_email(template, found, server):
     """certtool leaves the e-mail addresses out of a TLS server certificate:
     it sets the server key purpose instead, in the same step."""
     if server:
-        found.add(EXTENDED_KEY_USAGE, der.oid(KP_SERVER))
+        found.add(EXTENDED_KEY_USAGE, der.oid(SERVER_AUTH))
         for option in template.all("email"):
             template.warn(option, "certtool leaves 'email' out of a tls_www_server "
                                   "certificate")
         return
     for option in template.all("email"):
-        found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, GN_EMAIL))
+        found.add(SUBJECT_ALT_NAME, _ia5_name(template, option, gn.RFC822_NAME))
 
 
 def _key_purposes(template, found, ca, server):
     ike = template.first("ipsec_ike_key")
     if ike is not None and (not ca or server):
-        found.add(EXTENDED_KEY_USAGE, der.oid(KP_IPSEC_IKE))
+        found.add(EXTENDED_KEY_USAGE, der.oid(IPSEC_IKE))
     elif ike is not None:
         template.warn(ike, "certtool ignores 'ipsec_ike_key' for a CA that is not "
                            "also a tls_www_server")
-    for name, purpose in (("ocsp_signing_key", KP_OCSP_SIGNING),
-                          ("code_signing_key", KP_CODE_SIGNING),
-                          ("time_stamping_key", KP_TIME_STAMPING),
-                          ("email_protection_key", KP_EMAIL_PROTECTION)):
+    for name, purpose in (("ocsp_signing_key", OCSP_SIGNING),
+                          ("code_signing_key", CODE_SIGNING),
+                          ("time_stamping_key", TIME_STAMPING),
+                          ("email_protection_key", EMAIL_PROTECTION)):
         if template.has(name):
             found.add(EXTENDED_KEY_USAGE, der.oid(purpose))
 
@@ -1014,7 +995,7 @@ def _extension(oid, parts, template, ca, usage, raw):
         return Extension(oid, critical=True, der=_basic_constraints(template, ca))
     if oid == INHIBIT_ANY_POLICY:
         return Extension(oid, critical=True, der=parts[0])
-    if oid == NAME_CONSTRAINTS_EXTENSION:
+    if oid == NAME_CONSTRAINTS:
         return Extension(oid, critical=True, der=parts[0])
     if oid == KEY_USAGE:
         return Extension(oid, critical=True, der=der.named_bits(usage))
@@ -1125,7 +1106,7 @@ def _tls_feature(template, option):
     return der.integer(number)
 
 
-def _ia5_name(template, option, tag, empty_ok=False):
+def _ia5_name(template, option, choice, empty_ok=False):
     value = option.value
     if value == "" and not empty_ok:
         template.fail(option, f"'{option.name}' is empty")
@@ -1133,7 +1114,7 @@ def _ia5_name(template, option, tag, empty_ok=False):
         # GnuTLS converts international names (IDNA, RFC 8398 mailboxes);
         # we do not, so refuse rather than write something different.
         template.fail(option, f"'{option.name}' must be ASCII: '{shorten(value)}'")
-    return der.tlv(tag, value.encode("ascii"))
+    return gn.general_name(choice, value.encode("ascii"))
 
 
 def _ip_name(template, option):
@@ -1145,7 +1126,7 @@ def _ip_name(template, option):
         address = ipaddress.ip_address(option.value)
     except ValueError:
         template.fail(option, f"'{shorten(option.value)}' is not an IPv4 or IPv6 address")
-    return der.tlv(GN_IP, address.packed)
+    return gn.ip_address(address.packed)
 
 
 def _other_name(template, option):
@@ -1164,7 +1145,7 @@ def _other_name(template, option):
     else:
         _require_utf8(template, option)
         inner = der.tlv(UTF8_STRING, value.encode("utf-8"))
-    return der.context(0, der.oid(oid) + der.context(0, inner))
+    return gn.other_name(oid, inner)
 
 
 def _krb5_principal(template, option):
@@ -1191,7 +1172,7 @@ def _krb5_principal(template, option):
         der.context(0, der.tlv(GENERAL_STRING, realm.encode("utf-8", "surrogateescape"))),
         der.context(1, der.sequence(der.context(0, der.integer(name_type)),
                                     der.context(1, der.sequence(*general)))))
-    return der.context(0, der.oid(KRB5_PRINCIPAL) + der.context(0, principal))
+    return gn.other_name(KRB5_PRINCIPAL, principal)
 
 
 def _single_der_value(template, option, digits):
@@ -1207,4 +1188,4 @@ def _single_der_value(template, option, digits):
 
 
 def _access(template, option, method):
-    return der.sequence(der.oid(method), _ia5_name(template, option, GN_URI))
+    return der.sequence(der.oid(method), _ia5_name(template, option, gn.URI))

@@ -13,13 +13,13 @@ authorityKeyIdentifier) come out as ``derive`` callables that receive a
 
 import re
 
-from mkcert.asn1 import der, oids as objects
-from mkcert.readers.openssl.dn_strings import add_attribute, field_type, string_type, types_for
+from mkcert.asn1 import der, general_names as gn, oids as objects
+from mkcert.asn1.names import name_der
+from mkcert.asn1.oids import (AUTHORITY_KEY_IDENTIFIER, CPS_QUALIFIER, EMAIL_ADDRESS, SUBJECT_ALT_NAME,
+                              SUBJECT_KEY_IDENTIFIER, USER_NOTICE_QUALIFIER)
 from mkcert.errors import ConfigError, shorten
-from mkcert.request import Extension
-
-SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
-AUTHORITY_KEY_IDENTIFIER = "2.5.29.35"
+from mkcert.readers.openssl.dn_strings import add_attribute, field_type, string_type, types_for
+from mkcert.request import Attribute, Extension
 
 
 class ExtensionError(ValueError):
@@ -389,7 +389,7 @@ def authority_key_identifier(reader, value):
             key_id = context.public_key_bits_sha1
             items.append(der.context(0, key_id, constructed=False))
         if with_issuer:
-            items.append(der.context(1, der.context(4, context.subject)))
+            items.append(der.context(1, gn.directory_name(context.subject)))
             serial = der.integer(context.serial)
             _, start, end = der.read_tlv(serial)
             items.append(der.context(2, serial[start:end], constructed=False))
@@ -420,30 +420,24 @@ def general_name(reader, name, value, constraint=False):
                              " RID, dirName or otherName)")
     raw = value.encode("utf-8", "surrogateescape")
     if kind == "email":
-        return der.tlv(0x81, raw)
+        return gn.rfc822_name(raw)
     if kind == "DNS":
-        return der.tlv(0x82, raw)
+        return gn.dns_name(raw)
     if kind == "URI":
-        return der.tlv(0x86, raw)
+        return gn.uri(raw)
     if kind == "RID":
         oid = reader.resolve(value)
         if oid is None:
             raise ExtensionError(f"RID:{shorten(value)}: not an object name or numeric OID")
-        return der.tlv(0x88, _oid_content(oid))
+        return gn.registered_id(oid)
     if kind == "IP":
         address = parse_ip_range(value) if constraint else parse_ip_address(value)
         if address is None:
             raise ExtensionError(f"IP:{shorten(value)} is not an IPv4 or IPv6 address")
-        return der.tlv(0x87, address)
+        return gn.ip_address(address)
     if kind == "dirName":
-        return der.context(4, directory_name(reader, value))
+        return gn.directory_name(directory_name(reader, value))
     return other_name(reader, value)
-
-
-def _oid_content(oid):
-    encoded = der.oid(oid)
-    _, start, _ = der.read_tlv(encoded)
-    return encoded[start:]
 
 
 def general_names(reader, values, allow_copy=False):
@@ -464,15 +458,15 @@ def general_names(reader, values, allow_copy=False):
 
 
 def subject_emails(reader):
-    return [der.tlv(0x81, attribute.value.encode("utf-8", "surrogateescape"))
+    return [gn.rfc822_name(attribute.value.encode("utf-8", "surrogateescape"))
             for rdn in reader.subject for attribute in rdn
-            if attribute.oid == "1.2.840.113549.1.9.1"]
+            if attribute.oid == EMAIL_ADDRESS]
 
 
 def issuer_alt_names(reader):
     """issuer:copy: the names of the subjectAltName made so far (self-signed)."""
     for earlier in reader.earlier:
-        if earlier.oid == "2.5.29.17" and earlier.der is not None:
+        if earlier.oid == SUBJECT_ALT_NAME and earlier.der is not None:
             _, start, end = der.read_tlv(earlier.der)
             return der.children(earlier.der[start:end])
     return []
@@ -480,7 +474,7 @@ def issuer_alt_names(reader):
 
 def alt_name_extension(copy_kind):
     def build(reader, values):
-        return der.sequence(*general_names(reader, values, copy_kind))
+        return gn.general_names(general_names(reader, values, copy_kind))
     return build
 
 
@@ -503,7 +497,7 @@ def directory_name(reader, section_name):
         except ValueError as problem:
             raise ExtensionError(f"dirName [ {shorten(section_name)} ] {shorten(key)} ="
                                  f" {shorten(value)}: {problem}") from None
-        add_attribute(rdns, (oid, tag, chars), joins_previous)
+        add_attribute(rdns, Attribute(oid, chars, tag), joins_previous)
     return name_der(rdns)
 
 
@@ -519,23 +513,6 @@ def relative_name(reader, section_name):
     return rdns[0][rdn_start:rdn_end]
 
 
-def name_der(rdns):
-    """The DER of a Name from RDNs of (oid, tag, text)."""
-    return der.sequence(*(der.set_of(*(der.sequence(der.oid(oid), der.tlv(tag, string_bytes(tag, text)))
-                                       for oid, tag, text in rdn)) for rdn in rdns))
-
-
-def string_bytes(tag, text):
-    """The content octets of an ASN.1 string of type ``tag`` holding ``text``."""
-    if tag == 30:
-        return text.encode("utf-16-be", "surrogatepass")
-    if tag == 28:
-        return text.encode("utf-32-be", "surrogatepass")
-    if tag in (18, 19, 20, 22):
-        return text.encode("latin-1")
-    return text.encode("utf-8", "surrogateescape")
-
-
 def other_name(reader, value):
     """otherName:OID;TYPE:value -- [0] { type-id, [0] EXPLICIT value }."""
     oid_text, semicolon, content = value.partition(";")
@@ -545,7 +522,7 @@ def other_name(reader, value):
     oid = reader.resolve(oid_text)
     if oid is None:
         raise ExtensionError(f"otherName: '{shorten(oid_text)}' is not an object name or OID")
-    return der.context(0, der.oid(oid) + der.context(0, encoded))
+    return gn.other_name(oid, encoded)
 
 
 _IPV4 = re.compile(r"\s*[+-]?\d+\.\s*[+-]?\d+\.\s*[+-]?\d+\.\s*[+-]?\d+")
@@ -756,13 +733,13 @@ def policy_from_section(reader, entries, ia5org=False):
             if policy_oid is None:
                 raise ExtensionError(f"policyIdentifier = {shorten(value)} is not an OID")
         elif name_matches(name, "CPS"):
-            qualifiers.append(der.sequence(der.oid("1.3.6.1.5.5.7.2.1"),
+            qualifiers.append(der.sequence(der.oid(CPS_QUALIFIER),
                                            der.tlv(0x16, value.encode("utf-8", "surrogateescape"))))
         elif name_matches(name, "userNotice"):
             if not value.startswith("@"):
                 raise ExtensionError(f"{shorten(name)} = {shorten(value)}: expected @section")
             notice = user_notice(reader.section(value[1:]), ia5org)
-            qualifiers.append(der.sequence(der.oid("1.3.6.1.5.5.7.2.2"), notice))
+            qualifiers.append(der.sequence(der.oid(USER_NOTICE_QUALIFIER), notice))
         else:
             raise ExtensionError(f"'{shorten(name)}' is not policyIdentifier, CPS or userNotice")
     if policy_oid is None:

@@ -1,0 +1,93 @@
+"""The object identifiers the code names, checked against ``openssl`` itself.
+
+Each constant of :mod:`mkcert.asn1.oids` is asked of ``openssl asn1parse``,
+which prints the object's OpenSSL name: the name the constant stands for,
+written here from the RFCs' and OpenSSL's vocabulary.  The bundled table of
+OpenSSL's objects is checked the same way, a sample at a time.
+"""
+
+import pytest
+
+from conftest import openssl
+from mkcert.asn1 import oids
+
+# constant -> the name ``openssl asn1parse`` prints for it (short or long).
+EXPECTED = {
+    "COMMON_NAME": "commonName",
+    "COUNTRY_NAME": "countryName",
+    "EMAIL_ADDRESS": "emailAddress",
+    "SUBJECT_KEY_IDENTIFIER": "X509v3 Subject Key Identifier",
+    "KEY_USAGE": "X509v3 Key Usage",
+    "SUBJECT_ALT_NAME": "X509v3 Subject Alternative Name",
+    "ISSUER_ALT_NAME": "X509v3 Issuer Alternative Name",
+    "BASIC_CONSTRAINTS": "X509v3 Basic Constraints",
+    "ISSUING_DISTRIBUTION_POINT": "X509v3 Issuing Distribution Point",
+    "NAME_CONSTRAINTS": "X509v3 Name Constraints",
+    "CRL_DISTRIBUTION_POINTS": "X509v3 CRL Distribution Points",
+    "CERTIFICATE_POLICIES": "X509v3 Certificate Policies",
+    "POLICY_MAPPINGS": "X509v3 Policy Mappings",
+    "AUTHORITY_KEY_IDENTIFIER": "X509v3 Authority Key Identifier",
+    "POLICY_CONSTRAINTS": "X509v3 Policy Constraints",
+    "EXTENDED_KEY_USAGE": "X509v3 Extended Key Usage",
+    "FRESHEST_CRL": "X509v3 Freshest CRL",
+    "INHIBIT_ANY_POLICY": "X509v3 Inhibit Any Policy",
+    "AUTHORITY_INFO_ACCESS": "Authority Information Access",
+    "SUBJECT_INFO_ACCESS": "Subject Information Access",
+    "TLS_FEATURE": "TLS Feature",
+    "NS_CERT_TYPE": "Netscape Cert Type",
+    "SERVER_AUTH": "TLS Web Server Authentication",
+    "CLIENT_AUTH": "TLS Web Client Authentication",
+    "CODE_SIGNING": "Code Signing",
+    "EMAIL_PROTECTION": "E-mail Protection",
+    "IPSEC_IKE": "ipsec Internet Key Exchange",
+    "TIME_STAMPING": "Time Stamping",
+    "OCSP_SIGNING": "OCSP Signing",
+    "CPS_QUALIFIER": "Policy Qualifier CPS",
+    "USER_NOTICE_QUALIFIER": "Policy Qualifier User Notice",
+    "OCSP": "OCSP",
+    "CA_ISSUERS": "CA Issuers",
+    "XMPP_ADDR": "XmppAddr",
+    "RSA_ENCRYPTION": "rsaEncryption",
+    "RSASSA_PSS": "rsassaPss",
+    # OpenSSL has no name for the PKINIT otherName type (RFC 4556): it
+    # prints the number.
+    "KRB5_PRINCIPAL": "1.3.6.1.5.2.2",
+}
+
+
+def constants():
+    return {name: value for name, value in vars(oids).items()
+            if name.isupper() and not name.startswith("_")}
+
+
+def openssl_names(dotted_oids, tmp_path):
+    """The name ``openssl asn1parse`` prints for each dotted OID, in order."""
+    config = tmp_path / "oids.cnf"
+    lines = ["asn1 = SEQUENCE:list", "[list]"]
+    lines += [f"o{index} = OID:{dotted}" for index, dotted in enumerate(dotted_oids)]
+    config.write_text("\n".join(lines) + "\n")
+    result = openssl("asn1parse", "-genconf", config)
+    return [line.rsplit(":", 1)[1] for line in result.stdout.splitlines() if "OBJECT" in line]
+
+
+def test_every_constant_is_listed_here():
+    assert sorted(constants()) == sorted(EXPECTED)
+
+
+def test_constants_are_the_objects_their_names_say(tmp_path):
+    names = list(EXPECTED)
+    printed = openssl_names([constants()[name] for name in names], tmp_path)
+    assert dict(zip(names, printed)) == EXPECTED
+
+
+def test_the_table_gives_openssl_names(tmp_path):
+    """The bundled table agrees with the openssl binary for the constants it knows."""
+    known = {name: value for name, value in constants().items() if oids.long_name(value)}
+    printed = openssl_names(list(known.values()), tmp_path)
+    assert printed == [oids.long_name(value) for value in known.values()]
+
+
+@pytest.mark.parametrize("name", ["subjectAltName", "SAN-not-a-name"])
+def test_resolve_reads_names_and_numbers(name):
+    assert oids.resolve(name) == (oids.SUBJECT_ALT_NAME if name == "subjectAltName" else None)
+    assert oids.resolve(oids.SUBJECT_ALT_NAME) == oids.SUBJECT_ALT_NAME
