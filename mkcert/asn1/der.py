@@ -136,3 +136,14 @@ def children(data):
         members.append(data[offset:end])
         offset = end
     return members
+
+
+def content(data):
+    """The content octets of the value that starts ``data`` (what follows it is ignored)."""
+    _, start, end = read_tlv(data)
+    return data[start:end]
+
+
+def members(data):
+    """The encoded members of the constructed value that starts ``data`` (SEQUENCE, SET, [n])."""
+    return children(content(data))

@@ -84,8 +84,8 @@ def entries(value: bytes) -> list[bytes] | None:
 
     DER that does not parse raises ValueError, as :func:`mkcert.asn1.der.read_tlv` does.
     """
-    tag, start, end = der.read_tlv(value)
-    names = der.children(value[start:end])
+    tag, _, _ = der.read_tlv(value)
+    names = der.members(value)
     if tag != der.SEQUENCE or any(name[0] not in TAGS for name in names):
         return None
     return names
