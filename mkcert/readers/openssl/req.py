@@ -48,7 +48,7 @@ def request_from_config(config, prompter=None, days=365, x509ext=None):
     answers the questions of a ``prompt = yes`` config (see
     :mod:`mkcert.readers.openssl.prompt`); without one such a config is refused, so that
     reading stays free of I/O.  ``x509ext`` replaces the extension reader
-    (:func:`mkcert.readers.openssl.extensions.extensions_from_config`), for tests.
+    (:func:`mkcert.readers.openssl.extensions.section.extensions_from_config`), for tests.
     """
     reader = _RequestReader(config, prompter)
     return reader.read(days, x509ext)
@@ -68,7 +68,7 @@ class _RequestReader:
 
     def read(self, days, x509ext):
         if x509ext is None:
-            from mkcert.readers.openssl.extensions import extensions_from_config as x509ext
+            from mkcert.readers.openssl.extensions.section import extensions_from_config as x509ext
         self.oids = self.read_oid_section()
         bits = self.key_bits()
         digest = self.digest()
