@@ -11,8 +11,9 @@ text: no I/O, no crypto import.
 
 import re
 
+from mkcert.errors import shorten
 from mkcert.request import (BMP_STRING, IA5_STRING, PRINTABLE_STRING, T61_STRING, UNIVERSAL_STRING,
-                      UTF8_STRING)
+                            UTF8_STRING, Attribute)
 
 NUMERIC_STRING = 18
 
@@ -78,6 +79,21 @@ def add_attribute(rdns, attribute, joins_previous):
         rdns[-1].append(attribute)
     else:
         rdns.append([attribute])
+
+
+def checked_attribute(config, entry, oid, value, mask):
+    """The attribute ``req`` makes of a subject value, typed as OpenSSL types it.
+
+    ``entry`` is the config line the value comes from (a field given with
+    ``prompt = no``, or the question it answers): a value no allowed string
+    type can hold is an error at that line.
+    """
+    try:
+        tag = string_type(oid, value, mask)
+    except ValueError as problem:
+        raise config.error(f"{shorten(entry[0])} = {shorten(value)}: {problem}",
+                           entry=entry) from None
+    return Attribute(oid=oid, value=value, tag=tag)
 
 
 def field_type(key):

@@ -17,7 +17,8 @@ import os
 import sys
 
 from mkcert.asn1 import oids as objects
-from mkcert.readers.openssl.dn_strings import add_attribute, field_type, leading_number
+from mkcert.readers.openssl.dn_strings import (add_attribute, checked_attribute, field_type,
+                                               leading_number)
 from mkcert.errors import shorten
 
 # `req` reads answers with fgets into 1024 bytes, and builds the names of the
@@ -111,36 +112,45 @@ def answers_prompter(answers):
     return prompter
 
 
-def subject_from_answers(reader, section_name, entries, mask):
-    """The subject RDNs from the admin's answers (``reader`` is reqconf's reader)."""
-    config = reader.config
+def subject_from_answers(config, section_name, entries, mask, prompter, defined,
+                         settings_section):
+    """The subject RDNs from the admin's answers to the questions of ``entries``.
+
+    ``config`` holds the questions' section ``section_name`` (with its
+    ``_default``/``_value``/``_min``/``_max`` keys) and locates the errors;
+    ``mask`` is the string_mask the answers are typed under; ``prompter``
+    asks (None: there is no one to answer); ``defined`` maps the object
+    names the config defined to their OIDs; ``settings_section`` is the
+    section (req's) whose distinguished_name and prompt settings an error
+    about the questionnaire as a whole names.
+    """
     if section_name is None:
-        raise reader.error("prompt is not 'no', but there is no distinguished-name"
+        raise config.error("prompt is not 'no', but there is no distinguished-name"
                            " section with questions (set distinguished_name)",
-                           "distinguished_name")
-    fields = _fields_to_ask(reader, entries)
+                           settings_section, "distinguished_name")
+    fields = _fields_to_ask(entries, defined)
     if not fields:
         # The section is there, so "set distinguished_name" would mislead.
-        raise reader.error(f"prompt is not 'no', but [ {shorten(section_name)} ], the"
+        raise config.error(f"prompt is not 'no', but [ {shorten(section_name)} ], the"
                            " distinguished_name section, has no field OpenSSL knows to"
-                           " ask for", "distinguished_name")
-    if reader.prompter is None:
-        raise reader.error("this config asks for the distinguished name (prompt is"
+                           " ask for", settings_section, "distinguished_name")
+    if prompter is None:
+        raise config.error("this config asks for the distinguished name (prompt is"
                            " not 'no'), but there is no one to answer: set"
-                           " 'prompt = no' and give the values", "prompt")
+                           " 'prompt = no' and give the values", settings_section, "prompt")
     rdns = []
     for entry, oid, joins_previous in fields:
         name = entry[0]
         if len(name) + len("_default") + 1 > MAX_KEY_NAME:
             raise config.error(f"the field name '{shorten(name)}' is too long", entry=entry)
-        answer = _ask(config, section_name, entry, reader.prompter)
+        answer = _ask(config, section_name, entry, prompter)
         if answer is None:
             continue
-        add_attribute(rdns, reader.attribute(oid, answer, mask, entry), joins_previous)
+        add_attribute(rdns, checked_attribute(config, entry, oid, answer, mask), joins_previous)
     return tuple(tuple(rdn) for rdn in rdns)
 
 
-def _fields_to_ask(reader, entries):
+def _fields_to_ask(entries, defined):
     """(entry, OID, joins the previous RDN) for each field `req` asks about.
 
     The ``_min``/``_max``/``_default``/``_value`` keys go with a field, and
@@ -151,7 +161,7 @@ def _fields_to_ask(reader, entries):
         if entry[0].endswith(("_min", "_max", "_default", "_value")):
             continue
         type_name, joins_previous = field_type(entry[0])
-        oid = reader.oids.get(type_name) or _known_oid(type_name, reader.oids)
+        oid = defined.get(type_name) or _known_oid(type_name, defined)
         if oid is not None:
             fields.append((entry, oid, joins_previous))
     return fields

@@ -12,10 +12,10 @@ checks OpenSSL makes on them.
 """
 
 from mkcert.asn1 import oids as objects
-from mkcert.readers.openssl.dn_strings import (DEFAULT_STRING_MASK, add_attribute, field_type, leading_number,
-                      parse_string_mask, string_type)
+from mkcert.readers.openssl.dn_strings import (DEFAULT_STRING_MASK, add_attribute, checked_attribute,
+                                               field_type, leading_number, parse_string_mask)
 from mkcert.errors import shorten
-from mkcert.request import MAX_RSA_BITS, MIN_RSA_BITS, Attribute, CertRequest, KeySpec
+from mkcert.request import MAX_RSA_BITS, MIN_RSA_BITS, CertRequest, KeySpec
 
 REQ_SECTION = "req"
 DEFAULT_BITS = 2048
@@ -229,7 +229,8 @@ class _RequestReader:
             rdns = self.subject_from_values(dn_entries, mask)
         else:
             from mkcert.readers.openssl.prompt import subject_from_answers
-            rdns = subject_from_answers(self, section_name, dn_entries, mask)
+            rdns = subject_from_answers(self.config, section_name, dn_entries, mask,
+                                        self.prompter, self.oids, REQ_SECTION)
         if not rdns:
             if not dn_entries:
                 reason = (f"[ {shorten(section_name)} ] has no fields" if section_name
@@ -250,20 +251,12 @@ class _RequestReader:
                     f"{shorten(entry[0])}: '{shorten(type_name)}' is not a distinguished"
                     " name field OpenSSL knows (use e.g. CN, O, OU, C, emailAddress or a"
                     " numeric OID)", entry=entry)
-            attribute = self.attribute(oid, entry[1], mask, entry)
+            attribute = checked_attribute(self.config, entry, oid, entry[1], mask)
             add_attribute(rdns, attribute, joins_previous)
         return tuple(tuple(rdn) for rdn in rdns)
 
     def resolve(self, name):
         return self.oids.get(name) or objects.resolve(name)
-
-    def attribute(self, oid, value, mask, entry):
-        try:
-            tag = string_type(oid, value, mask)
-        except ValueError as problem:
-            raise self.config.error(f"{shorten(entry[0])} = {shorten(value)}: {problem}",
-                                    entry=entry) from None
-        return Attribute(oid=oid, value=value, tag=tag)
 
 
 # The configuration modules OpenSSL 3.0 has built in, in its search order.
