@@ -145,8 +145,8 @@ def _asn1_apply_tags(inner, state):
         constructed = bool(inner[0] & 0x20)
         if tag_class == 0x00 and number in (16, 17):
             constructed = True
-        _, start, end = der.read_tlv(inner)
-        encoded = _asn1_header(tag_class, constructed, number, end - start) + inner[start:end]
+        content = der.content(inner)
+        encoded = _asn1_header(tag_class, constructed, number, len(content)) + content
     for tag_class, number, constructed, pad in reversed(state["explicit"]):
         content = (b"\0" if pad else b"") + encoded
         encoded = _asn1_header(tag_class, constructed, number, len(content)) + content
@@ -166,8 +166,7 @@ def _asn1_reparse(encoded):
     if first & 0xC0:
         return encoded
     number, constructed = first & 0x1F, bool(first & 0x20)
-    _, start, end = der.read_tlv(encoded)
-    content = encoded[start:end]
+    content = der.content(encoded)
     if number in (16, 17):
         if not constructed:
             raise ExtensionError("a universal SEQUENCE or SET tag needs a constructed value")

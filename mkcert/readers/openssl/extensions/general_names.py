@@ -94,8 +94,7 @@ def issuer_alt_names(reader):
     """issuer:copy: the names of the subjectAltName made so far (self-signed)."""
     for earlier in reader.earlier:
         if earlier.oid == SUBJECT_ALT_NAME and earlier.der is not None:
-            _, start, end = der.read_tlv(earlier.der)
-            return der.children(earlier.der[start:end])
+            return der.members(earlier.der)
     return []
 
 
@@ -125,13 +124,11 @@ def directory_name(reader, section_name):
 def relative_name(reader, section_name):
     """The content of one RDN (a name fragment) from a section: all but the first '+'."""
     name = directory_name(reader, section_name)
-    _, start, end = der.read_tlv(name)
-    rdns = der.children(name[start:end])
+    rdns = der.members(name)
     if len(rdns) != 1:
         raise ExtensionError(f"relativename [ {shorten(section_name)} ] must be one RDN:"
                              " start every field after the first with '+'")
-    _, rdn_start, rdn_end = der.read_tlv(rdns[0])
-    return rdns[0][rdn_start:rdn_end]
+    return der.content(rdns[0])
 
 
 def other_name(reader, value):

@@ -127,9 +127,8 @@ def policy_constraints(reader, values):
     parts = []
     for number, name in enumerate(("requireExplicitPolicy", "inhibitPolicyMapping")):
         if name in fields:
-            encoded = der.integer(fields[name])
-            _, start, _ = der.read_tlv(encoded)
-            parts.append(der.context(number, encoded[start:], constructed=False))
+            content = der.content(der.integer(fields[name]))
+            parts.append(der.context(number, content, constructed=False))
     return der.sequence(*parts)
 
 

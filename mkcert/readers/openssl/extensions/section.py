@@ -255,9 +255,8 @@ def authority_key_identifier(reader, value):
             items.append(der.context(0, key_id, constructed=False))
         if with_issuer:
             items.append(der.context(1, gn.directory_name(context.subject)))
-            serial = der.integer(context.serial)
-            _, start, end = der.read_tlv(serial)
-            items.append(der.context(2, serial[start:end], constructed=False))
+            serial = der.content(der.integer(context.serial))
+            items.append(der.context(2, serial, constructed=False))
         return der.sequence(*items)
     return derive
 
