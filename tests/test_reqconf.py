@@ -117,7 +117,8 @@ def test_the_questionnaire_needs_no_request_reader():
     assert [(rdn[0].oid, rdn[0].value, rdn[0].tag) for rdn in rdns] == [
         ("2.5.4.6", "DE", PRINTABLE_STRING), ("1.3.6.1.4.1.99999.1", "caf\u00e9", UTF8_STRING)]
     with pytest.raises(ConfigError) as caught:
-        subject_from_answers(config, "dn", config.section("dn"), DEFAULT_STRING_MASK, None, {}, "req")
+        subject_from_answers(config, "dn", config.section("dn"), DEFAULT_STRING_MASK, None, {},
+                             "req")
     assert (caught.value.line, "set 'prompt = no'" in str(caught.value)) == (6, True)
 
 

@@ -13,13 +13,21 @@ returns the line typed (with its newline), or None at end of input.  Tests
 pass a list of answers; the command line passes :class:`StdioPrompter`.
 """
 
+from __future__ import annotations
+
+import io
 import os
 import sys
+from collections.abc import Callable
 
 from mkcert.asn1 import oids as objects
 from mkcert.readers.openssl.dn_strings import (add_attribute, checked_attribute, field_type,
                                                leading_number)
 from mkcert.errors import shorten
+from mkcert.readers.openssl.syntax import Config, Entry
+from mkcert.request import Attribute
+
+__all__ = ["MAX_ANSWER", "StdioPrompter", "answers_prompter", "subject_from_answers"]
 
 # `req` reads answers with fgets into 1024 bytes, and builds the names of the
 # _default/_value/_min/_max keys in 100 bytes.
@@ -42,14 +50,15 @@ class StdioPrompter:
     on, say, a package manager's pipe, and an install script must not hang.
     """
 
-    def __init__(self, stdin=None, stderr=None, wait_seconds=30.0):
+    def __init__(self, stdin: io.TextIOBase | None = None, stderr: io.TextIOBase | None = None,
+                 wait_seconds: float = 30.0):
         self.stdin = stdin if stdin is not None else sys.stdin
         self.stderr = stderr if stderr is not None else sys.stderr
         self.wait_seconds = wait_seconds
         self.introduced = False
         self.pending = b""  # read from a pipe but not yet answered
 
-    def __call__(self, prompt):
+    def __call__(self, prompt: str) -> str | None:
         if not self.introduced:
             self.introduced = True
             prompt = INTRODUCTION + prompt
@@ -62,7 +71,7 @@ class StdioPrompter:
             line = line.decode("utf-8", "surrogateescape")
         return line or None
 
-    def read_line(self):
+    def read_line(self) -> bytes | str | None:
         """One line as `req` reads it with fgets: at most MAX_ANSWER bytes.
 
         An endless input without newlines (``< /dev/zero``) thus gives a
@@ -99,7 +108,7 @@ class StdioPrompter:
         return line
 
 
-def answers_prompter(answers):
+def answers_prompter(answers: list[str]) -> Callable[[str], str | None]:
     """A prompter that replies with ``answers`` in turn (then end of input)."""
     queue = list(answers)
     asked = []
@@ -112,8 +121,10 @@ def answers_prompter(answers):
     return prompter
 
 
-def subject_from_answers(config, section_name, entries, mask, prompter, defined,
-                         settings_section):
+def subject_from_answers(config: Config, section_name: str | None, entries: list[Entry],
+                         mask: int, prompter: Callable[[str], str | None] | None,
+                         defined: dict[str, str], settings_section: str
+                         ) -> tuple[tuple[Attribute, ...], ...]:
     """The subject RDNs from the admin's answers to the questions of ``entries``.
 
     ``config`` holds the questions' section ``section_name`` (with its

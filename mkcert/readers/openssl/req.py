@@ -11,11 +11,19 @@ and, as with ``-x509 -nodes``, have no effect on the certificate beyond the
 checks OpenSSL makes on them.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
 from mkcert.asn1 import oids as objects
-from mkcert.readers.openssl.dn_strings import (DEFAULT_STRING_MASK, add_attribute, checked_attribute,
-                                               field_type, leading_number, parse_string_mask)
+from mkcert.readers.openssl.dn_strings import (DEFAULT_STRING_MASK, add_attribute,
+                                               checked_attribute, field_type, leading_number,
+                                               parse_string_mask)
 from mkcert.errors import shorten
-from mkcert.request import MAX_RSA_BITS, MIN_RSA_BITS, CertRequest, KeySpec
+from mkcert.readers.openssl.syntax import Config
+from mkcert.request import MAX_RSA_BITS, MIN_RSA_BITS, CertRequest, Extension, KeySpec
+
+__all__ = ["request_from_config", "REQ_SECTION", "DEFAULT_BITS", "DIGEST_ALIASES", "MODULES"]
 
 REQ_SECTION = "req"
 DEFAULT_BITS = 2048
@@ -41,7 +49,10 @@ _DIGESTS = {alias: name for name, aliases in DIGEST_ALIASES.items() for alias in
 _UNSUPPORTED_DIGESTS = ("ripemd160", "rmd160", "ripemd", "ripemd-160")
 
 
-def request_from_config(config, prompter=None, days=365, x509ext=None):
+def request_from_config(config: Config, prompter: Callable[[str], str | None] | None = None,
+                        days: int = 365,
+                        x509ext: Callable[..., tuple[Extension, ...]] | None = None
+                        ) -> CertRequest:
     """The CertRequest that ``openssl req -new -x509 -nodes`` makes of ``config``.
 
     ``config`` is a parsed :class:`mkcert.readers.openssl.syntax.Config`.  ``prompter``
@@ -111,7 +122,7 @@ class _RequestReader:
                 f"oid_section names the section [ {shorten(section_name)} ],"
                 " which the file does not have", "default", "oid_section")
         for entry in entries:
-            define_object(self.config, defined, entry, entry[0], entry[0], entry[1])
+            _define_object(self.config, defined, entry, entry[0], entry[0], entry[1])
         return defined
 
     def load_modules(self, defined):
@@ -130,7 +141,7 @@ class _RequestReader:
                 f"openssl_conf names the section [ {shorten(section_name)} ], which the file"
                 " does not have", "default", "openssl_conf")
         for entry in entries:
-            module = find_module(entry[0])
+            module = _find_module(entry[0])
             if module is None:
                 raise self.config.error(
                     f"{shorten(entry[0])} is not an OpenSSL configuration module (OpenSSL 3.0"
@@ -162,7 +173,7 @@ class _RequestReader:
                 dotted = value[comma + 1:].lstrip(" \t\n\v\f\r")
             elif comma == 0:
                 dotted = value[1:]
-            define_object(self.config, defined, entry, name, long_name, dotted)
+            _define_object(self.config, defined, entry, name, long_name, dotted)
 
     def key_bits(self):
         text = self.get("default_bits")
@@ -264,14 +275,14 @@ MODULES = ("oid_section", "stbl_section", "engines", "alg_section", "ssl_conf",
            "providers", "random")
 
 
-def find_module(name):
+def _find_module(name):
     """OpenSSL's module lookup: the name up to its last '.' as a prefix of a module."""
     dot = name.rfind(".")
     prefix = name[:dot] if dot >= 0 else name
     return next((module for module in MODULES if module.startswith(prefix)), None)
 
 
-def define_object(config, defined, entry, short, long_name, dotted):
+def _define_object(config, defined, entry, short, long_name, dotted):
     """OBJ_create: a new object, refused if its names or OID exist already."""
     oid = objects.parse_oid(dotted)
     problem = None

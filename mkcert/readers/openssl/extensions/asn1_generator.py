@@ -8,13 +8,17 @@ so what OpenSSL refuses is refused here too.  ``otherName`` values use the
 same language.
 """
 
+from __future__ import annotations
+
 import re
 
 from mkcert.asn1 import der
 from mkcert.errors import shorten
 from mkcert.readers.openssl.dn_strings import types_for
-from mkcert.readers.openssl.extensions.values import (ExtensionError, parse_bool, parse_hex,
-                                                      parse_integer)
+from mkcert.readers.openssl.extensions.values import (ExtensionError, SectionReader, parse_bool,
+                                                      parse_hex, parse_integer)
+
+__all__ = ["generate_asn1"]
 
 _ASN1_TYPES = {
     "BOOL": 1, "BOOLEAN": 1, "NULL": 5, "INT": 2, "INTEGER": 2, "ENUM": 10,
@@ -41,7 +45,7 @@ _CLASSES = {"U": 0x00, "A": 0x40, "C": 0x80, "P": 0xC0}
 _WS = " \t\n\v\f\r"
 
 
-def generate_asn1(reader, text, depth=0):
+def generate_asn1(reader: SectionReader, text: str, depth: int = 0) -> bytes:
     """The DER of an ``ASN1:`` value: ``[modifier,...]TYPE[:value]``."""
     if depth > MAX_ASN1_DEPTH:
         raise ExtensionError("ASN1 SEQUENCE/SET sections nest too deeply (a loop?)")

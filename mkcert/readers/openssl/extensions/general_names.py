@@ -8,6 +8,8 @@ read the way OpenSSL reads them, ``::`` rules and all; ``dirName`` sections
 get the string types of the request's ``string_mask``.
 """
 
+from __future__ import annotations
+
 import re
 
 from mkcert.asn1 import der, general_names as gn
@@ -15,25 +17,30 @@ from mkcert.asn1.names import name_der
 from mkcert.asn1.oids import EMAIL_ADDRESS, SUBJECT_ALT_NAME
 from mkcert.errors import shorten
 from mkcert.readers.openssl.dn_strings import add_attribute, field_type, string_type
-from mkcert.readers.openssl.extensions.values import ExtensionError, name_matches, parse_list
+from mkcert.readers.openssl.extensions.values import (ExtensionError, SectionReader, name_matches,
+                                                      parse_list)
 from mkcert.request import Attribute
 
-GENERAL_NAME_KINDS = ("email", "URI", "DNS", "RID", "IP", "dirName", "otherName")
+__all__ = ["alt_names", "general_name", "names_from", "relative_name", "parse_ip_address"]
+
+_NAME_KINDS = ("email", "URI", "DNS", "RID", "IP", "dirName", "otherName")
 
 
-def alt_names(reader, values, copy_kind):
+def alt_names(reader: SectionReader, values: list[tuple[str, str | None]],
+              copy_kind: str) -> bytes:
     """subjectAltName (``copy_kind`` "subject") or issuerAltName ("issuer")."""
-    return gn.general_names(general_names(reader, values, copy_kind))
+    return gn.general_names(_general_names(reader, values, copy_kind))
 
 
-def general_name(reader, name, value, constraint=False):
+def general_name(reader: SectionReader, name: str, value: str | None,
+                 constraint: bool = False) -> bytes:
     """One GeneralName's DER from ``DNS:x``-style name and value.
 
     In nameConstraints (``constraint``) an IP is ``address/mask``.
     """
     if value is None:
         raise ExtensionError(f"{shorten(name)} needs a value ({shorten(name)}:something)")
-    kind = next((k for k in GENERAL_NAME_KINDS if name_matches(name, k)), None)
+    kind = next((k for k in _NAME_KINDS if name_matches(name, k)), None)
     if kind is None:
         raise ExtensionError(f"'{shorten(name)}' is not a name type (use DNS, IP, email, URI,"
                              " RID, dirName or otherName)")
@@ -50,47 +57,52 @@ def general_name(reader, name, value, constraint=False):
             raise ExtensionError(f"RID:{shorten(value)}: not an object name or numeric OID")
         return gn.registered_id(oid)
     if kind == "IP":
-        address = parse_ip_range(value) if constraint else parse_ip_address(value)
+        address = _parse_ip_range(value) if constraint else parse_ip_address(value)
         if address is None:
             raise ExtensionError(f"IP:{shorten(value)} is not an IPv4 or IPv6 address")
         return gn.ip_address(address)
     if kind == "dirName":
-        return gn.directory_name(directory_name(reader, value))
-    return other_name(reader, value)
+        return gn.directory_name(_directory_name(reader, value))
+    return _other_name(reader, value)
 
 
-def general_names(reader, values, allow_copy=False):
-    """GeneralNames; ``email:copy`` takes the subject's emailAddress values."""
+def _general_names(reader, values, copy_kind=None):
+    """The encoded GeneralNames of a list of ``TYPE:value`` items.
+
+    With ``copy_kind`` "subject", ``email:copy`` takes the subject's
+    emailAddress values; with "issuer", ``issuer:copy`` the names of the
+    subjectAltName before it.
+    """
     names = []
     for name, value in values:
-        if allow_copy == "subject" and name_matches(name, "email") and value in ("copy", "move"):
+        if copy_kind == "subject" and name_matches(name, "email") and value in ("copy", "move"):
             if value == "move" and not reader.checking:
                 raise ExtensionError(
                     "email:move is not supported: OpenSSL then makes a certificate"
                     " whose issuer differs from its subject; use email:copy")
-            names.extend(subject_emails(reader))
-        elif allow_copy == "issuer" and name_matches(name, "issuer") and value == "copy":
-            names.extend(issuer_alt_names(reader))
+            names.extend(_subject_emails(reader))
+        elif copy_kind == "issuer" and name_matches(name, "issuer") and value == "copy":
+            names.extend(_issuer_alt_names(reader))
         else:
             names.append(general_name(reader, name, value))
     return names
 
 
-def names_from(reader, text):
+def names_from(reader: SectionReader, text: str | None) -> list[bytes]:
     """GeneralNames from ``@section`` or an inline ``URI:x, DNS:y`` list."""
     if text is None:
         raise ExtensionError("a list of names is missing")
     values = reader.section(text[1:]) if text.startswith("@") else parse_list(text)
-    return general_names(reader, values)
+    return _general_names(reader, values)
 
 
-def subject_emails(reader):
+def _subject_emails(reader):
     return [gn.rfc822_name(attribute.value.encode("utf-8", "surrogateescape"))
             for rdn in reader.subject for attribute in rdn
             if attribute.oid == EMAIL_ADDRESS]
 
 
-def issuer_alt_names(reader):
+def _issuer_alt_names(reader):
     """issuer:copy: the names of the subjectAltName made so far (self-signed)."""
     for earlier in reader.earlier:
         if earlier.oid == SUBJECT_ALT_NAME and earlier.der is not None:
@@ -98,7 +110,7 @@ def issuer_alt_names(reader):
     return []
 
 
-def directory_name(reader, section_name):
+def _directory_name(reader, section_name):
     """dirName:section -- a Name read as OpenSSL reads it (bytes as Latin-1)."""
     entries = reader.config.section(section_name)
     if entries is None:
@@ -121,9 +133,9 @@ def directory_name(reader, section_name):
     return name_der(rdns)
 
 
-def relative_name(reader, section_name):
+def relative_name(reader: SectionReader, section_name: str) -> bytes:
     """The content of one RDN (a name fragment) from a section: all but the first '+'."""
-    name = directory_name(reader, section_name)
+    name = _directory_name(reader, section_name)
     rdns = der.members(name)
     if len(rdns) != 1:
         raise ExtensionError(f"relativename [ {shorten(section_name)} ] must be one RDN:"
@@ -131,7 +143,7 @@ def relative_name(reader, section_name):
     return der.content(rdns[0])
 
 
-def other_name(reader, value):
+def _other_name(reader, value):
     """otherName:OID;TYPE:value -- [0] { type-id, [0] EXPLICIT value }."""
     from mkcert.readers.openssl.extensions.asn1_generator import generate_asn1
 
@@ -150,7 +162,7 @@ def other_name(reader, value):
 _IPV4 = re.compile(r"\s*[+-]?\d+\.\s*[+-]?\d+\.\s*[+-]?\d+\.\s*[+-]?\d+")
 
 
-def parse_ipv4(text):
+def _parse_ipv4(text):
     """sscanf("%d.%d.%d.%d") then end or whitespace, as OpenSSL parses IPv4."""
     match = _IPV4.match(text)
     if match is None:
@@ -164,13 +176,14 @@ def parse_ipv4(text):
     return bytes(parts)
 
 
-def parse_ip_address(text):
+def parse_ip_address(text: str) -> bytes | None:
+    """An IPv4 or IPv6 address's octets as OpenSSL reads it, or None."""
     if ":" not in text:
-        return parse_ipv4(text)
-    return parse_ipv6(text)
+        return _parse_ipv4(text)
+    return _parse_ipv6(text)
 
 
-def parse_ip_range(text):
+def _parse_ip_range(text):
     """``address/mask`` (both in address form, same family) for nameConstraints."""
     address, slash, mask = text.partition("/")
     if not slash:
@@ -181,7 +194,7 @@ def parse_ip_range(text):
     return first + second
 
 
-def parse_ipv6(text):
+def _parse_ipv6(text):
     """IPv6 the way OpenSSL reads it (``::`` rules, a trailing dotted IPv4)."""
     elements = text.split(":")
     groups = bytearray()
@@ -198,7 +211,7 @@ def parse_ipv6(text):
         elif len(element) > 4:
             if len(groups) > 12 or index != len(elements) - 1:
                 return None
-            v4 = parse_ipv4(element)
+            v4 = _parse_ipv4(element)
             if v4 is None:
                 return None
             groups += v4

@@ -4,13 +4,18 @@ Each line is an access method (a name such as OCSP or caIssuers, or an
 OID), a ``;`` and the GeneralName where it is found.
 """
 
+from __future__ import annotations
+
 from mkcert.asn1 import der
 from mkcert.errors import shorten
 from mkcert.readers.openssl.extensions.general_names import general_name
-from mkcert.readers.openssl.extensions.values import ExtensionError
+from mkcert.readers.openssl.extensions.values import ExtensionError, SectionReader
+
+__all__ = ["information_access"]
 
 
-def information_access(reader, values):
+def information_access(reader: SectionReader, values: list[tuple[str, str | None]]) -> bytes:
+    """authorityInfoAccess or subjectInfoAccess: one AccessDescription per line."""
     descriptions = []
     for name, value in values:
         method, semicolon, kind = name.partition(";")

@@ -6,15 +6,21 @@ inhibitAnyPolicy limit how policies carry down a chain; nameConstraints
 limits the names (``permitted;DNS:example.com``, ``excluded;IP:addr/mask``).
 """
 
+from __future__ import annotations
+
 from mkcert.asn1 import der
 from mkcert.asn1.oids import CPS_QUALIFIER, USER_NOTICE_QUALIFIER
 from mkcert.errors import shorten
 from mkcert.readers.openssl.extensions.general_names import general_name
-from mkcert.readers.openssl.extensions.values import (ExtensionError, name_matches, parse_integer,
-                                                      parse_list)
+from mkcert.readers.openssl.extensions.values import (ExtensionError, SectionReader, name_matches,
+                                                      parse_integer, parse_list)
+
+__all__ = ["certificate_policies", "name_constraints", "policy_constraints", "policy_mappings",
+           "inhibit_any_policy"]
 
 
-def certificate_policies(reader, value):
+def certificate_policies(reader: SectionReader, value: str) -> bytes:
+    """Policy OIDs and ``@section`` policies; ``ia5org`` types later organizations IA5."""
     policies = []
     ia5org = False
     for name, item in parse_list(value):
@@ -25,7 +31,7 @@ def certificate_policies(reader, value):
             ia5org = True  # later notice sections write organization as IA5String
             continue
         if name.startswith("@"):
-            policies.append(policy_from_section(reader, reader.section(name[1:]), ia5org))
+            policies.append(_policy_from_section(reader, reader.section(name[1:]), ia5org))
             continue
         oid = reader.resolve(name)
         if oid is None:
@@ -34,7 +40,7 @@ def certificate_policies(reader, value):
     return der.sequence(*policies)
 
 
-def policy_from_section(reader, entries, ia5org=False):
+def _policy_from_section(reader, entries, ia5org=False):
     policy_oid, qualifiers = None, []
     for name, value in entries:
         if name == "policyIdentifier":
@@ -47,7 +53,7 @@ def policy_from_section(reader, entries, ia5org=False):
         elif name_matches(name, "userNotice"):
             if not value.startswith("@"):
                 raise ExtensionError(f"{shorten(name)} = {shorten(value)}: expected @section")
-            notice = user_notice(reader.section(value[1:]), ia5org)
+            notice = _user_notice(reader.section(value[1:]), ia5org)
             qualifiers.append(der.sequence(der.oid(USER_NOTICE_QUALIFIER), notice))
         else:
             raise ExtensionError(f"'{shorten(name)}' is not policyIdentifier, CPS or userNotice")
@@ -66,7 +72,7 @@ _DISPLAY_TEXT_TYPES = (("UTF8:", 12), ("UTF8String:", 12), ("BMP:", 30),
                        ("IA5:", 22), ("IA5STRING:", 22))
 
 
-def user_notice(entries, ia5org):
+def _user_notice(entries, ia5org):
     explicit_text, organization, numbers = None, None, None
     for name, value in entries:
         raw = value.encode("utf-8", "surrogateescape")
@@ -97,7 +103,8 @@ def user_notice(entries, ia5org):
     return der.sequence(*parts)
 
 
-def name_constraints(reader, values):
+def name_constraints(reader: SectionReader, values: list[tuple[str, str | None]]) -> bytes:
+    """``permitted;TYPE:value`` and ``excluded;TYPE:value`` subtrees."""
     subtrees = {"permitted": [], "excluded": []}
     for name, value in values:
         for kind in subtrees:
@@ -115,7 +122,7 @@ def name_constraints(reader, values):
     return der.sequence(*parts)
 
 
-def policy_constraints(reader, values):
+def policy_constraints(reader: SectionReader, values: list[tuple[str, str | None]]) -> bytes:
     fields = {}
     for name, value in values:
         if name not in ("requireExplicitPolicy", "inhibitPolicyMapping"):
@@ -132,7 +139,8 @@ def policy_constraints(reader, values):
     return der.sequence(*parts)
 
 
-def policy_mappings(reader, values):
+def policy_mappings(reader: SectionReader, values: list[tuple[str, str | None]]) -> bytes:
+    """``issuerPolicy:subjectPolicy`` pairs of OIDs."""
     mappings = []
     for issuer_policy, subject_policy in values:
         first = reader.resolve(issuer_policy) if subject_policy is not None else None
@@ -144,5 +152,5 @@ def policy_mappings(reader, values):
     return der.sequence(*mappings)
 
 
-def inhibit_any_policy(reader, value):
+def inhibit_any_policy(reader: SectionReader, value: str) -> bytes:
     return der.integer(parse_integer(value))

@@ -19,6 +19,8 @@ authorityKeyIdentifier) come out as ``derive`` callables that receive a
 :class:`mkcert.request.KeyContext` when the certificate is built.
 """
 
+from __future__ import annotations
+
 import re
 
 from mkcert.asn1 import der, general_names as gn, oids as objects
@@ -36,11 +38,17 @@ from mkcert.errors import ConfigError, shorten
 from mkcert.readers.openssl.extensions.values import (ExtensionError, SectionReader, parse_bool,
                                                       parse_hex, parse_integer, split_critical,
                                                       split_generic)
-from mkcert.request import Extension
+from mkcert.readers.openssl.syntax import Config
+from mkcert.request import Attribute, Extension
+
+__all__ = ["extensions_from_config", "add_key_identifiers"]
 
 
-def extensions_from_config(config, section_name, oids=None, for_request=False,
-                           string_mask=0x2000, subject=()):
+def extensions_from_config(config: Config, section_name: str | None,
+                           oids: dict[str, str] | None = None, for_request: bool = False,
+                           string_mask: int = 0x2000,
+                           subject: tuple[tuple[Attribute, ...], ...] = ()
+                           ) -> tuple[Extension, ...]:
     """The extensions ``req -x509`` puts into the certificate for ``section_name``.
 
     ``section_name`` is the value of ``x509_extensions`` (None when unset:
@@ -69,7 +77,7 @@ def extensions_from_config(config, section_name, oids=None, for_request=False,
     return tuple(add_key_identifiers(extensions))
 
 
-def add_key_identifiers(extensions):
+def add_key_identifiers(extensions: list[Extension]) -> list[Extension]:
     """What ``req -x509`` adds when it signs a certificate with extensions.
 
     It appends subjectKeyIdentifier = hash unless the section has one, and
@@ -138,7 +146,7 @@ def _generic_value(reader, kind, value):
 
 # Named bits ----------------------------------------------------------------
 
-NS_CERT_TYPE_BITS = {
+_NS_CERT_TYPE_BITS = {
     "client": 0, "SSL Client": 0,
     "server": 1, "SSL Server": 1,
     "email": 2, "S/MIME": 2,
@@ -149,7 +157,7 @@ NS_CERT_TYPE_BITS = {
     "objCA": 7, "Object Signing CA": 7,
 }
 
-KEY_USAGE_BITS = {
+_KEY_USAGE_BITS = {
     "digitalSignature": 0, "Digital Signature": 0,
     "nonRepudiation": 1, "Non Repudiation": 1,
     "keyEncipherment": 2, "Key Encipherment": 2,
@@ -176,7 +184,7 @@ def _named_bits(table):
 
 # basicConstraints, extendedKeyUsage ------------------------------------------
 
-def basic_constraints(reader, values):
+def _basic_constraints(reader, values):
     ca, pathlen = False, None
     for name, value in values:
         if name == "CA":
@@ -195,7 +203,7 @@ def basic_constraints(reader, values):
     return der.sequence(*items)
 
 
-def extended_key_usage(reader, values):
+def _extended_key_usage(reader, values):
     oids = []
     for name, value in values:
         text = value if value is not None else name
@@ -209,7 +217,7 @@ def extended_key_usage(reader, values):
 
 # Key identifiers -------------------------------------------------------------
 
-def subject_key_identifier(reader, value):
+def _subject_key_identifier(reader, value):
     if value == "none":
         return lambda context: None
     if value == "hash":
@@ -217,7 +225,7 @@ def subject_key_identifier(reader, value):
     return der.octet_string(parse_hex(value))
 
 
-def authority_key_identifier(reader, value):
+def _authority_key_identifier(reader, value):
     """authorityKeyIdentifier on a self-signed certificate, as OpenSSL 3.0 makes it.
 
     ``keyid`` alone is left out for a self-signed certificate, ``keyid:always``
@@ -263,14 +271,14 @@ def authority_key_identifier(reader, value):
 
 # TLS feature, strings, NULLs ---------------------------------------------------
 
-TLS_FEATURES = {"status_request": 5, "status_request_v2": 17}
+_TLS_FEATURES = {"status_request": 5, "status_request_v2": 17}
 
 
-def tls_feature(reader, values):
+def _tls_feature(reader, values):
     numbers = []
     for name, value in values:
         text = value if value is not None else name
-        number = TLS_FEATURES.get(text.lower())
+        number = _TLS_FEATURES.get(text.lower())
         if number is None:
             if not re.fullmatch(r"\s*[+-]?\d+", text) or not 0 <= int(text) <= 65535:
                 raise ExtensionError(f"'{shorten(text)}' is not status_request, status_request_v2"
@@ -280,15 +288,15 @@ def tls_feature(reader, values):
     return der.sequence(*numbers)
 
 
-def no_check(reader, value):
+def _no_check(reader, value):
     return der.null()  # noCheck and ct_precert_poison: any value means NULL
 
 
-def utf8_string(reader, value):
+def _utf8_string(reader, value):
     return der.tlv(12, value.encode("utf-8", "surrogateescape"))
 
 
-def issuer_sign_tool(reader, values):
+def _issuer_sign_tool(reader, values):
     """issuerSignTool (Russian GOST profiles): four UTF8Strings, empty when unset."""
     names = ("signTool", "cATool", "signToolCert", "cAToolCert")
     fields = dict.fromkeys(names, b"")
@@ -300,7 +308,7 @@ def issuer_sign_tool(reader, values):
     return der.sequence(*(der.tlv(12, fields[name]) for name in names))
 
 
-def ia5_string(reader, value):
+def _ia5_string(reader, value):
     return der.tlv(0x16, value.encode("utf-8", "surrogateescape"))
 
 
@@ -357,12 +365,12 @@ def _inhibit_any_policy(reader, value):
 # the parsed name:value list (or @section), ("string", handler) the value
 # as written.
 _HANDLERS = {
-    NS_CERT_TYPE: ("list", _named_bits(NS_CERT_TYPE_BITS)),
-    KEY_USAGE: ("list", _named_bits(KEY_USAGE_BITS)),
-    BASIC_CONSTRAINTS: ("list", basic_constraints),
-    EXTENDED_KEY_USAGE: ("list", extended_key_usage),
-    SUBJECT_KEY_IDENTIFIER: ("string", subject_key_identifier),
-    AUTHORITY_KEY_IDENTIFIER: ("string", authority_key_identifier),
+    NS_CERT_TYPE: ("list", _named_bits(_NS_CERT_TYPE_BITS)),
+    KEY_USAGE: ("list", _named_bits(_KEY_USAGE_BITS)),
+    BASIC_CONSTRAINTS: ("list", _basic_constraints),
+    EXTENDED_KEY_USAGE: ("list", _extended_key_usage),
+    SUBJECT_KEY_IDENTIFIER: ("string", _subject_key_identifier),
+    AUTHORITY_KEY_IDENTIFIER: ("string", _authority_key_identifier),
     SUBJECT_ALT_NAME: ("list", _alt_names("subject")),
     ISSUER_ALT_NAME: ("list", _alt_names("issuer")),
     CRL_DISTRIBUTION_POINTS: ("list", _crl_distribution_points),
@@ -370,21 +378,21 @@ _HANDLERS = {
     AUTHORITY_INFO_ACCESS: ("list", _information_access),
     SUBJECT_INFO_ACCESS: ("list", _information_access),
     CERTIFICATE_POLICIES: ("string", _certificate_policies),
-    TLS_FEATURE: ("list", tls_feature),
-    OCSP_NO_CHECK: ("string", no_check),
+    TLS_FEATURE: ("list", _tls_feature),
+    OCSP_NO_CHECK: ("string", _no_check),
     NAME_CONSTRAINTS: ("list", _name_constraints),
     POLICY_CONSTRAINTS: ("list", _policy_constraints),
     POLICY_MAPPINGS: ("list", _policy_mappings),
     INHIBIT_ANY_POLICY: ("string", _inhibit_any_policy),
     ISSUING_DISTRIBUTION_POINT: ("list", _issuing_distribution_point),
-    CT_PRECERT_POISON: ("string", no_check),
-    SUBJECT_SIGN_TOOL: ("string", utf8_string),
-    ISSUER_SIGN_TOOL: ("list", issuer_sign_tool),
-    NS_BASE_URL: ("string", ia5_string),
-    NS_REVOCATION_URL: ("string", ia5_string),
-    NS_CA_REVOCATION_URL: ("string", ia5_string),
-    NS_RENEWAL_URL: ("string", ia5_string),
-    NS_CA_POLICY_URL: ("string", ia5_string),
-    NS_SSL_SERVER_NAME: ("string", ia5_string),
-    NS_COMMENT: ("string", ia5_string),
+    CT_PRECERT_POISON: ("string", _no_check),
+    SUBJECT_SIGN_TOOL: ("string", _utf8_string),
+    ISSUER_SIGN_TOOL: ("list", _issuer_sign_tool),
+    NS_BASE_URL: ("string", _ia5_string),
+    NS_REVOCATION_URL: ("string", _ia5_string),
+    NS_CA_REVOCATION_URL: ("string", _ia5_string),
+    NS_RENEWAL_URL: ("string", _ia5_string),
+    NS_CA_POLICY_URL: ("string", _ia5_string),
+    NS_SSL_SERVER_NAME: ("string", _ia5_string),
+    NS_COMMENT: ("string", _ia5_string),
 }

@@ -9,8 +9,15 @@ lists (X509V3_parse_list), hex strings, booleans, integers and ``DNS.1``
 style names.
 """
 
+from __future__ import annotations
+
 from mkcert.asn1 import oids as objects
 from mkcert.errors import shorten
+from mkcert.readers.openssl.syntax import Config
+from mkcert.request import Attribute, Extension
+
+__all__ = ["ExtensionError", "SectionReader", "split_critical", "split_generic", "name_matches",
+           "parse_list", "parse_hex", "parse_bool", "parse_integer"]
 
 
 class ExtensionError(ValueError):
@@ -20,18 +27,20 @@ class ExtensionError(ValueError):
 class SectionReader:
     """One extension section being read: what its values may refer to."""
 
-    def __init__(self, config, oids, string_mask=0x2000, subject=(), checking=False):
+    def __init__(self, config: Config, oids: dict[str, str], string_mask: int = 0x2000,
+                 subject: tuple[tuple[Attribute, ...], ...] = (), checking: bool = False):
         self.config = config
-        self.oids = oids
+        self.oids = oids  # the names the config's oid_section defined
         self.string_mask = string_mask
         self.subject = subject
         self.checking = checking  # only checking the syntax (req_extensions)
-        self.earlier = []  # extensions so far: authorityKeyIdentifier looks back
+        self.earlier: list[Extension] = []  # extensions so far: authorityKeyIdentifier looks back
 
-    def resolve(self, name):
+    def resolve(self, name: str) -> str | None:
+        """The dotted OID of an object name (the config's own first) or numeric OID."""
         return self.oids.get(name) or objects.resolve(name)
 
-    def list_values(self, value):
+    def list_values(self, value: str) -> list[tuple[str, str | None]]:
         """A multi-valued setting: ``@section`` or ``name:value, name, ...``."""
         if value.startswith("@"):
             entries = self.config.section(value[1:])
@@ -44,14 +53,15 @@ class SectionReader:
             raise ExtensionError("the value is empty")
         return values
 
-    def section(self, name):
+    def section(self, name: str) -> list[tuple[str, str]]:
+        """The (name, value) lines of a section the value refers to, which must exist."""
         entries = self.config.section(name)
         if entries is None:
             raise ExtensionError(f"section [ {shorten(name)} ] does not exist")
         return [(key, item) for key, item, _ in entries]
 
 
-def split_critical(value):
+def split_critical(value: str) -> tuple[bool, str]:
     """``critical,`` in front makes the extension critical (spaces after it allowed)."""
     if value.startswith("critical,"):
         rest = value[len("critical,"):]
@@ -59,14 +69,15 @@ def split_critical(value):
     return False, value
 
 
-def split_generic(value):
+def split_generic(value: str) -> tuple[str | None, str]:
+    """"DER" or "ASN1" and the rest for a value written in one of those, else None."""
     for prefix, kind in (("DER:", "DER"), ("ASN1:", "ASN1")):
         if value.startswith(prefix):
             return kind, value[len(prefix):].lstrip(" \t\n\v\f\r")
     return None, value
 
 
-def name_matches(name, kind):
+def name_matches(name: str, kind: str) -> bool:
     """``DNS``, ``DNS.1``, ``DNS.anything`` all mean DNS (OpenSSL's v3_name_cmp)."""
     return name == kind or name.startswith(kind + ".")
 
@@ -76,7 +87,7 @@ def _strip_spaces(text):
     return stripped or None
 
 
-def parse_list(line):
+def parse_list(line: str) -> list[tuple[str, str | None]]:
     """``a:b, c`` -> [("a", "b"), ("c", None)], as X509V3_parse_list splits it.
 
     Splitting stops at a CR or LF.  An empty name or value is an error.
@@ -123,7 +134,7 @@ def parse_list(line):
     return values
 
 
-def parse_hex(text):
+def parse_hex(text: str) -> bytes:
     """OPENSSL_hexstr2buf: hex digit pairs, optionally separated by ':'."""
     out = bytearray()
     pos = 0
@@ -146,7 +157,8 @@ _TRUE = ("TRUE", "true", "Y", "y", "YES", "yes")
 _FALSE = ("FALSE", "false", "N", "n", "NO", "no")
 
 
-def parse_bool(name, value):
+def parse_bool(name: str, value: str) -> bool:
+    """OpenSSL's spellings of true and false; ``name`` is for the message."""
     if value in _TRUE:
         return True
     if value in _FALSE:
@@ -154,7 +166,7 @@ def parse_bool(name, value):
     raise ExtensionError(f"{shorten(name)}:{shorten(value)}: expected true or false")
 
 
-def parse_integer(text):
+def parse_integer(text: str | None) -> int:
     """s2i_ASN1_INTEGER: decimal, or hex after 0x, with an optional '-'."""
     if text is None:
         raise ExtensionError("a number is missing")
