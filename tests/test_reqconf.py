@@ -11,10 +11,11 @@ import pytest
 
 from conftest import data_path
 
-from mkcert.readers.openssl.dn_strings import field_type, leading_number, parse_string_mask
+from mkcert.readers.openssl.dn_strings import (DEFAULT_STRING_MASK, field_type, leading_number,
+                                               parse_string_mask)
 from mkcert.errors import ConfigError
 from mkcert.readers.openssl.syntax import parse
-from mkcert.readers.openssl.prompt import StdioPrompter, answers_prompter
+from mkcert.readers.openssl.prompt import StdioPrompter, answers_prompter, subject_from_answers
 from mkcert.readers.openssl.req import request_from_config
 from mkcert.request import IA5_STRING, PRINTABLE_STRING, UTF8_STRING
 
@@ -103,6 +104,22 @@ def test_prompt_retries_when_too_long():
     request = request_from_config(parse(text, "x.cnf"), prompter=prompter)
     assert request.subject[0][0].value == "US"
     assert prompter.asked[1].startswith("String too long")
+
+
+def test_the_questionnaire_needs_no_request_reader():
+    """subject_from_answers takes the config and plain values, not req's reader."""
+    text = ("[dn]\nC = Country\nC_default = DE\nmyName = Mine\n"
+            "[req]\nprompt = yes\n")
+    config = parse(text, "x.cnf")
+    prompter = answers_prompter(["\n", "caf\u00e9\n"])
+    rdns = subject_from_answers(config, "dn", config.section("dn"), DEFAULT_STRING_MASK, prompter,
+                                {"myName": "1.3.6.1.4.1.99999.1"}, "req")
+    assert [(rdn[0].oid, rdn[0].value, rdn[0].tag) for rdn in rdns] == [
+        ("2.5.4.6", "DE", PRINTABLE_STRING), ("1.3.6.1.4.1.99999.1", "caf\u00e9", UTF8_STRING)]
+    with pytest.raises(ConfigError) as caught:
+        subject_from_answers(config, "dn", config.section("dn"), DEFAULT_STRING_MASK, None, {},
+                             "req")
+    assert (caught.value.line, "set 'prompt = no'" in str(caught.value)) == (6, True)
 
 
 def test_stdio_prompter_reads_a_pipe_and_ends_at_eof():

@@ -11,7 +11,9 @@ import pytest
 from mkcert.errors import ConfigError
 from mkcert.readers.openssl.syntax import parse
 from mkcert.request import KeyContext
-from mkcert.readers.openssl.extensions import extensions_from_config, parse_ip_address, parse_list
+from mkcert.readers.openssl.extensions.general_names import parse_ip_address
+from mkcert.readers.openssl.extensions.section import extensions_from_config
+from mkcert.readers.openssl.extensions.values import parse_list
 
 CONTEXT = KeyContext(public_key_info=b"", public_key_bits=b"key bits",
                      subject=bytes.fromhex("300f310d300b06035504030c046d61696c"), serial=5,

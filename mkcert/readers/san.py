@@ -152,7 +152,7 @@ def add_to_request(request, names):
     if not gnutls and not request.extensions:
         # Without an extensions section, `req -x509` adds none of its own,
         # but once -addext gives it one it appends subjectKeyIdentifier too.
-        from mkcert.readers.openssl.extensions import add_key_identifiers
+        from mkcert.readers.openssl.extensions.section import add_key_identifiers
 
         extensions = add_key_identifiers(extensions)
     return request.replace(extensions=tuple(extensions))

@@ -202,9 +202,7 @@ def subject_der(certificate):
     Latin-1 bytes), so names are compared as bytes, never as Name objects.
     """
     from mkcert.asn1 import der
-    tbs = certificate.tbs_certificate_bytes
-    _, start, _ = der.read_tlv(tbs)
-    fields = der.children(tbs[start:])
+    fields = der.members(certificate.tbs_certificate_bytes)
     offset = 1 if fields[0][0] == 0xA0 else 0
     return fields[offset + 4]
 
@@ -217,22 +215,15 @@ def raw_extensions(certificate):
     """
     from mkcert.asn1 import der
     from mkcert.x509.inspect import _decode_oid
-    tbs = certificate.tbs_certificate_bytes
-    _, start, end = der.read_tlv(tbs)
     found = []
-    for field in der.children(tbs[start:end]):
+    for field in der.members(certificate.tbs_certificate_bytes):
         if field[0] != 0xA3:
             continue
-        _, outer, outer_end = der.read_tlv(field)
-        _, inner, inner_end = der.read_tlv(field[outer:outer_end])
-        for extension in der.children(field[outer:outer_end][inner:inner_end]):
-            _, body, body_end = der.read_tlv(extension)
-            parts = der.children(extension[body:body_end])
-            _, oid_start, oid_end = der.read_tlv(parts[0])
+        # [3] EXPLICIT Extensions: the SEQUENCE OF Extension inside the tag
+        for extension in der.members(der.content(field)):
+            parts = der.members(extension)
             critical = len(parts) == 3 and parts[1] == b"\x01\x01\xff"
-            _, value_start, value_end = der.read_tlv(parts[-1])
-            found.append((_decode_oid(parts[0][oid_start:oid_end]), critical,
-                          parts[-1][value_start:value_end]))
+            found.append((_decode_oid(der.content(parts[0])), critical, der.content(parts[-1])))
     return found
 
 
@@ -313,7 +304,7 @@ def compare(case):
     try:
         request, ours = run_ours(case)
     except BuilderLimitation as limitation:
-        request, problem = limitation.args
+        request = limitation.args[0]
         if theirs is None:
             return [f"{openssl_version()} refused it ({error.strip()[-300:]}) but we accepted it"]
         if request_subject_der(request) != subject_der(theirs):

@@ -9,10 +9,18 @@ attribute type, and how the config's numbers are read.  Pure functions over
 text: no I/O, no crypto import.
 """
 
+from __future__ import annotations
+
 import re
 
+from mkcert.errors import shorten
+from mkcert.readers.openssl.syntax import Config, Entry
 from mkcert.request import (BMP_STRING, IA5_STRING, PRINTABLE_STRING, T61_STRING, UNIVERSAL_STRING,
-                      UTF8_STRING)
+                            UTF8_STRING, Attribute)
+
+__all__ = ["DEFAULT_STRING_MASK", "NUMERIC_STRING", "STRING_MASKS", "STRING_RULES", "add_attribute",
+           "checked_attribute", "field_type", "string_type", "types_for", "parse_string_mask",
+           "leading_number"]
 
 NUMERIC_STRING = 18
 
@@ -72,7 +80,7 @@ _PRINTABLE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                        "0123456789 '()+,-./:=?")
 
 
-def add_attribute(rdns, attribute, joins_previous):
+def add_attribute(rdns: list[list[Attribute]], attribute: Attribute, joins_previous: bool) -> None:
     """Append to the name; a ``+`` field joins the previous RDN (a multi-valued RDN)."""
     if joins_previous and rdns:
         rdns[-1].append(attribute)
@@ -80,7 +88,22 @@ def add_attribute(rdns, attribute, joins_previous):
         rdns.append([attribute])
 
 
-def field_type(key):
+def checked_attribute(config: Config, entry: Entry, oid: str, value: str, mask: int) -> Attribute:
+    """The attribute ``req`` makes of a subject value, typed as OpenSSL types it.
+
+    ``entry`` is the config line the value comes from (a field given with
+    ``prompt = no``, or the question it answers): a value no allowed string
+    type can hold is an error at that line.
+    """
+    try:
+        tag = string_type(oid, value, mask)
+    except ValueError as problem:
+        raise config.error(f"{shorten(entry[0])} = {shorten(value)}: {problem}",
+                           entry=entry) from None
+    return Attribute(oid=oid, value=value, tag=tag)
+
+
+def field_type(key: str) -> tuple[str, bool]:
     """The attribute type a distinguished-name key names, and whether it has ``+``.
 
     Everything up to the first ``.``, ``,`` or ``:`` is a label that lets a
@@ -98,7 +121,7 @@ def field_type(key):
     return type_name, False
 
 
-def string_type(oid, value, mask):
+def string_type(oid: str, value: str, mask: int) -> int:
     """The ASN.1 string tag OpenSSL 3.0 gives ``value`` for attribute ``oid``.
 
     Raises ValueError (with OpenSSL's reason) when no allowed type fits.
@@ -133,7 +156,7 @@ def string_type(oid, value, mask):
     return UTF8_STRING
 
 
-def types_for(code, types):
+def types_for(code: int, types: int) -> int:
     """Drop the string types that cannot hold the character ``code``."""
     if types & B_NUMERIC and not (48 <= code <= 57 or code == 32):
         types &= ~B_NUMERIC
@@ -150,7 +173,7 @@ def types_for(code, types):
     return types
 
 
-def parse_string_mask(text):
+def parse_string_mask(text: str) -> int | None:
     """The mask for a string_mask value, or None if OpenSSL would refuse it."""
     if text.startswith("MASK:"):
         return _strtoul(text[5:])
@@ -178,7 +201,7 @@ _C_UNSIGNED = re.compile(r"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]
 _ULONG_MAX = 0xFFFFFFFFFFFFFFFF
 
 
-def leading_number(text):
+def leading_number(text: str) -> int | None:
     """NCONF_get_number: the decimal digits at the start (0 if none); None on overflow."""
     number = 0
     for char in text:

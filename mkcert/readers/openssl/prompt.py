@@ -13,12 +13,21 @@ returns the line typed (with its newline), or None at end of input.  Tests
 pass a list of answers; the command line passes :class:`StdioPrompter`.
 """
 
+from __future__ import annotations
+
+import io
 import os
 import sys
+from collections.abc import Callable
 
 from mkcert.asn1 import oids as objects
-from mkcert.readers.openssl.dn_strings import add_attribute, field_type, leading_number
+from mkcert.readers.openssl.dn_strings import (add_attribute, checked_attribute, field_type,
+                                               leading_number)
 from mkcert.errors import shorten
+from mkcert.readers.openssl.syntax import Config, Entry
+from mkcert.request import Attribute
+
+__all__ = ["MAX_ANSWER", "StdioPrompter", "answers_prompter", "subject_from_answers"]
 
 # `req` reads answers with fgets into 1024 bytes, and builds the names of the
 # _default/_value/_min/_max keys in 100 bytes.
@@ -41,14 +50,15 @@ class StdioPrompter:
     on, say, a package manager's pipe, and an install script must not hang.
     """
 
-    def __init__(self, stdin=None, stderr=None, wait_seconds=30.0):
+    def __init__(self, stdin: io.TextIOBase | None = None, stderr: io.TextIOBase | None = None,
+                 wait_seconds: float = 30.0):
         self.stdin = stdin if stdin is not None else sys.stdin
         self.stderr = stderr if stderr is not None else sys.stderr
         self.wait_seconds = wait_seconds
         self.introduced = False
         self.pending = b""  # read from a pipe but not yet answered
 
-    def __call__(self, prompt):
+    def __call__(self, prompt: str) -> str | None:
         if not self.introduced:
             self.introduced = True
             prompt = INTRODUCTION + prompt
@@ -61,7 +71,7 @@ class StdioPrompter:
             line = line.decode("utf-8", "surrogateescape")
         return line or None
 
-    def read_line(self):
+    def read_line(self) -> bytes | str | None:
         """One line as `req` reads it with fgets: at most MAX_ANSWER bytes.
 
         An endless input without newlines (``< /dev/zero``) thus gives a
@@ -98,7 +108,7 @@ class StdioPrompter:
         return line
 
 
-def answers_prompter(answers):
+def answers_prompter(answers: list[str]) -> Callable[[str], str | None]:
     """A prompter that replies with ``answers`` in turn (then end of input)."""
     queue = list(answers)
     asked = []
@@ -111,36 +121,47 @@ def answers_prompter(answers):
     return prompter
 
 
-def subject_from_answers(reader, section_name, entries, mask):
-    """The subject RDNs from the admin's answers (``reader`` is reqconf's reader)."""
-    config = reader.config
+def subject_from_answers(config: Config, section_name: str | None, entries: list[Entry],
+                         mask: int, prompter: Callable[[str], str | None] | None,
+                         defined: dict[str, str], settings_section: str
+                         ) -> tuple[tuple[Attribute, ...], ...]:
+    """The subject RDNs from the admin's answers to the questions of ``entries``.
+
+    ``config`` holds the questions' section ``section_name`` (with its
+    ``_default``/``_value``/``_min``/``_max`` keys) and locates the errors;
+    ``mask`` is the string_mask the answers are typed under; ``prompter``
+    asks (None: there is no one to answer); ``defined`` maps the object
+    names the config defined to their OIDs; ``settings_section`` is the
+    section (req's) whose distinguished_name and prompt settings an error
+    about the questionnaire as a whole names.
+    """
     if section_name is None:
-        raise reader.error("prompt is not 'no', but there is no distinguished-name"
+        raise config.error("prompt is not 'no', but there is no distinguished-name"
                            " section with questions (set distinguished_name)",
-                           "distinguished_name")
-    fields = _fields_to_ask(reader, entries)
+                           settings_section, "distinguished_name")
+    fields = _fields_to_ask(entries, defined)
     if not fields:
         # The section is there, so "set distinguished_name" would mislead.
-        raise reader.error(f"prompt is not 'no', but [ {shorten(section_name)} ], the"
+        raise config.error(f"prompt is not 'no', but [ {shorten(section_name)} ], the"
                            " distinguished_name section, has no field OpenSSL knows to"
-                           " ask for", "distinguished_name")
-    if reader.prompter is None:
-        raise reader.error("this config asks for the distinguished name (prompt is"
+                           " ask for", settings_section, "distinguished_name")
+    if prompter is None:
+        raise config.error("this config asks for the distinguished name (prompt is"
                            " not 'no'), but there is no one to answer: set"
-                           " 'prompt = no' and give the values", "prompt")
+                           " 'prompt = no' and give the values", settings_section, "prompt")
     rdns = []
     for entry, oid, joins_previous in fields:
         name = entry[0]
         if len(name) + len("_default") + 1 > MAX_KEY_NAME:
             raise config.error(f"the field name '{shorten(name)}' is too long", entry=entry)
-        answer = _ask(config, section_name, entry, reader.prompter)
+        answer = _ask(config, section_name, entry, prompter)
         if answer is None:
             continue
-        add_attribute(rdns, reader.attribute(oid, answer, mask, entry), joins_previous)
+        add_attribute(rdns, checked_attribute(config, entry, oid, answer, mask), joins_previous)
     return tuple(tuple(rdn) for rdn in rdns)
 
 
-def _fields_to_ask(reader, entries):
+def _fields_to_ask(entries, defined):
     """(entry, OID, joins the previous RDN) for each field `req` asks about.
 
     The ``_min``/``_max``/``_default``/``_value`` keys go with a field, and
@@ -151,7 +172,7 @@ def _fields_to_ask(reader, entries):
         if entry[0].endswith(("_min", "_max", "_default", "_value")):
             continue
         type_name, joins_previous = field_type(entry[0])
-        oid = reader.oids.get(type_name) or _known_oid(type_name, reader.oids)
+        oid = defined.get(type_name) or _known_oid(type_name, defined)
         if oid is not None:
             fields.append((entry, oid, joins_previous))
     return fields

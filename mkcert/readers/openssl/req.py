@@ -11,11 +11,19 @@ and, as with ``-x509 -nodes``, have no effect on the certificate beyond the
 checks OpenSSL makes on them.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
 from mkcert.asn1 import oids as objects
-from mkcert.readers.openssl.dn_strings import (DEFAULT_STRING_MASK, add_attribute, field_type, leading_number,
-                      parse_string_mask, string_type)
+from mkcert.readers.openssl.dn_strings import (DEFAULT_STRING_MASK, add_attribute,
+                                               checked_attribute, field_type, leading_number,
+                                               parse_string_mask)
 from mkcert.errors import shorten
-from mkcert.request import MAX_RSA_BITS, MIN_RSA_BITS, Attribute, CertRequest, KeySpec
+from mkcert.readers.openssl.syntax import Config
+from mkcert.request import MAX_RSA_BITS, MIN_RSA_BITS, CertRequest, Extension, KeySpec
+
+__all__ = ["request_from_config", "REQ_SECTION", "DEFAULT_BITS", "DIGEST_ALIASES", "MODULES"]
 
 REQ_SECTION = "req"
 DEFAULT_BITS = 2048
@@ -41,14 +49,17 @@ _DIGESTS = {alias: name for name, aliases in DIGEST_ALIASES.items() for alias in
 _UNSUPPORTED_DIGESTS = ("ripemd160", "rmd160", "ripemd", "ripemd-160")
 
 
-def request_from_config(config, prompter=None, days=365, x509ext=None):
+def request_from_config(config: Config, prompter: Callable[[str], str | None] | None = None,
+                        days: int = 365,
+                        x509ext: Callable[..., tuple[Extension, ...]] | None = None
+                        ) -> CertRequest:
     """The CertRequest that ``openssl req -new -x509 -nodes`` makes of ``config``.
 
     ``config`` is a parsed :class:`mkcert.readers.openssl.syntax.Config`.  ``prompter``
     answers the questions of a ``prompt = yes`` config (see
     :mod:`mkcert.readers.openssl.prompt`); without one such a config is refused, so that
     reading stays free of I/O.  ``x509ext`` replaces the extension reader
-    (:func:`mkcert.readers.openssl.extensions.extensions_from_config`), for tests.
+    (:func:`mkcert.readers.openssl.extensions.section.extensions_from_config`), for tests.
     """
     reader = _RequestReader(config, prompter)
     return reader.read(days, x509ext)
@@ -68,7 +79,7 @@ class _RequestReader:
 
     def read(self, days, x509ext):
         if x509ext is None:
-            from mkcert.readers.openssl.extensions import extensions_from_config as x509ext
+            from mkcert.readers.openssl.extensions.section import extensions_from_config as x509ext
         self.oids = self.read_oid_section()
         bits = self.key_bits()
         digest = self.digest()
@@ -111,7 +122,7 @@ class _RequestReader:
                 f"oid_section names the section [ {shorten(section_name)} ],"
                 " which the file does not have", "default", "oid_section")
         for entry in entries:
-            define_object(self.config, defined, entry, entry[0], entry[0], entry[1])
+            _define_object(self.config, defined, entry, entry[0], entry[0], entry[1])
         return defined
 
     def load_modules(self, defined):
@@ -130,7 +141,7 @@ class _RequestReader:
                 f"openssl_conf names the section [ {shorten(section_name)} ], which the file"
                 " does not have", "default", "openssl_conf")
         for entry in entries:
-            module = find_module(entry[0])
+            module = _find_module(entry[0])
             if module is None:
                 raise self.config.error(
                     f"{shorten(entry[0])} is not an OpenSSL configuration module (OpenSSL 3.0"
@@ -162,7 +173,7 @@ class _RequestReader:
                 dotted = value[comma + 1:].lstrip(" \t\n\v\f\r")
             elif comma == 0:
                 dotted = value[1:]
-            define_object(self.config, defined, entry, name, long_name, dotted)
+            _define_object(self.config, defined, entry, name, long_name, dotted)
 
     def key_bits(self):
         text = self.get("default_bits")
@@ -229,7 +240,8 @@ class _RequestReader:
             rdns = self.subject_from_values(dn_entries, mask)
         else:
             from mkcert.readers.openssl.prompt import subject_from_answers
-            rdns = subject_from_answers(self, section_name, dn_entries, mask)
+            rdns = subject_from_answers(self.config, section_name, dn_entries, mask,
+                                        self.prompter, self.oids, REQ_SECTION)
         if not rdns:
             if not dn_entries:
                 reason = (f"[ {shorten(section_name)} ] has no fields" if section_name
@@ -250,20 +262,12 @@ class _RequestReader:
                     f"{shorten(entry[0])}: '{shorten(type_name)}' is not a distinguished"
                     " name field OpenSSL knows (use e.g. CN, O, OU, C, emailAddress or a"
                     " numeric OID)", entry=entry)
-            attribute = self.attribute(oid, entry[1], mask, entry)
+            attribute = checked_attribute(self.config, entry, oid, entry[1], mask)
             add_attribute(rdns, attribute, joins_previous)
         return tuple(tuple(rdn) for rdn in rdns)
 
     def resolve(self, name):
         return self.oids.get(name) or objects.resolve(name)
-
-    def attribute(self, oid, value, mask, entry):
-        try:
-            tag = string_type(oid, value, mask)
-        except ValueError as problem:
-            raise self.config.error(f"{shorten(entry[0])} = {shorten(value)}: {problem}",
-                                    entry=entry) from None
-        return Attribute(oid=oid, value=value, tag=tag)
 
 
 # The configuration modules OpenSSL 3.0 has built in, in its search order.
@@ -271,14 +275,14 @@ MODULES = ("oid_section", "stbl_section", "engines", "alg_section", "ssl_conf",
            "providers", "random")
 
 
-def find_module(name):
+def _find_module(name):
     """OpenSSL's module lookup: the name up to its last '.' as a prefix of a module."""
     dot = name.rfind(".")
     prefix = name[:dot] if dot >= 0 else name
     return next((module for module in MODULES if module.startswith(prefix)), None)
 
 
-def define_object(config, defined, entry, short, long_name, dotted):
+def _define_object(config, defined, entry, short, long_name, dotted):
     """OBJ_create: a new object, refused if its names or OID exist already."""
     oid = objects.parse_oid(dotted)
     problem = None

@@ -21,8 +21,14 @@ Parsing is pure: included files are read through the ``read_include``
 callback, so tests and callers decide what the file system is.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
 
 from mkcert.errors import ConfigError, MkcertError, shorten
+
+__all__ = ["parse", "Config", "Entry", "no_includes", "logical_lines", "strip_comment",
+           "DEFAULT_SECTION", "MAX_VALUE_LENGTH", "MAX_EXPANDED_BYTES", "MAX_INCLUDE_DEPTH"]
 
 DEFAULT_SECTION = "default"
 
@@ -53,7 +59,7 @@ class Entry(tuple):
     ``path`` says which file the line is in, since it may be an included one.
     """
 
-    def __new__(cls, name, value, line, path):
+    def __new__(cls, name: str, value: str, line: int, path: str) -> Entry:
         entry = super().__new__(cls, (name, value, line))
         entry.path = path
         return entry
@@ -66,7 +72,7 @@ class Entry(tuple):
 class Config:
     """A parsed configuration: sections of entries, looked up as OpenSSL does."""
 
-    def __init__(self, path, environ):
+    def __init__(self, path: str, environ: dict[str, str]):
         self.path = path
         self.environ = environ
         self.warnings = []  # "file:line: text" for things OpenSSL passes over silently
@@ -74,7 +80,7 @@ class Config:
 
     # Lookup ---------------------------------------------------------------
 
-    def get(self, section, name, default=None):
+    def get(self, section: str | None, name: str, default: str | None = None) -> str | None:
         """The value as NCONF_get_string finds it: the section, then ENV, then default.
 
         ``section`` None looks in the default section only.
@@ -87,31 +93,32 @@ class Config:
         entry = self._lookup(DEFAULT_SECTION, name)
         return default if entry is None else entry[1]
 
-    def section(self, name):
+    def section(self, name: str) -> list[Entry] | None:
         """The section's entries in file order, or None if there is no such section."""
         entries = self._sections.get(name)
         return None if entries is None else list(entries.values())
 
-    def has_section(self, name):
+    def has_section(self, name: str) -> bool:
         return name in self._sections
 
-    def sections(self):
+    def sections(self) -> list[str]:
         return list(self._sections)
 
-    def entry(self, section, name):
+    def entry(self, section: str, name: str) -> Entry | None:
         """The Entry ``get`` would use (None for environment values or no value)."""
         return self._lookup(section, name) or self._lookup(DEFAULT_SECTION, name)
 
-    def line_of(self, section, name):
+    def line_of(self, section: str, name: str) -> int | None:
         entry = self.entry(section, name)
         return None if entry is None else entry[2]
 
-    def where(self, section, name):
+    def where(self, section: str, name: str) -> tuple[str, int | None]:
         """(path, line) of the entry behind ``get(section, name)``, for error messages."""
         entry = self.entry(section, name)
         return (self.path, None) if entry is None else (entry.path, entry[2])
 
-    def error(self, message, section=None, name=None, entry=None):
+    def error(self, message: str, section: str | None = None, name: str | None = None,
+              entry: Entry | None = None) -> ConfigError:
         """A ConfigError located at an entry (or at the file when there is none)."""
         if entry is None and section is not None:
             entry = self.entry(section, name) if name is not None else None
@@ -138,7 +145,8 @@ class Config:
         return self.get(section, name)
 
 
-def parse(text, path, environ=None, read_include=None):
+def parse(text: str, path: str, environ: dict[str, str] | None = None,
+          read_include: Callable[[str], list[tuple[str, str]]] | None = None) -> Config:
     """Parse config text (a str, decoded with errors='surrogateescape').
 
     ``environ`` maps names for ``$ENV::NAME`` and OPENSSL_CONF_INCLUDE (None:
@@ -153,12 +161,12 @@ def parse(text, path, environ=None, read_include=None):
     return config
 
 
-def no_includes(path):
+def no_includes(path: str) -> list[tuple[str, str]]:
     """The default include reader: a pure parse sees no other file."""
     return []
 
 
-def logical_lines(text):
+def logical_lines(text: str) -> Iterator[tuple[int, str]]:
     """Yield (first line number, logical line) as OpenSSL's line reader forms them.
 
     Trailing CR/LF go; a final unescaped backslash joins the next line; a NUL
@@ -229,7 +237,7 @@ def _skip_quoted(text, pos):
     return pos + 1 if pos < len(text) else pos
 
 
-def strip_comment(line):
+def strip_comment(line: str) -> str:
     """The line without its ``#`` comment; quotes and escapes protect a ``#``."""
     pos = 0
     while pos < len(line):
