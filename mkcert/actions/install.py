@@ -37,6 +37,7 @@ import os
 import pwd
 import stat
 
+from mkcert.system.files import FileTooLarge, NotRegularFile, read_regular_file
 from mkcert.x509 import chain
 from mkcert.errors import AlreadyExists, Interrupted, MkcertError, describe
 
@@ -122,23 +123,16 @@ def _read_input(path, what, trusted=False):
     ``trusted``: the file holds a secret that will be served as ours, so
     nobody but root or the running user may be able to replace it.
     """
+    vet = (lambda st: _refuse_replaceable(path, st)) if trusted else None
     try:
-        # O_NONBLOCK: a FIFO planted at the name must not hang the hook.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        return read_regular_file(path, chain.MAX_PEM_BYTES, vet=vet)
+    except NotRegularFile:
+        raise MkcertError(f"{path}: not a regular file") from None
+    except FileTooLarge:
+        raise MkcertError(f"{path}: larger than {chain.MAX_PEM_BYTES} bytes, more than any "
+                          f"PEM holds; not read") from None
     except OSError as exc:
         raise MkcertError(f"cannot read {what} {path}: {describe(exc)}") from None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):  # (before open(): it refuses a directory itself)
-        os.close(fd)
-        raise MkcertError(f"{path}: not a regular file")
-    with open(fd, "rb") as handle:
-        if trusted:
-            _refuse_replaceable(path, st)
-        data = handle.read(chain.MAX_PEM_BYTES + 1)
-    if len(data) > chain.MAX_PEM_BYTES:
-        raise MkcertError(f"{path}: larger than {chain.MAX_PEM_BYTES} bytes, more than any PEM "
-                          f"holds; not read")
-    return data
 
 
 def _refuse_replaceable(path, st):
@@ -391,14 +385,12 @@ def _current(pem):
     if st is None:
         return None
     try:
-        fd = os.open(pem, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        data = read_regular_file(pem, chain.MAX_PEM_BYTES, follow_symlinks=False)
+    except FileTooLarge:
+        raise MkcertError(f"{pem}: larger than {chain.MAX_PEM_BYTES} bytes, more than any PEM "
+                          f"holds; not replacing it") from None
     except OSError as exc:
         raise MkcertError(f"cannot read {pem}: {describe(exc)}") from None
-    with open(fd, "rb") as handle:
-        data = handle.read(chain.MAX_PEM_BYTES + 1)
-    if len(data) > chain.MAX_PEM_BYTES:
-        raise MkcertError(f"{pem}: larger than {chain.MAX_PEM_BYTES} bytes, more than any PEM "
-                          f"holds; not replacing it")
     return data, st
 
 
