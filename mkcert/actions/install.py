@@ -34,10 +34,10 @@ Decisions where the issue was silent:
 
 import datetime
 import os
-import pwd
 import stat
 
 from mkcert.system.files import FileTooLarge, NotRegularFile, read_regular_file
+from mkcert.system.trust import why_replaceable
 from mkcert.x509 import chain
 from mkcert.errors import AlreadyExists, Interrupted, MkcertError, describe
 
@@ -142,56 +142,6 @@ def _refuse_replaceable(path, st):
         real = os.path.realpath(path)
         named = path if real == os.path.abspath(path) else f"{path} (a link to {real})"
         raise MkcertError(f"{named} {reason}; not reading a private key from it")
-
-
-def why_replaceable(path, st=None):
-    """Why someone other than root or us could change what ``path`` holds; or None.
-
-    The file itself (``st``: its stat, following links) and every directory
-    above it, both along the path as written and along the one its links
-    resolve to (certbot's ``live/`` names are links into ``archive/``).
-    """
-    try:
-        reason = replaceable_by_others(st or os.stat(path))
-        if reason:
-            return reason
-        for directory in sorted({os.path.dirname(os.path.abspath(path)),
-                                 os.path.dirname(os.path.realpath(path))}):
-            while True:
-                reason = replaceable_by_others(os.stat(directory), directory=True)
-                if reason:
-                    return f"is in {directory}, which {reason}"
-                parent = os.path.dirname(directory)
-                if parent == directory:
-                    break
-                directory = parent
-    except OSError as exc:
-        raise MkcertError(f"cannot examine {path}: {describe(exc)}") from None
-    return None
-
-
-def replaceable_by_others(st, directory=False):
-    """Why someone other than root or the running user could change this file; or None.
-
-    In a sticky directory (``/tmp``) others may create files but not replace ours.
-    """
-    if st.st_uid not in (0, os.geteuid()):
-        return f"belongs to {_user_name(st.st_uid)}"
-    if directory and st.st_mode & stat.S_ISVTX:
-        return None
-    mode = stat.S_IMODE(st.st_mode)
-    if mode & stat.S_IWOTH:
-        return f"is writable by others (mode {mode:04o})"
-    if mode & stat.S_IWGRP and st.st_gid not in (0, os.getegid()):
-        return f"is writable by its group (mode {mode:04o})"
-    return None
-
-
-def _user_name(uid):
-    try:
-        return f"user {pwd.getpwuid(uid).pw_name}"
-    except KeyError:
-        return f"uid {uid}"
 
 
 def _parse_key(data, path):
