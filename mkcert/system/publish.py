@@ -29,9 +29,9 @@ import stat
 import types
 
 from mkcert.system import process
+from mkcert.system.signals import HANDLED_SIGNALS, blocked_signals
 from mkcert.errors import Interrupted, MkcertError, describe
 
-HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 RAND_BYTES = 512  # one `dd` block, as upstream writes
 # Permission bits a replaced private key never keeps: group write, anything for others.
 UNSAFE_MODE_BITS = stat.S_IWGRP | stat.S_IRWXO
@@ -180,19 +180,6 @@ def _close(fd):
         os.close(fd)
     except OSError:
         pass
-
-
-class blocked_signals:
-    """Hold SIGINT, SIGTERM and SIGHUP until the block ends (then they fire)."""
-
-    def __enter__(self):
-        """Returns the mask from before the block (a forked child restores it)."""
-        self._old = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
-        return self._old
-
-    def __exit__(self, *exc):
-        signal.pthread_sigmask(signal.SIG_SETMASK, self._old)
-        return False
 
 
 def temporary_name(path: str) -> str:
