@@ -275,7 +275,7 @@ def install(pem, material, user, now=None):
 
 def _put(pem, material, user):
     """Create or replace ``pem`` with the material, or say that it holds it already."""
-    from mkcert.system import publish
+    from mkcert.system import publish, target
 
     current = _current(pem)
     if current is None:
@@ -289,12 +289,12 @@ def _put(pem, material, user):
     data = material.pem_bytes(_kept_blocks(old_data))
     if data == old_data:
         return _unchanged(pem, material, old_stat)
-    keep = publish.kept_stat(old_stat)
+    keep = target.kept_stat(old_stat)
     with publish.Run() as run:
         publish.remove_stale_temporaries(pem)
-        publish.replace_keeping_old(pem, old_data, old_stat, data, keep, run)
+        target.replace_keeping_old(pem, old_data, old_stat, data, keep, run)
     line = (f"{pem}: installed {_summary(material)}; the previous one is "
-            f"{publish.old_path(pem)}")
+            f"{target.old_path(pem)}")
     if keep.st_mode != old_stat.st_mode:
         line += (f"; mode {stat.S_IMODE(old_stat.st_mode):04o} became "
                  f"{stat.S_IMODE(keep.st_mode):04o}")
@@ -302,7 +302,7 @@ def _put(pem, material, user):
 
 
 def _unchanged(pem, material, old_stat):
-    from mkcert.system.publish import UNSAFE_MODE_BITS
+    from mkcert.system.target import UNSAFE_MODE_BITS
 
     line = f"{pem}: unchanged, it already holds {_summary(material)}"
     mode = stat.S_IMODE(old_stat.st_mode)

@@ -41,7 +41,8 @@ import sys
 from mkcert.actions.defaults import RENEW_BEFORE_DAYS
 from mkcert.errors import MkcertError
 from mkcert.actions.make import make, prepare, produce, report
-from mkcert.system.publish import file_to_replace, kept_stat, old_path, replace_keeping_old
+from mkcert.system.publish import file_to_replace
+from mkcert.system.target import kept_stat, old_path, replace_keeping_old
 from mkcert.x509.inspect import subject_alt_names
 
 

@@ -33,8 +33,6 @@ from mkcert.system.signals import HANDLED_SIGNALS, blocked_signals
 from mkcert.errors import Interrupted, MkcertError, describe
 
 RAND_BYTES = 512  # one `dd` block, as upstream writes
-# Permission bits a replaced private key never keeps: group write, anything for others.
-UNSAFE_MODE_BITS = stat.S_IWGRP | stat.S_IRWXO
 MAX_UID = 2**32 - 1  # (uid_t)-1 is "no change" to chown(2)
 TEMPORARY_MARK = ".tmp."
 SUFFIX_BYTES = 8  # 16 hex digits: no run, live or dead, ever draws another's name
@@ -382,51 +380,6 @@ def _lstat_or_none(path):
         return None
     except OSError as exc:
         raise MkcertError(f"cannot examine {path}: {describe(exc)}") from None
-
-
-def old_path(path):
-    """Where the file a replacement displaced is kept: ``PATH.old``."""
-    return path + ".old"
-
-
-def kept_stat(st):
-    """The owner, group and mode a replacement takes: the old file's, made safe.
-
-    A new private key must not be exposed because the old one was, so the
-    bits in :data:`UNSAFE_MODE_BITS` are dropped.
-    """
-    return types.SimpleNamespace(st_uid=st.st_uid, st_gid=st.st_gid,
-                                 st_mode=st.st_mode & ~UNSAFE_MODE_BITS)
-
-
-def replace_keeping_old(path, old_data, old_stat, data, keep, run):
-    """Save the current file as ``.old`` (0600), then swap the new one in atomically.
-
-    ``old_data``/``old_stat``: what was read at ``path`` and its ``lstat``;
-    ``keep``: the owner, group and mode for the new file (:func:`kept_stat`).
-    Both writes go through :func:`publish_replace`: a fresh 0600 temporary
-    (O_EXCL|O_NOFOLLOW) renamed over the name, so a symlink planted at
-    ``.old`` is replaced, never written through.  If ``path`` changed since it
-    was read (another run, an admin), nothing is replaced.
-    """
-    remove_stale_temporaries(old_path(path))
-    _ensure_unchanged(path, old_stat)
-    publish_replace(old_path(path), old_data, run, mode=0o600, final=False)
-    _ensure_unchanged(path, old_stat)
-    publish_replace(path, data, run, stat_from=keep)
-
-
-def _ensure_unchanged(path, before):
-    try:
-        after = os.lstat(path)
-    except FileNotFoundError:
-        after = None
-    except OSError as exc:
-        raise MkcertError(f"cannot examine {path}: {describe(exc)}") from None
-    identity = (lambda st: None if st is None else
-                (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode))
-    if identity(after) != identity(before):
-        raise MkcertError(f"{path} changed while it was being replaced; nothing replaced")
 
 
 def copy_ownership(temp: str, st: "os.stat_result | types.SimpleNamespace", path: str) -> None:
