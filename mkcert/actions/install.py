@@ -275,29 +275,27 @@ def install(pem, material, user, now=None):
 
 def _put(pem, material, user):
     """Create or replace ``pem`` with the material, or say that it holds it already."""
-    from mkcert.system import publish, target
+    from mkcert.system import publish
+    from mkcert.system.target import Target
 
     current = _current(pem)
-    if current is None:
+    target = Target(pem) if current is None else Target(pem, *current)
+    if target.is_new:
         owner = publish.Owner.lookup(user)
         data = material.pem_bytes()
         with publish.Run() as run:
             publish.remove_stale_temporaries(pem)
-            publish.publish_new(pem, data, run, owner)
+            target.publish(data, run, owner)
         return Outcome(True, f"{pem}: installed {_summary(material)}")
-    old_data, old_stat = current
-    data = material.pem_bytes(_kept_blocks(old_data))
-    if data == old_data:
-        return _unchanged(pem, material, old_stat)
-    keep = target.kept_stat(old_stat)
+    data = material.pem_bytes(_kept_blocks(target.old_data))
+    if data == target.old_data:
+        return _unchanged(pem, material, target.old_stat)
     with publish.Run() as run:
         publish.remove_stale_temporaries(pem)
-        target.replace_keeping_old(pem, old_data, old_stat, data, keep, run)
-    line = (f"{pem}: installed {_summary(material)}; the previous one is "
-            f"{target.old_path(pem)}")
-    if keep.st_mode != old_stat.st_mode:
-        line += (f"; mode {stat.S_IMODE(old_stat.st_mode):04o} became "
-                 f"{stat.S_IMODE(keep.st_mode):04o}")
+        target.publish(data, run)
+    line = f"{pem}: installed {_summary(material)}; the previous one is {target.old_path}"
+    if target.mode_changes:
+        line += f"; mode {target.old_mode:04o} became {target.kept_mode:04o}"
     return Outcome(True, line)
 
 

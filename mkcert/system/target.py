@@ -6,7 +6,8 @@ either finds no file there (a new one is created: never over anything, as
 replaced file leaves two things behind: its content, as ``PATH.old``
 (0600), for a way back, and its owner, group and mode, which the new file
 takes (Debian's postinst set them), except what would expose the new
-private key (:data:`UNSAFE_MODE_BITS`).  What may be replaced at all is
+private key (:data:`UNSAFE_MODE_BITS`).  :class:`Target` is that policy, in
+one place; what may be replaced at all is
 :func:`mkcert.system.publish.file_to_replace`.
 """
 
@@ -17,12 +18,68 @@ import stat
 import types
 
 from mkcert.errors import MkcertError, describe
-from mkcert.system.publish import Run, publish_replace, remove_stale_temporaries
+from mkcert.system.publish import (Owner, Run, publish_new, publish_replace,
+                                   remove_stale_temporaries)
 
-__all__ = ["UNSAFE_MODE_BITS", "kept_stat", "old_path", "replace_keeping_old"]
+__all__ = ["UNSAFE_MODE_BITS", "Target", "kept_stat", "old_path", "replace_keeping_old"]
 
 # Permission bits a replaced private key never keeps: group write, anything for others.
 UNSAFE_MODE_BITS = stat.S_IWGRP | stat.S_IRWXO
+
+
+class Target:
+    """The file at ``path``: new, or replacing the one read there, kept as ``PATH.old``.
+
+    ``old_data``/``old_stat``: what was read at ``path`` and its stat
+    (after :func:`~mkcert.system.publish.file_to_replace` allowed it), or
+    None when nothing is there and the file will be new.
+    """
+
+    def __init__(self, path: str, old_data: bytes | None = None,
+                 old_stat: os.stat_result | None = None):
+        if (old_data is None) != (old_stat is None):
+            raise ValueError("a replaced file needs both what was read and its stat")
+        self.path = path
+        self.old_data, self.old_stat = old_data, old_stat
+        self.keep = None if old_stat is None else kept_stat(old_stat)
+
+    @property
+    def is_new(self) -> bool:
+        """True when no file is there: :meth:`publish` creates one."""
+        return self.old_stat is None
+
+    @property
+    def old_path(self) -> str:
+        """Where a replaced file's content is kept."""
+        return old_path(self.path)
+
+    @property
+    def old_mode(self) -> int | None:
+        """The permission bits of the file replaced; None for a new file."""
+        return None if self.old_stat is None else stat.S_IMODE(self.old_stat.st_mode)
+
+    @property
+    def kept_mode(self) -> int | None:
+        """The permission bits the replacement takes: the old ones, made safe."""
+        return None if self.keep is None else stat.S_IMODE(self.keep.st_mode)
+
+    @property
+    def mode_changes(self) -> bool:
+        """True when the replacement drops permission bits the old file had."""
+        return self.old_mode != self.kept_mode
+
+    def publish(self, data: bytes, run: Run, owner: Owner | None = None) -> None:
+        """Make ``data`` the content of the file, as one step, in ``run``.
+
+        A new file is created 0600 and given to ``owner``, and fails with
+        :class:`~mkcert.errors.AlreadyExists` if a file appeared meanwhile;
+        a replaced one keeps its owner, group and mode (``owner`` does not
+        apply) and leaves its old content in :attr:`old_path`.
+        """
+        if self.is_new:
+            publish_new(self.path, data, run, owner)
+        else:
+            replace_keeping_old(self.path, self.old_data, self.old_stat, data, self.keep, run)
 
 
 def old_path(path: str) -> str:
