@@ -68,7 +68,8 @@ class Owner:
             # Not readers.number.whole_number, the project's one parser of
             # whole numbers: system is below readers and may not import it.
             if name.isascii() and name.isdigit():
-                if int(name) >= MAX_UID:
+                # By length first: int() refuses thousands of digits (ValueError).
+                if len(name.lstrip("0")) > len(str(MAX_UID)) or int(name) >= MAX_UID:
                     raise MkcertError(f"mail user {name!r} is not a valid user id "
                                       f"(at most {MAX_UID - 1}); {MAIL_USER_HINT}") from None
                 return cls(name, int(name), -1)
