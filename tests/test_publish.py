@@ -206,3 +206,17 @@ def test_hard_linked_file_is_refused_but_our_own_leftover_link_is_not(tmp_path):
 def test_unknown_owner_is_an_error():
     with pytest.raises(MkcertError, match="unknown mail user"):
         publish.Owner.lookup("no-such-user-mkcert")
+
+
+@pytest.mark.parametrize("digits", ["4294967295", "99999999999", "9" * 5000])
+def test_a_uid_too_large_for_uid_t_is_an_error_however_long(digits):
+    """(uid_t)-1 and beyond; thousands of digits too, which int() alone refuses with a ValueError."""
+    with pytest.raises(MkcertError) as caught:
+        publish.Owner.lookup(digits)
+    assert str(caught.value) == (f"mail user {digits!r} is not a valid user id (at most "
+                                 f"4294967294); choose another with -u USER or COURIER_MAILUSER")
+
+
+def test_a_bare_uid_with_leading_zeros_is_that_uid():
+    owner = publish.Owner.lookup("0" * 20 + "4294967294")
+    assert (owner.uid, owner.gid) == (4294967294, -1)

@@ -135,7 +135,8 @@ def _avoidable(modules):
 # The package's own modules each certificate path may load: the budget in
 # modules.  Code moved out of a module on the path brings its new module
 # here (mkcert.actions.make from the command line, dn_strings from the req
-# reader, digests from the certificate builder); nothing else joins.  The
+# reader, digests from the certificate builder, mkcert.system.files from
+# the config reader, mkcert.system.signals from publish); nothing else joins.  The
 # layer packages themselves (mkcert.x509, ...) hold a docstring and no code:
 # test_layer_packages_hold_no_code keeps them so.  The extension language
 # became a package of one module per concept: Courier's nsCertType loads
@@ -148,7 +149,8 @@ LAYER_PACKAGES = {"mkcert.asn1", "mkcert.system", "mkcert.readers", "mkcert.x509
 _COMMON_PATH = LAYER_PACKAGES | {
     "mkcert", "mkcert.errors", "mkcert.layout", "mkcert.request",
     "mkcert.asn1.der", "mkcert.asn1.names", "mkcert.asn1.general_names", "mkcert.asn1.oids",
-    "mkcert.system.process", "mkcert.system.publish", "mkcert.system.workers",
+    "mkcert.system.files", "mkcert.system.process", "mkcert.system.publish",
+    "mkcert.system.signals", "mkcert.system.workers",
     "mkcert.readers.load", "mkcert.readers.detect",
     "mkcert.x509.certificate", "mkcert.x509.chain", "mkcert.x509.digests", "mkcert.x509.keys",
     "mkcert.x509.inspect",

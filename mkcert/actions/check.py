@@ -34,6 +34,7 @@ import stat
 from typing import Optional
 
 from mkcert.actions.defaults import CHECK_WARN_DAYS
+from mkcert.system.files import FileTooLarge, NotRegularFile, read_regular_file_with_stat
 from mkcert.x509.chain import (DIGEST_BY_SIGNATURE_OID, MAX_PEM_BYTES, certificate_blocks,
                     certificate_public_key, chain_breaks, is_encrypted, is_self_signed,
                     key_matches, load_certificate, pem_blocks, private_key_blocks)
@@ -244,29 +245,29 @@ def check_pem(path, warn_days=DEFAULT_WARN_DAYS, now=None):
 def _read(path, result):
     """The file's bytes, or None with the reason recorded as CRITICAL."""
     try:
-        # O_NONBLOCK: a FIFO planted at the name must not hang the monitor.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            os.close(fd)
-            result.add(CRITICAL, "not a regular file")
-            return None
-        with open(fd, "rb") as handle:
-            data = handle.read(MAX_PEM_BYTES + 1)
+        data, st = read_regular_file_with_stat(path, MAX_PEM_BYTES)
+    except NotRegularFile:
+        result.add(CRITICAL, "not a regular file")
+        return None
+    except FileTooLarge as exc:
+        _record_stat(exc.stat, result)
+        result.add(CRITICAL, f"larger than {MAX_PEM_BYTES} bytes, more than any PEM holds; "
+                             f"not read")
+        return None
     except FileNotFoundError:
         result.add(CRITICAL, "missing (no such file)")
         return None
     except OSError as exc:
         result.add(CRITICAL, f"cannot read: {exc.strerror or exc}")
         return None
-    result.stat, result.mode = st, stat.S_IMODE(st.st_mode)
-    _check_mode(result.mode, result)
-    if len(data) > MAX_PEM_BYTES:
-        result.add(CRITICAL, f"larger than {MAX_PEM_BYTES} bytes, more than any PEM holds; "
-                             f"not read")
-        return None
+    _record_stat(st, result)
     result.data = data
     return data
+
+
+def _record_stat(st, result):
+    result.stat, result.mode = st, stat.S_IMODE(st.st_mode)
+    _check_mode(result.mode, result)
 
 
 def _check_mode(mode, result):

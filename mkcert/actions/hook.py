@@ -101,7 +101,7 @@ def read_entries(path, environ):
 
 def _refuse_untrusted(path):
     """The config decides where private keys are written: only root (or we) may change it."""
-    from mkcert.actions.install import why_replaceable
+    from mkcert.system.trust import why_replaceable
 
     reason = why_replaceable(path)
     if reason:

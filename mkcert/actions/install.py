@@ -34,9 +34,10 @@ Decisions where the issue was silent:
 
 import datetime
 import os
-import pwd
 import stat
 
+from mkcert.system.files import FileTooLarge, NotRegularFile, read_regular_file
+from mkcert.system.trust import why_replaceable
 from mkcert.x509 import chain
 from mkcert.errors import AlreadyExists, Interrupted, MkcertError, describe
 
@@ -122,23 +123,16 @@ def _read_input(path, what, trusted=False):
     ``trusted``: the file holds a secret that will be served as ours, so
     nobody but root or the running user may be able to replace it.
     """
+    vet = (lambda st: _refuse_replaceable(path, st)) if trusted else None
     try:
-        # O_NONBLOCK: a FIFO planted at the name must not hang the hook.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        return read_regular_file(path, chain.MAX_PEM_BYTES, vet=vet)
+    except NotRegularFile:
+        raise MkcertError(f"{path}: not a regular file") from None
+    except FileTooLarge:
+        raise MkcertError(f"{path}: larger than {chain.MAX_PEM_BYTES} bytes, more than any "
+                          f"PEM holds; not read") from None
     except OSError as exc:
         raise MkcertError(f"cannot read {what} {path}: {describe(exc)}") from None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):  # (before open(): it refuses a directory itself)
-        os.close(fd)
-        raise MkcertError(f"{path}: not a regular file")
-    with open(fd, "rb") as handle:
-        if trusted:
-            _refuse_replaceable(path, st)
-        data = handle.read(chain.MAX_PEM_BYTES + 1)
-    if len(data) > chain.MAX_PEM_BYTES:
-        raise MkcertError(f"{path}: larger than {chain.MAX_PEM_BYTES} bytes, more than any PEM "
-                          f"holds; not read")
-    return data
 
 
 def _refuse_replaceable(path, st):
@@ -148,56 +142,6 @@ def _refuse_replaceable(path, st):
         real = os.path.realpath(path)
         named = path if real == os.path.abspath(path) else f"{path} (a link to {real})"
         raise MkcertError(f"{named} {reason}; not reading a private key from it")
-
-
-def why_replaceable(path, st=None):
-    """Why someone other than root or us could change what ``path`` holds; or None.
-
-    The file itself (``st``: its stat, following links) and every directory
-    above it, both along the path as written and along the one its links
-    resolve to (certbot's ``live/`` names are links into ``archive/``).
-    """
-    try:
-        reason = replaceable_by_others(st or os.stat(path))
-        if reason:
-            return reason
-        for directory in sorted({os.path.dirname(os.path.abspath(path)),
-                                 os.path.dirname(os.path.realpath(path))}):
-            while True:
-                reason = replaceable_by_others(os.stat(directory), directory=True)
-                if reason:
-                    return f"is in {directory}, which {reason}"
-                parent = os.path.dirname(directory)
-                if parent == directory:
-                    break
-                directory = parent
-    except OSError as exc:
-        raise MkcertError(f"cannot examine {path}: {describe(exc)}") from None
-    return None
-
-
-def replaceable_by_others(st, directory=False):
-    """Why someone other than root or the running user could change this file; or None.
-
-    In a sticky directory (``/tmp``) others may create files but not replace ours.
-    """
-    if st.st_uid not in (0, os.geteuid()):
-        return f"belongs to {_user_name(st.st_uid)}"
-    if directory and st.st_mode & stat.S_ISVTX:
-        return None
-    mode = stat.S_IMODE(st.st_mode)
-    if mode & stat.S_IWOTH:
-        return f"is writable by others (mode {mode:04o})"
-    if mode & stat.S_IWGRP and st.st_gid not in (0, os.getegid()):
-        return f"is writable by its group (mode {mode:04o})"
-    return None
-
-
-def _user_name(uid):
-    try:
-        return f"user {pwd.getpwuid(uid).pw_name}"
-    except KeyError:
-        return f"uid {uid}"
 
 
 def _parse_key(data, path):
@@ -332,33 +276,31 @@ def install(pem, material, user, now=None):
 def _put(pem, material, user):
     """Create or replace ``pem`` with the material, or say that it holds it already."""
     from mkcert.system import publish
+    from mkcert.system.target import Target
 
     current = _current(pem)
-    if current is None:
+    target = Target(pem) if current is None else Target(pem, *current)
+    if target.is_new:
         owner = publish.Owner.lookup(user)
         data = material.pem_bytes()
         with publish.Run() as run:
             publish.remove_stale_temporaries(pem)
-            publish.publish_new(pem, data, run, owner)
+            target.publish(data, run, owner)
         return Outcome(True, f"{pem}: installed {_summary(material)}")
-    old_data, old_stat = current
-    data = material.pem_bytes(_kept_blocks(old_data))
-    if data == old_data:
-        return _unchanged(pem, material, old_stat)
-    keep = publish.kept_stat(old_stat)
+    data = material.pem_bytes(_kept_blocks(target.old_data))
+    if data == target.old_data:
+        return _unchanged(pem, material, target.old_stat)
     with publish.Run() as run:
         publish.remove_stale_temporaries(pem)
-        publish.replace_keeping_old(pem, old_data, old_stat, data, keep, run)
-    line = (f"{pem}: installed {_summary(material)}; the previous one is "
-            f"{publish.old_path(pem)}")
-    if keep.st_mode != old_stat.st_mode:
-        line += (f"; mode {stat.S_IMODE(old_stat.st_mode):04o} became "
-                 f"{stat.S_IMODE(keep.st_mode):04o}")
+        target.publish(data, run)
+    line = f"{pem}: installed {_summary(material)}; the previous one is {target.old_path}"
+    if target.mode_changes:
+        line += f"; mode {target.old_mode:04o} became {target.kept_mode:04o}"
     return Outcome(True, line)
 
 
 def _unchanged(pem, material, old_stat):
-    from mkcert.system.publish import UNSAFE_MODE_BITS
+    from mkcert.system.target import UNSAFE_MODE_BITS
 
     line = f"{pem}: unchanged, it already holds {_summary(material)}"
     mode = stat.S_IMODE(old_stat.st_mode)
@@ -391,14 +333,12 @@ def _current(pem):
     if st is None:
         return None
     try:
-        fd = os.open(pem, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        data = read_regular_file(pem, chain.MAX_PEM_BYTES, follow_symlinks=False)
+    except FileTooLarge:
+        raise MkcertError(f"{pem}: larger than {chain.MAX_PEM_BYTES} bytes, more than any PEM "
+                          f"holds; not replacing it") from None
     except OSError as exc:
         raise MkcertError(f"cannot read {pem}: {describe(exc)}") from None
-    with open(fd, "rb") as handle:
-        data = handle.read(chain.MAX_PEM_BYTES + 1)
-    if len(data) > chain.MAX_PEM_BYTES:
-        raise MkcertError(f"{pem}: larger than {chain.MAX_PEM_BYTES} bytes, more than any PEM "
-                          f"holds; not replacing it")
     return data, st
 
 

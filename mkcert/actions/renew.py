@@ -35,13 +35,13 @@ Decisions where the issue was silent:
 """
 
 import datetime
-import stat
 import sys
 
 from mkcert.actions.defaults import RENEW_BEFORE_DAYS
 from mkcert.errors import MkcertError
 from mkcert.actions.make import make, prepare, produce, report
-from mkcert.system.publish import file_to_replace, kept_stat, old_path, replace_keeping_old
+from mkcert.system.publish import file_to_replace
+from mkcert.system.target import Target, old_path
 from mkcert.x509.inspect import subject_alt_names
 
 
@@ -70,18 +70,14 @@ def renew(program, name, paths, options, environ):
         return 0
     kept_names = _kept_names(current, options, paths.pem)
     request, extra = prepare(program, name, paths, options, environ, kept_names)
-    keep = kept_stat(current.stat)
-    if keep.st_mode != current.stat.st_mode and not options.quiet:
+    target = Target(paths.pem, current.data, current.stat)
+    if target.mode_changes and not options.quiet:
         print(f"{program}: warning: {paths.pem} was mode {current.mode:04o}; the new one is "
-              f"{stat.S_IMODE(keep.st_mode):04o}", file=sys.stderr)
-
-    def publish_pem(data, run):
-        replace_keeping_old(paths.pem, current.data, current.stat, data, keep, run)
-
-    certificate = produce(paths, request, extra, publish_pem)
+              f"{target.kept_mode:04o}", file=sys.stderr)
+    certificate = produce(paths, request, extra, target.publish)
     if not options.quiet:
         print(f"{paths.pem}: renewed ({decision.reason}); the previous one is "
-              f"{old_path(paths.pem)}")
+              f"{target.old_path}")
     report(certificate, options)
     return 0
 

@@ -6,11 +6,10 @@ get text and stay free of I/O, and ``.include`` goes through
 :func:`read_include`.
 """
 
-import errno
 import os
-import stat
 
 from mkcert.errors import ConfigError, MkcertError, describe
+from mkcert.system.files import FileTooLarge, read_regular_file
 
 
 # Far beyond any real config; a bigger "config" is a mistake (or /dev/zero).
@@ -24,51 +23,17 @@ def read_config_text(path):
     byte in a comment must not be fatal here; the readers decide.
     """
     try:
-        data = _read_regular_file(path)
-    except IsADirectoryError:
-        raise MkcertError(f"cannot read config {path}: it is a directory") from None
-    except OSError as exc:
+        data = read_regular_file(path, MAX_CONFIG_BYTES)
+    except FileTooLarge:
+        raise MkcertError(f"cannot read config {path}: "
+                          f"larger than {MAX_CONFIG_BYTES >> 20} MiB") from None
+    except OSError as exc:  # a directory says "it is a directory"
         raise MkcertError(f"cannot read config {path}: {describe(exc)}") from None
     if b"\0" in data:
         line = data.count(b"\n", 0, data.index(b"\0")) + 1
         raise ConfigError("binary data (a NUL byte) where a text config was expected",
                           path, line)
     return data.decode("utf-8", errors="surrogateescape")
-
-
-def _read_regular_file(path):
-    """The bytes of a regular file of sane size; never blocks on a FIFO or device."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb", buffering=0) as handle:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError(errno.EISDIR, "it is a directory")
-        if not stat.S_ISREG(st.st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-        data = _read_up_to(handle, MAX_CONFIG_BYTES + 1, st.st_size)
-        if len(data) > MAX_CONFIG_BYTES:
-            raise OSError(errno.EFBIG, f"larger than {MAX_CONFIG_BYTES >> 20} MiB")
-        return data
-
-
-def _read_up_to(handle, limit, expected):
-    """At most ``limit`` bytes, in reads the size of what is there.
-
-    ``read(limit)`` would allocate the whole limit first: 64 MiB for a
-    500-byte config, which fails where address space is limited (``ulimit
-    -v``).  The file's size comes first (plus one byte to see its end);
-    more only if it grew, or is one of those files whose size says 0.
-    """
-    chunks, total = [], 0
-    size = min(expected, limit - 1) + 1
-    while total < limit:
-        chunk = handle.read(min(size, limit - total))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        total += len(chunk)
-        size = 1 << 16
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def read_include(path):
@@ -90,7 +55,7 @@ def read_include(path):
     result = []
     for file in files:
         try:
-            data = _read_regular_file(file)
+            data = read_regular_file(file, MAX_CONFIG_BYTES)
         except OSError:
             continue
         result.append((file, data.decode("utf-8", "surrogateescape")))

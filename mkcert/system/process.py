@@ -18,10 +18,14 @@ with a stream closed (``>&-``) or on a full disk.  So:
   standard error, if that can take it.
 """
 
+from __future__ import annotations
+
 import io
 import os
 import sys
 from collections.abc import Callable
+
+__all__ = ["end", "is_command", "run_command", "start_command"]
 
 _state = {"program": None}
 

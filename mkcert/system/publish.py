@@ -19,9 +19,10 @@ temporaries are recognised by the next run by their names (random, see
 it moves bytes.
 """
 
+from __future__ import annotations
+
 import errno
 import fcntl
-import grp
 import os
 import pwd
 import signal
@@ -29,12 +30,14 @@ import stat
 import types
 
 from mkcert.system import process
+from mkcert.system.signals import HANDLED_SIGNALS, blocked_signals
 from mkcert.errors import Interrupted, MkcertError, describe
 
-HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+__all__ = ["RAND_BYTES", "Owner", "Run", "copy_ownership", "file_to_replace", "final_name",
+           "publish_new", "publish_replace", "remove_stale_temporaries", "sync_directory",
+           "temporary_name", "write_rand_file", "write_temporary"]
+
 RAND_BYTES = 512  # one `dd` block, as upstream writes
-# Permission bits a replaced private key never keeps: group write, anything for others.
-UNSAFE_MODE_BITS = stat.S_IWGRP | stat.S_IRWXO
 MAX_UID = 2**32 - 1  # (uid_t)-1 is "no change" to chown(2)
 TEMPORARY_MARK = ".tmp."
 SUFFIX_BYTES = 8  # 16 hex digits: no run, live or dead, ever draws another's name
@@ -51,19 +54,22 @@ class Owner:
     sets root:courier afterwards.
     """
 
-    def __init__(self, name, uid, gid):
+    def __init__(self, name: str, uid: int, gid: int):
         self.name, self.uid, self.gid = name, uid, gid
 
     @classmethod
-    def lookup(cls, name):
+    def lookup(cls, name: str) -> Owner:
         """Resolve a user name (or numeric uid); fail before any file exists."""
         try:
             entry = pwd.getpwnam(name)
         except KeyError:
             # A bare uid, as chown accepts; (uid_t)-1 would mean "leave the
             # owner alone" to fchown, and larger values do not fit a uid_t.
+            # Not readers.number.whole_number, the project's one parser of
+            # whole numbers: system is below readers and may not import it.
             if name.isascii() and name.isdigit():
-                if int(name) >= MAX_UID:
+                # By length first: int() refuses thousands of digits (ValueError).
+                if len(name.lstrip("0")) > len(str(MAX_UID)) or int(name) >= MAX_UID:
                     raise MkcertError(f"mail user {name!r} is not a valid user id "
                                       f"(at most {MAX_UID - 1}); {MAIL_USER_HINT}") from None
                 return cls(name, int(name), -1)
@@ -71,13 +77,8 @@ class Owner:
                               f"database; {MAIL_USER_HINT}") from None
         return cls(name, entry.pw_uid, entry.pw_gid)
 
-    def group_name(self):
-        try:
-            return grp.getgrgid(self.gid).gr_name
-        except (KeyError, OverflowError):
-            return None
-
-    def apply(self, fd, path):
+    def apply(self, fd: int, path: str) -> None:
+        """Give the open file ``fd`` (to be published as ``path``) to this user."""
         if os.fstat(fd).st_uid == self.uid:
             return
         try:
@@ -103,13 +104,13 @@ class Run:
     (the tests) gets its handlers back.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.published = False
         self._files = {}  # path -> (st_dev, st_ino, open descriptor)
         self._saved_handlers = {}
         self._saved_umask = None
 
-    def __enter__(self):
+    def __enter__(self) -> Run:
         self._saved_umask = os.umask(0o077)
         for signum in HANDLED_SIGNALS:
             if signal.getsignal(signum) == signal.SIG_IGN:
@@ -126,7 +127,8 @@ class Run:
         if not self.published:
             raise Interrupted(signum)
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> bool:
         # No signal may cut the cleanup short.
         with blocked_signals():
             if exc_type is not None:
@@ -150,13 +152,13 @@ class Run:
         """The run's file ``old`` is now called ``new`` (still open and locked)."""
         self._files[new] = self._files.pop(old)
 
-    def forget(self, path):
+    def forget(self, path: str) -> None:
         """Let ``path`` be (it has been published); close it."""
         entry = self._files.pop(path, None)
         if entry is not None:
             _close(entry[2])
 
-    def remove(self, path):
+    def remove(self, path: str) -> None:
         """Unlink ``path`` if it is still the file this run created."""
         entry = self._files.pop(path, None)
         if entry is None:
@@ -170,7 +172,8 @@ class Run:
         finally:
             _close(entry[2])  # after the unlink: no clean-up ever sees it unlocked
 
-    def remove_all(self):
+    def remove_all(self) -> None:
+        """Unlink every file this run made that is still there (a failed run)."""
         for path in list(self._files):
             self.remove(path)
 
@@ -180,19 +183,6 @@ def _close(fd):
         os.close(fd)
     except OSError:
         pass
-
-
-class blocked_signals:
-    """Hold SIGINT, SIGTERM and SIGHUP until the block ends (then they fire)."""
-
-    def __enter__(self):
-        """Returns the mask from before the block (a forked child restores it)."""
-        self._old = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
-        return self._old
-
-    def __exit__(self, *exc):
-        signal.pthread_sigmask(signal.SIG_SETMASK, self._old)
-        return False
 
 
 def temporary_name(path: str) -> str:
@@ -276,7 +266,7 @@ def _write_all(fd, data, temp, durable=True):
         raise _cannot("write", final_name(temp), exc) from None
 
 
-def write_temporary(path: str, data: bytes, run: "Run", owner: "Owner | None" = None,
+def write_temporary(path: str, data: bytes, run: Run, owner: Owner | None = None,
                     mode: int = 0o600, durable: bool = True) -> str:
     """Write ``data`` to a fresh temporary file beside ``path``; return its name.
 
@@ -298,7 +288,7 @@ def write_temporary(path: str, data: bytes, run: "Run", owner: "Owner | None" = 
     return temp
 
 
-def publish_new(path, data, run, owner=None):
+def publish_new(path: str, data: bytes, run: Run, owner: Owner | None = None) -> None:
     """Create ``path`` holding ``data``; fail with AlreadyExists-like error if it exists.
 
     Returns normally only once ``path`` is complete and durable.
@@ -319,7 +309,10 @@ def publish_new(path, data, run, owner=None):
     sync_directory(path)
 
 
-def publish_replace(path, data, run, owner=None, mode=0o600, stat_from=None, final=True):
+def publish_replace(path: str, data: bytes, run: Run, owner: Owner | None = None,
+                    mode: int = 0o600,
+                    stat_from: os.stat_result | types.SimpleNamespace | None = None,
+                    final: bool = True) -> None:
     """Atomically replace ``path`` (or create it) with ``data``.
 
     ``stat_from``: an ``os.stat_result`` whose mode, owner and group the new
@@ -397,52 +390,7 @@ def _lstat_or_none(path):
         raise MkcertError(f"cannot examine {path}: {describe(exc)}") from None
 
 
-def old_path(path):
-    """Where the file a replacement displaced is kept: ``PATH.old``."""
-    return path + ".old"
-
-
-def kept_stat(st):
-    """The owner, group and mode a replacement takes: the old file's, made safe.
-
-    A new private key must not be exposed because the old one was, so the
-    bits in :data:`UNSAFE_MODE_BITS` are dropped.
-    """
-    return types.SimpleNamespace(st_uid=st.st_uid, st_gid=st.st_gid,
-                                 st_mode=st.st_mode & ~UNSAFE_MODE_BITS)
-
-
-def replace_keeping_old(path, old_data, old_stat, data, keep, run):
-    """Save the current file as ``.old`` (0600), then swap the new one in atomically.
-
-    ``old_data``/``old_stat``: what was read at ``path`` and its ``lstat``;
-    ``keep``: the owner, group and mode for the new file (:func:`kept_stat`).
-    Both writes go through :func:`publish_replace`: a fresh 0600 temporary
-    (O_EXCL|O_NOFOLLOW) renamed over the name, so a symlink planted at
-    ``.old`` is replaced, never written through.  If ``path`` changed since it
-    was read (another run, an admin), nothing is replaced.
-    """
-    remove_stale_temporaries(old_path(path))
-    _ensure_unchanged(path, old_stat)
-    publish_replace(old_path(path), old_data, run, mode=0o600, final=False)
-    _ensure_unchanged(path, old_stat)
-    publish_replace(path, data, run, stat_from=keep)
-
-
-def _ensure_unchanged(path, before):
-    try:
-        after = os.lstat(path)
-    except FileNotFoundError:
-        after = None
-    except OSError as exc:
-        raise MkcertError(f"cannot examine {path}: {describe(exc)}") from None
-    identity = (lambda st: None if st is None else
-                (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode))
-    if identity(after) != identity(before):
-        raise MkcertError(f"{path} changed while it was being replaced; nothing replaced")
-
-
-def copy_ownership(temp: str, st: "os.stat_result | types.SimpleNamespace", path: str) -> None:
+def copy_ownership(temp: str, st: os.stat_result | types.SimpleNamespace, path: str) -> None:
     """Give ``temp`` (the temporary for ``path``) the owner, group and mode in ``st``."""
     try:
         os.chown(temp, st.st_uid, st.st_gid, follow_symlinks=False)
@@ -451,7 +399,7 @@ def copy_ownership(temp: str, st: "os.stat_result | types.SimpleNamespace", path
         raise MkcertError(f"cannot set owner and mode of {path}: {describe(exc)}") from None
 
 
-def sync_directory(path):
+def sync_directory(path: str) -> None:
     """Make the new directory entry durable; best effort (not every fs allows it)."""
     try:
         fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY | os.O_DIRECTORY)
@@ -465,7 +413,7 @@ def sync_directory(path):
         os.close(fd)
 
 
-def write_rand_file(path: str, run: "Run") -> None:
+def write_rand_file(path: str, run: Run) -> None:
     """Upstream's ``dd if=/dev/urandom of=PEMFILE.rand count=1``, done safely.
 
     The seed is written under a temporary name and renamed into place, so a

@@ -15,9 +15,13 @@ runs no code at all, so each child must notice by itself:
   exec, where no thread of ours survives): the kernel's ``PR_SET_PDEATHSIG``.
 """
 
+from __future__ import annotations
+
 import _thread
 import os
 import signal
+
+__all__ = ["Lifeline", "die_with_parent", "usable_cpus"]
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -43,10 +47,10 @@ class Lifeline:
     program the parent executes meanwhile does not keep the children alive.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._reader, self._writer = os.pipe()
 
-    def hold_in_child(self):
+    def hold_in_child(self) -> None:
         """In a freshly forked child: exit at once when the parent is gone.
 
         The child drops its copy of the write end; from then on the read end
@@ -59,7 +63,7 @@ class Lifeline:
         os.close(self._writer)
         _thread.start_new_thread(_exit_at_end_of_file, (self._reader,))
 
-    def close(self):
+    def close(self) -> None:
         """In the parent: let the children go (they exit if still running)."""
         for fd in (self._reader, self._writer):
             try:
@@ -78,7 +82,7 @@ def _exit_at_end_of_file(fd):
     os._exit(1)
 
 
-def die_with_parent(parent_pid):
+def die_with_parent(parent_pid: int) -> None:
     """In a child: be SIGKILLed by the kernel when the parent dies, even by SIGKILL."""
     import ctypes
 

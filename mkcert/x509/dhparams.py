@@ -409,7 +409,7 @@ def find_safe_prime(bits, jobs=None, progress=None):
 def _start_worker(context, workers, args):
     """Fork one search; return the end of its pipe to read the answer from."""
     from mkcert.errors import MkcertError
-    from mkcert.system.publish import blocked_signals
+    from mkcert.system.signals import blocked_signals
 
     bits, parent, primes, inverses = args
     reader, writer = context.Pipe(duplex=False)
@@ -429,7 +429,7 @@ def _start_worker(context, workers, args):
 
 def _stop(workers):
     """Terminate and reap every worker; no signal may cut this short."""
-    from mkcert.system.publish import blocked_signals
+    from mkcert.system.signals import blocked_signals
 
     with blocked_signals():
         for process in workers:
@@ -501,7 +501,7 @@ def _communicate(child, progress):
 
 
 def _reap(child):
-    from mkcert.system.publish import blocked_signals
+    from mkcert.system.signals import blocked_signals
 
     with blocked_signals():
         if child.poll() is None:

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mkcert.asn1 import der
 from mkcert.errors import MkcertError
-from mkcert.system.publish import HANDLED_SIGNALS, blocked_signals
+from mkcert.system.signals import HANDLED_SIGNALS, blocked_signals
 from mkcert.request import MAX_RSA_BITS, MIN_RSA_BITS
 from mkcert.system.workers import Lifeline, usable_cpus
 
