@@ -570,7 +570,7 @@ def test_a_self_signed_leaf_needs_no_chain(layout, tmp_path, authority):
 
 
 def test_the_hook_logs_the_missing_issuer_as_a_warning(layout, tmp_path, authority):
-    from mkcert.actions import hook
+    from mkcert.cli import hook
 
     live = authority.write_certbot_lineage(str(tmp_path / "letsencrypt"))
     os.unlink(os.path.join(live, "fullchain.pem"))
@@ -595,9 +595,9 @@ def material_of(loose):
 def test_a_pem_published_meanwhile_with_this_content_is_unchanged(tmp_path, loose, monkeypatch):
     pem_file = str(tmp_path / "imapd.pem")
     user = pki_user()
-    install.install(pem_file, material_of(loose), user)
+    install.install_material(pem_file, material_of(loose), user)
     first_look_sees(monkeypatch, None)  # taken before the other run published
-    outcome = install.install(pem_file, material_of(loose), user)
+    outcome = install.install_material(pem_file, material_of(loose), user)
     assert not outcome.changed and ": unchanged, it already holds " in outcome.line
     assert sorted(os.listdir(tmp_path)) == ["imapd.pem", "in"]
 
@@ -618,10 +618,10 @@ def test_a_pem_replaced_meanwhile_with_this_content_is_unchanged(tmp_path, loose
     pem_file = tmp_path / "imapd.pem"
     write(pem_file, b"the old PEM\n", 0o640)
     stale = (b"the old PEM\n", os.lstat(pem_file))
-    install.install(str(pem_file), material_of(loose), pki_user())  # the other run
+    install.install_material(str(pem_file), material_of(loose), pki_user())  # the other run
     (tmp_path / "imapd.pem.old").unlink()
     first_look_sees(monkeypatch, stale)
-    outcome = install.install(str(pem_file), material_of(loose), pki_user())
+    outcome = install.install_material(str(pem_file), material_of(loose), pki_user())
     assert not outcome.changed and ": unchanged, it already holds " in outcome.line
     assert sorted(os.listdir(tmp_path)) == ["imapd.pem", "in"]
 
@@ -631,7 +631,7 @@ def test_other_content_published_meanwhile_is_replaced_as_it_would_be_later(
     pem_file = tmp_path / "imapd.pem"
     write(pem_file, b"another run's PEM\n", 0o600)
     first_look_sees(monkeypatch, None)
-    outcome = install.install(str(pem_file), material_of(loose), pki_user())
+    outcome = install.install_material(str(pem_file), material_of(loose), pki_user())
     assert outcome.changed
     assert (tmp_path / "imapd.pem.old").read_bytes() == b"another run's PEM\n"
 

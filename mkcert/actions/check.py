@@ -230,6 +230,20 @@ def days_between(now, then):
     return (then - now) // datetime.timedelta(days=1)
 
 
+def check(path, warn_days=DEFAULT_WARN_DAYS):
+    """``--check``: :func:`check_pem`, and UNKNOWN for whatever goes wrong in it.
+
+    Never raises, not even for ^C: a monitoring plugin answers UNKNOWN
+    rather than with a traceback, since the monitor shows the first line.
+    """
+    try:
+        return check_pem(path, warn_days)
+    except BaseException as exc:  # noqa: B036 - a plugin answers UNKNOWN, even to ^C
+        result = CheckResult(path=path)
+        result.add(UNKNOWN, f"check failed: {type(exc).__name__}: {exc}")
+        return result
+
+
 def check_pem(path, warn_days=DEFAULT_WARN_DAYS, now=None):
     """Examine the PEM at ``path``; never raises for anything the file contains."""
     result = CheckResult(path=path)

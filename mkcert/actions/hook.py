@@ -5,74 +5,25 @@ certbot runs each deploy hook once per renewed certificate, with
 and ``RENEWED_DOMAINS`` (its names, blank separated) in the environment.
 The PEMs that take that lineage are listed in ``SYSCONFDIR/mkcert-install.conf``
 (:mod:`mkcert.readers.installconf`); each gets the lineage's key and full chain
-through :func:`mkcert.actions.install.install`, which checks that they belong
+through :func:`mkcert.actions.install.install_material`, which checks that they belong
 together and replaces the file atomically, keeping its mode, owner and group.
 Courier's ``couriertls`` reads the PEM for every connection, so nothing has
 to be restarted afterwards.
 
-A hook runs unattended and its output lands in certbot's log, which few
-people read, so every result is one line on standard output (a refusal on
-standard error) and the same line in syslog (facility mail, ident
-``courier-mkcert``).  One PEM that cannot be installed does not keep the
+Every result is one line with its syslog priority, handed to ``log`` as
+soon as it is known; the command (:mod:`mkcert.cli.hook`) writes it to the
+console and to syslog.  One PEM that cannot be installed does not keep the
 others on the old certificate; the exit status is 1 if any failed.  A bad
 config installs nothing at all.
 """
 
 import os
-import sys
 import syslog
 
 from mkcert import layout
 from mkcert.errors import Interrupted, MkcertError
 
-IDENT = "courier-mkcert"
 EXAMPLE = "/usr/share/doc/courier-mkcert/examples/mkcert-install.conf"
-
-
-class ConsoleAndSyslog:
-    """``log(priority, line)``: the line to stdout (stderr for errors) and to syslog."""
-
-    def __init__(self):
-        syslog.openlog(IDENT, 0, syslog.LOG_MAIL)
-
-    def __call__(self, priority, line):
-        stream = sys.stderr if priority <= syslog.LOG_WARNING else sys.stdout
-        try:
-            print(line, file=stream, flush=True)
-        except OSError:
-            pass  # certbot went away or the pipe is closed: syslog still has the line
-        syslog.syslog(priority, line)
-
-
-def run():
-    """The entry point of ``contrib/certbot-deploy-hook``."""
-    log = ConsoleAndSyslog()
-    try:
-        status = main(os.environ, log)
-    except KeyboardInterrupt:
-        log(syslog.LOG_ERR, "interrupted")
-        status = 1
-    except Exception as exc:  # noqa: BLE001 - a hook must say what broke in one line
-        log(syslog.LOG_ERR, f"failed: {type(exc).__name__}: {exc} (this is a bug)")
-        status = 1
-    sys.exit(status)
-
-
-def main(environ, log):
-    """Install the renewed lineage into each PEM the config gives it to; the exit status."""
-    try:
-        lineage = renewed_lineage(environ)
-        config = layout.install_config(environ)
-        entries = read_entries(config, environ)
-    except MkcertError as exc:
-        log(syslog.LOG_ERR, str(exc))
-        return 1
-    matching = [entry for entry in entries if takes(entry, lineage)]
-    if not matching:
-        log(syslog.LOG_INFO, f"no PEM in {config} takes the certificate "
-                             f"{lineage_name(lineage)} ({lineage}); nothing to install")
-        return 0
-    return install_each(matching, lineage, environ, log)
 
 
 def renewed_lineage(environ):
@@ -139,7 +90,7 @@ def takes(entry, lineage):
 
 def install_each(entries, lineage, environ, log):
     """Install the lineage into each entry's PEM, one line each; 1 if any was refused."""
-    from mkcert.actions.install import install, material_from_certbot
+    from mkcert.actions.install import install_material, material_from_certbot
 
     domains = environ.get("RENEWED_DOMAINS", "").split()
     try:
@@ -154,7 +105,7 @@ def install_each(entries, lineage, environ, log):
             log(syslog.LOG_ERR, with_domains(f"{entry.pem}: not installed: {problem}", domains))
             continue
         try:
-            outcome = install(entry.pem, material, user)
+            outcome = install_material(entry.pem, material, user)
         except Interrupted as exc:
             log(syslog.LOG_ERR, with_domains(f"{entry.pem}: not installed: {exc}", domains))
             return 1

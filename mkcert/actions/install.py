@@ -304,7 +304,19 @@ def _subject(certificate):
     return format_name(subject_der(certificate)) or "(empty subject)"
 
 
-def install(pem, material, user, now=None):
+def install(pem, user, key=None, cert=None, chain=(), from_certbot=None):
+    """``--install``: read the key and chain (certbot's ``LIVEDIR``, or the files) into ``pem``.
+
+    Returns the :class:`Outcome` to report; MkcertError for what cannot be installed.
+    """
+    if from_certbot is not None:
+        material = material_from_certbot(from_certbot)
+    else:
+        material = read_material(key, cert, chain)
+    return install_material(pem, material, user)
+
+
+def install_material(pem, material, user, now=None):
     """Verify ``material`` and make it the content of ``pem``; returns an :class:`Outcome`.
 
     ``user``: the owner of a new file (a replaced file keeps its owner).

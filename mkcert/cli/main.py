@@ -141,28 +141,19 @@ def check(paths, options):
     import json
 
     from mkcert.actions.defaults import CHECK_WARN_DAYS
-    from mkcert.actions.check import UNKNOWN, CheckResult, check_pem
+    from mkcert.actions.check import check as check_pem
 
-    warn = CHECK_WARN_DAYS if options.warn is None else options.warn
-    try:
-        result = check_pem(paths.pem, warn)
-    except BaseException as exc:  # noqa: B036 - a plugin answers UNKNOWN, even to ^C
-        result = CheckResult(path=paths.pem)
-        result.add(UNKNOWN, f"check failed: {type(exc).__name__}: {exc}")
+    result = check_pem(paths.pem, CHECK_WARN_DAYS if options.warn is None else options.warn)
     print(json.dumps(result.as_json(), sort_keys=True) if options.json else result.line())
     return result.status
 
 
 def install(program, paths, options):
     """--install: a CA's key and chain into the PEM, or exit 1 with the reason."""
-    from mkcert.actions.install import install as install_material
-    from mkcert.actions.install import material_from_certbot, read_material
+    from mkcert.actions.install import install as install_pem
 
-    if options.from_certbot is not None:
-        material = material_from_certbot(options.from_certbot)
-    else:
-        material = read_material(options.key, options.cert, options.chain or ())
-    outcome = install_material(paths.pem, material, paths.user)
+    outcome = install_pem(paths.pem, paths.user, options.key, options.cert,
+                          options.chain or (), options.from_certbot)
     if not options.quiet:
         for warning in outcome.warnings:
             print(f"{program}: warning: {warning}", file=sys.stderr)
