@@ -34,6 +34,7 @@ import stat
 from typing import Optional
 
 from mkcert.actions.defaults import CHECK_WARN_DAYS
+from mkcert.request import REQUIRED, Record
 from mkcert.x509.chain import (DIGEST_BY_SIGNATURE_OID, MAX_PEM_BYTES, certificate_blocks,
                     certificate_public_key, chain_breaks, is_encrypted, is_self_signed,
                     key_matches, load_certificate, pem_blocks, private_key_blocks)
@@ -230,16 +231,23 @@ def days_between(now, then):
     return (then - now) // datetime.timedelta(days=1)
 
 
-def check(path, warn_days=DEFAULT_WARN_DAYS):
+class Plan(Record):
+    """``--check``: the PEM to examine, and how many days before expiry to warn."""
+
+    FIELDS = (("pem", REQUIRED), ("warn_days", DEFAULT_WARN_DAYS))
+    __slots__ = tuple(name for name, _ in FIELDS)
+
+
+def check(plan):
     """``--check``: :func:`check_pem`, and UNKNOWN for whatever goes wrong in it.
 
     Never raises, not even for ^C: a monitoring plugin answers UNKNOWN
     rather than with a traceback, since the monitor shows the first line.
     """
     try:
-        return check_pem(path, warn_days)
+        return check_pem(plan.pem, plan.warn_days)
     except BaseException as exc:  # noqa: B036 - a plugin answers UNKNOWN, even to ^C
-        result = CheckResult(path=path)
+        result = CheckResult(path=plan.pem)
         result.add(UNKNOWN, f"check failed: {type(exc).__name__}: {exc}")
         return result
 

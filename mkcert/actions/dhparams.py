@@ -22,6 +22,7 @@ import time
 
 from mkcert import layout
 from mkcert.errors import MkcertError
+from mkcert.request import REQUIRED, Record
 from mkcert.x509.dhparams import NAMED_GROUPS  # no crypto import: dhparams loads libraries only when searching
 
 MAX_AGE_DAYS = 25  # find FILE -mtime +25
@@ -57,6 +58,13 @@ class Plan:
         if self.flavour == "gnutls":
             return f"{self.bits}-bit parameters (certtool)"
         return f"{self.bits}-bit safe prime, generator 2"
+
+
+class Outcome(Record):
+    """What a run wrote: the ``path``, and the parameters' ``description``."""
+
+    FIELDS = (("path", REQUIRED), ("description", REQUIRED))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
 
 def output_path(environ):
@@ -154,7 +162,7 @@ def _openssl_params(plan, run, progress):
 
 
 def execute(plan, progress=NoProgress()):
-    """Make the parameters and publish them atomically."""
+    """Make the parameters and publish them atomically; returns the :class:`Outcome`."""
     from mkcert.system import publish
 
     # Refused now, not after minutes of searching; a link is replaced, as mv -f does.
@@ -167,3 +175,4 @@ def execute(plan, progress=NoProgress()):
         finally:
             progress.done()
         publish.publish_replace(plan.path, data, run, owner)
+    return Outcome(plan.path, plan.describe())

@@ -22,19 +22,45 @@ import syslog
 
 from mkcert import layout
 from mkcert.errors import Interrupted, MkcertError
+from mkcert.request import REQUIRED, Record
 
 EXAMPLE = "/usr/share/doc/courier-mkcert/examples/mkcert-install.conf"
 
 
-def renewed_lineage(environ):
-    """certbot's ``RENEWED_LINEAGE``, which must be an absolute path."""
-    lineage = environ.get("RENEWED_LINEAGE", "")
-    if not lineage:
-        raise MkcertError("not run by certbot: RENEWED_LINEAGE is not set")
-    if not os.path.isabs(lineage):
-        raise MkcertError(f"RENEWED_LINEAGE={lineage} is not an absolute path (certbot "
-                          f"sets it to the live directory, /etc/letsencrypt/live/NAME)")
-    return lineage
+class Plan(Record):
+    """One renewal to deploy, as certbot tells it.
+
+    ``lineage``: the live directory certbot renewed (an absolute path);
+    ``domains``: the names it renewed, for the log lines; ``environ``: where
+    the config and the PEMs are, and who owns a new PEM.
+    """
+
+    FIELDS = (("lineage", REQUIRED), ("domains", ()), ("environ", REQUIRED))
+    __slots__ = tuple(name for name, _ in FIELDS)
+
+
+class Outcome(Record):
+    """The PEMs that hold the lineage now (changed or not), and those left as they were."""
+
+    FIELDS = (("installed", ()), ("failed", ()))
+    __slots__ = tuple(name for name, _ in FIELDS)
+
+
+def deploy(plan, log):
+    """Install the renewed lineage into each PEM the config gives it to.
+
+    ``log(priority, line)`` gets each result as soon as it is known, with
+    its syslog priority.  A config that cannot be followed is a MkcertError,
+    before anything is installed.
+    """
+    config = layout.install_config(plan.environ)
+    entries = read_entries(config, plan.environ)
+    matching = [entry for entry in entries if takes(entry, plan.lineage)]
+    if not matching:
+        log(syslog.LOG_INFO, f"no PEM in {config} takes the certificate "
+                             f"{lineage_name(plan.lineage)} ({plan.lineage}); nothing to install")
+        return Outcome()
+    return install_each(matching, plan, log)
 
 
 def read_entries(path, environ):
@@ -88,36 +114,37 @@ def takes(entry, lineage):
     return entry.lineage == lineage_name(lineage)
 
 
-def install_each(entries, lineage, environ, log):
-    """Install the lineage into each entry's PEM, one line each; 1 if any was refused."""
+def install_each(entries, plan, log):
+    """Install the lineage into each entry's PEM, one line each, and say which were refused."""
     from mkcert.actions.install import install_material, material_from_certbot
 
-    domains = environ.get("RENEWED_DOMAINS", "").split()
+    domains = plan.domains
     try:
-        material, problem = material_from_certbot(lineage), None
+        material, problem = material_from_certbot(plan.lineage), None
     except MkcertError as exc:
         material, problem = None, exc
-    user = layout.mailuser(environ)
-    failed = False
+    user = layout.mailuser(plan.environ)
+    installed, failed = [], []
     for entry in entries:
         if problem is not None:
-            failed = True
+            failed.append(entry.pem)
             log(syslog.LOG_ERR, with_domains(f"{entry.pem}: not installed: {problem}", domains))
             continue
         try:
             outcome = install_material(entry.pem, material, user)
         except Interrupted as exc:
             log(syslog.LOG_ERR, with_domains(f"{entry.pem}: not installed: {exc}", domains))
-            return 1
+            return Outcome(tuple(installed), tuple(failed + [entry.pem]))
         except MkcertError as exc:
-            failed = True
+            failed.append(entry.pem)
             log(syslog.LOG_ERR, with_domains(f"{entry.pem}: not installed: {exc}", domains))
         else:
+            installed.append(entry.pem)
             for warning in outcome.warnings:
                 log(syslog.LOG_WARNING, with_domains(f"{entry.pem}: warning: {warning}",
                                                      domains))
             log(syslog.LOG_INFO, with_domains(outcome.line, domains))
-    return 1 if failed else 0
+    return Outcome(tuple(installed), tuple(failed))
 
 
 def with_domains(line, domains):

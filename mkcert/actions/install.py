@@ -39,12 +39,22 @@ import stat
 
 from mkcert.x509 import chain
 from mkcert.errors import AlreadyExists, Interrupted, MkcertError, describe
+from mkcert.request import REQUIRED, Record
 
 CERTBOT_KEY = "privkey.pem"
 CERTBOT_FULLCHAIN = "fullchain.pem"
 # PEM blocks of the old file that are not key or certificates but that
 # Courier reads from TLS_CERTFILE: OpenSSL builds take DH parameters there.
 KEPT_LABELS = (b"DH PARAMETERS",)
+
+
+class Plan(Record):
+    """``--install``: into ``pem`` (a new one owned by ``user``), certbot's ``from_certbot``
+    directory, or the ``key``, ``cert`` and ``chain`` files."""
+
+    FIELDS = (("pem", REQUIRED), ("user", REQUIRED), ("key", None), ("cert", None),
+              ("chain", ()), ("from_certbot", None))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
 
 class Material:
@@ -304,16 +314,16 @@ def _subject(certificate):
     return format_name(subject_der(certificate)) or "(empty subject)"
 
 
-def install(pem, user, key=None, cert=None, chain=(), from_certbot=None):
-    """``--install``: read the key and chain (certbot's ``LIVEDIR``, or the files) into ``pem``.
+def install(plan):
+    """``--install``: read the key and chain the plan names, and put them into its PEM.
 
     Returns the :class:`Outcome` to report; MkcertError for what cannot be installed.
     """
-    if from_certbot is not None:
-        material = material_from_certbot(from_certbot)
+    if plan.from_certbot is not None:
+        material = material_from_certbot(plan.from_certbot)
     else:
-        material = read_material(key, cert, chain)
-    return install_material(pem, material, user)
+        material = read_material(plan.key, plan.cert, plan.chain)
+    return install_material(plan.pem, material, plan.user)
 
 
 def install_material(pem, material, user, now=None):

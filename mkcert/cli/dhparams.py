@@ -104,9 +104,9 @@ def main(argv=None):
         if not args.force and is_fresh(output_path(os.environ)):
             return 0
         plan = Plan(args, os.environ)
-        execute(plan, Progress(plan.describe(), enabled=not plan.quiet))
-        if not plan.quiet and _isatty(sys.stderr):
-            print(f"{PROG}: wrote {plan.path} ({plan.describe()})", file=sys.stderr)
+        outcome = execute(plan, Progress(plan.describe(), enabled=not args.quiet))
+        if not args.quiet and _isatty(sys.stderr):
+            print(f"{PROG}: wrote {outcome.path} ({outcome.description})", file=sys.stderr)
         return 0
     except MkcertError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)

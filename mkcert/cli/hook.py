@@ -12,9 +12,7 @@ import os
 import sys
 import syslog
 
-from mkcert import layout
-from mkcert.actions.hook import (install_each, lineage_name, read_entries, renewed_lineage,
-                                 takes)
+from mkcert.actions.hook import Plan, deploy
 from mkcert.errors import MkcertError
 
 IDENT = "courier-mkcert"
@@ -52,15 +50,21 @@ def run():
 def main(environ, log):
     """Install the renewed lineage into each PEM the config gives it to; the exit status."""
     try:
-        lineage = renewed_lineage(environ)
-        config = layout.install_config(environ)
-        entries = read_entries(config, environ)
+        plan = Plan(renewed_lineage(environ), tuple(environ.get("RENEWED_DOMAINS", "").split()),
+                    environ)
+        outcome = deploy(plan, log)
     except MkcertError as exc:
         log(syslog.LOG_ERR, str(exc))
         return 1
-    matching = [entry for entry in entries if takes(entry, lineage)]
-    if not matching:
-        log(syslog.LOG_INFO, f"no PEM in {config} takes the certificate "
-                             f"{lineage_name(lineage)} ({lineage}); nothing to install")
-        return 0
-    return install_each(matching, lineage, environ, log)
+    return 1 if outcome.failed else 0
+
+
+def renewed_lineage(environ):
+    """certbot's ``RENEWED_LINEAGE``, which must be an absolute path."""
+    lineage = environ.get("RENEWED_LINEAGE", "")
+    if not lineage:
+        raise MkcertError("not run by certbot: RENEWED_LINEAGE is not set")
+    if not os.path.isabs(lineage):
+        raise MkcertError(f"RENEWED_LINEAGE={lineage} is not an absolute path (certbot "
+                          f"sets it to the live directory, /etc/letsencrypt/live/NAME)")
+    return lineage

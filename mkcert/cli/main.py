@@ -6,11 +6,14 @@ and a symlink ``mktestdcert -> mkcouriercert`` makes ``testd.pem`` from
 ``testd.cnf``.  Run under its own name, ``mkcouriercert`` takes NAME as its
 first argument: ``mkcouriercert imapd [PEMFILE]``.
 
-This module parses, dispatches and reports (the pipeline that makes a
-certificate is :mod:`mkcert.actions.make`); it imports no crypto library until a
-certificate is really to be made or read, so ``--help`` and the "already
-exists" answer stay fast, and argparse (:mod:`mkcert.cli.arguments`) only
-when the command line is more than the plain one package scripts use.
+This module parses, gives each action of :mod:`mkcert.actions` (make,
+renew, check, install) its plan, and prints the outcome it returns, with
+the exit status; the warnings an action tells as it goes are printed at
+once, since a key may take minutes after them.  It imports no crypto
+library until a certificate is really to be made or read, so ``--help`` and
+the "already exists" answer stay fast, and argparse
+(:mod:`mkcert.cli.arguments`) only when the command line is more than the
+plain one package scripts use.
 """
 
 import os
@@ -84,12 +87,6 @@ def main(argv=None, program=None, environ=None):
     try:
         if options.install:
             return install(program, Paths(name, options, environ), options)
-        if options.renew:
-            from mkcert.actions.renew import renew
-
-            return renew(program, name, Paths(name, options, environ), options, environ)
-        from mkcert.actions.make import make
-
         return make(program, name, Paths(name, options, environ), options, environ)
     except AlreadyExists as exc:
         # Upstream says this on stdout, and package scripts may grep for it.
@@ -132,6 +129,45 @@ def run():
     process.run_command(os.path.basename(sys.argv[0]), main)
 
 
+def make(program, name, paths, options, environ):
+    """A first run, or ``--renew``: make the certificate and print what upstream prints."""
+    from mkcert.actions.make import Plan, make as make_pem
+
+    plan = Plan(name, paths.pem, paths.rand, paths.config, paths.user, environ,
+                options.days, tuple(options.san or ()))
+    warn = _warner(program, options.quiet)
+    if options.renew:
+        from mkcert.actions.renew import Plan as RenewPlan, renew
+
+        outcome = renew(RenewPlan(plan, options.before, options.force), warn)
+    else:
+        outcome = make_pem(plan, warn)
+    if not options.quiet:
+        report(outcome)
+    return 0
+
+
+def _warner(program, quiet):
+    """What the actions call with a warning: it goes to stderr at once, unless quiet."""
+    def warn(text):
+        if not quiet:
+            print(f"{program}: warning: {text}", file=sys.stderr)
+
+    return warn
+
+
+def report(outcome):
+    """The outcome's line, then what upstream prints on success: ``openssl x509
+    -subject -dates -fingerprint`` of the certificate made."""
+    if outcome.message is not None:
+        print(outcome.message)
+    if outcome.certificate is not None:
+        from mkcert.x509.inspect import summary_lines
+
+        for line in summary_lines(outcome.certificate):
+            print(line)
+
+
 def check(paths, options):
     """--check: print the state of the PEM; exit with the plugin status.
 
@@ -140,20 +176,21 @@ def check(paths, options):
     """
     import json
 
+    from mkcert.actions.check import Plan, check as check_pem
     from mkcert.actions.defaults import CHECK_WARN_DAYS
-    from mkcert.actions.check import check as check_pem
 
-    result = check_pem(paths.pem, CHECK_WARN_DAYS if options.warn is None else options.warn)
+    warn_days = CHECK_WARN_DAYS if options.warn is None else options.warn
+    result = check_pem(Plan(paths.pem, warn_days))
     print(json.dumps(result.as_json(), sort_keys=True) if options.json else result.line())
     return result.status
 
 
 def install(program, paths, options):
     """--install: a CA's key and chain into the PEM, or exit 1 with the reason."""
-    from mkcert.actions.install import install as install_pem
+    from mkcert.actions.install import Plan, install as install_pem
 
-    outcome = install_pem(paths.pem, paths.user, options.key, options.cert,
-                          options.chain or (), options.from_certbot)
+    outcome = install_pem(Plan(paths.pem, paths.user, options.key, options.cert,
+                               tuple(options.chain or ()), options.from_certbot))
     if not options.quiet:
         for warning in outcome.warnings:
             print(f"{program}: warning: {warning}", file=sys.stderr)
