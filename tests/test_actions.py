@@ -245,7 +245,7 @@ def test_install_returns_the_line_the_command_prints(layout, lineage, capsys):
     pem = str(layout.certsdir / "imapd.pem")
     outcome = install(Plan(pem, current_user(), from_certbot=lineage))
     assert capsys.readouterr() == ("", "")
-    assert outcome.changed and list(outcome.warnings) == []
+    assert outcome.changed and outcome.warnings == ()
     assert outcome.line.startswith(f"{pem}: installed {LEAF} (issued by ")
     assert outcome.line.endswith(f"; 1 chain certificate) from {lineage}/privkey.pem, "
                                  f"{lineage}/fullchain.pem")
@@ -264,9 +264,7 @@ def test_the_command_prints_the_warnings_of_install_then_its_line(layout, capsys
 
     def fake_install(plan):
         plans.append(plan)
-        outcome = install.Outcome(True, "the line")
-        outcome.warnings = ["first", "second"]
-        return outcome
+        return install.Outcome(True, "the line", ("first", "second"))
 
     monkeypatch.setattr(install, "install", fake_install)
     args = ["--install", "--key", "k.pem", "--cert", "c.pem", "--chain", "a.pem",
@@ -336,14 +334,13 @@ def test_the_hook_exits_1_when_the_outcome_has_a_failure(layout, monkeypatch):
 
 def test_dhparams_returns_what_it_wrote_and_the_command_says_it_on_a_terminal(
         tmp_path, capsys, monkeypatch):
-    from mkcert.actions.dhparams import Plan, execute
+    from mkcert.actions.dhparams import execute, plan_for
     from mkcert.cli import dhparams as command
     from mkcert.x509.dhparams import named_group_pem
 
     path = str(tmp_path / "dh.pem")
     environ = {"TLS_DHPARAMS": path, "COURIER_MAILUSER": current_user()}
-    plan = Plan(command.build_parser().parse_args(["--named-group", "ffdhe2048"]), environ)
-    outcome = execute(plan)
+    outcome = execute(plan_for(environ, group="ffdhe2048"))
     assert (outcome.path, outcome.description) == (path, "RFC 7919 group ffdhe2048")
     assert open(path, "rb").read() == named_group_pem("ffdhe2048")
     assert capsys.readouterr() == ("", "")

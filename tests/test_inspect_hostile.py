@@ -206,12 +206,13 @@ def every_reader(data, key, now):
 
     Anything but success or MkcertError propagates and fails the test.
     """
-    result = check.CheckResult(path="imapd.pem")
-    check.examine(data, result, check.DEFAULT_WARN_DAYS, now)
+    findings = check.Findings(path="imapd.pem")
+    check.examine(data, findings, check.DEFAULT_WARN_DAYS, now)
+    result = findings.result()
     assert result.status in (check.OK, check.WARNING, check.CRITICAL), result.line()
     assert "\n" not in result.line()
     json.dumps(result.as_json())
-    result.data = data
+    result = result.replace(data=data)
     for force in (False, True):
         options = types.SimpleNamespace(before=30, force=force)
         try:

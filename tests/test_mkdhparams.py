@@ -362,7 +362,8 @@ def test_gnutls_flavour_certtool_failure(tmp_path):
 # --- how the environment is read -------------------------------------------------
 
 def plan(*argv, **environ):
-    return dhaction.Plan(dhcli.build_parser().parse_args(list(argv)), environ)
+    args = dhcli.build_parser().parse_args(list(argv))
+    return dhaction.plan_for(environ, user=args.user, jobs=args.jobs, group=args.named_group)
 
 
 def test_plan_defaults_follow_the_flavour():

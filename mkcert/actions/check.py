@@ -27,11 +27,9 @@ private CA's root may be installed on every client.
 """
 
 import collections
-import dataclasses
 import datetime
 import os
 import stat
-from typing import Optional
 
 from mkcert.actions.defaults import CHECK_WARN_DAYS
 from mkcert.request import REQUIRED, Record
@@ -48,29 +46,24 @@ SAN_OID = "2.5.29.17"
 COMMON_NAME_OID = "2.5.4.3"
 
 
-@dataclasses.dataclass(frozen=True)
-class Problem:
-    level: int
-    text: str
+class Problem(Record):
+    """One finding: its ``level`` (OK ... UNKNOWN) and the ``text`` the line shows."""
+
+    FIELDS = (("level", REQUIRED), ("text", REQUIRED))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
 
-@dataclasses.dataclass
-class ChainCertificate:
+class ChainCertificate(Record):
     """One certificate after the server's own, numbered as :func:`chain_breaks` does (2, 3...).
 
     Fields stay None when the block cannot be parsed, so the JSON list keeps
     one entry per block and the numbers in the problems match it.
     """
 
-    position: int
-    subject: Optional[str] = None
-    common_name: Optional[str] = None
-    issuer: Optional[str] = None
-    not_before: Optional[datetime.datetime] = None
-    not_after: Optional[datetime.datetime] = None
-    days_left: Optional[int] = None
-    self_signed: Optional[bool] = None
-    certificate: object = None
+    FIELDS = (("position", REQUIRED), ("subject", None), ("common_name", None),
+              ("issuer", None), ("not_before", None), ("not_after", None),
+              ("days_left", None), ("self_signed", None), ("certificate", None))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
     def label(self):
         """``certificate 2 (CN=R11)``: what a problem about it calls it."""
@@ -87,37 +80,31 @@ class ChainCertificate:
         }
 
 
-@dataclasses.dataclass
-class CheckResult:
-    """What :func:`check_pem` found; ``status`` is the exit status to use."""
+class CheckResult(Record):
+    """What :func:`check_pem` found; ``status`` is the exit status to use.
 
-    path: str
-    problems: list = dataclasses.field(default_factory=list)
-    subject: Optional[str] = None
-    common_name: Optional[str] = None
-    issuer: Optional[str] = None
-    not_before: Optional[datetime.datetime] = None
-    not_after: Optional[datetime.datetime] = None
-    days_left: Optional[int] = None
-    self_signed: Optional[bool] = None
-    key_matches: Optional[bool] = None
-    digest: Optional[str] = None
-    key_type: Optional[str] = None
-    key_bits: Optional[int] = None
-    mode: Optional[int] = None
-    checked_at: Optional[datetime.datetime] = None
-    issuer_common_name: Optional[str] = None
-    # The certificates after the server's own ([] when there are none; None
-    # when the file could not be examined that far).
-    chain: Optional[list] = None
-    chain_verifies: Optional[bool] = None
-    shortest_days_left: Optional[int] = None
-    shortest_lived: Optional[str] = None
-    shortest_lived_common_name: Optional[str] = None
-    # Not printed: for --renew, which decides from the same reading.
-    certificate: object = None
-    data: Optional[bytes] = None
-    stat: Optional[os.stat_result] = None
+    ``problems``: a tuple of :class:`Problem`; dates are aware UTC datetimes,
+    ``mode`` the permission bits.  A field stays None when the examination
+    did not get that far.
+    """
+
+    FIELDS = (
+        ("path", REQUIRED), ("problems", ()),
+        ("subject", None), ("common_name", None), ("issuer", None),
+        ("not_before", None), ("not_after", None), ("days_left", None),
+        ("self_signed", None), ("key_matches", None), ("digest", None),
+        ("key_type", None), ("key_bits", None), ("mode", None), ("checked_at", None),
+        ("issuer_common_name", None),
+        # The certificates after the server's own, a tuple of ChainCertificate
+        # (empty when there are none; None when the file could not be
+        # examined that far).
+        ("chain", None), ("chain_verifies", None), ("shortest_days_left", None),
+        ("shortest_lived", None), ("shortest_lived_common_name", None),
+        # Not printed: for --renew, which decides from the same reading (the
+        # cryptography certificate, the file's bytes and its os.stat_result).
+        ("certificate", None), ("data", None), ("stat", None),
+    )
+    __slots__ = tuple(name for name, _ in FIELDS)
 
     @property
     def status(self):
@@ -126,9 +113,6 @@ class CheckResult:
     @property
     def state(self):
         return STATE_WORDS[self.status]
-
-    def add(self, level, text):
-        self.problems.append(Problem(level, text))
 
     def line(self):
         """The one plugin-style line: state, file, subject, expiry, then problems."""
@@ -247,20 +231,46 @@ def check(plan):
     try:
         return check_pem(plan.pem, plan.warn_days)
     except BaseException as exc:  # noqa: B036 - a plugin answers UNKNOWN, even to ^C
-        result = CheckResult(path=plan.pem)
-        result.add(UNKNOWN, f"check failed: {type(exc).__name__}: {exc}")
-        return result
+        problem = Problem(UNKNOWN, f"check failed: {type(exc).__name__}: {exc}")
+        return CheckResult(path=plan.pem, problems=(problem,))
+
+
+class Findings:
+    """What a check has found so far: the one mutable object of an examination.
+
+    The steps below fill it in as they read the PEM, field by field and
+    problem by problem (a step that fails leaves the rest None);
+    :meth:`result` makes the :class:`CheckResult` of it, once, at the end.
+    """
+
+    __slots__ = tuple(name for name, _ in CheckResult.FIELDS)
+
+    def __init__(self, path):
+        for name, default in CheckResult.FIELDS:
+            setattr(self, name, default)
+        self.path = path
+        self.problems = []
+
+    def add(self, level, text):
+        self.problems.append(Problem(level, text))
+
+    def result(self):
+        values = {name: getattr(self, name) for name, _ in CheckResult.FIELDS}
+        values["problems"] = tuple(self.problems)
+        if self.chain is not None:
+            values["chain"] = tuple(self.chain)
+        return CheckResult(**values)
 
 
 def check_pem(path, warn_days=DEFAULT_WARN_DAYS, now=None):
     """Examine the PEM at ``path``; never raises for anything the file contains."""
-    result = CheckResult(path=path)
+    result = Findings(path)
     data = _read(path, result)
     if data is None:
-        return result
+        return result.result()
     now = now or datetime.datetime.now(datetime.timezone.utc)
     examine(data, result, warn_days, now)
-    return result
+    return result.result()
 
 
 def _read(path, result):
@@ -300,7 +310,8 @@ def _check_mode(mode, result):
 
 
 def examine(data, result, warn_days, now):
-    """Fill ``result`` from the PEM bytes: certificate, key, dates, strength, TLS load."""
+    """Fill ``result`` (:class:`Findings`) from the PEM bytes: certificate, key, dates,
+    strength, TLS load."""
     blocks = pem_blocks(data)
     if not blocks:
         result.add(CRITICAL, "not a PEM file (no BEGIN/END block)")
@@ -380,7 +391,7 @@ def _check_dates(certificate, result, warn_days, now):
     if now < result.not_before:
         result.add(CRITICAL, f"not yet valid: valid from {format_moment(result.not_before)}")
     if now >= result.not_after:
-        result.add(CRITICAL, f"expired {result.days_ago()} days ago")
+        result.add(CRITICAL, f"expired {days_between(result.not_after, now)} days ago")
     elif result.days_left < warn_days:
         result.add(WARNING, f"expires in {result.days_left} days (warning at {warn_days})")
 
@@ -444,22 +455,21 @@ def _chain_entry(position, block, result, now):
     from mkcert.x509.compat import not_valid_after, not_valid_before
     from mkcert.x509.inspect import format_name, issuer_der, subject_der
 
-    entry = ChainCertificate(position)
     try:
         certificate = load_certificate(block)
         # From the DER, as for the leaf: cryptography refuses some names OpenSSL writes.
-        entry.subject = format_name(subject_der(certificate))
-        entry.issuer = format_name(issuer_der(certificate))
-        entry.not_before = not_valid_before(certificate)
-        entry.not_after = not_valid_after(certificate)
+        subject = format_name(subject_der(certificate))
+        issuer = format_name(issuer_der(certificate))
+        not_before = not_valid_before(certificate)
+        not_after = not_valid_after(certificate)
     except ValueError as exc:
         result.add(CRITICAL, f"certificate {position} of the chain cannot be parsed: {exc}")
         return ChainCertificate(position)
-    entry.certificate = certificate
-    entry.common_name = _common_name(certificate, subject_der)
-    entry.days_left = days_between(now, entry.not_after)
-    entry.self_signed = is_self_signed(certificate)
-    return entry
+    return ChainCertificate(position, subject=subject,
+                            common_name=_common_name(certificate, subject_der), issuer=issuer,
+                            not_before=not_before, not_after=not_after,
+                            days_left=days_between(now, not_after),
+                            self_signed=is_self_signed(certificate), certificate=certificate)
 
 
 def _check_links(certificate, result):

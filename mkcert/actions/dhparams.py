@@ -35,22 +35,19 @@ GNUTLS_LEVEL_BITS = {"low": 1024, "legacy": 1776, "medium": 2048, "high": 3072, 
 FLAVOURS = ("openssl", "gnutls")
 
 
-class Plan:
-    """Everything a run will do, decided from the options and the environment before any work."""
+class Plan(Record):
+    """Everything a run will do, decided from the options and the environment before any work.
 
-    def __init__(self, args, environ):
-        self.path = output_path(environ)
-        self.user = args.user or layout.mailuser(environ)
-        self.jobs = args.jobs
-        self.quiet = args.quiet
-        self.group = args.named_group or _env_group(environ)
-        self.flavour = layout.ssllib(environ).strip().lower()
-        if self.flavour not in FLAVOURS:
-            raise MkcertError(f"COURIER_SSLLIB={self.flavour!r} is neither openssl nor gnutls")
-        self.size = environ.get("DH_BITS", "").strip()
-        if self.group is None:
-            self.size = self.size or (DEFAULT_GNUTLS_LEVEL if self.flavour == "gnutls" else DEFAULT_OPENSSL_BITS)
-            self.bits = _size_bits(self.size)
+    ``path``: the file to replace; ``user``: its owner; ``flavour``:
+    "openssl" or "gnutls"; ``group``: an RFC 7919 group to write, or None to
+    generate parameters of ``size`` (DH_BITS as given, or the flavour's
+    default), which is ``bits`` bits; ``jobs``: processes to search in
+    (None: the usable CPUs).  Made by :func:`plan_for`.
+    """
+
+    FIELDS = (("path", REQUIRED), ("user", REQUIRED), ("flavour", REQUIRED), ("group", None),
+              ("size", ""), ("bits", None), ("jobs", None))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
     def describe(self):
         if self.group:
@@ -58,6 +55,21 @@ class Plan:
         if self.flavour == "gnutls":
             return f"{self.bits}-bit parameters (certtool)"
         return f"{self.bits}-bit safe prime, generator 2"
+
+
+def plan_for(environ, user=None, jobs=None, group=None):
+    """The :class:`Plan` for the options (``--user``, ``--jobs``, ``--named-group``) and
+    the environment; MkcertError for a variable that makes no sense."""
+    group = group or _env_group(environ)
+    flavour = layout.ssllib(environ).strip().lower()
+    if flavour not in FLAVOURS:
+        raise MkcertError(f"COURIER_SSLLIB={flavour!r} is neither openssl nor gnutls")
+    size, bits = environ.get("DH_BITS", "").strip(), None
+    if group is None:
+        size = size or (DEFAULT_GNUTLS_LEVEL if flavour == "gnutls" else DEFAULT_OPENSSL_BITS)
+        bits = _size_bits(size)
+    return Plan(output_path(environ), user or layout.mailuser(environ), flavour, group, size,
+                bits, jobs)
 
 
 class Outcome(Record):

@@ -57,15 +57,18 @@ class Plan(Record):
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
-class Material:
-    """A private key and its certificates, leaf first, as read from the inputs."""
+class Material(Record):
+    """A private key and its certificates, leaf first, as read from the inputs.
 
-    def __init__(self, key, key_block, key_path, certificates, cert_paths):
-        self.key = key
-        self.key_block = key_block
-        self.key_path = key_path
-        self.certificates = certificates
-        self.cert_paths = cert_paths
+    ``key``: the cryptography private key, ``key_block`` its PEM as it will
+    be written; ``certificates``: cryptography certificates; ``key_path`` and
+    ``cert_paths`` (``--cert`` first, then the ``--chain`` files): where they
+    came from, for messages.
+    """
+
+    FIELDS = (("key", REQUIRED), ("key_block", REQUIRED), ("key_path", REQUIRED),
+              ("certificates", REQUIRED), ("cert_paths", REQUIRED))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
     @property
     def leaf(self):
@@ -79,7 +82,7 @@ class Material:
     @property
     def sources(self):
         """The input files, for messages: ``KEY, CERT[, CHAIN...]``."""
-        return ", ".join([self.key_path] + self.cert_paths)
+        return ", ".join((self.key_path, *self.cert_paths))
 
     def pem_bytes(self, trailer=b""):
         """Courier's layout: the key as given, the leaf, the intermediates, then ``trailer``."""
@@ -91,15 +94,16 @@ class Material:
         return b"".join(parts) + trailer
 
 
-class Outcome:
+class Outcome(Record):
     """What an install did: ``changed`` False when the PEM already held this content.
 
-    ``warnings``: what the admin should know although the install went
-    ahead, one line each (a certificate installed without its issuer).
+    ``line``: what to print about it; ``warnings``: what the admin should
+    know although the install went ahead, one line each (a certificate
+    installed without its issuer).
     """
 
-    def __init__(self, changed, line):
-        self.changed, self.line, self.warnings = changed, line, []
+    FIELDS = (("changed", REQUIRED), ("line", REQUIRED), ("warnings", ()))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
 
 def material_from_certbot(live_directory):
@@ -123,7 +127,7 @@ def read_material(key_path, cert_path, chain_paths=()):
             if identity not in seen:
                 seen.add(identity)
                 certificates.append(certificate)
-    return Material(key, key_block, key_path, certificates, [cert_path, *chain_paths])
+    return Material(key, key_block, key_path, tuple(certificates), (cert_path, *chain_paths))
 
 
 def _read_input(path, what, trusted=False):
@@ -347,8 +351,7 @@ def install_material(pem, material, user, now=None):
         outcome = _unchanged_after_race(pem, material)
         if outcome is None:
             raise
-    outcome.warnings = _warnings(material)
-    return outcome
+    return outcome.replace(warnings=tuple(_warnings(material)))
 
 
 def _put(pem, material, user):

@@ -53,11 +53,11 @@ class Plan(Record):
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
-class Decision:
+class Decision(Record):
     """Whether to renew, and the reason to print either way."""
 
-    def __init__(self, due, reason):
-        self.due, self.reason = due, reason
+    FIELDS = (("due", REQUIRED), ("reason", REQUIRED))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
 
 def renew(plan, warn):

@@ -14,7 +14,7 @@ import sys
 import time
 
 from mkcert import __version__
-from mkcert.actions.dhparams import NoProgress, Plan, execute, is_fresh, output_path
+from mkcert.actions.dhparams import NoProgress, execute, is_fresh, output_path, plan_for
 from mkcert.system import process
 from mkcert.x509.dhparams import NAMED_GROUPS  # no crypto import: dhparams loads libraries only when searching
 from mkcert.errors import MkcertError
@@ -103,7 +103,7 @@ def main(argv=None):
         # that has nothing to do.
         if not args.force and is_fresh(output_path(os.environ)):
             return 0
-        plan = Plan(args, os.environ)
+        plan = plan_for(os.environ, user=args.user, jobs=args.jobs, group=args.named_group)
         outcome = execute(plan, Progress(plan.describe(), enabled=not args.quiet))
         if not args.quiet and _isatty(sys.stderr):
             print(f"{PROG}: wrote {outcome.path} ({outcome.description})", file=sys.stderr)

@@ -24,6 +24,7 @@ import types
 from mkcert import layout
 from mkcert.system import process
 from mkcert.errors import AlreadyExists, Interrupted, MkcertError
+from mkcert.request import REQUIRED, Record
 
 MULTI_CALL_NAME = "courier"  # mkcouriercert itself
 # Every option and its value when not given; mkcert.cli.arguments' parser
@@ -50,19 +51,21 @@ def service_from_program(program):
     return match.group("name") if match else None
 
 
-class Paths:
-    """Where this run reads and writes, from options, environment and defaults."""
+class Paths(Record):
+    """Where this run reads and writes: the PEM, its seed file and the .cnf, and
+    the owner of a new PEM (see :func:`service_paths`)."""
 
-    def __init__(self, name, options, environ):
-        base = options.pemfile or os.path.join(layout.certsdir(environ), name)
-        if base.endswith(".pem"):
-            base = base[:-len(".pem")]
-        self.base = base
-        self.pem = base + ".pem"
-        self.rand = base + ".rand"
-        self.config = options.config or os.path.join(layout.sysconfdir(environ),
-                                                     name + ".cnf")
-        self.user = options.user or layout.mailuser(environ)
+    FIELDS = (("pem", REQUIRED), ("rand", REQUIRED), ("config", REQUIRED), ("user", REQUIRED))
+    __slots__ = tuple(name for name, _ in FIELDS)
+
+
+def service_paths(name, options, environ):
+    """The :class:`Paths` of service ``name``, from options, environment and defaults."""
+    base = options.pemfile or os.path.join(layout.certsdir(environ), name)
+    if base.endswith(".pem"):
+        base = base[:-len(".pem")]
+    config = options.config or os.path.join(layout.sysconfdir(environ), name + ".cnf")
+    return Paths(base + ".pem", base + ".rand", config, options.user or layout.mailuser(environ))
 
 
 def main(argv=None, program=None, environ=None):
@@ -82,12 +85,13 @@ def main(argv=None, program=None, environ=None):
         if not _SERVICE.match(name):
             print(f"{program}: not a service name: {name!r}", file=sys.stderr)
             return 2
+    paths = service_paths(name, options, environ)
     if options.check:
-        return check(Paths(name, options, environ), options)
+        return check(paths, options)
     try:
         if options.install:
-            return install(program, Paths(name, options, environ), options)
-        return make(program, name, Paths(name, options, environ), options, environ)
+            return install(program, paths, options)
+        return make(program, name, paths, options, environ)
     except AlreadyExists as exc:
         # Upstream says this on stdout, and package scripts may grep for it.
         print(exc)
@@ -107,7 +111,10 @@ def plain_options(arguments, multi_call):
     """The options of ``mkNAMEcert [PEMFILE]`` / ``mkcouriercert NAME [PEMFILE]``, or None.
 
     None for anything else (an option, ``--``, an empty argument): argparse
-    decides those.
+    decides those.  A SimpleNamespace, like argparse's Namespace, rather
+    than a Record: both answers are the same kind of object, read the same
+    way and compared with ``vars()``, and options stay in the command line
+    (the actions get plans).
     """
     positional = ["name", "pemfile"] if multi_call else ["pemfile"]
     if len(arguments) > len(positional) or (multi_call and not arguments):
