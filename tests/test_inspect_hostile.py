@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 import pki
 from conftest import ROOT, openssl
 from mkcert.x509 import chain
-from mkcert.actions import check, install, renew
+from mkcert.actions import check, check_result, install, renew
 from mkcert.asn1 import der
 from mkcert.errors import MkcertError
 from test_threat_helpers import assert_one_clean_line
@@ -91,7 +91,7 @@ def test_check_calls_a_damaged_chain_certificate_critical(tmp_path, authority, d
                  pki.key_pem(authority.leaf_key) + pki.cert_pem(authority.leaf)
                  + pem(UNREADABLE[damage](authority.intermediate)))
     result = check.check_pem(str(path))
-    assert result.status == check.CRITICAL, result.line()
+    assert result.status == check_result.CRITICAL, result.line()
     assert "certificate 2 of the chain cannot be parsed" in result.line() or (
         "does not verify" in result.line())
     assert "\n" not in result.line()
@@ -103,7 +103,7 @@ def test_check_calls_a_damaged_certificate_critical(tmp_path, authority, damage)
     path = write(tmp_path / "imapd.pem", pki.key_pem(authority.leaf_key)
                  + pem(UNREADABLE[damage](self_signed(authority))))
     result = check.check_pem(str(path))
-    assert result.status == check.CRITICAL, result.line()
+    assert result.status == check_result.CRITICAL, result.line()
     assert "\n" not in result.line()
 
 
@@ -130,7 +130,7 @@ def test_check_of_a_bad_version_is_critical_end_to_end(layout, tmp_path, authori
                  pki.key_pem(authority.leaf_key) + pki.cert_pem(authority.leaf)
                  + pem(with_version(authority.intermediate, 7)))
     result = layout.command("mkimapdcert", "--check", path)
-    assert result.returncode == check.CRITICAL, result.stdout
+    assert result.returncode == check_result.CRITICAL, result.stdout
     assert result.stderr == "" and result.stdout.count("\n") == 1
     assert "certificate 2 of the chain cannot be parsed: 7 is not a valid X509 version" in (
         result.stdout)
@@ -209,7 +209,7 @@ def every_reader(data, key, now):
     findings = check.Findings(path="imapd.pem")
     check.examine(data, findings, check.DEFAULT_WARN_DAYS, now)
     result = findings.result()
-    assert result.status in (check.OK, check.WARNING, check.CRITICAL), result.line()
+    assert result.status in (check_result.OK, check_result.WARNING, check_result.CRITICAL), result.line()
     assert "\n" not in result.line()
     json.dumps(result.as_json())
     result = result.replace(data=data)
@@ -250,7 +250,7 @@ def test_mutated_certificates_are_read_or_refused_never_raised(authority, role):
                 for n in (0, 1, 3, 7, 255)]
     for mutant in explicit + list(mutants(good, seed=SEEDS[role], count=1500)):
         states.add(every_reader(pem_of(mutant), key, pki.NOW).status)
-    assert check.CRITICAL in states  # the mutations did reach the certificate
+    assert check_result.CRITICAL in states  # the mutations did reach the certificate
 
 
 # --- a few end-to-end runs of the same: one line on stderr, no traceback --------------------

@@ -258,7 +258,7 @@ def _parse_certificates(data, path):
 
 def verify(material, now=None):
     """Refuse (MkcertError) a key and chain that a TLS server could not serve as they are."""
-    from mkcert.actions.check import format_moment
+    from mkcert.actions.check_result import format_moment
     from mkcert.x509.compat import not_valid_after, not_valid_before
 
     leaf = material.leaf
@@ -436,7 +436,7 @@ def _kept_blocks(old_data):
 
 def _summary(material):
     """``CN=... issued by CN=..., valid until ...`` for the one line an install prints."""
-    from mkcert.actions.check import format_moment
+    from mkcert.actions.check_result import format_moment
     from mkcert.x509.compat import not_valid_after
 
     leaf = material.leaf

@@ -121,7 +121,7 @@ def _certbot_lineage(current, plan, pem, environ):
 
 
 def decide(current, plan, path, now=None, certbot_lineage=None):
-    """Renew or not, from a :class:`~mkcert.actions.check.CheckResult` of the PEM.
+    """Renew or not, from a :class:`~mkcert.actions.check_result.CheckResult` of the PEM.
 
     Raises MkcertError (exit 1) for a PEM that is due but not ours to replace.
     ``certbot_lineage``: the certbot certificate the deploy hook installs
@@ -130,7 +130,7 @@ def decide(current, plan, path, now=None, certbot_lineage=None):
     time before expiry as the timer looks, and the timer must not fail in
     between); once it has expired, certbot did not renew it, and that is.
     """
-    from mkcert.actions.check import format_moment
+    from mkcert.actions.check_result import format_moment
 
     before = plan.before if plan.before is not None else RENEW_BEFORE_DAYS
     if current.certificate is None:
