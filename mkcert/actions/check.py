@@ -26,6 +26,8 @@ A CA-issued certificate without any chain is not a problem by itself: a
 private CA's root may be installed on every client.
 """
 
+from __future__ import annotations
+
 import collections
 import datetime
 import os
@@ -38,6 +40,8 @@ from mkcert.request import REQUIRED, Record
 from mkcert.x509.chain import (DIGEST_BY_SIGNATURE_OID, MAX_PEM_BYTES, certificate_blocks,
                     certificate_public_key, chain_breaks, is_encrypted, is_self_signed,
                     key_matches, load_certificate, pem_blocks, private_key_blocks)
+
+__all__ = ["DEFAULT_WARN_DAYS", "Plan", "Findings", "check", "check_pem", "examine"]
 
 DEFAULT_WARN_DAYS = CHECK_WARN_DAYS
 MIN_RSA_BITS = 2048
@@ -53,7 +57,7 @@ class Plan(Record):
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
-def check(plan):
+def check(plan: Plan) -> CheckResult:
     """``--check``: :func:`check_pem`, and UNKNOWN for whatever goes wrong in it.
 
     Never raises, not even for ^C: a monitoring plugin answers UNKNOWN
@@ -76,16 +80,16 @@ class Findings:
 
     __slots__ = tuple(name for name, _ in CheckResult.FIELDS)
 
-    def __init__(self, path):
+    def __init__(self, path: str) -> None:
         for name, default in CheckResult.FIELDS:
             setattr(self, name, default)
         self.path = path
         self.problems = []
 
-    def add(self, level, text):
+    def add(self, level: int, text: str) -> None:
         self.problems.append(Problem(level, text))
 
-    def result(self):
+    def result(self) -> CheckResult:
         values = {name: getattr(self, name) for name, _ in CheckResult.FIELDS}
         values["problems"] = tuple(self.problems)
         if self.chain is not None:
@@ -93,7 +97,8 @@ class Findings:
         return CheckResult(**values)
 
 
-def check_pem(path, warn_days=DEFAULT_WARN_DAYS, now=None):
+def check_pem(path: str, warn_days: int = DEFAULT_WARN_DAYS,
+              now: datetime.datetime | None = None) -> CheckResult:
     """Examine the PEM at ``path``; never raises for anything the file contains."""
     result = Findings(path)
     data = _read(path, result)
@@ -140,7 +145,7 @@ def _check_mode(mode, result):
 
 
 
-def examine(data, result, warn_days, now):
+def examine(data: bytes, result: Findings, warn_days: int, now: datetime.datetime) -> None:
     """Fill ``result`` (:class:`Findings`) from the PEM bytes: certificate, key, dates,
     strength, TLS load."""
     blocks = pem_blocks(data)

@@ -8,9 +8,14 @@ JSON object with every field; :mod:`mkcert.actions.check` examines the PEM
 and makes the result, ``--renew`` and ``--install`` word dates the same way.
 """
 
+from __future__ import annotations
+
 import datetime
 
 from mkcert.request import REQUIRED, Record
+
+__all__ = ["OK", "WARNING", "CRITICAL", "UNKNOWN", "STATE_WORDS", "Problem", "ChainCertificate",
+           "CheckResult", "short_name", "format_moment", "days_between"]
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATE_WORDS = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
@@ -24,7 +29,8 @@ class Problem(Record):
 
 
 class ChainCertificate(Record):
-    """One certificate after the server's own, numbered as :func:`mkcert.x509.chain.chain_breaks` does (2, 3...).
+    """One certificate after the server's own, numbered from 2 as
+    :func:`mkcert.x509.chain.chain_breaks` numbers them.
 
     Fields stay None when the block cannot be parsed, so the JSON list keeps
     one entry per block and the numbers in the problems match it.
@@ -35,11 +41,11 @@ class ChainCertificate(Record):
               ("days_left", None), ("self_signed", None), ("certificate", None))
     __slots__ = tuple(name for name, _ in FIELDS)
 
-    def label(self):
+    def label(self) -> str:
         """``certificate 2 (CN=R11)``: what a problem about it calls it."""
         return f"certificate {self.position} ({short_name(self.common_name, self.subject)})"
 
-    def as_json(self):
+    def as_json(self) -> dict[str, object]:
         return {
             "subject": self.subject,
             "issuer": self.issuer,
@@ -77,14 +83,14 @@ class CheckResult(Record):
     __slots__ = tuple(name for name, _ in FIELDS)
 
     @property
-    def status(self):
+    def status(self) -> int:
         return max((p.level for p in self.problems), default=OK)
 
     @property
-    def state(self):
+    def state(self) -> str:
         return STATE_WORDS[self.status]
 
-    def line(self):
+    def line(self) -> str:
         """The one plugin-style line: state, file, subject, expiry, then problems."""
         head = f"CERT {self.state} - {self.path}: "
         if self.not_after is None:
@@ -95,15 +101,15 @@ class CheckResult(Record):
         parts += [p.text for p in self.problems if not p.text.startswith(_EXPIRY_WORDS)]
         return head + "; ".join(parts)
 
-    def short_subject(self):
+    def short_subject(self) -> str:
         """``CN=...`` when the subject has a common name (the usual case), else all of it."""
         return short_name(self.common_name, self.subject)
 
-    def chain_is_worth_a_word(self):
+    def chain_is_worth_a_word(self) -> bool:
         """Not for a lone self-signed certificate: its line stays as it always was."""
         return self.chain is not None and (self.self_signed is False or bool(self.chain))
 
-    def chain_text(self):
+    def chain_text(self) -> str:
         """``issued by CN=R11 (chain of 1 verifies, shortest-lived: CN=R11, 20 days left)``.
 
         No "; " inside, so the line still splits into findings on "; ".
@@ -121,17 +127,17 @@ class CheckResult(Record):
             text += f", shortest-lived: {name}, {_left(self.shortest_days_left)}"
         return text + ")"
 
-    def expiry_text(self):
+    def expiry_text(self) -> str:
         when = format_moment(self.not_after)
         if self.checked_at >= self.not_after:
             return f"expired {when} ({self.days_ago()} days ago)"
         return f"expires {when} ({self.days_left} days)"
 
-    def days_ago(self):
+    def days_ago(self) -> int:
         """Whole days since expiry, floored like days_left (2 days 23 hours: 2)."""
         return days_between(self.not_after, self.checked_at)
 
-    def as_json(self):
+    def as_json(self) -> dict[str, object]:
         """The --json object: every field always present (null when unknown)."""
         return {
             "path": self.path,
@@ -161,7 +167,7 @@ class CheckResult(Record):
 _EXPIRY_WORDS = ("expired", "expires in")
 
 
-def short_name(common_name, subject):
+def short_name(common_name: str | None, subject: str | None) -> str:
     """``CN=...`` when there is a common name (the usual case), else the whole name."""
     if common_name is not None:
         return f"CN={common_name}"
@@ -172,7 +178,7 @@ def _left(days):
     return "expired" if days < 0 else f"{days} days left"
 
 
-def format_moment(moment):
+def format_moment(moment: datetime.datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
 
 
@@ -180,6 +186,6 @@ def _iso(moment):
     return None if moment is None else moment.isoformat()
 
 
-def days_between(now, then):
+def days_between(now: datetime.datetime, then: datetime.datetime) -> int:
     """Whole days from ``now`` to ``then``, floored (an hour past expiry is -1)."""
     return (then - now) // datetime.timedelta(days=1)

@@ -17,13 +17,23 @@ and prints; only the standard library is imported here before the work
 starts, so the "file is fresh" path stays fast.
 """
 
+from __future__ import annotations
+
 import os
 import time
+from collections.abc import Mapping
 
 from mkcert import layout
 from mkcert.errors import MkcertError
 from mkcert.request import REQUIRED, Record
 from mkcert.x509.dhparams import NAMED_GROUPS  # no crypto import: dhparams loads libraries only when searching
+
+TYPE_CHECKING = False  # typing's flag, without importing typing
+if TYPE_CHECKING:  # names for the annotations only, never imported at run time
+    from mkcert.system.publish import Run
+
+__all__ = ["MAX_AGE_DAYS", "GNUTLS_LEVEL_BITS", "FLAVOURS", "Plan", "Outcome", "NoProgress",
+           "plan_for", "output_path", "is_fresh", "make_params", "execute"]
 
 MAX_AGE_DAYS = 25  # find FILE -mtime +25
 SECONDS_PER_DAY = 86400
@@ -49,7 +59,7 @@ class Plan(Record):
               ("size", ""), ("bits", None), ("jobs", None))
     __slots__ = tuple(name for name, _ in FIELDS)
 
-    def describe(self):
+    def describe(self) -> str:
         if self.group:
             return f"RFC 7919 group {self.group}"
         if self.flavour == "gnutls":
@@ -57,7 +67,8 @@ class Plan(Record):
         return f"{self.bits}-bit safe prime, generator 2"
 
 
-def plan_for(environ, user=None, jobs=None, group=None):
+def plan_for(environ: Mapping[str, str], user: str | None = None, jobs: int | None = None,
+             group: str | None = None) -> Plan:
     """The :class:`Plan` for the options (``--user``, ``--jobs``, ``--named-group``) and
     the environment; MkcertError for a variable that makes no sense."""
     group = group or _env_group(environ)
@@ -79,7 +90,7 @@ class Outcome(Record):
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
-def output_path(environ):
+def output_path(environ: Mapping[str, str]) -> str:
     """$TLS_DHPARAMS, or dhparams.pem in the certificates directory."""
     return environ.get("TLS_DHPARAMS") or os.path.join(layout.certsdir(environ), "dhparams.pem")
 
@@ -104,7 +115,7 @@ def _size_bits(size):
                         alternatives=f"one of {', '.join(GNUTLS_LEVEL_BITS)} or ")
 
 
-def is_fresh(path, now=None):
+def is_fresh(path: str, now: float | None = None) -> bool:
     """True if upstream's test would leave the file alone.
 
     Upstream: ``test -f FILE`` and ``find FILE -mtime +25`` prints nothing.
@@ -131,14 +142,14 @@ class NoProgress:
     end; the command line passes one that shows a spinner on a terminal.
     """
 
-    def __call__(self):
+    def __call__(self) -> None:
         pass
 
-    def done(self, message=None):
+    def done(self, message: str | None = None) -> None:
         pass
 
 
-def make_params(plan, run, progress):
+def make_params(plan: Plan, run: "Run", progress: NoProgress) -> bytes:
     """The new file's bytes, generated as the plan says (the slow part)."""
     from mkcert.x509 import dhparams
 
@@ -173,7 +184,7 @@ def _openssl_params(plan, run, progress):
         run.remove(seed)
 
 
-def execute(plan, progress=NoProgress()):
+def execute(plan: Plan, progress: NoProgress = NoProgress()) -> Outcome:
     """Make the parameters and publish them atomically; returns the :class:`Outcome`."""
     from mkcert.system import publish
 

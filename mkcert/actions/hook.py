@@ -13,16 +13,26 @@ to be restarted afterwards.
 Every result is one line with its syslog priority, handed to ``log`` as
 soon as it is known; the command (:mod:`mkcert.cli.hook`) writes it to the
 console and to syslog.  One PEM that cannot be installed does not keep the
-others on the old certificate; the exit status is 1 if any failed.  A bad
-config installs nothing at all.
+others on the old certificate; the :class:`Outcome` names those that failed
+(the command exits 1 then).  A bad config installs nothing at all.
 """
+
+from __future__ import annotations
 
 import os
 import syslog
+from collections.abc import Callable, Mapping, Sequence
 
 from mkcert import layout
 from mkcert.errors import Interrupted, MkcertError
 from mkcert.request import REQUIRED, Record
+
+TYPE_CHECKING = False  # typing's flag, without importing typing
+if TYPE_CHECKING:  # names for the annotations only, never imported at run time
+    from mkcert.readers.installconf import Entry
+
+__all__ = ["EXAMPLE", "Plan", "Outcome", "deploy", "read_entries", "lineage_taking",
+           "lineage_name", "takes"]
 
 EXAMPLE = "/usr/share/doc/courier-mkcert/examples/mkcert-install.conf"
 
@@ -46,7 +56,7 @@ class Outcome(Record):
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
-def deploy(plan, log):
+def deploy(plan: Plan, log: Callable[[int, str], None]) -> Outcome:
     """Install the renewed lineage into each PEM the config gives it to.
 
     ``log(priority, line)`` gets each result as soon as it is known, with
@@ -63,7 +73,7 @@ def deploy(plan, log):
     return install_each(matching, plan, log)
 
 
-def read_entries(path, environ):
+def read_entries(path: str, environ: Mapping[str, str]) -> list["Entry"]:
     """The config's entries; a missing, untrusted or bad config is a MkcertError."""
     from mkcert.readers.load import read_config_text
     from mkcert.readers.installconf import parse
@@ -86,7 +96,7 @@ def _refuse_untrusted(path):
                           f"private keys are written")
 
 
-def lineage_taking(pem, environ):
+def lineage_taking(pem: str, environ: Mapping[str, str]) -> str | None:
     """The lineage the config gives ``pem``; None without a config or an entry.
 
     For ``--renew``: a PEM that certbot renews through this hook is not due
@@ -102,19 +112,20 @@ def lineage_taking(pem, environ):
     return None
 
 
-def lineage_name(lineage):
+def lineage_name(lineage: str) -> str:
     """``/etc/letsencrypt/live/NAME/`` -> ``NAME``."""
     return os.path.basename(os.path.normpath(lineage))
 
 
-def takes(entry, lineage):
+def takes(entry: "Entry", lineage: str) -> bool:
     """Whether ``entry`` names the directory certbot renewed: by name, or by path."""
     if entry.lineage_is_path:
         return os.path.realpath(entry.lineage) == os.path.realpath(lineage)
     return entry.lineage == lineage_name(lineage)
 
 
-def install_each(entries, plan, log):
+def install_each(entries: Sequence["Entry"], plan: Plan,
+                 log: Callable[[int, str], None]) -> Outcome:
     """Install the lineage into each entry's PEM, one line each, and say which were refused."""
     from mkcert.actions.install import install_material, material_from_certbot
 
@@ -147,6 +158,6 @@ def install_each(entries, plan, log):
     return Outcome(tuple(installed), tuple(failed))
 
 
-def with_domains(line, domains):
+def with_domains(line: str, domains: Sequence[str]) -> str:
     """The line, followed by the names certbot renewed (when it said)."""
     return f"{line}; certbot renewed {' '.join(domains)}" if domains else line

@@ -32,14 +32,25 @@ Decisions where the issue was silent:
 * a PEM that is a symbolic link is refused, as ``--renew`` does.
 """
 
+from __future__ import annotations
+
 import datetime
 import os
 import pwd
 import stat
+from collections.abc import Sequence
 
 from mkcert.x509 import chain
 from mkcert.errors import AlreadyExists, Interrupted, MkcertError, describe
 from mkcert.request import REQUIRED, Record
+
+TYPE_CHECKING = False  # typing's flag, without importing typing
+if TYPE_CHECKING:  # names for the annotations only, never imported at run time
+    from cryptography.x509 import Certificate
+
+__all__ = ["CERTBOT_KEY", "CERTBOT_FULLCHAIN", "KEPT_LABELS", "Plan", "Material", "Outcome",
+           "install", "install_material", "material_from_certbot", "read_material", "verify",
+           "missing_issuer", "why_replaceable", "replaceable_by_others"]
 
 CERTBOT_KEY = "privkey.pem"
 CERTBOT_FULLCHAIN = "fullchain.pem"
@@ -71,20 +82,20 @@ class Material(Record):
     __slots__ = tuple(name for name, _ in FIELDS)
 
     @property
-    def leaf(self):
+    def leaf(self) -> "Certificate":
         return self.certificates[0]
 
     @property
-    def chain_paths(self):
+    def chain_paths(self) -> Sequence[str]:
         """The ``--chain`` files (none for certbot's fullchain.pem, which holds its chain)."""
         return self.cert_paths[1:]
 
     @property
-    def sources(self):
+    def sources(self) -> str:
         """The input files, for messages: ``KEY, CERT[, CHAIN...]``."""
         return ", ".join((self.key_path, *self.cert_paths))
 
-    def pem_bytes(self, trailer=b""):
+    def pem_bytes(self, trailer: bytes = b"") -> bytes:
         """Courier's layout: the key as given, the leaf, the intermediates, then ``trailer``."""
         from mkcert.x509.certificate import certificate_pem
         from mkcert.x509.inspect import certificate_der
@@ -106,7 +117,7 @@ class Outcome(Record):
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
-def material_from_certbot(live_directory):
+def material_from_certbot(live_directory: str) -> Material:
     """certbot's ``LIVEDIR/privkey.pem`` and ``LIVEDIR/fullchain.pem``."""
     if not os.path.isdir(live_directory):
         raise MkcertError(f"{live_directory}: not a directory (certbot keeps a certificate "
@@ -115,7 +126,7 @@ def material_from_certbot(live_directory):
                          os.path.join(live_directory, CERTBOT_FULLCHAIN))
 
 
-def read_material(key_path, cert_path, chain_paths=()):
+def read_material(key_path: str, cert_path: str, chain_paths: Sequence[str] = ()) -> Material:
     """Read and parse the key and certificate files; refuse what cannot be used as is."""
     key_data = _read_input(key_path, "private key", trusted=True)
     key, key_block = _parse_key(key_data, key_path)
@@ -256,7 +267,7 @@ def _parse_certificates(data, path):
     return certificates
 
 
-def verify(material, now=None):
+def verify(material: Material, now: datetime.datetime | None = None) -> None:
     """Refuse (MkcertError) a key and chain that a TLS server could not serve as they are."""
     from mkcert.actions.check_result import format_moment
     from mkcert.x509.compat import not_valid_after, not_valid_before
@@ -291,7 +302,7 @@ def verify(material, now=None):
                           f"(give the CA's intermediate certificates, certbot's chain.pem)")
 
 
-def missing_issuer(material):
+def missing_issuer(material: Material) -> str | None:
     """The leaf's issuer when no certificate given issued it; None if there is one or none is due.
 
     Only a lone leaf can lack its issuer (:func:`verify` checks every link
@@ -318,7 +329,7 @@ def _subject(certificate):
     return format_name(subject_der(certificate)) or "(empty subject)"
 
 
-def install(plan):
+def install(plan: Plan) -> Outcome:
     """``--install``: read the key and chain the plan names, and put them into its PEM.
 
     Returns the :class:`Outcome` to report; MkcertError for what cannot be installed.
@@ -330,7 +341,8 @@ def install(plan):
     return install_material(plan.pem, material, plan.user)
 
 
-def install_material(pem, material, user, now=None):
+def install_material(pem: str, material: Material, user: str,
+                     now: datetime.datetime | None = None) -> Outcome:
     """Verify ``material`` and make it the content of ``pem``; returns an :class:`Outcome`.
 
     ``user``: the owner of a new file (a replaced file keeps its owner).

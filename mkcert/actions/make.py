@@ -11,10 +11,19 @@ Like the command line, this module imports no crypto library until a
 certificate is really to be made: "already exists" stays fast.
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Callable, Sequence
 
 from mkcert.errors import AlreadyExists
-from mkcert.request import REQUIRED, Record
+from mkcert.request import REQUIRED, CertRequest, Record
+
+TYPE_CHECKING = False  # typing's flag, without importing typing
+if TYPE_CHECKING:  # names for the annotations only, never imported at run time
+    from mkcert.system.publish import Run
+
+__all__ = ["Plan", "Outcome", "make", "prepare", "produce"]
 
 
 class Plan(Record):
@@ -43,7 +52,7 @@ class Outcome(Record):
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
-def make(plan, warn):
+def make(plan: Plan, warn: Callable[[str], None]) -> Outcome:
     """The upstream run, in order, with every failure cleaned up.
 
     ``warn(text)`` is told each warning of the config as soon as it is
@@ -63,7 +72,8 @@ def make(plan, warn):
     return Outcome(certificate=produce(plan, request, extra, publish_pem))
 
 
-def prepare(plan, warn, kept_names=()):
+def prepare(plan: Plan, warn: Callable[[str], None], kept_names: Sequence[bytes] = ()
+            ) -> tuple[CertRequest, Callable[[], bytes] | None]:
     """Read the .cnf and fold in the options: all decided before any file exists.
 
     ``kept_names``: subjectAltName entries (DER) of a certificate being
@@ -96,7 +106,8 @@ def _apply_options(request, plan, kept_names=()):
         # certtool's key size comes from BITS, and its digest from the size.
         from mkcert.readers.certtool.template import bits_for_security_level, with_key_bits
 
-        request = with_key_bits(request, bits_for_security_level(plan.environ.get("BITS") or "high"))
+        bits = bits_for_security_level(plan.environ.get("BITS") or "high")
+        request = with_key_bits(request, bits)
     return request
 
 
@@ -116,7 +127,8 @@ def _extra_pem_maker(name, request, environ):
     return lambda: generate_dh_params_pem(bits)
 
 
-def produce(plan, request, extra, publish_pem):
+def produce(plan: Plan, request: CertRequest, extra: Callable[[], bytes] | None,
+            publish_pem: Callable[[bytes, "Run"], None]) -> bytes:
     """Make a key and certificate and hand the PEM bytes to ``publish_pem(data, run)``.
 
     The one pipeline behind a first run and ``--renew``: umask 077, the

@@ -34,15 +34,21 @@ Decisions where the issue was silent:
   reported.
 """
 
+from __future__ import annotations
+
 import datetime
 import stat
+from collections.abc import Callable, Mapping
 
 from mkcert.actions.defaults import RENEW_BEFORE_DAYS
 from mkcert.errors import MkcertError
+from mkcert.actions.check_result import CheckResult
 from mkcert.actions.make import Outcome, make, prepare, produce
 from mkcert.request import REQUIRED, Record
 from mkcert.system.publish import file_to_replace, kept_stat, old_path, replace_keeping_old
 from mkcert.x509.inspect import subject_alt_names
+
+__all__ = ["Plan", "Decision", "renew", "decide"]
 
 
 class Plan(Record):
@@ -60,7 +66,7 @@ class Decision(Record):
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
-def renew(plan, warn):
+def renew(plan: Plan, warn: Callable[[str], None]) -> Outcome:
     """Run ``--renew``: a first run if the PEM is missing, else renew if due.
 
     ``warn(text)`` is told the config's warnings and a mode that will not
@@ -94,7 +100,7 @@ def renew(plan, warn):
                    f"{old_path(paths.pem)}", certificate)
 
 
-def _kept_names(current, plan, path):
+def _kept_names(current: CheckResult, plan: Plan, path: str) -> list[bytes]:
     """The old certificate's subjectAltName entries, which the new one keeps.
 
     A subjectAltName that cannot be read is not silently dropped: the
@@ -111,7 +117,8 @@ def _kept_names(current, plan, path):
                           f"with only the .cnf's and --san's)") from None
 
 
-def _certbot_lineage(current, plan, pem, environ):
+def _certbot_lineage(current: CheckResult, plan: Plan, pem: str,
+                     environ: Mapping[str, str]) -> str | None:
     """The certbot lineage that renews a CA-issued ``pem`` (mkcert-install.conf), if any."""
     if current.certificate is None or current.self_signed or plan.force:
         return None
@@ -120,7 +127,8 @@ def _certbot_lineage(current, plan, pem, environ):
     return lineage_taking(pem, environ)
 
 
-def decide(current, plan, path, now=None, certbot_lineage=None):
+def decide(current: CheckResult, plan: Plan, path: str, now: datetime.datetime | None = None,
+           certbot_lineage: str | None = None) -> Decision:
     """Renew or not, from a :class:`~mkcert.actions.check_result.CheckResult` of the PEM.
 
     Raises MkcertError (exit 1) for a PEM that is due but not ours to replace.

@@ -8,10 +8,13 @@ Only argparse and the standard library are imported before the work starts:
 ``--help`` and the "file is fresh" path stay fast.
 """
 
+from __future__ import annotations
+
 import argparse
 import os
 import sys
 import time
+from collections.abc import Sequence
 
 from mkcert import __version__
 from mkcert.actions.dhparams import NoProgress, execute, is_fresh, output_path, plan_for
@@ -19,12 +22,18 @@ from mkcert.system import process
 from mkcert.x509.dhparams import NAMED_GROUPS  # no crypto import: dhparams loads libraries only when searching
 from mkcert.errors import MkcertError
 
+TYPE_CHECKING = False  # typing's flag, without importing typing
+if TYPE_CHECKING:  # names for the annotations only, never imported at run time
+    from typing import TextIO
+
+__all__ = ["PROG", "MAX_JOBS", "Progress", "build_parser", "main", "run"]
+
 PROG = "mkdhparams"
 # More searches than CPUs only compete; the limit keeps a typo from forking thousands.
 MAX_JOBS = 256
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Make Diffie-Hellman parameters for the Courier mail server "
@@ -56,21 +65,21 @@ class Progress(NoProgress):
 
     FRAMES = "|/-\\"
 
-    def __init__(self, what, stream=None, enabled=True):
+    def __init__(self, what: str, stream: "TextIO | None" = None, enabled: bool = True) -> None:
         self.stream = stream or sys.stderr
         self.enabled = enabled and _isatty(self.stream)
         self.what = what
         self.start = time.monotonic()
         self.frame = 0
 
-    def __call__(self):
+    def __call__(self) -> None:
         if not self.enabled:
             return
         elapsed = time.monotonic() - self.start
         self.frame = (self.frame + 1) % len(self.FRAMES)
         self._write(f"\r{PROG}: generating {self.what} {elapsed:6.1f}s {self.FRAMES[self.frame]}")
 
-    def done(self, message=None):
+    def done(self, message: str | None = None) -> None:
         if not self.enabled:
             return
         self._write("\r\033[K" + (f"{PROG}: {message}\n" if message else ""))
@@ -90,12 +99,13 @@ def _isatty(stream):
         return False
 
 
-def run():
+def run() -> None:
     """The entry point of ``bin/mkdhparams``: :func:`main` as the command (see :mod:`mkcert.system.process`)."""
     process.run_command(PROG, main)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run mkdhparams with ``argv`` (default: the command line); return the exit status."""
     args = build_parser().parse_args(argv)
     try:
         # Upstream's order: a fresh file ends the run before anything else is

@@ -8,12 +8,21 @@ line on standard output (a refusal on standard error) and the same line in
 syslog (facility mail, ident ``courier-mkcert``); even a bug is one line.
 """
 
+from __future__ import annotations
+
 import os
 import sys
 import syslog
+from collections.abc import Callable, Mapping
 
 from mkcert.actions.hook import Plan, deploy
 from mkcert.errors import MkcertError
+
+TYPE_CHECKING = False  # typing's flag, without importing typing
+if TYPE_CHECKING:  # names for the annotations only, never imported at run time
+    from typing import NoReturn
+
+__all__ = ["IDENT", "ConsoleAndSyslog", "main", "renewed_lineage", "run"]
 
 IDENT = "courier-mkcert"
 
@@ -21,10 +30,10 @@ IDENT = "courier-mkcert"
 class ConsoleAndSyslog:
     """``log(priority, line)``: the line to stdout (stderr for errors) and to syslog."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         syslog.openlog(IDENT, 0, syslog.LOG_MAIL)
 
-    def __call__(self, priority, line):
+    def __call__(self, priority: int, line: str) -> None:
         stream = sys.stderr if priority <= syslog.LOG_WARNING else sys.stdout
         try:
             print(line, file=stream, flush=True)
@@ -33,7 +42,7 @@ class ConsoleAndSyslog:
         syslog.syslog(priority, line)
 
 
-def run():
+def run() -> "NoReturn":
     """The entry point of ``contrib/certbot-deploy-hook``."""
     log = ConsoleAndSyslog()
     try:
@@ -47,7 +56,7 @@ def run():
     sys.exit(status)
 
 
-def main(environ, log):
+def main(environ: Mapping[str, str], log: Callable[[int, str], None]) -> int:
     """Install the renewed lineage into each PEM the config gives it to; the exit status."""
     try:
         plan = Plan(renewed_lineage(environ), tuple(environ.get("RENEWED_DOMAINS", "").split()),
@@ -59,7 +68,7 @@ def main(environ, log):
     return 1 if outcome.failed else 0
 
 
-def renewed_lineage(environ):
+def renewed_lineage(environ: Mapping[str, str]) -> str:
     """certbot's ``RENEWED_LINEAGE``, which must be an absolute path."""
     lineage = environ.get("RENEWED_LINEAGE", "")
     if not lineage:

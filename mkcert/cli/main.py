@@ -16,15 +16,27 @@ the "already exists" answer stay fast, and argparse
 plain one package scripts use.
 """
 
+from __future__ import annotations
+
 import os
 import re
 import sys
 import types
+from collections.abc import Callable, Mapping, Sequence
 
 from mkcert import layout
 from mkcert.system import process
 from mkcert.errors import AlreadyExists, Interrupted, MkcertError
 from mkcert.request import REQUIRED, Record
+
+TYPE_CHECKING = False  # typing's flag, without importing typing
+if TYPE_CHECKING:  # names for the annotations only, never imported at run time
+    import argparse
+
+    from mkcert.actions.make import Outcome
+
+__all__ = ["MULTI_CALL_NAME", "DEFAULT_OPTIONS", "DIVERTED_SUFFIX", "Paths", "main", "run",
+           "plain_options", "service_from_program", "service_paths"]
 
 MULTI_CALL_NAME = "courier"  # mkcouriercert itself
 # Every option and its value when not given; mkcert.cli.arguments' parser
@@ -45,7 +57,7 @@ _SERVICE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 DIVERTED_SUFFIX = ".courier"
 
 
-def service_from_program(program):
+def service_from_program(program: str) -> str | None:
     """``mkimapdcert`` (or ``mkimapdcert.courier``) -> ``imapd``; None for another shape."""
     match = _PROGRAM.match(os.path.basename(program).removesuffix(DIVERTED_SUFFIX))
     return match.group("name") if match else None
@@ -59,7 +71,8 @@ class Paths(Record):
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
-def service_paths(name, options, environ):
+def service_paths(name: str, options: "argparse.Namespace | types.SimpleNamespace",
+                  environ: Mapping[str, str]) -> Paths:
     """The :class:`Paths` of service ``name``, from options, environment and defaults."""
     base = options.pemfile or os.path.join(layout.certsdir(environ), name)
     if base.endswith(".pem"):
@@ -68,7 +81,8 @@ def service_paths(name, options, environ):
     return Paths(base + ".pem", base + ".rand", config, options.user or layout.mailuser(environ))
 
 
-def main(argv=None, program=None, environ=None):
+def main(argv: Sequence[str] | None = None, program: str | None = None,
+         environ: Mapping[str, str] | None = None) -> int:
     """Run the command; return the exit status."""
     program = os.path.basename(program or sys.argv[0])
     environ = os.environ if environ is None else environ
@@ -107,7 +121,7 @@ def main(argv=None, program=None, environ=None):
         return 1
 
 
-def plain_options(arguments, multi_call):
+def plain_options(arguments: Sequence[str], multi_call: bool) -> types.SimpleNamespace | None:
     """The options of ``mkNAMEcert [PEMFILE]`` / ``mkcouriercert NAME [PEMFILE]``, or None.
 
     None for anything else (an option, ``--``, an empty argument): argparse
@@ -127,7 +141,7 @@ def plain_options(arguments, multi_call):
     return options
 
 
-def run():
+def run() -> None:
     """The entry point of ``bin/mk*cert``: :func:`main` as the command, then a fast exit.
 
     See :mod:`mkcert.system.process`: a closed or full standard stream never
@@ -136,7 +150,8 @@ def run():
     process.run_command(os.path.basename(sys.argv[0]), main)
 
 
-def make(program, name, paths, options, environ):
+def make(program: str, name: str, paths: Paths,
+         options: "argparse.Namespace | types.SimpleNamespace", environ: Mapping[str, str]) -> int:
     """A first run, or ``--renew``: make the certificate and print what upstream prints."""
     from mkcert.actions.make import Plan, make as make_pem
 
@@ -154,16 +169,16 @@ def make(program, name, paths, options, environ):
     return 0
 
 
-def _warner(program, quiet):
+def _warner(program: str, quiet: bool) -> Callable[[str], None]:
     """What the actions call with a warning: it goes to stderr at once, unless quiet."""
-    def warn(text):
+    def warn(text: str) -> None:
         if not quiet:
             print(f"{program}: warning: {text}", file=sys.stderr)
 
     return warn
 
 
-def report(outcome):
+def report(outcome: "Outcome") -> None:
     """The outcome's line, then what upstream prints on success: ``openssl x509
     -subject -dates -fingerprint`` of the certificate made."""
     if outcome.message is not None:
@@ -175,7 +190,7 @@ def report(outcome):
             print(line)
 
 
-def check(paths, options):
+def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace") -> int:
     """--check: print the state of the PEM; exit with the plugin status.
 
     Whatever happens, the answer is one line (or one JSON object) and a
@@ -192,7 +207,8 @@ def check(paths, options):
     return result.status
 
 
-def install(program, paths, options):
+def install(program: str, paths: Paths,
+            options: "argparse.Namespace | types.SimpleNamespace") -> int:
     """--install: a CA's key and chain into the PEM, or exit 1 with the reason."""
     from mkcert.actions.install import Plan, install as install_pem
 
