@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from mkcert.actions import check as checkmod
+from mkcert.actions import check_result
 from mkcert.asn1 import der
 from mkcert.x509.dhparams import named_group_pem
 
@@ -119,7 +120,7 @@ def test_healthy_pem_is_ok_with_plugin_line(layout, pem):
     write_pem(pem, key=rsa_key("big", 2048))
     result = run_check(layout)  # default PEMFILE: CERTSDIR/imapd.pem
     assert result.returncode == 0, result.stdout
-    expires = checkmod.format_moment(checkmod.check_pem(str(pem)).not_after)
+    expires = check_result.format_moment(checkmod.check_pem(str(pem)).not_after)
     assert result.stdout == f"CERT OK - {pem}: CN=localhost expires {expires} (200 days)\n"
 
 
@@ -368,5 +369,5 @@ def test_tls_context_loads_a_matching_pair_and_names_a_mismatch():
 
 def test_days_left_is_floored():
     start = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-    assert checkmod.days_between(start, start + 12 * DAY + 23 * HOUR) == 12
-    assert checkmod.days_between(start, start - HOUR) == -1
+    assert check_result.days_between(start, start + 12 * DAY + 23 * HOUR) == 12
+    assert check_result.days_between(start, start - HOUR) == -1

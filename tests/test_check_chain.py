@@ -18,6 +18,7 @@ import pytest
 
 import pki
 from mkcert.actions import check as checkmod
+from mkcert.actions import check_result
 
 DAY, HOUR = pki.DAY, datetime.timedelta(hours=1)
 LEAF_NAME = "O = mkcert tests, CN = mail.example.test"
@@ -77,7 +78,7 @@ def run_json(layout, pem):
 def expiry(certificate):
     from mkcert.x509.compat import not_valid_after
 
-    return checkmod.format_moment(not_valid_after(certificate))
+    return check_result.format_moment(not_valid_after(certificate))
 
 
 # -- the openssl oracle --------------------------------------------------
@@ -141,7 +142,7 @@ def test_chain_up_to_the_root_is_ok_and_the_root_is_self_signed(pem, tmp_path):
                     chain.intermediate, chain.root]
     write_pem(pem, certificates)
     result = checkmod.check_pem(str(pem))
-    assert result.status == checkmod.OK, result.line()
+    assert result.status == check_result.OK, result.line()
     assert [entry.self_signed for entry in result.chain] == [False, True]
     assert "(chain of 2 verifies, " in result.line()
     assert openssl_verify(tmp_path, certificates)
@@ -178,7 +179,7 @@ def test_intermediate_before_the_leaf_is_critical(pem, good, tmp_path):
     certificates = list(reversed(good))  # key, intermediate, leaf
     write_pem(pem, certificates)
     result = checkmod.check_pem(str(pem))
-    assert result.status == checkmod.CRITICAL
+    assert result.status == check_result.CRITICAL
     assert result.chain_verifies is False
     assert (f"certificate 1 ({INTERMEDIATE_NAME}) is issued by {ROOT_NAME}, "
             f"but certificate 2 is {LEAF_NAME}") in [p.text for p in result.problems]
@@ -193,7 +194,7 @@ def test_misordered_intermediates_are_critical(pem, tmp_path):
                     chain.root, chain.intermediate]
     write_pem(pem, certificates)
     result = checkmod.check_pem(str(pem))
-    assert result.status == checkmod.CRITICAL
+    assert result.status == check_result.CRITICAL
     assert [p.text for p in result.problems] == [
         f"certificate 1 ({LEAF_NAME}) is issued by {INTERMEDIATE_NAME}, "
         f"but certificate 2 is {ROOT_NAME}",
@@ -251,10 +252,10 @@ def test_intermediate_not_yet_valid_is_critical(pem, tmp_path):
     certificates = [leaf_for(early, pki.Pki().intermediate_key), early]
     write_pem(pem, certificates)
     result = checkmod.check_pem(str(pem))
-    assert result.status == checkmod.CRITICAL
+    assert result.status == check_result.CRITICAL
     assert [p.text for p in result.problems] == [
         "certificate 2 (CN=mkcert test intermediate) is not yet valid: valid from "
-        + checkmod.format_moment(pki.NOW + 2 * DAY)]
+        + check_result.format_moment(pki.NOW + 2 * DAY)]
     assert not openssl_verify(tmp_path, certificates)
 
 
@@ -281,7 +282,7 @@ def test_the_leafs_own_warning_is_as_before(pem):
     write_pem(pem, [leaf, chain.intermediate])
     result = checkmod.check_pem(str(pem))
     assert [(p.level, p.text) for p in result.problems] == [
-        (checkmod.WARNING, "expires in 5 days (warning at 30)")]
+        (check_result.WARNING, "expires in 5 days (warning at 30)")]
     assert result.shortest_days_left == 5 and result.shortest_lived == LEAF_NAME
 
 
@@ -325,11 +326,11 @@ def test_damaged_chain_never_raises(pem, good, seed):
         data[where] = chooser.choice(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef0123456789+/=\n-")
     pem.write_bytes(bytes(data))
     result = checkmod.check_pem(str(pem))
-    assert result.status in (checkmod.OK, checkmod.WARNING, checkmod.CRITICAL)
+    assert result.status in (check_result.OK, check_result.WARNING, check_result.CRITICAL)
     assert "\n" not in result.line()
     json.dumps(result.as_json())
     if result.chain_verifies is False or result.chain_verifies is None and result.chain:
-        assert result.status == checkmod.CRITICAL
+        assert result.status == check_result.CRITICAL
 
 
 def test_renew_still_reads_the_result_and_refuses_a_ca_issued_chain(pem, good):

@@ -349,7 +349,7 @@ def test_config_that_is_a_directory(certbot, layout):
 
 
 def test_main_logs_one_line_per_pem_with_its_priority(certbot, layout, tmp_path):
-    from mkcert.actions import hook
+    from mkcert.cli import hook
 
     authority = pki.Pki()
     live = certbot.lineage(authority)
@@ -366,7 +366,7 @@ def test_main_logs_one_line_per_pem_with_its_priority(certbot, layout, tmp_path)
 
 
 def test_main_logs_a_missing_lineage_as_an_error(layout):
-    from mkcert.actions import hook
+    from mkcert.cli import hook
 
     logged = []
     assert hook.main(dict(layout.env), lambda *entry: logged.append(entry)) == 1
@@ -382,7 +382,7 @@ def fake_syslog(monkeypatch):
 
 
 def test_lines_go_to_syslog_as_mail_and_to_the_console(fake_syslog, capsys):
-    from mkcert.actions import hook
+    from mkcert.cli import hook
 
     log = hook.ConsoleAndSyslog()
     log(syslog.LOG_INFO, "/etc/courier/imapd.pem: installed it")
@@ -397,7 +397,7 @@ def test_lines_go_to_syslog_as_mail_and_to_the_console(fake_syslog, capsys):
 
 
 def test_a_bug_is_one_line_too(fake_syslog, capsys, monkeypatch):
-    from mkcert.actions import hook
+    from mkcert.cli import hook
 
     def broken(environ, log):
         raise RuntimeError("boom")

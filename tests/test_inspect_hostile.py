@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 import pki
 from conftest import ROOT, openssl
 from mkcert.x509 import chain
-from mkcert.actions import check, install, renew
+from mkcert.actions import check, check_result, install, renew
 from mkcert.asn1 import der
 from mkcert.errors import MkcertError
 from test_threat_helpers import assert_one_clean_line
@@ -91,7 +91,7 @@ def test_check_calls_a_damaged_chain_certificate_critical(tmp_path, authority, d
                  pki.key_pem(authority.leaf_key) + pki.cert_pem(authority.leaf)
                  + pem(UNREADABLE[damage](authority.intermediate)))
     result = check.check_pem(str(path))
-    assert result.status == check.CRITICAL, result.line()
+    assert result.status == check_result.CRITICAL, result.line()
     assert "certificate 2 of the chain cannot be parsed" in result.line() or (
         "does not verify" in result.line())
     assert "\n" not in result.line()
@@ -103,7 +103,7 @@ def test_check_calls_a_damaged_certificate_critical(tmp_path, authority, damage)
     path = write(tmp_path / "imapd.pem", pki.key_pem(authority.leaf_key)
                  + pem(UNREADABLE[damage](self_signed(authority))))
     result = check.check_pem(str(path))
-    assert result.status == check.CRITICAL, result.line()
+    assert result.status == check_result.CRITICAL, result.line()
     assert "\n" not in result.line()
 
 
@@ -130,7 +130,7 @@ def test_check_of_a_bad_version_is_critical_end_to_end(layout, tmp_path, authori
                  pki.key_pem(authority.leaf_key) + pki.cert_pem(authority.leaf)
                  + pem(with_version(authority.intermediate, 7)))
     result = layout.command("mkimapdcert", "--check", path)
-    assert result.returncode == check.CRITICAL, result.stdout
+    assert result.returncode == check_result.CRITICAL, result.stdout
     assert result.stderr == "" and result.stdout.count("\n") == 1
     assert "certificate 2 of the chain cannot be parsed: 7 is not a valid X509 version" in (
         result.stdout)
@@ -206,12 +206,13 @@ def every_reader(data, key, now):
 
     Anything but success or MkcertError propagates and fails the test.
     """
-    result = check.CheckResult(path="imapd.pem")
-    check.examine(data, result, check.DEFAULT_WARN_DAYS, now)
-    assert result.status in (check.OK, check.WARNING, check.CRITICAL), result.line()
+    findings = check.Findings(path="imapd.pem")
+    check.examine(data, findings, check.DEFAULT_WARN_DAYS, now)
+    result = findings.result()
+    assert result.status in (check_result.OK, check_result.WARNING, check_result.CRITICAL), result.line()
     assert "\n" not in result.line()
     json.dumps(result.as_json())
-    result.data = data
+    result = result.replace(data=data)
     for force in (False, True):
         options = types.SimpleNamespace(before=30, force=force)
         try:
@@ -249,7 +250,7 @@ def test_mutated_certificates_are_read_or_refused_never_raised(authority, role):
                 for n in (0, 1, 3, 7, 255)]
     for mutant in explicit + list(mutants(good, seed=SEEDS[role], count=1500)):
         states.add(every_reader(pem_of(mutant), key, pki.NOW).status)
-    assert check.CRITICAL in states  # the mutations did reach the certificate
+    assert check_result.CRITICAL in states  # the mutations did reach the certificate
 
 
 # --- a few end-to-end runs of the same: one line on stderr, no traceback --------------------
@@ -570,7 +571,7 @@ def test_a_self_signed_leaf_needs_no_chain(layout, tmp_path, authority):
 
 
 def test_the_hook_logs_the_missing_issuer_as_a_warning(layout, tmp_path, authority):
-    from mkcert.actions import hook
+    from mkcert.cli import hook
 
     live = authority.write_certbot_lineage(str(tmp_path / "letsencrypt"))
     os.unlink(os.path.join(live, "fullchain.pem"))
@@ -595,9 +596,9 @@ def material_of(loose):
 def test_a_pem_published_meanwhile_with_this_content_is_unchanged(tmp_path, loose, monkeypatch):
     pem_file = str(tmp_path / "imapd.pem")
     user = pki_user()
-    install.install(pem_file, material_of(loose), user)
+    install.install_material(pem_file, material_of(loose), user)
     first_look_sees(monkeypatch, None)  # taken before the other run published
-    outcome = install.install(pem_file, material_of(loose), user)
+    outcome = install.install_material(pem_file, material_of(loose), user)
     assert not outcome.changed and ": unchanged, it already holds " in outcome.line
     assert sorted(os.listdir(tmp_path)) == ["imapd.pem", "in"]
 
@@ -618,10 +619,10 @@ def test_a_pem_replaced_meanwhile_with_this_content_is_unchanged(tmp_path, loose
     pem_file = tmp_path / "imapd.pem"
     write(pem_file, b"the old PEM\n", 0o640)
     stale = (b"the old PEM\n", os.lstat(pem_file))
-    install.install(str(pem_file), material_of(loose), pki_user())  # the other run
+    install.install_material(str(pem_file), material_of(loose), pki_user())  # the other run
     (tmp_path / "imapd.pem.old").unlink()
     first_look_sees(monkeypatch, stale)
-    outcome = install.install(str(pem_file), material_of(loose), pki_user())
+    outcome = install.install_material(str(pem_file), material_of(loose), pki_user())
     assert not outcome.changed and ": unchanged, it already holds " in outcome.line
     assert sorted(os.listdir(tmp_path)) == ["imapd.pem", "in"]
 
@@ -631,7 +632,7 @@ def test_other_content_published_meanwhile_is_replaced_as_it_would_be_later(
     pem_file = tmp_path / "imapd.pem"
     write(pem_file, b"another run's PEM\n", 0o600)
     first_look_sees(monkeypatch, None)
-    outcome = install.install(str(pem_file), material_of(loose), pki_user())
+    outcome = install.install_material(str(pem_file), material_of(loose), pki_user())
     assert outcome.changed
     assert (tmp_path / "imapd.pem.old").read_bytes() == b"another run's PEM\n"
 

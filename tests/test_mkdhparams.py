@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from mkcert.actions import dhparams as dhaction
 from mkcert.cli import dhparams as dhcli
 from mkcert.x509 import dhparams
 
@@ -132,8 +133,8 @@ def test_is_fresh_agrees_with_find(tmp_path, age):
     path.write_bytes(b"x")
     when = time.time() - age
     os.utime(path, (when, when))
-    assert dhcli.is_fresh(str(path)) == upstream_would_skip(path)
-    assert dhcli.is_fresh(str(path)) == (age < 26 * DAY)
+    assert dhaction.is_fresh(str(path)) == upstream_would_skip(path)
+    assert dhaction.is_fresh(str(path)) == (age < 26 * DAY)
 
 
 def test_is_fresh_symlinks_like_find_and_test(tmp_path):
@@ -144,16 +145,16 @@ def test_is_fresh_symlinks_like_find_and_test(tmp_path):
     old = time.time() - 40 * DAY
     # old link, fresh target: find looks at the link itself -> stale
     os.utime(link, (old, old), follow_symlinks=False)
-    assert dhcli.is_fresh(str(link)) is upstream_would_skip(link) is False
+    assert dhaction.is_fresh(str(link)) is upstream_would_skip(link) is False
     # fresh link, old target: fresh
     os.utime(link, None, follow_symlinks=False)
     os.utime(target, (old, old))
-    assert dhcli.is_fresh(str(link)) is upstream_would_skip(link) is True
+    assert dhaction.is_fresh(str(link)) is upstream_would_skip(link) is True
     # dangling link: test -f fails -> stale
     target.unlink()
-    assert dhcli.is_fresh(str(link)) is upstream_would_skip(link) is False
-    assert dhcli.is_fresh(str(tmp_path / "missing")) is False
-    assert dhcli.is_fresh(str(tmp_path)) is False  # a directory
+    assert dhaction.is_fresh(str(link)) is upstream_would_skip(link) is False
+    assert dhaction.is_fresh(str(tmp_path / "missing")) is False
+    assert dhaction.is_fresh(str(tmp_path)) is False  # a directory
 
 
 def age_file(path, age):
@@ -361,7 +362,8 @@ def test_gnutls_flavour_certtool_failure(tmp_path):
 # --- how the environment is read -------------------------------------------------
 
 def plan(*argv, **environ):
-    return dhcli.Plan(dhcli.build_parser().parse_args(list(argv)), environ)
+    args = dhcli.build_parser().parse_args(list(argv))
+    return dhaction.plan_for(environ, user=args.user, jobs=args.jobs, group=args.named_group)
 
 
 def test_plan_defaults_follow_the_flavour():
@@ -369,8 +371,8 @@ def test_plan_defaults_follow_the_flavour():
     assert (openssl_plan.bits, openssl_plan.group) == (2048, None)
     gnutls_plan = plan()  # the default flavour is Debian's: gnutls
     assert (gnutls_plan.flavour, gnutls_plan.size, gnutls_plan.bits) == ("gnutls", "high", 3072)
-    assert dhcli._certtool_size_args(gnutls_plan.size) == ["--sec-param", "high"]
-    assert dhcli._certtool_size_args("1024") == ["--bits", "1024"]
+    assert dhaction._certtool_size_args(gnutls_plan.size) == ["--sec-param", "high"]
+    assert dhaction._certtool_size_args("1024") == ["--bits", "1024"]
     assert plan(COURIER_SSLLIB="gnutls", DH_BITS="Medium").bits == 2048
     assert plan(COURIER_SSLLIB="openssl", DH_BITS="legacy").bits == 1776
     assert plan(TLS_DHPARAMS="/x/y.pem").path == "/x/y.pem"

@@ -92,7 +92,7 @@ def test_due_self_signed_is_renewed_keeping_mode_owner_and_group(imapd, pem):
 
 
 def check_pem_old_expiry(pem):
-    from mkcert.actions.check import format_moment
+    from mkcert.actions.check_result import format_moment
 
     return format_moment(check_pem(str(pem) + ".old").not_after)
 

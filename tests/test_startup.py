@@ -73,6 +73,26 @@ def test_cli_module_imports_no_crypto(layout):
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
 
 
+def test_actions_and_commands_import_no_dataclasses_typing_or_inspect(layout):
+    """Their plans, outcomes and results are request.Records, not dataclasses.
+
+    (Reading a private key, --check and --install load cryptography's
+    serialization module, which imports dataclasses itself.)
+    """
+    import pathlib
+
+    package = pathlib.Path(__file__).resolve().parent.parent / "mkcert"
+    names = sorted(f"mkcert.{path.parent.name}.{path.stem}"
+                   for layer in ("actions", "cli") for path in (package / layer).glob("*.py")
+                   if path.stem != "__init__")
+    assert "mkcert.actions.check" in names and "mkcert.cli.hook" in names
+    result, modules = imported_modules(["-c", "import " + ", ".join(names)], layout.env)
+    assert result.returncode == 0, result.stderr
+    assert set(names) <= set(modules)
+    assert not {"dataclasses", "typing", "inspect"} & set(modules)
+    assert not [m for m in modules if m.split(".")[0] in HEAVY]
+
+
 def test_config_reader_imports_no_file_writer(layout):
     """Reading a config (as the certbot hook does) loads neither the writer nor crypto."""
     result, modules = imported_modules(["-c", "import mkcert.readers.load"], layout.env)

@@ -7,9 +7,9 @@ returns a :class:`CheckResult`; the command line prints it.  It reads the
 one file and nothing else, and never writes, so it is safe to run from
 Nagios, Icinga, a cron job or by hand as often as anyone likes.
 
-States follow the monitoring-plugin convention (0 OK, 1 WARNING,
-2 CRITICAL, 3 UNKNOWN); every finding is a :class:`Problem` with its level,
-and the result's state is the worst of them.
+Every finding is a :class:`~mkcert.actions.check_result.Problem` with its
+level, and the result's state is the worst of them; the result and how it
+is said are :mod:`mkcert.actions.check_result`.
 
 Mode decision: a PEM that others (the "other" permission bits) may read or
 write is CRITICAL, as is one its group may write; a PEM its group may read
@@ -26,21 +26,23 @@ A CA-issued certificate without any chain is not a problem by itself: a
 private CA's root may be installed on every client.
 """
 
-import collections
-import dataclasses
-import datetime
-import os
-import stat
-from typing import Optional
+from __future__ import annotations
 
+import collections
+import datetime
+import stat
+
+from mkcert.actions.check_result import (CRITICAL, UNKNOWN, WARNING, ChainCertificate,
+                                         CheckResult, Problem, days_between, format_moment)
 from mkcert.actions.defaults import CHECK_WARN_DAYS
 from mkcert.system.files import FileTooLarge, NotRegularFile, read_regular_file_with_stat
+from mkcert.request import REQUIRED, Record
 from mkcert.x509.chain import (DIGEST_BY_SIGNATURE_OID, MAX_PEM_BYTES, certificate_blocks,
                     certificate_public_key, chain_breaks, is_encrypted, is_self_signed,
                     key_matches, load_certificate, pem_blocks, private_key_blocks)
 
-OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
-STATE_WORDS = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
+__all__ = ["DEFAULT_WARN_DAYS", "Plan", "Findings", "check", "check_pem", "examine"]
+
 DEFAULT_WARN_DAYS = CHECK_WARN_DAYS
 MIN_RSA_BITS = 2048
 WEAK_DIGESTS = ("md5", "sha1")
@@ -48,198 +50,63 @@ SAN_OID = "2.5.29.17"
 COMMON_NAME_OID = "2.5.4.3"
 
 
-@dataclasses.dataclass(frozen=True)
-class Problem:
-    level: int
-    text: str
+class Plan(Record):
+    """``--check``: the PEM to examine, and how many days before expiry to warn."""
+
+    FIELDS = (("pem", REQUIRED), ("warn_days", DEFAULT_WARN_DAYS))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
 
-@dataclasses.dataclass
-class ChainCertificate:
-    """One certificate after the server's own, numbered as :func:`chain_breaks` does (2, 3...).
+def check(plan: Plan) -> CheckResult:
+    """``--check``: :func:`check_pem`, and UNKNOWN for whatever goes wrong in it.
 
-    Fields stay None when the block cannot be parsed, so the JSON list keeps
-    one entry per block and the numbers in the problems match it.
+    Never raises, not even for ^C: a monitoring plugin answers UNKNOWN
+    rather than with a traceback, since the monitor shows the first line.
+    """
+    try:
+        return check_pem(plan.pem, plan.warn_days)
+    except BaseException as exc:  # noqa: B036 - a plugin answers UNKNOWN, even to ^C
+        problem = Problem(UNKNOWN, f"check failed: {type(exc).__name__}: {exc}")
+        return CheckResult(path=plan.pem, problems=(problem,))
+
+
+class Findings:
+    """What a check has found so far: the one mutable object of an examination.
+
+    The steps below fill it in as they read the PEM, field by field and
+    problem by problem (a step that fails leaves the rest None);
+    :meth:`result` makes the :class:`CheckResult` of it, once, at the end.
     """
 
-    position: int
-    subject: Optional[str] = None
-    common_name: Optional[str] = None
-    issuer: Optional[str] = None
-    not_before: Optional[datetime.datetime] = None
-    not_after: Optional[datetime.datetime] = None
-    days_left: Optional[int] = None
-    self_signed: Optional[bool] = None
-    certificate: object = None
+    __slots__ = tuple(name for name, _ in CheckResult.FIELDS)
 
-    def label(self):
-        """``certificate 2 (CN=R11)``: what a problem about it calls it."""
-        return f"certificate {self.position} ({short_name(self.common_name, self.subject)})"
+    def __init__(self, path: str) -> None:
+        for name, default in CheckResult.FIELDS:
+            setattr(self, name, default)
+        self.path = path
+        self.problems = []
 
-    def as_json(self):
-        return {
-            "subject": self.subject,
-            "issuer": self.issuer,
-            "not_before": _iso(self.not_before),
-            "not_after": _iso(self.not_after),
-            "days_left": self.days_left,
-            "self_signed": self.self_signed,
-        }
-
-
-@dataclasses.dataclass
-class CheckResult:
-    """What :func:`check_pem` found; ``status`` is the exit status to use."""
-
-    path: str
-    problems: list = dataclasses.field(default_factory=list)
-    subject: Optional[str] = None
-    common_name: Optional[str] = None
-    issuer: Optional[str] = None
-    not_before: Optional[datetime.datetime] = None
-    not_after: Optional[datetime.datetime] = None
-    days_left: Optional[int] = None
-    self_signed: Optional[bool] = None
-    key_matches: Optional[bool] = None
-    digest: Optional[str] = None
-    key_type: Optional[str] = None
-    key_bits: Optional[int] = None
-    mode: Optional[int] = None
-    checked_at: Optional[datetime.datetime] = None
-    issuer_common_name: Optional[str] = None
-    # The certificates after the server's own ([] when there are none; None
-    # when the file could not be examined that far).
-    chain: Optional[list] = None
-    chain_verifies: Optional[bool] = None
-    shortest_days_left: Optional[int] = None
-    shortest_lived: Optional[str] = None
-    shortest_lived_common_name: Optional[str] = None
-    # Not printed: for --renew, which decides from the same reading.
-    certificate: object = None
-    data: Optional[bytes] = None
-    stat: Optional[os.stat_result] = None
-
-    @property
-    def status(self):
-        return max((p.level for p in self.problems), default=OK)
-
-    @property
-    def state(self):
-        return STATE_WORDS[self.status]
-
-    def add(self, level, text):
+    def add(self, level: int, text: str) -> None:
         self.problems.append(Problem(level, text))
 
-    def line(self):
-        """The one plugin-style line: state, file, subject, expiry, then problems."""
-        head = f"CERT {self.state} - {self.path}: "
-        if self.not_after is None:
-            return head + "; ".join(p.text for p in self.problems)
-        parts = [f"{self.short_subject()} {self.expiry_text()}"]
-        if self.chain_is_worth_a_word():
-            parts.append(self.chain_text())
-        parts += [p.text for p in self.problems if not p.text.startswith(_EXPIRY_WORDS)]
-        return head + "; ".join(parts)
-
-    def short_subject(self):
-        """``CN=...`` when the subject has a common name (the usual case), else all of it."""
-        return short_name(self.common_name, self.subject)
-
-    def chain_is_worth_a_word(self):
-        """Not for a lone self-signed certificate: its line stays as it always was."""
-        return self.chain is not None and (self.self_signed is False or bool(self.chain))
-
-    def chain_text(self):
-        """``issued by CN=R11 (chain of 1 verifies, shortest-lived: CN=R11, 20 days left)``.
-
-        No "; " inside, so the line still splits into findings on "; ".
-        """
-        who = ("self-signed" if self.self_signed
-               else f"issued by {short_name(self.issuer_common_name, self.issuer)}")
-        if not self.chain:
-            return f"{who} (no chain)"
-        count = len(self.chain)
-        verdict = {True: "verifies", False: "does not verify",
-                   None: "cannot be verified"}[self.chain_verifies]
-        text = f"{who} (chain of {count} {verdict}"
-        if self.shortest_days_left is not None:
-            name = short_name(self.shortest_lived_common_name, self.shortest_lived)
-            text += f", shortest-lived: {name}, {_left(self.shortest_days_left)}"
-        return text + ")"
-
-    def expiry_text(self):
-        when = format_moment(self.not_after)
-        if self.checked_at >= self.not_after:
-            return f"expired {when} ({self.days_ago()} days ago)"
-        return f"expires {when} ({self.days_left} days)"
-
-    def days_ago(self):
-        """Whole days since expiry, floored like days_left (2 days 23 hours: 2)."""
-        return days_between(self.not_after, self.checked_at)
-
-    def as_json(self):
-        """The --json object: every field always present (null when unknown)."""
-        return {
-            "path": self.path,
-            "status": self.state,
-            "exit_status": self.status,
-            "subject": self.subject,
-            "common_name": self.common_name,
-            "issuer": self.issuer,
-            "not_before": _iso(self.not_before),
-            "not_after": _iso(self.not_after),
-            "days_left": self.days_left,
-            "self_signed": self.self_signed,
-            "key_matches": self.key_matches,
-            "signature_digest": self.digest,
-            "key_type": self.key_type,
-            "key_bits": self.key_bits,
-            "mode": None if self.mode is None else f"{self.mode:04o}",
-            "chain": None if self.chain is None else [c.as_json() for c in self.chain],
-            "chain_verifies": self.chain_verifies,
-            "shortest_days_left": self.shortest_days_left,
-            "shortest_lived": self.shortest_lived,
-            "problems": [p.text for p in self.problems],
-        }
+    def result(self) -> CheckResult:
+        values = {name: getattr(self, name) for name, _ in CheckResult.FIELDS}
+        values["problems"] = tuple(self.problems)
+        if self.chain is not None:
+            values["chain"] = tuple(self.chain)
+        return CheckResult(**values)
 
 
-# Problems about the dates are already said by expiry_text() in the line.
-_EXPIRY_WORDS = ("expired", "expires in")
-
-
-def short_name(common_name, subject):
-    """``CN=...`` when there is a common name (the usual case), else the whole name."""
-    if common_name is not None:
-        return f"CN={common_name}"
-    return subject or "(empty subject)"
-
-
-def _left(days):
-    return "expired" if days < 0 else f"{days} days left"
-
-
-def format_moment(moment):
-    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
-
-
-def _iso(moment):
-    return None if moment is None else moment.isoformat()
-
-
-def days_between(now, then):
-    """Whole days from ``now`` to ``then``, floored (an hour past expiry is -1)."""
-    return (then - now) // datetime.timedelta(days=1)
-
-
-def check_pem(path, warn_days=DEFAULT_WARN_DAYS, now=None):
+def check_pem(path: str, warn_days: int = DEFAULT_WARN_DAYS,
+              now: datetime.datetime | None = None) -> CheckResult:
     """Examine the PEM at ``path``; never raises for anything the file contains."""
-    result = CheckResult(path=path)
+    result = Findings(path)
     data = _read(path, result)
     if data is None:
-        return result
+        return result.result()
     now = now or datetime.datetime.now(datetime.timezone.utc)
     examine(data, result, warn_days, now)
-    return result
+    return result.result()
 
 
 def _read(path, result):
@@ -278,8 +145,9 @@ def _check_mode(mode, result):
 
 
 
-def examine(data, result, warn_days, now):
-    """Fill ``result`` from the PEM bytes: certificate, key, dates, strength, TLS load."""
+def examine(data: bytes, result: Findings, warn_days: int, now: datetime.datetime) -> None:
+    """Fill ``result`` (:class:`Findings`) from the PEM bytes: certificate, key, dates,
+    strength, TLS load."""
     blocks = pem_blocks(data)
     if not blocks:
         result.add(CRITICAL, "not a PEM file (no BEGIN/END block)")
@@ -359,7 +227,7 @@ def _check_dates(certificate, result, warn_days, now):
     if now < result.not_before:
         result.add(CRITICAL, f"not yet valid: valid from {format_moment(result.not_before)}")
     if now >= result.not_after:
-        result.add(CRITICAL, f"expired {result.days_ago()} days ago")
+        result.add(CRITICAL, f"expired {days_between(result.not_after, now)} days ago")
     elif result.days_left < warn_days:
         result.add(WARNING, f"expires in {result.days_left} days (warning at {warn_days})")
 
@@ -423,22 +291,21 @@ def _chain_entry(position, block, result, now):
     from mkcert.x509.compat import not_valid_after, not_valid_before
     from mkcert.x509.inspect import format_name, issuer_der, subject_der
 
-    entry = ChainCertificate(position)
     try:
         certificate = load_certificate(block)
         # From the DER, as for the leaf: cryptography refuses some names OpenSSL writes.
-        entry.subject = format_name(subject_der(certificate))
-        entry.issuer = format_name(issuer_der(certificate))
-        entry.not_before = not_valid_before(certificate)
-        entry.not_after = not_valid_after(certificate)
+        subject = format_name(subject_der(certificate))
+        issuer = format_name(issuer_der(certificate))
+        not_before = not_valid_before(certificate)
+        not_after = not_valid_after(certificate)
     except ValueError as exc:
         result.add(CRITICAL, f"certificate {position} of the chain cannot be parsed: {exc}")
         return ChainCertificate(position)
-    entry.certificate = certificate
-    entry.common_name = _common_name(certificate, subject_der)
-    entry.days_left = days_between(now, entry.not_after)
-    entry.self_signed = is_self_signed(certificate)
-    return entry
+    return ChainCertificate(position, subject=subject,
+                            common_name=_common_name(certificate, subject_der), issuer=issuer,
+                            not_before=not_before, not_after=not_after,
+                            days_left=days_between(now, not_after),
+                            self_signed=is_self_signed(certificate), certificate=certificate)
 
 
 def _check_links(certificate, result):

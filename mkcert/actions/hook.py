@@ -5,88 +5,75 @@ certbot runs each deploy hook once per renewed certificate, with
 and ``RENEWED_DOMAINS`` (its names, blank separated) in the environment.
 The PEMs that take that lineage are listed in ``SYSCONFDIR/mkcert-install.conf``
 (:mod:`mkcert.readers.installconf`); each gets the lineage's key and full chain
-through :func:`mkcert.actions.install.install`, which checks that they belong
+through :func:`mkcert.actions.install.install_material`, which checks that they belong
 together and replaces the file atomically, keeping its mode, owner and group.
 Courier's ``couriertls`` reads the PEM for every connection, so nothing has
 to be restarted afterwards.
 
-A hook runs unattended and its output lands in certbot's log, which few
-people read, so every result is one line on standard output (a refusal on
-standard error) and the same line in syslog (facility mail, ident
-``courier-mkcert``).  One PEM that cannot be installed does not keep the
-others on the old certificate; the exit status is 1 if any failed.  A bad
-config installs nothing at all.
+Every result is one line with its syslog priority, handed to ``log`` as
+soon as it is known; the command (:mod:`mkcert.cli.hook`) writes it to the
+console and to syslog.  One PEM that cannot be installed does not keep the
+others on the old certificate; the :class:`Outcome` names those that failed
+(the command exits 1 then).  A bad config installs nothing at all.
 """
 
+from __future__ import annotations
+
 import os
-import sys
 import syslog
+from collections.abc import Callable, Mapping, Sequence
 
 from mkcert import layout
 from mkcert.errors import Interrupted, MkcertError
+from mkcert.request import REQUIRED, Record
 
-IDENT = "courier-mkcert"
+TYPE_CHECKING = False  # typing's flag, without importing typing
+if TYPE_CHECKING:  # names for the annotations only, never imported at run time
+    from mkcert.readers.installconf import Entry
+
+__all__ = ["EXAMPLE", "Plan", "Outcome", "deploy", "read_entries", "lineage_taking",
+           "lineage_name", "takes"]
+
 EXAMPLE = "/usr/share/doc/courier-mkcert/examples/mkcert-install.conf"
 
 
-class ConsoleAndSyslog:
-    """``log(priority, line)``: the line to stdout (stderr for errors) and to syslog."""
+class Plan(Record):
+    """One renewal to deploy, as certbot tells it.
 
-    def __init__(self):
-        syslog.openlog(IDENT, 0, syslog.LOG_MAIL)
+    ``lineage``: the live directory certbot renewed (an absolute path);
+    ``domains``: the names it renewed, for the log lines; ``environ``: where
+    the config and the PEMs are, and who owns a new PEM.
+    """
 
-    def __call__(self, priority, line):
-        stream = sys.stderr if priority <= syslog.LOG_WARNING else sys.stdout
-        try:
-            print(line, file=stream, flush=True)
-        except OSError:
-            pass  # certbot went away or the pipe is closed: syslog still has the line
-        syslog.syslog(priority, line)
+    FIELDS = (("lineage", REQUIRED), ("domains", ()), ("environ", REQUIRED))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
 
-def run():
-    """The entry point of ``contrib/certbot-deploy-hook``."""
-    log = ConsoleAndSyslog()
-    try:
-        status = main(os.environ, log)
-    except KeyboardInterrupt:
-        log(syslog.LOG_ERR, "interrupted")
-        status = 1
-    except Exception as exc:  # noqa: BLE001 - a hook must say what broke in one line
-        log(syslog.LOG_ERR, f"failed: {type(exc).__name__}: {exc} (this is a bug)")
-        status = 1
-    sys.exit(status)
+class Outcome(Record):
+    """The PEMs that hold the lineage now (changed or not), and those left as they were."""
+
+    FIELDS = (("installed", ()), ("failed", ()))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
 
-def main(environ, log):
-    """Install the renewed lineage into each PEM the config gives it to; the exit status."""
-    try:
-        lineage = renewed_lineage(environ)
-        config = layout.install_config(environ)
-        entries = read_entries(config, environ)
-    except MkcertError as exc:
-        log(syslog.LOG_ERR, str(exc))
-        return 1
-    matching = [entry for entry in entries if takes(entry, lineage)]
+def deploy(plan: Plan, log: Callable[[int, str], None]) -> Outcome:
+    """Install the renewed lineage into each PEM the config gives it to.
+
+    ``log(priority, line)`` gets each result as soon as it is known, with
+    its syslog priority.  A config that cannot be followed is a MkcertError,
+    before anything is installed.
+    """
+    config = layout.install_config(plan.environ)
+    entries = read_entries(config, plan.environ)
+    matching = [entry for entry in entries if takes(entry, plan.lineage)]
     if not matching:
         log(syslog.LOG_INFO, f"no PEM in {config} takes the certificate "
-                             f"{lineage_name(lineage)} ({lineage}); nothing to install")
-        return 0
-    return install_each(matching, lineage, environ, log)
+                             f"{lineage_name(plan.lineage)} ({plan.lineage}); nothing to install")
+        return Outcome()
+    return install_each(matching, plan, log)
 
 
-def renewed_lineage(environ):
-    """certbot's ``RENEWED_LINEAGE``, which must be an absolute path."""
-    lineage = environ.get("RENEWED_LINEAGE", "")
-    if not lineage:
-        raise MkcertError("not run by certbot: RENEWED_LINEAGE is not set")
-    if not os.path.isabs(lineage):
-        raise MkcertError(f"RENEWED_LINEAGE={lineage} is not an absolute path (certbot "
-                          f"sets it to the live directory, /etc/letsencrypt/live/NAME)")
-    return lineage
-
-
-def read_entries(path, environ):
+def read_entries(path: str, environ: Mapping[str, str]) -> list["Entry"]:
     """The config's entries; a missing, untrusted or bad config is a MkcertError."""
     from mkcert.readers.load import read_config_text
     from mkcert.readers.installconf import parse
@@ -109,7 +96,7 @@ def _refuse_untrusted(path):
                           f"private keys are written")
 
 
-def lineage_taking(pem, environ):
+def lineage_taking(pem: str, environ: Mapping[str, str]) -> str | None:
     """The lineage the config gives ``pem``; None without a config or an entry.
 
     For ``--renew``: a PEM that certbot renews through this hook is not due
@@ -125,50 +112,52 @@ def lineage_taking(pem, environ):
     return None
 
 
-def lineage_name(lineage):
+def lineage_name(lineage: str) -> str:
     """``/etc/letsencrypt/live/NAME/`` -> ``NAME``."""
     return os.path.basename(os.path.normpath(lineage))
 
 
-def takes(entry, lineage):
+def takes(entry: "Entry", lineage: str) -> bool:
     """Whether ``entry`` names the directory certbot renewed: by name, or by path."""
     if entry.lineage_is_path:
         return os.path.realpath(entry.lineage) == os.path.realpath(lineage)
     return entry.lineage == lineage_name(lineage)
 
 
-def install_each(entries, lineage, environ, log):
-    """Install the lineage into each entry's PEM, one line each; 1 if any was refused."""
-    from mkcert.actions.install import install, material_from_certbot
+def install_each(entries: Sequence["Entry"], plan: Plan,
+                 log: Callable[[int, str], None]) -> Outcome:
+    """Install the lineage into each entry's PEM, one line each, and say which were refused."""
+    from mkcert.actions.install import install_material, material_from_certbot
 
-    domains = environ.get("RENEWED_DOMAINS", "").split()
+    domains = plan.domains
     try:
-        material, problem = material_from_certbot(lineage), None
+        material, problem = material_from_certbot(plan.lineage), None
     except MkcertError as exc:
         material, problem = None, exc
-    user = layout.mailuser(environ)
-    failed = False
+    user = layout.mailuser(plan.environ)
+    installed, failed = [], []
     for entry in entries:
         if problem is not None:
-            failed = True
+            failed.append(entry.pem)
             log(syslog.LOG_ERR, with_domains(f"{entry.pem}: not installed: {problem}", domains))
             continue
         try:
-            outcome = install(entry.pem, material, user)
+            outcome = install_material(entry.pem, material, user)
         except Interrupted as exc:
             log(syslog.LOG_ERR, with_domains(f"{entry.pem}: not installed: {exc}", domains))
-            return 1
+            return Outcome(tuple(installed), tuple(failed + [entry.pem]))
         except MkcertError as exc:
-            failed = True
+            failed.append(entry.pem)
             log(syslog.LOG_ERR, with_domains(f"{entry.pem}: not installed: {exc}", domains))
         else:
+            installed.append(entry.pem)
             for warning in outcome.warnings:
                 log(syslog.LOG_WARNING, with_domains(f"{entry.pem}: warning: {warning}",
                                                      domains))
             log(syslog.LOG_INFO, with_domains(outcome.line, domains))
-    return 1 if failed else 0
+    return Outcome(tuple(installed), tuple(failed))
 
 
-def with_domains(line, domains):
+def with_domains(line: str, domains: Sequence[str]) -> str:
     """The line, followed by the names certbot renewed (when it said)."""
     return f"{line}; certbot renewed {' '.join(domains)}" if domains else line

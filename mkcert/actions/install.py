@@ -32,14 +32,26 @@ Decisions where the issue was silent:
 * a PEM that is a symbolic link is refused, as ``--renew`` does.
 """
 
+from __future__ import annotations
+
 import datetime
 import os
 import stat
+from collections.abc import Sequence
 
 from mkcert.system.files import FileTooLarge, NotRegularFile, read_regular_file
 from mkcert.system.trust import why_replaceable
 from mkcert.x509 import chain
 from mkcert.errors import AlreadyExists, Interrupted, MkcertError, describe
+from mkcert.request import REQUIRED, Record
+
+TYPE_CHECKING = False  # typing's flag, without importing typing
+if TYPE_CHECKING:  # names for the annotations only, never imported at run time
+    from cryptography.x509 import Certificate
+
+__all__ = ["CERTBOT_KEY", "CERTBOT_FULLCHAIN", "KEPT_LABELS", "Plan", "Material", "Outcome",
+           "install", "install_material", "material_from_certbot", "read_material", "verify",
+           "missing_issuer"]
 
 CERTBOT_KEY = "privkey.pem"
 CERTBOT_FULLCHAIN = "fullchain.pem"
@@ -48,31 +60,43 @@ CERTBOT_FULLCHAIN = "fullchain.pem"
 KEPT_LABELS = (b"DH PARAMETERS",)
 
 
-class Material:
-    """A private key and its certificates, leaf first, as read from the inputs."""
+class Plan(Record):
+    """``--install``: into ``pem`` (a new one owned by ``user``), certbot's ``from_certbot``
+    directory, or the ``key``, ``cert`` and ``chain`` files."""
 
-    def __init__(self, key, key_block, key_path, certificates, cert_paths):
-        self.key = key
-        self.key_block = key_block
-        self.key_path = key_path
-        self.certificates = certificates
-        self.cert_paths = cert_paths
+    FIELDS = (("pem", REQUIRED), ("user", REQUIRED), ("key", None), ("cert", None),
+              ("chain", ()), ("from_certbot", None))
+    __slots__ = tuple(name for name, _ in FIELDS)
+
+
+class Material(Record):
+    """A private key and its certificates, leaf first, as read from the inputs.
+
+    ``key``: the cryptography private key, ``key_block`` its PEM as it will
+    be written; ``certificates``: cryptography certificates; ``key_path`` and
+    ``cert_paths`` (``--cert`` first, then the ``--chain`` files): where they
+    came from, for messages.
+    """
+
+    FIELDS = (("key", REQUIRED), ("key_block", REQUIRED), ("key_path", REQUIRED),
+              ("certificates", REQUIRED), ("cert_paths", REQUIRED))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
     @property
-    def leaf(self):
+    def leaf(self) -> "Certificate":
         return self.certificates[0]
 
     @property
-    def chain_paths(self):
+    def chain_paths(self) -> Sequence[str]:
         """The ``--chain`` files (none for certbot's fullchain.pem, which holds its chain)."""
         return self.cert_paths[1:]
 
     @property
-    def sources(self):
+    def sources(self) -> str:
         """The input files, for messages: ``KEY, CERT[, CHAIN...]``."""
-        return ", ".join([self.key_path] + self.cert_paths)
+        return ", ".join((self.key_path, *self.cert_paths))
 
-    def pem_bytes(self, trailer=b""):
+    def pem_bytes(self, trailer: bytes = b"") -> bytes:
         """Courier's layout: the key as given, the leaf, the intermediates, then ``trailer``."""
         from mkcert.x509.certificate import certificate_pem
         from mkcert.x509.inspect import certificate_der
@@ -82,18 +106,19 @@ class Material:
         return b"".join(parts) + trailer
 
 
-class Outcome:
+class Outcome(Record):
     """What an install did: ``changed`` False when the PEM already held this content.
 
-    ``warnings``: what the admin should know although the install went
-    ahead, one line each (a certificate installed without its issuer).
+    ``line``: what to print about it; ``warnings``: what the admin should
+    know although the install went ahead, one line each (a certificate
+    installed without its issuer).
     """
 
-    def __init__(self, changed, line):
-        self.changed, self.line, self.warnings = changed, line, []
+    FIELDS = (("changed", REQUIRED), ("line", REQUIRED), ("warnings", ()))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
 
-def material_from_certbot(live_directory):
+def material_from_certbot(live_directory: str) -> Material:
     """certbot's ``LIVEDIR/privkey.pem`` and ``LIVEDIR/fullchain.pem``."""
     if not os.path.isdir(live_directory):
         raise MkcertError(f"{live_directory}: not a directory (certbot keeps a certificate "
@@ -102,7 +127,7 @@ def material_from_certbot(live_directory):
                          os.path.join(live_directory, CERTBOT_FULLCHAIN))
 
 
-def read_material(key_path, cert_path, chain_paths=()):
+def read_material(key_path: str, cert_path: str, chain_paths: Sequence[str] = ()) -> Material:
     """Read and parse the key and certificate files; refuse what cannot be used as is."""
     key_data = _read_input(key_path, "private key", trusted=True)
     key, key_block = _parse_key(key_data, key_path)
@@ -114,7 +139,7 @@ def read_material(key_path, cert_path, chain_paths=()):
             if identity not in seen:
                 seen.add(identity)
                 certificates.append(certificate)
-    return Material(key, key_block, key_path, certificates, [cert_path, *chain_paths])
+    return Material(key, key_block, key_path, tuple(certificates), (cert_path, *chain_paths))
 
 
 def _read_input(path, what, trusted=False):
@@ -186,9 +211,9 @@ def _parse_certificates(data, path):
     return certificates
 
 
-def verify(material, now=None):
+def verify(material: Material, now: datetime.datetime | None = None) -> None:
     """Refuse (MkcertError) a key and chain that a TLS server could not serve as they are."""
-    from mkcert.actions.check import format_moment
+    from mkcert.actions.check_result import format_moment
     from mkcert.x509.compat import not_valid_after, not_valid_before
 
     leaf = material.leaf
@@ -221,7 +246,7 @@ def verify(material, now=None):
                           f"(give the CA's intermediate certificates, certbot's chain.pem)")
 
 
-def missing_issuer(material):
+def missing_issuer(material: Material) -> str | None:
     """The leaf's issuer when no certificate given issued it; None if there is one or none is due.
 
     Only a lone leaf can lack its issuer (:func:`verify` checks every link
@@ -248,7 +273,20 @@ def _subject(certificate):
     return format_name(subject_der(certificate)) or "(empty subject)"
 
 
-def install(pem, material, user, now=None):
+def install(plan: Plan) -> Outcome:
+    """``--install``: read the key and chain the plan names, and put them into its PEM.
+
+    Returns the :class:`Outcome` to report; MkcertError for what cannot be installed.
+    """
+    if plan.from_certbot is not None:
+        material = material_from_certbot(plan.from_certbot)
+    else:
+        material = read_material(plan.key, plan.cert, plan.chain)
+    return install_material(plan.pem, material, plan.user)
+
+
+def install_material(pem: str, material: Material, user: str,
+                     now: datetime.datetime | None = None) -> Outcome:
     """Verify ``material`` and make it the content of ``pem``; returns an :class:`Outcome`.
 
     ``user``: the owner of a new file (a replaced file keeps its owner).
@@ -269,8 +307,7 @@ def install(pem, material, user, now=None):
         outcome = _unchanged_after_race(pem, material)
         if outcome is None:
             raise
-    outcome.warnings = _warnings(material)
-    return outcome
+    return outcome.replace(warnings=tuple(_warnings(material)))
 
 
 def _put(pem, material, user):
@@ -351,7 +388,7 @@ def _kept_blocks(old_data):
 
 def _summary(material):
     """``CN=... issued by CN=..., valid until ...`` for the one line an install prints."""
-    from mkcert.actions.check import format_moment
+    from mkcert.actions.check_result import format_moment
     from mkcert.x509.compat import not_valid_after
 
     leaf = material.leaf

@@ -3,38 +3,77 @@
 Read the ``.cnf``, fold in the options, make the key and certificate under
 umask 077 with the ``NAME.rand`` seed, and hand the PEM to a publisher that
 says how it lands (a new file, or an atomic replacement).  The command line
-(:mod:`mkcert.cli.main`) parses and dispatches; :mod:`mkcert.actions.renew` decides
-whether a PEM is due and then runs the same steps.
+(:mod:`mkcert.cli.main`) parses, builds the :class:`Plan` and prints the
+:class:`Outcome`; :mod:`mkcert.actions.renew` decides whether a PEM is due
+and then runs the same steps.
 
 Like the command line, this module imports no crypto library until a
 certificate is really to be made: "already exists" stays fast.
 """
 
+from __future__ import annotations
+
 import os
-import sys
+from collections.abc import Callable, Sequence
 
 from mkcert.errors import AlreadyExists
+from mkcert.request import REQUIRED, CertRequest, Record
+
+TYPE_CHECKING = False  # typing's flag, without importing typing
+if TYPE_CHECKING:  # names for the annotations only, never imported at run time
+    from mkcert.system.publish import Run
+
+__all__ = ["Plan", "Outcome", "make", "prepare", "produce"]
 
 
-def make(program, name, paths, options, environ):
-    """The upstream run, in order, with every failure cleaned up."""
-    if os.path.lexists(paths.pem):  # a dangling symlink counts too
-        raise AlreadyExists(paths.pem)
+class Plan(Record):
+    """What a run makes and from what, decided from the options before any work.
+
+    ``pem``, ``rand`` (upstream's seed file) and ``config`` are paths;
+    ``user`` owns a new PEM; ``environ`` is read for the config's
+    variables, ``BITS`` and the deploy hook's config; ``days`` and ``san``
+    are the options (None and () when not given).
+    """
+
+    FIELDS = (("name", REQUIRED), ("pem", REQUIRED), ("rand", REQUIRED), ("config", REQUIRED),
+              ("user", REQUIRED), ("environ", REQUIRED), ("days", None), ("san", ()))
+    __slots__ = tuple(name for name, _ in FIELDS)
+
+
+class Outcome(Record):
+    """What a run did, for the command line to print unless it is quiet.
+
+    ``message``: a line to print first (None for a first run);
+    ``certificate``: the DER of the certificate made, whose summary follows
+    as upstream prints it (None when nothing was made).
+    """
+
+    FIELDS = (("message", None), ("certificate", None))
+    __slots__ = tuple(name for name, _ in FIELDS)
+
+
+def make(plan: Plan, warn: Callable[[str], None]) -> Outcome:
+    """The upstream run, in order, with every failure cleaned up.
+
+    ``warn(text)`` is told each warning of the config as soon as it is
+    read: before the key is generated, which may take minutes.
+    """
+    if os.path.lexists(plan.pem):  # a dangling symlink counts too
+        raise AlreadyExists(plan.pem)
 
     from mkcert.system import publish
 
-    owner = publish.Owner.lookup(paths.user)
-    request, extra = prepare(program, name, paths, options, environ)
+    owner = publish.Owner.lookup(plan.user)
+    request, extra = prepare(plan, warn)
 
     def publish_pem(data, run):
-        publish.publish_new(paths.pem, data, run, owner)
+        publish.publish_new(plan.pem, data, run, owner)
 
-    certificate = produce(paths, request, extra, publish_pem)
-    report(certificate, options)
-    return 0
+    return Outcome(certificate=produce(plan, request, extra, publish_pem))
 
 
-def prepare(program, name, paths, options, environ, kept_names=()):
+def prepare(plan: Plan, warn: Callable[[str], None], kept_names: Sequence[bytes] = ()
+            ) -> tuple[CertRequest, Callable[[], bytes] | None]:
     """Read the .cnf and fold in the options: all decided before any file exists.
 
     ``kept_names``: subjectAltName entries (DER) of a certificate being
@@ -44,30 +83,19 @@ def prepare(program, name, paths, options, environ, kept_names=()):
     """
     from mkcert.readers.load import load_request
 
-    request = load_request(paths.config, environ)
-    request = _apply_options(request, options, environ, kept_names)
-    if not options.quiet:
-        for warning in request.warnings:
-            print(f"{program}: warning: {warning}", file=sys.stderr)
-    return request, _extra_pem_maker(name, request, environ)
+    request = load_request(plan.config, plan.environ)
+    request = _apply_options(request, plan, kept_names)
+    for warning in request.warnings:
+        warn(warning)
+    return request, _extra_pem_maker(plan.name, request, plan.environ)
 
 
-def report(certificate, options):
-    """What upstream prints on success: ``openssl x509 -subject -dates -fingerprint``."""
-    if options.quiet:
-        return
-    from mkcert.x509.inspect import summary_lines
-
-    for line in summary_lines(certificate):
-        print(line)
-
-
-def _apply_options(request, options, environ, kept_names=()):
+def _apply_options(request, plan, kept_names=()):
     """Fold the command line and environment into the request."""
     changes = {}
-    if options.days is not None:
-        changes.update(days=options.days, not_after=None)
-    names = list(kept_names) + list(options.san or ())
+    if plan.days is not None:
+        changes.update(days=plan.days, not_after=None)
+    names = list(kept_names) + list(plan.san or ())
     if names:
         from mkcert.readers import san
 
@@ -78,7 +106,8 @@ def _apply_options(request, options, environ, kept_names=()):
         # certtool's key size comes from BITS, and its digest from the size.
         from mkcert.readers.certtool.template import bits_for_security_level, with_key_bits
 
-        request = with_key_bits(request, bits_for_security_level(environ.get("BITS") or "high"))
+        bits = bits_for_security_level(plan.environ.get("BITS") or "high")
+        request = with_key_bits(request, bits)
     return request
 
 
@@ -98,7 +127,8 @@ def _extra_pem_maker(name, request, environ):
     return lambda: generate_dh_params_pem(bits)
 
 
-def produce(paths, request, extra, publish_pem):
+def produce(plan: Plan, request: CertRequest, extra: Callable[[], bytes] | None,
+            publish_pem: Callable[[bytes, "Run"], None]) -> bytes:
     """Make a key and certificate and hand the PEM bytes to ``publish_pem(data, run)``.
 
     The one pipeline behind a first run and ``--renew``: umask 077, the
@@ -114,12 +144,12 @@ def produce(paths, request, extra, publish_pem):
 
     request.validity()  # a bad validity is an error before any file exists
     with publish.Run() as run:
-        publish.remove_stale_temporaries(paths.pem)
-        publish.remove_stale_temporaries(paths.rand)
+        publish.remove_stale_temporaries(plan.pem)
+        publish.remove_stale_temporaries(plan.rand)
         with start_key(request.key) as search:
             # Upstream's seed file, and the certificate code, while the
             # primes are searched: neither has to wait for the other.
-            publish.write_rand_file(paths.rand, run)
+            publish.write_rand_file(plan.rand, run)
             from mkcert.x509.certificate import build_certificate_der, certificate_pem
 
             key = search.result()
@@ -130,6 +160,6 @@ def produce(paths, request, extra, publish_pem):
         # Upstream removes the seed once `openssl req` is done.  Before the
         # PEM is published rather than after: a run killed in between would
         # leave it to every later run, which answers "already exists".
-        run.remove(paths.rand)
+        run.remove(plan.rand)
         publish_pem(data, run)
     return certificate

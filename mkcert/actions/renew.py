@@ -34,55 +34,69 @@ Decisions where the issue was silent:
   reported.
 """
 
+from __future__ import annotations
+
 import datetime
-import sys
+from collections.abc import Callable, Mapping
 
 from mkcert.actions.defaults import RENEW_BEFORE_DAYS
 from mkcert.errors import MkcertError
-from mkcert.actions.make import make, prepare, produce, report
+from mkcert.actions.check_result import CheckResult
+from mkcert.actions.make import Outcome, make, prepare, produce
+from mkcert.request import REQUIRED, Record
 from mkcert.system.publish import file_to_replace
 from mkcert.system.target import Target, old_path
 from mkcert.x509.inspect import subject_alt_names
 
+__all__ = ["Plan", "Decision", "renew", "decide"]
 
-class Decision:
+
+class Plan(Record):
+    """``--renew``: the certificate to make (a :class:`mkcert.actions.make.Plan`),
+    ``before`` (days; None for the default) and ``force``."""
+
+    FIELDS = (("make", REQUIRED), ("before", None), ("force", False))
+    __slots__ = tuple(name for name, _ in FIELDS)
+
+
+class Decision(Record):
     """Whether to renew, and the reason to print either way."""
 
-    def __init__(self, due, reason):
-        self.due, self.reason = due, reason
+    FIELDS = (("due", REQUIRED), ("reason", REQUIRED))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
 
-def renew(program, name, paths, options, environ):
-    """Run ``--renew``: a first run if the PEM is missing, else renew if due."""
+def renew(plan: Plan, warn: Callable[[str], None]) -> Outcome:
+    """Run ``--renew``: a first run if the PEM is missing, else renew if due.
+
+    ``warn(text)`` is told the config's warnings and a mode that will not
+    be kept as soon as they are known: before the key is generated.
+    """
+    paths = plan.make  # the PEM, its seed and the .cnf: those of a first run
     st = file_to_replace(paths.pem, "renewing", "renew the file it points to, or put a "
                                                 "regular file in its place")
     if st is None:
-        return make(program, name, paths, options, environ)
+        return make(plan.make, warn)
 
     from mkcert.actions.check import check_pem
 
     current = check_pem(paths.pem)
-    decision = decide(current, options, paths.pem, certbot_lineage=_certbot_lineage(
-        current, options, paths.pem, environ))
+    decision = decide(current, plan, paths.pem, certbot_lineage=_certbot_lineage(
+        current, plan, paths.pem, paths.environ))
     if not decision.due:
-        if not options.quiet:
-            print(f"{paths.pem}: not due for renewal: {decision.reason}")
-        return 0
-    kept_names = _kept_names(current, options, paths.pem)
-    request, extra = prepare(program, name, paths, options, environ, kept_names)
+        return Outcome(message=f"{paths.pem}: not due for renewal: {decision.reason}")
+    kept_names = _kept_names(current, plan, paths.pem)
+    request, extra = prepare(plan.make, warn, kept_names)
     target = Target(paths.pem, current.data, current.stat)
-    if target.mode_changes and not options.quiet:
-        print(f"{program}: warning: {paths.pem} was mode {current.mode:04o}; the new one is "
-              f"{target.kept_mode:04o}", file=sys.stderr)
-    certificate = produce(paths, request, extra, target.publish)
-    if not options.quiet:
-        print(f"{paths.pem}: renewed ({decision.reason}); the previous one is "
-              f"{target.old_path}")
-    report(certificate, options)
-    return 0
+    if target.mode_changes:
+        warn(f"{paths.pem} was mode {current.mode:04o}; the new one is "
+             f"{target.kept_mode:04o}")
+    certificate = produce(plan.make, request, extra, target.publish)
+    return Outcome(f"{paths.pem}: renewed ({decision.reason}); the previous one is "
+                   f"{target.old_path}", certificate)
 
 
-def _kept_names(current, options, path):
+def _kept_names(current: CheckResult, plan: Plan, path: str) -> list[bytes]:
     """The old certificate's subjectAltName entries, which the new one keeps.
 
     A subjectAltName that cannot be read is not silently dropped: the
@@ -93,23 +107,25 @@ def _kept_names(current, options, path):
     try:
         return subject_alt_names(current.certificate)
     except ValueError as exc:
-        if options.force:
+        if plan.force:
             return []
         raise MkcertError(f"{path}: {exc}; not renewing without its names (--force renews "
                           f"with only the .cnf's and --san's)") from None
 
 
-def _certbot_lineage(current, options, pem, environ):
+def _certbot_lineage(current: CheckResult, plan: Plan, pem: str,
+                     environ: Mapping[str, str]) -> str | None:
     """The certbot lineage that renews a CA-issued ``pem`` (mkcert-install.conf), if any."""
-    if current.certificate is None or current.self_signed or options.force:
+    if current.certificate is None or current.self_signed or plan.force:
         return None
     from mkcert.actions.hook import lineage_taking
 
     return lineage_taking(pem, environ)
 
 
-def decide(current, options, path, now=None, certbot_lineage=None):
-    """Renew or not, from a :class:`~mkcert.actions.check.CheckResult` of the PEM.
+def decide(current: CheckResult, plan: Plan, path: str, now: datetime.datetime | None = None,
+           certbot_lineage: str | None = None) -> Decision:
+    """Renew or not, from a :class:`~mkcert.actions.check_result.CheckResult` of the PEM.
 
     Raises MkcertError (exit 1) for a PEM that is due but not ours to replace.
     ``certbot_lineage``: the certbot certificate the deploy hook installs
@@ -118,16 +134,16 @@ def decide(current, options, path, now=None, certbot_lineage=None):
     time before expiry as the timer looks, and the timer must not fail in
     between); once it has expired, certbot did not renew it, and that is.
     """
-    from mkcert.actions.check import format_moment
+    from mkcert.actions.check_result import format_moment
 
-    before = options.before if options.before is not None else RENEW_BEFORE_DAYS
+    before = plan.before if plan.before is not None else RENEW_BEFORE_DAYS
     if current.certificate is None:
         problem = "; ".join(p.text for p in current.problems)
         if current.data is None:
             raise MkcertError(f"{path}: {problem}; not replacing it, not even with --force, "
                               f"since {old_path(path)} could not keep it (move it away, and "
                               f"--renew makes a new one)")
-        if options.force:
+        if plan.force:
             return Decision(True, f"forced; it was unusable: {problem}")
         raise MkcertError(f"{path}: {problem}; not replacing a file that may not be "
                           f"a certificate of ours (--force replaces it)")
@@ -139,20 +155,18 @@ def decide(current, options, path, now=None, certbot_lineage=None):
     elif left <= datetime.timedelta(days=before):
         reason = f"{expiry}, within {before} days" if left.total_seconds() > 0 else (
             f"expired {format_moment(current.not_after)}")
-    elif options.force:
+    elif plan.force:
         reason = f"forced; it {expiry}"
     else:
         return Decision(False, f"{expiry} ({current.days_left} days left; renewing "
                                f"within {before} days)")
     valid_now = current.not_before <= now < current.not_after
-    if not current.self_signed and not options.force and certbot_lineage and valid_now:
+    if not current.self_signed and not plan.force and certbot_lineage and valid_now:
         return Decision(False, f"{expiry} ({current.days_left} days left); certbot renews it "
                                f"(lineage {certbot_lineage} in mkcert-install.conf)")
-    if not current.self_signed and not options.force:
+    if not current.self_signed and not plan.force:
         raise MkcertError(
             f"{path}: not renewing: issued by {current.issuer or '(empty name)'}, not "
             f"self-signed; a new self-signed certificate would replace what your CA "
             f"issued (--force does that anyway)")
     return Decision(True, reason)
-
-

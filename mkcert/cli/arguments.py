@@ -7,31 +7,41 @@ the shell script it replaces, so :func:`mkcert.cli.main.plain_options` answers
 those, and a test proves both give the same options.
 """
 
+from __future__ import annotations
+
 import argparse
 import datetime
 import sys
+from collections.abc import Sequence
 
 from mkcert import __version__, layout
 from mkcert.actions.defaults import CHECK_WARN_DAYS, RENEW_BEFORE_DAYS
 
+TYPE_CHECKING = False  # typing's flag, without importing typing
+if TYPE_CHECKING:  # names for the annotations only, never imported at run time
+    from typing import NoReturn
 
-def days_argument(text):
+__all__ = ["Parser", "build_parser", "parse", "number_argument", "days_argument",
+           "warn_argument", "before_argument", "san_argument", "days_to_the_year_9999"]
+
+
+def days_argument(text: str) -> int:
     """--days: a whole number of days from 1 to what still ends by the year 9999."""
     return number_argument(text, "--days", 1, days_to_the_year_9999(),
                             "(days; more would end after the year 9999, X.509's last)")
 
 
-def warn_argument(text):
+def warn_argument(text: str) -> int:
     """--warn: a whole number of days, 0 or more, within X.509's dates."""
     return number_argument(text, "--warn", 0, days_to_the_year_9999(), "(days)")
 
 
-def before_argument(text):
+def before_argument(text: str) -> int:
     """--before: a whole number of days, 0 or more, within X.509's dates."""
     return number_argument(text, "--before", 0, days_to_the_year_9999(), "(days)")
 
 
-def days_to_the_year_9999():
+def days_to_the_year_9999() -> int:
     """The most days from now that still end within X.509's last year."""
     from mkcert.request import LATEST
 
@@ -48,7 +58,7 @@ def number_argument(text: str, option: str, minimum: int, maximum: int, unit: st
         raise argparse.ArgumentTypeError(exc.reason) from None
 
 
-def san_argument(text):
+def san_argument(text: str) -> bytes:
     """--san: the GeneralName DER (mkcert.readers.san, and its ipaddress, only when used)."""
     from mkcert.readers.san import parse_argument
 
@@ -64,12 +74,12 @@ class Parser(argparse.ArgumentParser):
 
     usage_status = 2
 
-    def error(self, message):
+    def error(self, message: str) -> "NoReturn":
         self.print_usage(sys.stderr)
         self.exit(self.usage_status, f"{self.prog}: error: {message}\n")
 
 
-def build_parser(program, multi_call):
+def build_parser(program: str, multi_call: bool) -> Parser:
     parser = Parser(
         prog=program,
         description="Make a self-signed key and certificate for a Courier service, "
@@ -150,7 +160,7 @@ def _add_install_options(parser):
                             "(e.g. /etc/letsencrypt/live/mail.example.org)")
 
 
-def parse(program, multi_call, arguments):
+def parse(program: str, multi_call: bool, arguments: Sequence[str]) -> argparse.Namespace:
     """The options of a command line that :func:`mkcert.cli.main.plain_options` did not answer."""
     parser = build_parser(program, multi_call)
     if "--check" in arguments:

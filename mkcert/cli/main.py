@@ -6,21 +6,37 @@ and a symlink ``mktestdcert -> mkcouriercert`` makes ``testd.pem`` from
 ``testd.cnf``.  Run under its own name, ``mkcouriercert`` takes NAME as its
 first argument: ``mkcouriercert imapd [PEMFILE]``.
 
-This module parses, dispatches and reports (the pipeline that makes a
-certificate is :mod:`mkcert.actions.make`); it imports no crypto library until a
-certificate is really to be made or read, so ``--help`` and the "already
-exists" answer stay fast, and argparse (:mod:`mkcert.cli.arguments`) only
-when the command line is more than the plain one package scripts use.
+This module parses, gives each action of :mod:`mkcert.actions` (make,
+renew, check, install) its plan, and prints the outcome it returns, with
+the exit status; the warnings an action tells as it goes are printed at
+once, since a key may take minutes after them.  It imports no crypto
+library until a certificate is really to be made or read, so ``--help`` and
+the "already exists" answer stay fast, and argparse
+(:mod:`mkcert.cli.arguments`) only when the command line is more than the
+plain one package scripts use.
 """
+
+from __future__ import annotations
 
 import os
 import re
 import sys
 import types
+from collections.abc import Callable, Mapping, Sequence
 
 from mkcert import layout
 from mkcert.system import process
 from mkcert.errors import AlreadyExists, Interrupted, MkcertError
+from mkcert.request import REQUIRED, Record
+
+TYPE_CHECKING = False  # typing's flag, without importing typing
+if TYPE_CHECKING:  # names for the annotations only, never imported at run time
+    import argparse
+
+    from mkcert.actions.make import Outcome
+
+__all__ = ["MULTI_CALL_NAME", "DEFAULT_OPTIONS", "DIVERTED_SUFFIX", "Paths", "main", "run",
+           "plain_options", "service_from_program", "service_paths"]
 
 MULTI_CALL_NAME = "courier"  # mkcouriercert itself
 # Every option and its value when not given; mkcert.cli.arguments' parser
@@ -41,28 +57,32 @@ _SERVICE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 DIVERTED_SUFFIX = ".courier"
 
 
-def service_from_program(program):
+def service_from_program(program: str) -> str | None:
     """``mkimapdcert`` (or ``mkimapdcert.courier``) -> ``imapd``; None for another shape."""
     match = _PROGRAM.match(os.path.basename(program).removesuffix(DIVERTED_SUFFIX))
     return match.group("name") if match else None
 
 
-class Paths:
-    """Where this run reads and writes, from options, environment and defaults."""
+class Paths(Record):
+    """Where this run reads and writes: the PEM, its seed file and the .cnf, and
+    the owner of a new PEM (see :func:`service_paths`)."""
 
-    def __init__(self, name, options, environ):
-        base = options.pemfile or os.path.join(layout.certsdir(environ), name)
-        if base.endswith(".pem"):
-            base = base[:-len(".pem")]
-        self.base = base
-        self.pem = base + ".pem"
-        self.rand = base + ".rand"
-        self.config = options.config or os.path.join(layout.sysconfdir(environ),
-                                                     name + ".cnf")
-        self.user = options.user or layout.mailuser(environ)
+    FIELDS = (("pem", REQUIRED), ("rand", REQUIRED), ("config", REQUIRED), ("user", REQUIRED))
+    __slots__ = tuple(name for name, _ in FIELDS)
 
 
-def main(argv=None, program=None, environ=None):
+def service_paths(name: str, options: "argparse.Namespace | types.SimpleNamespace",
+                  environ: Mapping[str, str]) -> Paths:
+    """The :class:`Paths` of service ``name``, from options, environment and defaults."""
+    base = options.pemfile or os.path.join(layout.certsdir(environ), name)
+    if base.endswith(".pem"):
+        base = base[:-len(".pem")]
+    config = options.config or os.path.join(layout.sysconfdir(environ), name + ".cnf")
+    return Paths(base + ".pem", base + ".rand", config, options.user or layout.mailuser(environ))
+
+
+def main(argv: Sequence[str] | None = None, program: str | None = None,
+         environ: Mapping[str, str] | None = None) -> int:
     """Run the command; return the exit status."""
     program = os.path.basename(program or sys.argv[0])
     environ = os.environ if environ is None else environ
@@ -79,18 +99,13 @@ def main(argv=None, program=None, environ=None):
         if not _SERVICE.match(name):
             print(f"{program}: not a service name: {name!r}", file=sys.stderr)
             return 2
+    paths = service_paths(name, options, environ)
     if options.check:
-        return check(Paths(name, options, environ), options)
+        return check(paths, options)
     try:
         if options.install:
-            return install(program, Paths(name, options, environ), options)
-        if options.renew:
-            from mkcert.actions.renew import renew
-
-            return renew(program, name, Paths(name, options, environ), options, environ)
-        from mkcert.actions.make import make
-
-        return make(program, name, Paths(name, options, environ), options, environ)
+            return install(program, paths, options)
+        return make(program, name, paths, options, environ)
     except AlreadyExists as exc:
         # Upstream says this on stdout, and package scripts may grep for it.
         print(exc)
@@ -106,11 +121,14 @@ def main(argv=None, program=None, environ=None):
         return 1
 
 
-def plain_options(arguments, multi_call):
+def plain_options(arguments: Sequence[str], multi_call: bool) -> types.SimpleNamespace | None:
     """The options of ``mkNAMEcert [PEMFILE]`` / ``mkcouriercert NAME [PEMFILE]``, or None.
 
     None for anything else (an option, ``--``, an empty argument): argparse
-    decides those.
+    decides those.  A SimpleNamespace, like argparse's Namespace, rather
+    than a Record: both answers are the same kind of object, read the same
+    way and compared with ``vars()``, and options stay in the command line
+    (the actions get plans).
     """
     positional = ["name", "pemfile"] if multi_call else ["pemfile"]
     if len(arguments) > len(positional) or (multi_call and not arguments):
@@ -123,7 +141,7 @@ def plain_options(arguments, multi_call):
     return options
 
 
-def run():
+def run() -> None:
     """The entry point of ``bin/mk*cert``: :func:`main` as the command, then a fast exit.
 
     See :mod:`mkcert.system.process`: a closed or full standard stream never
@@ -132,7 +150,47 @@ def run():
     process.run_command(os.path.basename(sys.argv[0]), main)
 
 
-def check(paths, options):
+def make(program: str, name: str, paths: Paths,
+         options: "argparse.Namespace | types.SimpleNamespace", environ: Mapping[str, str]) -> int:
+    """A first run, or ``--renew``: make the certificate and print what upstream prints."""
+    from mkcert.actions.make import Plan, make as make_pem
+
+    plan = Plan(name, paths.pem, paths.rand, paths.config, paths.user, environ,
+                options.days, tuple(options.san or ()))
+    warn = _warner(program, options.quiet)
+    if options.renew:
+        from mkcert.actions.renew import Plan as RenewPlan, renew
+
+        outcome = renew(RenewPlan(plan, options.before, options.force), warn)
+    else:
+        outcome = make_pem(plan, warn)
+    if not options.quiet:
+        report(outcome)
+    return 0
+
+
+def _warner(program: str, quiet: bool) -> Callable[[str], None]:
+    """What the actions call with a warning: it goes to stderr at once, unless quiet."""
+    def warn(text: str) -> None:
+        if not quiet:
+            print(f"{program}: warning: {text}", file=sys.stderr)
+
+    return warn
+
+
+def report(outcome: "Outcome") -> None:
+    """The outcome's line, then what upstream prints on success: ``openssl x509
+    -subject -dates -fingerprint`` of the certificate made."""
+    if outcome.message is not None:
+        print(outcome.message)
+    if outcome.certificate is not None:
+        from mkcert.x509.inspect import summary_lines
+
+        for line in summary_lines(outcome.certificate):
+            print(line)
+
+
+def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace") -> int:
     """--check: print the state of the PEM; exit with the plugin status.
 
     Whatever happens, the answer is one line (or one JSON object) and a
@@ -140,29 +198,22 @@ def check(paths, options):
     """
     import json
 
+    from mkcert.actions.check import Plan, check as check_pem
     from mkcert.actions.defaults import CHECK_WARN_DAYS
-    from mkcert.actions.check import UNKNOWN, CheckResult, check_pem
 
-    warn = CHECK_WARN_DAYS if options.warn is None else options.warn
-    try:
-        result = check_pem(paths.pem, warn)
-    except BaseException as exc:  # noqa: B036 - a plugin answers UNKNOWN, even to ^C
-        result = CheckResult(path=paths.pem)
-        result.add(UNKNOWN, f"check failed: {type(exc).__name__}: {exc}")
+    warn_days = CHECK_WARN_DAYS if options.warn is None else options.warn
+    result = check_pem(Plan(paths.pem, warn_days))
     print(json.dumps(result.as_json(), sort_keys=True) if options.json else result.line())
     return result.status
 
 
-def install(program, paths, options):
+def install(program: str, paths: Paths,
+            options: "argparse.Namespace | types.SimpleNamespace") -> int:
     """--install: a CA's key and chain into the PEM, or exit 1 with the reason."""
-    from mkcert.actions.install import install as install_material
-    from mkcert.actions.install import material_from_certbot, read_material
+    from mkcert.actions.install import Plan, install as install_pem
 
-    if options.from_certbot is not None:
-        material = material_from_certbot(options.from_certbot)
-    else:
-        material = read_material(options.key, options.cert, options.chain or ())
-    outcome = install_material(paths.pem, material, paths.user)
+    outcome = install_pem(Plan(paths.pem, paths.user, options.key, options.cert,
+                               tuple(options.chain or ()), options.from_certbot))
     if not options.quiet:
         for warning in outcome.warnings:
             print(f"{program}: warning: {warning}", file=sys.stderr)
