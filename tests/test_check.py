@@ -298,7 +298,7 @@ def test_unreadable_is_critical(pem, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(checkmod.os, "open", refuse)
+    monkeypatch.setattr(os, "open", refuse)  # the one reader, mkcert.system.files, opens with os.open
     result = checkmod.check_pem(str(pem))
     assert (result.status, result.line()) == (
         2, f"CERT CRITICAL - {pem}: cannot read: Permission denied")
