@@ -135,7 +135,9 @@ def _avoidable(modules):
 # The package's own modules each certificate path may load: the budget in
 # modules.  Code moved out of a module on the path brings its new module
 # here (mkcert.actions.make from the command line, dn_strings from the req
-# reader, digests from the certificate builder); nothing else joins.  The
+# reader, digests from the certificate builder, the certtool reader's options,
+# subject, serial_and_validity and extensions from its template module);
+# nothing else joins.  The
 # layer packages themselves (mkcert.x509, ...) hold a docstring and no code:
 # test_layer_packages_hold_no_code keeps them so.
 LAYER_PACKAGES = {"mkcert.asn1", "mkcert.system", "mkcert.readers", "mkcert.x509",
@@ -153,9 +155,13 @@ _COMMON_PATH = LAYER_PACKAGES | {
 OPENSSL_PATH_MODULES = _COMMON_PATH | {
     "mkcert.readers.openssl", "mkcert.readers.openssl.syntax", "mkcert.readers.openssl.req",
     "mkcert.readers.openssl.dn_strings", "mkcert.readers.openssl.extensions"}
+# The certtool reader's parts that every template needs; its policies, name
+# constraints, otherNames and raw extensions load only for templates naming them.
 CERTTOOL_PATH_MODULES = _COMMON_PATH | {
     "mkcert.readers.number", "mkcert.readers.certtool", "mkcert.readers.certtool.seclevel",
-    "mkcert.readers.certtool.template"}
+    "mkcert.readers.certtool.template", "mkcert.readers.certtool.options",
+    "mkcert.readers.certtool.subject", "mkcert.readers.certtool.serial_and_validity",
+    "mkcert.readers.certtool.extensions"}
 
 
 def test_layer_packages_hold_no_code():

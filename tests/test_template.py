@@ -18,8 +18,10 @@ from conftest import data_files
 from mkcert.asn1 import der
 from mkcert.errors import ConfigError, MkcertError
 from mkcert.request import IA5_STRING, PRINTABLE_STRING, UTF8_STRING, KeyContext
-from mkcert.readers.certtool.template import (NO_WELL_DEFINED_EXPIRATION, bits_for_security_level,
-                             read_template, scan, subject_key_identifier)
+from mkcert.readers.certtool.extensions import subject_key_identifier
+from mkcert.readers.certtool.options import scan
+from mkcert.readers.certtool.serial_and_validity import NO_WELL_DEFINED_EXPIRATION
+from mkcert.readers.certtool.template import bits_for_security_level, read_template
 
 PATH = "/etc/courier/imapd.cnf"
 UTC = datetime.timezone.utc
