@@ -37,10 +37,10 @@ import datetime
 
 from mkcert.readers.detect import CERTTOOL_KEYS
 from mkcert.errors import shorten
-from mkcert.request import CertRequest, KeySpec
+from mkcert.request import CertRequest
 from mkcert.readers.certtool.extensions import extensions_of
 from mkcert.readers.certtool.options import Template, scan
-from mkcert.readers.certtool.seclevel import bits_for_security_level, certtool_digest  # noqa: F401  (CLI API)
+from mkcert.readers.certtool.seclevel import CERTTOOL_KEY, certtool_digest
 from mkcert.readers.certtool.serial_and_validity import serial_of, validity_of
 from mkcert.readers.certtool.subject import refuse_empty_subject, subject_of
 
@@ -84,10 +84,6 @@ UNSUPPORTED = frozenset("""
     subject_unique_id issuer_unique_id
 """.split())
 
-# certtool's own default key: it writes PKCS#1 ("BEGIN RSA PRIVATE KEY").
-CERTTOOL_KEY = KeySpec(algorithm="rsa", bits=bits_for_security_level("high"),
-                       pem_format="pkcs1")
-
 
 # --- The request ---------------------------------------------------------
 
@@ -125,16 +121,6 @@ def read_template(text: str, path: str | None = None, now: datetime.datetime | N
         flavour="gnutls",
     )
     return request.replace(warnings=tuple(template.warnings))
-
-
-def with_key_bits(request, bits):
-    """``request`` with an RSA key of ``bits``, signed as certtool would sign it.
-
-    certtool picks the signature digest from the key size (SHA-384 from
-    4096 bits on), so the size from ``BITS`` must change both.
-    """
-    key = request.key.replace(bits=bits)
-    return request.replace(key=key, digest=certtool_digest(bits))
 
 
 def _check_names(template):
