@@ -13,7 +13,6 @@ The key and digest certtool makes a certificate with (its default key,
 :func:`with_key_bits`) follow from the same table, so they live here too.
 """
 
-from mkcert.readers.number import whole_number
 from mkcert.request import MAX_RSA_BITS, MIN_RSA_BITS, KeySpec
 
 # Each level: the RSA key size certtool generates for it, and the digest
@@ -52,6 +51,8 @@ def bits_for_security_level(value):
     bits = RSA_BITS_BY_LEVEL.get(text.lower())
     if bits is not None:
         return bits
+    from mkcert.readers.number import whole_number  # only a BITS that is not a level
+
     names = ", ".join(n for n in RSA_BITS_BY_LEVEL if n != "normal")
     return whole_number(text, "BITS", MIN_RSA_BITS, MAX_RSA_BITS, unit="(bits of an RSA key)",
                         alternatives=f"a GnuTLS security level ({names}) or ")
