@@ -64,9 +64,7 @@ def certtool_certificate(template, key_path, tmp_path):
 
 def tbs_fields(certificate):
     """TBSCertificate members: version, serial, signature, issuer, validity, subject, spki, [3]."""
-    tbs = certificate.tbs_certificate_bytes
-    _, body, _ = der.read_tlv(tbs)
-    return der.children(tbs[body:])
+    return der.members(certificate.tbs_certificate_bytes)
 
 
 def read(path):

@@ -6,7 +6,9 @@ uid, dc, each ``dn_oid`` and pkcs9_email, one attribute per RDN; each value
 gets the string type GnuTLS gives its attribute.
 """
 
-from mkcert.asn1.oids import COMMON_NAME
+from mkcert.asn1.oids import (COMMON_NAME, COUNTRY_NAME, DOMAIN_COMPONENT, EMAIL_ADDRESS,
+                              JURISDICTION_COUNTRY_NAME, LOCALITY_NAME, ORGANIZATION_NAME,
+                              ORGANIZATIONAL_UNIT_NAME, STATE_OR_PROVINCE_NAME, USER_ID)
 from mkcert.errors import ConfigError, shorten
 from mkcert.request import IA5_STRING, PRINTABLE_STRING, UTF8_STRING, Attribute
 from mkcert.readers.certtool.options import oid_and_value, require_utf8
@@ -58,16 +60,16 @@ OID_BY_NAME = {name.lower(): oid for oid, (name, _) in ATTRIBUTE_TYPES.items()}
 
 # The subject attributes certtool writes after a ``dn``, in this order.
 SUBJECT_ORDER = (
-    ("country", "2.5.4.6"),
-    ("state", "2.5.4.8"),
-    ("locality", "2.5.4.7"),
-    ("organization", "2.5.4.10"),
-    ("unit", "2.5.4.11"),
-    ("cn", "2.5.4.3"),
-    ("uid", "0.9.2342.19200300.100.1.1"),
-    ("dc", "0.9.2342.19200300.100.1.25"),
+    ("country", COUNTRY_NAME),
+    ("state", STATE_OR_PROVINCE_NAME),
+    ("locality", LOCALITY_NAME),
+    ("organization", ORGANIZATION_NAME),
+    ("unit", ORGANIZATIONAL_UNIT_NAME),
+    ("cn", COMMON_NAME),
+    ("uid", USER_ID),
+    ("dc", DOMAIN_COMPONENT),
     ("dn_oid", None),  # each names its own attribute
-    ("pkcs9_email", "1.2.840.113549.1.9.1"),
+    ("pkcs9_email", EMAIL_ADDRESS),
 )
 # Every option that puts something into the subject.
 SUBJECT_OPTIONS = frozenset(name for name, _ in SUBJECT_ORDER) | {"dn", "o", "ou"}
@@ -82,7 +84,7 @@ _NUMERIC = frozenset("0123456789 ")
 
 # A country is two letters (ISO 3166); certtool takes any length, but
 # cryptography, which --check reads certificates with, insists on two.
-_LENGTH_LIMITS = {"2.5.4.6": (2, 2), "1.3.6.1.4.1.311.60.2.1.3": (2, 2)}
+_LENGTH_LIMITS = {COUNTRY_NAME: (2, 2), JURISDICTION_COUNTRY_NAME: (2, 2)}
 
 # RFC 5280's ub-common-name.  certtool writes a longer CN, and OpenSSL
 # (s_client, verify, python's ssl), GnuTLS (gnutls-cli) and cryptography
