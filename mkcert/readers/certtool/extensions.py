@@ -8,6 +8,8 @@ name constraints, raw DER, otherNames) are made by modules of their own,
 which only the templates naming them load.
 """
 
+from __future__ import annotations
+
 import re
 
 from mkcert.asn1 import der, general_names as gn
@@ -17,8 +19,11 @@ from mkcert.asn1.oids import (AUTHORITY_INFO_ACCESS, BASIC_CONSTRAINTS, CA_ISSUE
                               NAME_CONSTRAINTS, OCSP, OCSP_SIGNING, SERVER_AUTH, SUBJECT_ALT_NAME,
                               SUBJECT_KEY_IDENTIFIER, TIME_STAMPING, TLS_FEATURE)
 from mkcert.errors import shorten
-from mkcert.request import Extension
-from mkcert.readers.certtool.options import ia5_name, ip_name, numeric_option, object_identifier
+from mkcert.request import Extension, KeyContext
+from mkcert.readers.certtool.options import (Option, Template, ia5_name, ip_name,
+                                             numeric_option, object_identifier)
+
+__all__ = ["extensions_of", "subject_key_identifier"]
 
 # keyUsage bit positions (RFC 5280 4.2.1.3).
 DIGITAL_SIGNATURE, NON_REPUDIATION, KEY_ENCIPHERMENT = 0, 1, 2
@@ -43,12 +48,12 @@ class _ExtensionSet:
         self.items = {}  # oid -> list of parts, in insertion order
         self.raw = {}  # oid -> the add_extension option that gave its DER
 
-    def add(self, oid, *parts):
+    def add(self, oid: str, *parts: bytes) -> None:
         if oid in self.raw:
             self._conflict(self.raw[oid], oid)
         self.items.setdefault(oid, []).extend(parts)
 
-    def set_raw(self, oid, value, option):
+    def set_raw(self, oid: str, value: tuple[bytes, bool], option: Option) -> None:
         """An add_extension value: a later one for the same OID overwrites it in place."""
         if oid in self.items and oid not in self.raw:
             self._conflict(option, oid)
@@ -63,7 +68,7 @@ class _ExtensionSet:
                                    "by mkcert")
 
 
-def extensions_of(template):
+def extensions_of(template: Template) -> tuple[Extension, ...]:
     """The extensions certtool adds, in certtool's order (checked against it).
 
     Each step below is one stage of certtool's --generate-self-signed, in
@@ -186,7 +191,7 @@ def _extension(oid, parts, template, ca, usage, raw):
     return Extension(oid, der=der.sequence(*parts))
 
 
-def subject_key_identifier(context):
+def subject_key_identifier(context: KeyContext) -> bytes:
     """SHA-1 over the whole DER SubjectPublicKeyInfo, as GnuTLS computes it.
 
     RFC 5280's method 1 hashes only the public key BIT STRING; GnuTLS's

@@ -3,11 +3,15 @@
 Few templates have them, so only those load this module.
 """
 
+from __future__ import annotations
+
 import re
 
 from mkcert.asn1 import der, general_names as gn
 from mkcert.errors import shorten
-from mkcert.readers.certtool.options import ia5_name
+from mkcert.readers.certtool.options import Template, ia5_name
+
+__all__ = ["name_constraints"]
 
 # (option, GeneralName choice) in certtool's order: permitted before excluded,
 # IP addresses, then DNS names, then e-mail.
@@ -19,7 +23,7 @@ NAME_CONSTRAINT_OPTIONS = (
 )
 
 
-def name_constraints(template):
+def name_constraints(template: Template) -> bytes | None:
     """permittedSubtrees [0], excludedSubtrees [1]: one GeneralSubtree per option.
 
     None when no option gives a subtree.

@@ -3,17 +3,22 @@
 GnuTLS's cfg parser turns the template's text into ``name = value`` pairs
 (:func:`scan`); certtool then looks each name up exactly, takes the first
 of a repeated single-valued option and all of a multi-valued one
-(:class:`Template`), and reads numbers, OIDs and strings in its own way
-(the value readers at the end).  Every other module of the reader builds on
-these, and names the file and line of an option it refuses through
-:meth:`Template.fail`.
+(:class:`Template`), and reads numbers, OIDs, strings and names in its
+own way (the value readers at the end).  Every other module of the reader
+builds on these, and names the file and line of an option it refuses
+through :meth:`Template.fail`.
 """
+
+from __future__ import annotations
 
 import re
 
 from mkcert.asn1 import der, general_names as gn
 from mkcert.errors import ConfigError, shorten
 from mkcert.request import REQUIRED, Record
+
+__all__ = ["Option", "Template", "scan", "numeric_option", "object_identifier", "oid_and_value",
+           "require_utf8", "ia5_name", "ip_name"]
 
 
 class Option(Record):
@@ -49,7 +54,7 @@ class _Scanner:
         self.warnings = []
         self._counted_to, self._line = 0, 1
 
-    def line_at(self, pos):
+    def line_at(self, pos: int) -> int:
         """The line of ``pos``, counted on from the last answer.
 
         Positions asked about mostly grow, so a template of many lines costs
@@ -61,10 +66,10 @@ class _Scanner:
         self._counted_to = pos
         return self._line
 
-    def peek(self):
+    def peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""
 
-    def options(self):
+    def options(self) -> list[Option]:
         found = []
         while True:
             self._skip_blanks_and_comments()
@@ -198,7 +203,7 @@ def _rest_of_character(character):
     return character.encode("utf-8", "surrogateescape")[1:].decode("utf-8", "surrogateescape")
 
 
-def scan(text, path=None):
+def scan(text: str, path: str | None = None) -> tuple[list[Option], list[str]]:
     """The options of a template, in file order, and the scanner's warnings."""
     scanner = _Scanner(text, path)
     return scanner.options(), scanner.warnings
@@ -207,37 +212,39 @@ def scan(text, path=None):
 class Template:
     """The options of one template, looked up the way certtool looks them up."""
 
-    def __init__(self, options, path, warnings):
+    def __init__(self, options: list[Option], path: str | None, warnings: list[str]):
         self.options = options
         self.path = path
         self.warnings = warnings
 
-    def where(self, option):
+    def where(self, option: Option) -> str:
         return f"{self.path}:{option.line}"
 
-    def warn(self, option, text):
+    def warn(self, option: Option, text: str) -> None:
         self.warnings.append(f"{self.where(option)}: {text}")
 
-    def fail(self, option, text):
+    def fail(self, option: Option, text: str) -> None:
+        """Raise the :class:`ConfigError` that names the option's file and line."""
         raise ConfigError(text, self.path, option.line)
 
-    def first(self, name):
+    def first(self, name: str) -> Option | None:
         for option in self.options:
             if option.name == name:
                 return option
         return None
 
-    def all(self, name):
+    def all(self, name: str) -> list[Option]:
         return [option for option in self.options if option.name == name]
 
-    def has(self, name):
+    def has(self, name: str) -> bool:
         return self.first(name) is not None
 
 
 # --- Values, as certtool reads them ---------------------------------------
 
-def numeric_option(template, name):
-    """A numeric option as certtool reads it (a leading decimal number), or None."""
+def numeric_option(template: Template, name: str) -> tuple[int | None, Option | None]:
+    """(value, option) of a numeric option as certtool reads it (a leading decimal
+    number), or (None, None) without one."""
     option = template.first(name)
     if option is None:
         return None, None
@@ -253,7 +260,8 @@ def numeric_option(template, name):
     return value, option
 
 
-def object_identifier(template, option):
+def object_identifier(template: Template, option: Option) -> bytes:
+    """The option's dotted OID, DER-encoded."""
     text = option.value
     if not re.fullmatch(r"[0-9]+(\.[0-9]+)+", text):
         template.fail(option, f"'{shorten(text)}' is not an object identifier "
@@ -264,7 +272,7 @@ def object_identifier(template, option):
         template.fail(option, f"'{shorten(text)}' is not a valid object identifier")
 
 
-def oid_and_value(template, option):
+def oid_and_value(template: Template, option: Option) -> tuple[str, str]:
     """``OID value``: split at the first space (a tab only if there is no space).
 
     certtool splits exactly so: "2.5.4.3\t x" has a space, so its OID is
@@ -277,14 +285,15 @@ def oid_and_value(template, option):
     return text[:cut], text[cut + 1:].lstrip(" \t")
 
 
-def require_utf8(template, option):
+def require_utf8(template: Template, option: Option) -> None:
+    """Refuse a value with bytes that are not UTF-8 (the scanner keeps them as surrogates)."""
     try:
         option.value.encode("utf-8")
     except UnicodeEncodeError:
         template.fail(option, f"'{option.name}' is not valid UTF-8")
 
 
-def ia5_name(template, option, choice, empty_ok=False):
+def ia5_name(template: Template, option: Option, choice: int, empty_ok: bool = False) -> bytes:
     """A DNS name, URI or e-mail address (``choice``): ASCII, as certtool writes it."""
     value = option.value
     if value == "" and not empty_ok:
@@ -296,7 +305,7 @@ def ia5_name(template, option, choice, empty_ok=False):
     return gn.general_name(choice, value.encode("ascii"))
 
 
-def ip_name(template, option):
+def ip_name(template: Template, option: Option) -> bytes:
     """An IPv4 or IPv6 address in the text form inet_pton reads."""
     import ipaddress  # only templates with ip_address pay for it
 

@@ -4,18 +4,22 @@ Few templates have one, so only those load this module (from
 :mod:`mkcert.readers.certtool.extensions`).
 """
 
+from __future__ import annotations
+
 import re
 
 from mkcert.asn1 import der, general_names as gn
 from mkcert.asn1.oids import KRB5_PRINCIPAL, XMPP_ADDR
 from mkcert.errors import shorten
 from mkcert.request import UTF8_STRING
-from mkcert.readers.certtool.options import oid_and_value, require_utf8
+from mkcert.readers.certtool.options import Option, Template, oid_and_value, require_utf8
+
+__all__ = ["other_name"]
 
 GENERAL_STRING = 0x1B  # the string type of Kerberos names (RFC 4120)
 
 
-def other_name(template, option):
+def other_name(template: Template, option: Option) -> bytes:
     """The otherName one of the extensions module's ``OTHER_NAME_OPTIONS`` gives."""
     if option.name == "krb5_principal":
         return _krb5_principal(template, option)

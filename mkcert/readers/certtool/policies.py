@@ -3,17 +3,23 @@
 Few templates name a policy, so only those load this module.
 """
 
+from __future__ import annotations
+
 import re
+from collections.abc import Iterator
 
 from mkcert.asn1 import der
 from mkcert.asn1.oids import (CERTIFICATE_POLICIES, CPS_QUALIFIER, INHIBIT_ANY_POLICY,
                               USER_NOTICE_QUALIFIER)
 from mkcert.errors import shorten
 from mkcert.request import IA5_STRING, UTF8_STRING
-from mkcert.readers.certtool.options import numeric_option, object_identifier, require_utf8
+from mkcert.readers.certtool.options import (Template, numeric_option, object_identifier,
+                                             require_utf8)
+
+__all__ = ["policy_extensions", "policy_used"]
 
 
-def policy_extensions(template):
+def policy_extensions(template: Template) -> Iterator[tuple[str, bytes]]:
     """inhibitAnyPolicy, then certificatePolicies from policy1 up to the first gap.
 
     (extension OID, value) pairs, made one at a time: certtool stops at the
@@ -43,7 +49,7 @@ def policy_extensions(template):
         yield CERTIFICATE_POLICIES, der.sequence(*policy)
 
 
-def policy_used(template, name):
+def policy_used(template: Template, name: str) -> bool:
     """Whether certtool reads the ``policy*`` option ``name``: policy1 to policy8
     and their _txt and _url, as far as no policyN before it is missing."""
     match = re.fullmatch(r"policy([1-8])(_txt|_url)?", name)

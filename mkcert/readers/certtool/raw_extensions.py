@@ -3,14 +3,18 @@
 Few templates have one, so only those load this module.
 """
 
+from __future__ import annotations
+
 import re
 
 from mkcert.asn1 import der
 from mkcert.errors import shorten
-from mkcert.readers.certtool.options import oid_and_value
+from mkcert.readers.certtool.options import Option, Template, oid_and_value
+
+__all__ = ["raw_extension"]
 
 
-def raw_extension(template, option):
+def raw_extension(template: Template, option: Option) -> tuple[str, bytes]:
     """``add_extension = OID hex`` (or ``OID octet_string(hex)``): (OID, DER as given).
 
     The OID and the value are split as for dn_oid.

@@ -13,7 +13,12 @@ The key and digest certtool makes a certificate with (its default key,
 :func:`with_key_bits`) follow from the same table, so they live here too.
 """
 
-from mkcert.request import MAX_RSA_BITS, MIN_RSA_BITS, KeySpec
+from __future__ import annotations
+
+from mkcert.request import MAX_RSA_BITS, MIN_RSA_BITS, CertRequest, KeySpec
+
+__all__ = ["LEVELS", "DEFAULT_LEVEL", "CERTTOOL_KEY", "bits_for_security_level",
+           "certtool_digest", "with_key_bits"]
 
 # Each level: the RSA key size certtool generates for it, and the digest
 # certtool signs with for a key of up to that size.  GnuTLS picks the SHA-2
@@ -40,7 +45,7 @@ CERTTOOL_KEY = KeySpec(algorithm="rsa", bits=RSA_BITS_BY_LEVEL[DEFAULT_LEVEL],
                        pem_format="pkcs1")
 
 
-def bits_for_security_level(value):
+def bits_for_security_level(value: str | int) -> int:
     """RSA key size for ``BITS``: a level name (any case) or a number of bits.
 
     Raises :class:`MkcertError` for anything else, including a number of
@@ -58,7 +63,7 @@ def bits_for_security_level(value):
                         alternatives=f"a GnuTLS security level ({names}) or ")
 
 
-def certtool_digest(bits):
+def certtool_digest(bits: int) -> str:
     """The digest certtool 3.7 signs a self-signed certificate with, for an RSA key."""
     for size, digest in sorted(LEVELS.values()):
         if bits <= size:
@@ -66,7 +71,7 @@ def certtool_digest(bits):
     return DIGEST_PAST_THE_LAST_LEVEL
 
 
-def with_key_bits(request, bits):
+def with_key_bits(request: CertRequest, bits: int) -> CertRequest:
     """``request`` with an RSA key of ``bits``, signed as certtool would sign it.
 
     certtool picks the signature digest from the key size (SHA-384 from

@@ -7,11 +7,15 @@ moment certtool runs, clamped to X.509's last second; the start is
 date parser takes most often.
 """
 
+from __future__ import annotations
+
 import datetime
 import re
 
 from mkcert.errors import shorten
-from mkcert.readers.certtool.options import numeric_option
+from mkcert.readers.certtool.options import Template, numeric_option
+
+__all__ = ["NO_WELL_DEFINED_EXPIRATION", "serial_of", "validity_of"]
 
 # certtool stores serials as at most 20 octets (RFC 5280 4.1.2.2) and reads
 # decimal serials into a signed 64-bit integer.
@@ -24,7 +28,7 @@ NO_WELL_DEFINED_EXPIRATION = datetime.datetime(
     9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
 
 
-def serial_of(template):
+def serial_of(template: Template) -> int | None:
     """certtool's serial: decimal, or ``0x`` + hex octets read as two's complement.
 
     ``001`` is decimal 1.  ``0x80`` is -128 to certtool (the octets are
@@ -59,7 +63,8 @@ def serial_of(template):
     return value
 
 
-def validity_of(template, now):
+def validity_of(template: Template, now: datetime.datetime | None
+                ) -> tuple[datetime.datetime | None, datetime.datetime | None, int]:
     """(not_before, not_after, days) with certtool's meaning of each option.
 
     certtool computes the end as now + expiration_days (from the moment it

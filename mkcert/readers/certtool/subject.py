@@ -6,12 +6,16 @@ uid, dc, each ``dn_oid`` and pkcs9_email, one attribute per RDN; each value
 gets the string type GnuTLS gives its attribute.
 """
 
+from __future__ import annotations
+
 from mkcert.asn1.oids import (COMMON_NAME, COUNTRY_NAME, DOMAIN_COMPONENT, EMAIL_ADDRESS,
                               JURISDICTION_COUNTRY_NAME, LOCALITY_NAME, ORGANIZATION_NAME,
                               ORGANIZATIONAL_UNIT_NAME, STATE_OR_PROVINCE_NAME, USER_ID)
 from mkcert.errors import ConfigError, shorten
 from mkcert.request import IA5_STRING, PRINTABLE_STRING, UTF8_STRING, Attribute
-from mkcert.readers.certtool.options import oid_and_value, require_utf8
+from mkcert.readers.certtool.options import Template, oid_and_value, require_utf8
+
+__all__ = ["subject_of", "refuse_empty_subject"]
 
 # The name attributes GnuTLS can write (its OID table), with the name the
 # ``dn`` option knows each by, and the string type GnuTLS gives its value:
@@ -98,7 +102,7 @@ _TAGS = {"printable": PRINTABLE_STRING, "ia5": IA5_STRING, "utf8": UTF8_STRING,
          "numeric": NUMERIC_STRING}
 
 
-def subject_of(template):
+def subject_of(template: Template) -> tuple[tuple[Attribute, ...], ...]:
     """The subject: a ``dn`` string's attributes, then the single options."""
     rdns = list(_dn_string(template))
     for name, oid in SUBJECT_ORDER:
@@ -111,8 +115,8 @@ def subject_of(template):
     return tuple(rdns)
 
 
-def refuse_empty_subject(template):
-    """Say that the subject is empty, and why, if a name only differs in case."""
+def refuse_empty_subject(template: Template) -> None:
+    """Raise the error for an empty subject, saying why if a name only differs in case."""
     hint = ""
     for option in template.options:
         if option.name.lower() in SUBJECT_OPTIONS:  # only a different case

@@ -33,6 +33,8 @@ modules beside it read the parts: :mod:`~mkcert.readers.certtool.options`
 Pure: text in, request out, no I/O and no crypto import (start-up time).
 """
 
+from __future__ import annotations
+
 import datetime
 
 from mkcert.readers.detect import CERTTOOL_KEYS
@@ -43,6 +45,8 @@ from mkcert.readers.certtool.options import Template, scan
 from mkcert.readers.certtool.seclevel import CERTTOOL_KEY, certtool_digest
 from mkcert.readers.certtool.serial_and_validity import serial_of, validity_of
 from mkcert.readers.certtool.subject import refuse_empty_subject, subject_of
+
+__all__ = ["read_template"]
 
 # --- What certtool knows -------------------------------------------------
 
