@@ -17,7 +17,8 @@ from test_template_certtool import certtool_certificate
 from mkcert.x509 import compat
 from mkcert.x509.certificate import build_certificate
 from mkcert.readers.detect import detect_format
-from mkcert.readers.certtool.template import read_template, scan
+from mkcert.readers.certtool.options import scan
+from mkcert.readers.certtool.template import read_template
 
 pytestmark = pytest.mark.debian
 

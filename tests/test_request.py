@@ -13,7 +13,7 @@ import pytest
 
 from mkcert.request import (IA5_STRING, UTF8_STRING, Attribute, CertRequest, Extension,
                             KeyContext, KeySpec)
-from mkcert.readers.certtool.template import Option
+from mkcert.readers.certtool.options import Option
 
 
 def test_keywords_positions_and_defaults():

@@ -64,9 +64,7 @@ def certtool_certificate(template, key_path, tmp_path):
 
 def tbs_fields(certificate):
     """TBSCertificate members: version, serial, signature, issuer, validity, subject, spki, [3]."""
-    tbs = certificate.tbs_certificate_bytes
-    _, body, _ = der.read_tlv(tbs)
-    return der.children(tbs[body:])
+    return der.members(certificate.tbs_certificate_bytes)
 
 
 def read(path):
@@ -134,7 +132,7 @@ def test_digest_follows_key_size_as_in_certtool(bits, digest, tmp_path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from mkcert.readers.certtool.template import with_key_bits
+    from mkcert.readers.certtool.seclevel import with_key_bits
 
     if bits == 16384:  # minutes to generate: a fixed test key
         key_path = os.path.join(HERE, "templates", "keys", "rsa16384.pem")

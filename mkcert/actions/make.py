@@ -104,7 +104,7 @@ def _apply_options(request, plan, kept_names=()):
         request = request.replace(**changes)
     if request.flavour == "gnutls":
         # certtool's key size comes from BITS, and its digest from the size.
-        from mkcert.readers.certtool.template import bits_for_security_level, with_key_bits
+        from mkcert.readers.certtool.seclevel import bits_for_security_level, with_key_bits
 
         bits = bits_for_security_level(plan.environ.get("BITS") or "high")
         request = with_key_bits(request, bits)

@@ -21,9 +21,13 @@ so OpenSSL ``req`` settings there count as much as a ``[ req ]`` section.
 Pure function, no I/O, no crypto import: it runs on every start-up.
 """
 
+from __future__ import annotations
+
 import re
 
 from mkcert.errors import ConfigError, shorten
+
+__all__ = ["CERTTOOL_KEYS", "detect_format"]
 
 # "[ name ]" with optional spaces; OpenSSL also allows a trailing comment.
 _SECTION = re.compile(r"^\s*\[\s*([^\]]*?)\s*\]\s*(?:#.*)?$")
@@ -87,7 +91,7 @@ def _meaningful_lines(text):
             yield number, stripped
 
 
-def detect_format(text, path=None):
+def detect_format(text: str, path: str | None = None) -> str:
     """Return ``"openssl"`` or ``"gnutls"`` for the config ``text``.
 
     Raises :class:`ConfigError` naming the offending line when the file is

@@ -21,7 +21,11 @@ Nothing but :mod:`mkcert.errors` is imported: the command line may load this
 before it decides anything else, and no crypto library may come with it.
 """
 
+from __future__ import annotations
+
 from mkcert.errors import MkcertError
+
+__all__ = ["NumberError", "whole_number", "is_ascii_digits"]
 
 SHOWN_CHARACTERS = 40  # of a rejected value in the message; the rest is elided
 

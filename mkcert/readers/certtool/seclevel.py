@@ -8,32 +8,44 @@ for each name (checked by running it; note ``legacy`` is an odd 1776 and
 regard to case, accepts ``normal`` as another name for ``medium``, and
 refuses everything else, numbers included; an admin who wrote a number of
 bits for the OpenSSL scripts gets that number from us instead of a failure.
+
+The key and digest certtool makes a certificate with (its default key,
+:func:`with_key_bits`) follow from the same table, so they live here too.
 """
 
-from mkcert.readers.number import whole_number
-from mkcert.request import MAX_RSA_BITS, MIN_RSA_BITS
+from __future__ import annotations
 
-RSA_BITS_BY_LEVEL = {
-    "low": 1024,
-    "legacy": 1776,
-    "medium": 2048,
-    "normal": 2048,
-    "high": 3072,
-    "ultra": 8192,
-    "future": 15360,
+from mkcert.request import MAX_RSA_BITS, MIN_RSA_BITS, CertRequest, KeySpec
+
+__all__ = ["LEVELS", "DEFAULT_LEVEL", "CERTTOOL_KEY", "bits_for_security_level",
+           "certtool_digest", "with_key_bits"]
+
+# Each level: the RSA key size certtool generates for it, and the digest
+# certtool signs with for a key of up to that size.  GnuTLS picks the SHA-2
+# matching the key's strength (NIST SP 800-57): the first level, smallest
+# first, whose size reaches the key's decides.  Checked with certtool: 3072
+# bits sign with SHA-256, 4096 and 8192 with SHA-384, 8200 with SHA-512;
+# past the last level (15360) GnuTLS falls back to SHA-256.
+LEVELS = {
+    "low": (1024, "sha256"),
+    "legacy": (1776, "sha256"),
+    "medium": (2048, "sha256"),
+    "normal": (2048, "sha256"),
+    "high": (3072, "sha256"),
+    "ultra": (8192, "sha384"),
+    "future": (15360, "sha512"),
 }
+RSA_BITS_BY_LEVEL = {level: bits for level, (bits, _) in LEVELS.items()}
+DIGEST_PAST_THE_LAST_LEVEL = "sha256"
 
 DEFAULT_LEVEL = "high"
 
-
-# GnuTLS signs with the SHA-2 matching the key's strength (NIST SP 800-57):
-# the first level whose RSA size reaches the key's decides.  Checked with
-# certtool: 3072 bits sign with SHA-256, 4096 and 8192 with SHA-384, 8200
-# with SHA-512; past the last level (15360) GnuTLS falls back to SHA-256.
-_DIGEST_BY_LEVEL_SIZE = ((3072, "sha256"), (8192, "sha384"), (15360, "sha512"))
+# certtool's own default key: it writes PKCS#1 ("BEGIN RSA PRIVATE KEY").
+CERTTOOL_KEY = KeySpec(algorithm="rsa", bits=RSA_BITS_BY_LEVEL[DEFAULT_LEVEL],
+                       pem_format="pkcs1")
 
 
-def bits_for_security_level(value):
+def bits_for_security_level(value: str | int) -> int:
     """RSA key size for ``BITS``: a level name (any case) or a number of bits.
 
     Raises :class:`MkcertError` for anything else, including a number of
@@ -44,14 +56,26 @@ def bits_for_security_level(value):
     bits = RSA_BITS_BY_LEVEL.get(text.lower())
     if bits is not None:
         return bits
+    from mkcert.readers.number import whole_number  # only a BITS that is not a level
+
     names = ", ".join(n for n in RSA_BITS_BY_LEVEL if n != "normal")
     return whole_number(text, "BITS", MIN_RSA_BITS, MAX_RSA_BITS, unit="(bits of an RSA key)",
                         alternatives=f"a GnuTLS security level ({names}) or ")
 
 
-def certtool_digest(bits):
+def certtool_digest(bits: int) -> str:
     """The digest certtool 3.7 signs a self-signed certificate with, for an RSA key."""
-    for limit, digest in _DIGEST_BY_LEVEL_SIZE:
-        if bits <= limit:
+    for size, digest in sorted(LEVELS.values()):
+        if bits <= size:
             return digest
-    return "sha256"
+    return DIGEST_PAST_THE_LAST_LEVEL
+
+
+def with_key_bits(request: CertRequest, bits: int) -> CertRequest:
+    """``request`` with an RSA key of ``bits``, signed as certtool would sign it.
+
+    certtool picks the signature digest from the key size (SHA-384 from
+    4096 bits on), so the size from ``BITS`` must change both.
+    """
+    key = request.key.replace(bits=bits)
+    return request.replace(key=key, digest=certtool_digest(bits))
