@@ -64,10 +64,8 @@ def random_serial():
 
 def key_context(public_key, subject, serial):
     spki = public_key_info(public_key.public_numbers())
-    _, body, _ = der.read_tlv(spki)
-    algorithm, bit_string = der.children(spki[body:])
-    _, start, end = der.read_tlv(bit_string)
-    key_bits = bit_string[start + 1:end]
+    _, subject_public_key = der.members(spki)  # after the AlgorithmIdentifier
+    key_bits = der.content(subject_public_key)[1:]  # after the count of unused bits (0)
     return KeyContext(public_key_info=spki, public_key_bits=key_bits,
                       subject=subject, serial=serial,
                       public_key_bits_sha1=digest("sha1", key_bits),
@@ -127,8 +125,8 @@ def x509_time(moment):
     """UTCTime through 2049, GeneralizedTime after (RFC 5280, 4.1.2.5)."""
     moment = moment.astimezone(datetime.timezone.utc)
     if 1950 <= moment.year < 2050:
-        return der.tlv(0x17, moment.strftime("%y%m%d%H%M%SZ").encode("ascii"))
-    return der.tlv(0x18, f"{moment.year:04d}{moment:%m%d%H%M%S}Z".encode("ascii"))
+        return der.tlv(der.UTC_TIME, moment.strftime("%y%m%d%H%M%SZ").encode("ascii"))
+    return der.tlv(der.GENERALIZED_TIME, f"{moment.year:04d}{moment:%m%d%H%M%S}Z".encode("ascii"))
 
 
 def build_certificate(request, key, now=None):

@@ -17,6 +17,8 @@ No file I/O: callers read the bytes and decide what a finding means.
 import bisect
 import re
 
+from mkcert.asn1 import der
+
 # Signature algorithm OIDs, by the digest they use (RSA PKCS#1 v1.5 and
 # ECDSA); what is not here is reported by its OID and never warned about.
 DIGEST_BY_SIGNATURE_OID = {
@@ -278,7 +280,8 @@ PSS_DIGESTS = {
     "2.16.840.1.101.3.4.2.2": "sha384",
     "2.16.840.1.101.3.4.2.3": "sha512",
 }
-_CONTEXT_0, _CONTEXT_1, _CONTEXT_2 = 0xA0, 0xA1, 0xA2
+# The fields of RSASSA-PSS-params, each an explicit tag around one value.
+_HASH_ALGORITHM, _MASK_GEN_ALGORITHM, _SALT_LENGTH = (der.context_tag(n) for n in range(3))
 
 
 def pss_parameters(certificate):
@@ -286,39 +289,26 @@ def pss_parameters(certificate):
 
     Raises ValueError for parameters outside RFC 4055's hash algorithms.
     """
-    from mkcert.asn1 import der
     from mkcert.x509.inspect import certificate_der
 
-    whole = certificate_der(certificate)
-    algorithm = _content_members(whole)[1]
-    members = _content_members(algorithm)
+    signature_algorithm = der.members(certificate_der(certificate))[1]
+    parameters = der.members(signature_algorithm)[1:]
     digest, mask_digest, salt = "sha1", "sha1", 20
-    if len(members) > 1:
-        for field in _content_members(members[1]):
-            inner = _content_members(field)[0]  # explicit tag around one value
-            if field[0] == _CONTEXT_0:
-                digest = _pss_digest(_content_members(inner)[0])
-            elif field[0] == _CONTEXT_1:
-                mask_digest = _pss_digest(_content_members(_content_members(inner)[1])[0])
-            elif field[0] == _CONTEXT_2:
-                _, start, end = der.read_tlv(inner)
-                salt = int.from_bytes(inner[start:end], "big")
+    if parameters:
+        for field in der.members(parameters[0]):
+            value = der.members(field)[0]
+            if field[0] == _HASH_ALGORITHM:
+                digest = _pss_digest(value)
+            elif field[0] == _MASK_GEN_ALGORITHM:  # MGF1, whose parameter is its hash
+                mask_digest = _pss_digest(der.members(value)[1])
+            elif field[0] == _SALT_LENGTH:
+                salt = int.from_bytes(der.content(value), "big")
     return digest, mask_digest, salt
 
 
-def _content_members(encoded):
-    from mkcert.asn1 import der
-
-    _, start, end = der.read_tlv(encoded)
-    return der.children(encoded[start:end])
-
-
-def _pss_digest(encoded_oid):
-    from mkcert.asn1 import der
-    from mkcert.x509.inspect import _decode_oid
-
-    _, start, end = der.read_tlv(encoded_oid)
-    dotted = _decode_oid(encoded_oid[start:end])
+def _pss_digest(algorithm_identifier):
+    """The digest name of an RFC 4055 hash AlgorithmIdentifier."""
+    dotted = der.read_oid(der.members(algorithm_identifier)[0])
     if dotted not in PSS_DIGESTS:
         raise ValueError(f"RSA-PSS with hash {dotted}")
     return PSS_DIGESTS[dotted]

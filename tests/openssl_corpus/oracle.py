@@ -216,7 +216,6 @@ def raw_extensions(certificate):
     decipherOnly without keyAgreement), so extensions are read from DER.
     """
     from mkcert.asn1 import der
-    from mkcert.x509.inspect import _decode_oid
     tbs = certificate.tbs_certificate_bytes
     _, start, end = der.read_tlv(tbs)
     found = []
@@ -228,10 +227,9 @@ def raw_extensions(certificate):
         for extension in der.children(field[outer:outer_end][inner:inner_end]):
             _, body, body_end = der.read_tlv(extension)
             parts = der.children(extension[body:body_end])
-            _, oid_start, oid_end = der.read_tlv(parts[0])
             critical = len(parts) == 3 and parts[1] == b"\x01\x01\xff"
             _, value_start, value_end = der.read_tlv(parts[-1])
-            found.append((_decode_oid(parts[0][oid_start:oid_end]), critical,
+            found.append((der.read_oid(parts[0]), critical,
                           parts[-1][value_start:value_end]))
     return found
 
