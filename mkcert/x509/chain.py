@@ -17,26 +17,25 @@ No file I/O: callers read the bytes and decide what a finding means.
 import bisect
 import re
 
-from mkcert.asn1 import der
+from mkcert.asn1 import der, oids
 
 # Signature algorithm OIDs, by the digest they use (RSA PKCS#1 v1.5 and
 # ECDSA); what is not here is reported by its OID and never warned about.
 DIGEST_BY_SIGNATURE_OID = {
-    "1.2.840.113549.1.1.4": "md5",
-    "1.2.840.113549.1.1.5": "sha1",
-    "1.2.840.113549.1.1.14": "sha224",
-    "1.2.840.113549.1.1.11": "sha256",
-    "1.2.840.113549.1.1.12": "sha384",
-    "1.2.840.113549.1.1.13": "sha512",
-    "1.2.840.10045.4.1": "sha1",
-    "1.2.840.10045.4.3.1": "sha224",
-    "1.2.840.10045.4.3.2": "sha256",
-    "1.2.840.10045.4.3.3": "sha384",
-    "1.2.840.10045.4.3.4": "sha512",
-    "1.3.101.112": "ed25519",
-    "1.3.101.113": "ed448",
+    oids.MD5_WITH_RSA: "md5",
+    oids.SHA1_WITH_RSA: "sha1",
+    oids.SHA224_WITH_RSA: "sha224",
+    oids.SHA256_WITH_RSA: "sha256",
+    oids.SHA384_WITH_RSA: "sha384",
+    oids.SHA512_WITH_RSA: "sha512",
+    oids.ECDSA_WITH_SHA1: "sha1",
+    oids.ECDSA_WITH_SHA224: "sha224",
+    oids.ECDSA_WITH_SHA256: "sha256",
+    oids.ECDSA_WITH_SHA384: "sha384",
+    oids.ECDSA_WITH_SHA512: "sha512",
+    oids.ED25519: "ed25519",
+    oids.ED448: "ed448",
 }
-RSA_PSS_OID = "1.2.840.113549.1.1.10"
 
 PRIVATE_KEY_LABELS = (b"PRIVATE KEY", b"RSA PRIVATE KEY", b"EC PRIVATE KEY",
                       b"DSA PRIVATE KEY")
@@ -230,7 +229,7 @@ def signature_verifies(certificate, public_key):
     digest = DIGEST_BY_SIGNATURE_OID.get(oid)
     signed, signature = certificate.tbs_certificate_bytes, certificate.signature
     try:
-        if isinstance(public_key, rsa.RSAPublicKey) and oid == RSA_PSS_OID:
+        if isinstance(public_key, rsa.RSAPublicKey) and oid == oids.RSASSA_PSS:
             return _rsa_pss_verifies(certificate, public_key, signed, signature)
         if isinstance(public_key, rsa.RSAPublicKey):
             public_key.verify(signature, signed, padding.PKCS1v15(), hash_algorithm(digest))
@@ -274,11 +273,11 @@ def _rsa_pss_verifies(certificate, public_key, signed, signature):
 
 # RFC 4055's hash algorithms for RSASSA-PSS, by OID.
 PSS_DIGESTS = {
-    "1.3.14.3.2.26": "sha1",
-    "2.16.840.1.101.3.4.2.4": "sha224",
-    "2.16.840.1.101.3.4.2.1": "sha256",
-    "2.16.840.1.101.3.4.2.2": "sha384",
-    "2.16.840.1.101.3.4.2.3": "sha512",
+    oids.SHA1: "sha1",
+    oids.SHA224: "sha224",
+    oids.SHA256: "sha256",
+    oids.SHA384: "sha384",
+    oids.SHA512: "sha512",
 }
 # The fields of RSASSA-PSS-params, each an explicit tag around one value.
 _HASH_ALGORITHM, _MASK_GEN_ALGORITHM, _SALT_LENGTH = (der.context_tag(n) for n in range(3))
