@@ -1,8 +1,15 @@
-"""What the originals print on success.
+"""A certificate's fields, read by hand from its DER and shown as ``openssl x509`` shows them.
 
-Upstream runs ``openssl x509 -subject -dates -fingerprint -noout`` on the new
-PEM; admins and log scrapers know those four lines, so we print them the same
-way (OpenSSL 3's default ``-nameopt oneline``, ``ASN1_TIME_print`` dates).
+Names, validity, extensions and subjectAltName are read from the bytes, not
+through cryptography, which refuses some certificates OpenSSL writes (see
+:func:`extensions`); damaged DER raises ValueError only.  The names print in
+OpenSSL 3's default ``-nameopt oneline`` form and the dates as
+``ASN1_TIME_print`` writes them, for ``--check`` and ``--install`` as for
+:func:`summary_lines`: upstream runs ``openssl x509 -subject -dates
+-fingerprint -noout`` on every new PEM, and admins and log scrapers know
+those four lines, so we print them the same way.  They are the certificate's
+own fields in OpenSSL's words, so they are made here; the caller only prints
+them.
 """
 
 import datetime
