@@ -44,7 +44,7 @@ def cpu_openssl(bits, directory):
 
 
 def cpu_ours(bits, directory, jobs):
-    from mkcert.x509.dhparams import search_safe_prime
+    from mkcert.x509.safe_primes import search_safe_prime
     from mkcert.system.workers import usable_cpus
 
     searches = []

@@ -51,3 +51,56 @@ def test_general_names_as_openssl_reads_them(tmp_path):
     assert "UTF8STRING        :a@mail.example" in printed
     assert [general_names.choice(n) for n in general_names.entries(names)] == [2, 1, 6, 7, 8, 0]
     assert general_names.entries(der.sequence(der.integer(1))) is None
+
+
+def openssl_der(item, tmp_path):
+    """The DER ``openssl asn1parse -genstr`` makes of one ASN1_generate_nconf item."""
+    path = tmp_path / "generated.der"
+    openssl("asn1parse", "-genstr", item, "-noout", "-out", path)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("dotted", ["2.5.29.17", "1.2.840.113549.1.1.10", "2.999.3",
+                                    "0.39.127.128.16383.16384", "1.3.6.1.4.1.311.60.2.1.3"])
+def test_read_oid_reads_what_openssl_writes(dotted, tmp_path):
+    encoded = openssl_der(f"OID:{dotted}", tmp_path)
+    assert der.read_oid(encoded) == dotted
+    assert der.oid(dotted) == encoded
+
+
+def test_read_oid_of_damaged_content():
+    """A damaged certificate shows what its bytes say rather than failing (the tag is not checked)."""
+    assert der.read_oid(b"\x06\x00") == ""
+    assert der.read_oid(b"\x06\x03\x55\x1d\x91") == "2.5.29"  # a last arc cut short
+    assert der.read_oid(b"\x04\x03\x55\x1d\x11") == "2.5.29.17"
+
+
+@pytest.mark.parametrize("item, tag, content", [
+    ("UTCTIME:491231235959Z", der.UTC_TIME, b"491231235959Z"),
+    ("GENTIME:20500101000000Z", der.GENERALIZED_TIME, b"20500101000000Z"),
+    ("UTF8:mail.example", 0x0C, b"mail.example"),
+])
+def test_tag_and_content_as_openssl_encodes(item, tag, content, tmp_path):
+    encoded = openssl_der(item, tmp_path)
+    assert der.tag_and_content(encoded) == (tag, content)
+
+
+def test_context_tags_as_openssl_encodes_them(tmp_path):
+    config = tmp_path / "tags.cnf"
+    config.write_text("asn1 = SEQUENCE:fields\n[fields]\nversion = EXPLICIT:0,INTEGER:2\n"
+                      "extensions = EXPLICIT:3,SEQUENCE:empty\nsalt = IMPLICIT:2,INTEGER:20\n"
+                      "[empty]\n")
+    path = tmp_path / "tags.der"
+    openssl("asn1parse", "-genconf", config, "-noout", "-out", path)
+    version, extensions, salt = der.members(path.read_bytes())
+    assert version[0] == der.context_tag(0) and extensions[0] == der.context_tag(3)
+    assert salt[0] == der.context_tag(2, constructed=False)
+    assert version == der.context(0, der.integer(2))
+    assert salt == der.context(2, der.integer(20)[2:], constructed=False)
+
+
+@pytest.mark.parametrize("damaged", [b"", b"\x06", b"\x06\x05\x2a", b"\x17\x81"])
+def test_damaged_der_is_a_value_error_for_every_reader(damaged):
+    for read in (der.read_oid, der.tag_and_content, der.content):
+        with pytest.raises(ValueError):
+            read(damaged)

@@ -1,14 +1,16 @@
-"""mkcert.x509.dhparams: encodings checked against OpenSSL, and the safe-prime search itself."""
+"""mkcert.x509.dhparams and safe_primes: encodings checked against OpenSSL, and the safe-prime search itself."""
 
 import multiprocessing
 import os
 import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mkcert.x509 import dhparams
+from conftest import ROOT
+from mkcert.x509 import dhparams, safe_primes
 from mkcert.system import workers
 from mkcert.errors import MkcertError
 
@@ -74,19 +76,19 @@ def test_generated_parameters_pass_openssl_dhparam_check(bits):
 
 
 def test_no_worker_outlives_the_search():
-    dhparams.find_safe_prime(512, jobs=3)
+    safe_primes.find_safe_prime(512, jobs=3)
     assert multiprocessing.active_children() == []
 
 
 def test_single_job():
-    p = dhparams.find_safe_prime(512, jobs=1)
+    p = safe_primes.find_safe_prime(512, jobs=1)
     assert p.bit_length() == 512 and openssl_is_prime(p) and openssl_is_prime(p // 2)
 
 
 def test_search_in_process_and_cryptography_fallback():
-    p = dhparams.search_safe_prime(512)
+    p = safe_primes.search_safe_prime(512)
     assert openssl_is_prime(p) and openssl_is_prime(p // 2)
-    p = dhparams._cryptography_search(512)
+    p = safe_primes._cryptography_search(512)
     assert p.bit_length() == 512 and openssl_is_prime(p) and openssl_is_prime(p // 2)
 
 
@@ -98,12 +100,12 @@ def test_bad_sizes_are_refused(bits):
 
 @pytest.fixture(scope="module")
 def crypto():
-    return dhparams.LibCrypto()
+    return safe_primes.LibCrypto()
 
 
 @pytest.fixture(scope="module")
 def primes():
-    return dhparams._small_primes()
+    return safe_primes._small_primes()
 
 
 def test_small_primes(primes):
@@ -127,7 +129,7 @@ def test_libcrypto_primality(crypto):
 @given(seed=st.integers(min_value=0, max_value=2**64))
 def test_sieve_strikes_exactly_the_multiples(crypto, primes, seed):
     """A survivor has no small factor in q or 2q+1; a struck candidate has one."""
-    search = dhparams.SafePrimeSearch(256, crypto, primes[:200], window=4096)
+    search = safe_primes.SafePrimeSearch(256, crypto, primes[:200], window=4096)
     q0 = (2**254 + seed * 7919) // 12 * 12 + 11
     flags = search.sieve(q0)
     small = primes[:200]
@@ -138,7 +140,7 @@ def test_sieve_strikes_exactly_the_multiples(crypto, primes, seed):
 
 
 def test_random_start_keeps_the_window_inside_the_size(crypto, primes):
-    search = dhparams.SafePrimeSearch(512, crypto, primes)
+    search = safe_primes.SafePrimeSearch(512, crypto, primes)
     for _ in range(50):
         q0 = search.random_start()
         assert q0 % 12 == 11
@@ -155,17 +157,17 @@ def _failing_search(bits, primes=None, inverses=None):
 
 
 def test_worker_failure_is_one_error_not_a_traceback(monkeypatch, capfd):
-    monkeypatch.setattr(dhparams, "search_safe_prime", _failing_search)  # inherited by the fork
+    monkeypatch.setattr(safe_primes, "search_safe_prime", _failing_search)  # inherited by the fork
     with pytest.raises(MkcertError, match="out of memory"):
-        dhparams.find_safe_prime(512, jobs=2)
+        safe_primes.find_safe_prime(512, jobs=2)
     assert "Traceback" not in capfd.readouterr().err
     assert multiprocessing.active_children() == []
 
 
 def test_worker_dying_silently_is_an_error(monkeypatch):
-    monkeypatch.setattr(dhparams, "search_safe_prime", lambda *args: os._exit(7))
+    monkeypatch.setattr(safe_primes, "search_safe_prime", lambda *args: os._exit(7))
     with pytest.raises(MkcertError, match="exit status 7, 7"):
-        dhparams.find_safe_prime(512, jobs=2)
+        safe_primes.find_safe_prime(512, jobs=2)
 
 
 def test_fork_failure_is_an_error(monkeypatch):
@@ -174,4 +176,14 @@ def test_fork_failure_is_an_error(monkeypatch):
 
     monkeypatch.setattr(multiprocessing.get_context("fork").Process, "start", refuse)
     with pytest.raises(MkcertError, match="cannot start a search process: Resource temporarily unavailable"):
-        dhparams.find_safe_prime(512, jobs=2)
+        safe_primes.find_safe_prime(512, jobs=2)
+
+
+def test_the_encodings_and_groups_load_no_search_code():
+    """mkdhparams --help, a fresh file and --named-group load dhparams, not the search."""
+    code = ("import sys\nfrom mkcert.x509 import dhparams\ndhparams.named_group_pem('ffdhe2048')\n"
+            "print(*sorted(m for m in sys.modules if m.startswith('mkcert.')))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert result.stdout.split() == ["mkcert.asn1", "mkcert.asn1.der", "mkcert.errors",
+                                     "mkcert.x509", "mkcert.x509.dhparams"]

@@ -3,8 +3,12 @@
 Extensions must come out byte for byte as OpenSSL or certtool encode them,
 and cryptography has no public encoder for arbitrary ASN.1, so the readers
 build extension values from these primitives.  Only definite-length DER is
-produced; :func:`read_tlv` parses what these functions (and any DER) make.
+produced; :func:`read_tlv` parses what these functions (and any DER) make,
+and the readers below it (:func:`content`, :func:`members`, ...) name what
+a caller looks for instead of the offsets it would otherwise compute.
 """
+
+from __future__ import annotations
 
 SEQUENCE = 0x30
 SET = 0x31
@@ -15,50 +19,56 @@ OCTET_STRING = 0x04
 NULL = 0x05
 OBJECT_IDENTIFIER = 0x06
 ENUMERATED = 0x0A
+UTC_TIME = 0x17
+GENERALIZED_TIME = 0x18
+
+# The class and form bits of an identifier octet.
+CONTEXT_SPECIFIC = 0x80
+CONSTRUCTED = 0x20
 
 
-def length(n):
+def length(n: int) -> bytes:
     if n < 0x80:
         return bytes([n])
     body = n.to_bytes((n.bit_length() + 7) // 8, "big")
     return bytes([0x80 | len(body)]) + body
 
 
-def tlv(tag, content):
+def tlv(tag: int, content: bytes) -> bytes:
     return bytes([tag]) + length(len(content)) + content
 
 
-def sequence(*items):
+def sequence(*items: bytes) -> bytes:
     return tlv(SEQUENCE, b"".join(items))
 
 
-def set_of(*items):
+def set_of(*items: bytes) -> bytes:
     # DER orders the members of a SET OF by their encodings.
     return tlv(SET, b"".join(sorted(items)))
 
 
-def integer(value):
+def integer(value: int) -> bytes:
     size = value.bit_length() // 8 + 1  # room for the sign bit
     return tlv(INTEGER, value.to_bytes(size, "big", signed=True))
 
 
-def boolean(value):
+def boolean(value: bool) -> bytes:
     return tlv(BOOLEAN, b"\xff" if value else b"\x00")
 
 
-def null():
+def null() -> bytes:
     return tlv(NULL, b"")
 
 
-def octet_string(data):
+def octet_string(data: bytes) -> bytes:
     return tlv(OCTET_STRING, bytes(data))
 
 
-def bit_string(data, unused_bits=0):
+def bit_string(data: bytes, unused_bits: int = 0) -> bytes:
     return tlv(BIT_STRING, bytes([unused_bits]) + bytes(data))
 
 
-def named_bits(positions):
+def named_bits(positions: set[int] | list[int]) -> bytes:
     """A BIT STRING of named bits (keyUsage, nsCertType), trailing zeros dropped.
 
     DER requires the shortest encoding: the last byte holds the highest set
@@ -73,7 +83,7 @@ def named_bits(positions):
     return bit_string(bytes(data), 7 - top % 8)
 
 
-def oid(dotted):
+def oid(dotted: str) -> bytes:
     parts = [int(p) for p in dotted.split(".")]
     if len(parts) < 2 or parts[0] > 2 or (parts[0] < 2 and parts[1] >= 40):
         raise ValueError(f"not an object identifier: {dotted!r}")
@@ -88,12 +98,17 @@ def oid(dotted):
     return tlv(OBJECT_IDENTIFIER, bytes(body))
 
 
-def context(number, content, constructed=True):
+def context_tag(number: int, constructed: bool = True) -> int:
+    """The identifier octet of the context-specific tag [number] (numbers below 31)."""
+    return CONTEXT_SPECIFIC | (CONSTRUCTED if constructed else 0) | number
+
+
+def context(number: int, content: bytes, constructed: bool = True) -> bytes:
     """A context-specific tag [number], IMPLICIT over ``content`` bytes."""
-    return tlv(0x80 | (0x20 if constructed else 0) | number, content)
+    return tlv(context_tag(number, constructed), content)
 
 
-def pem(der_bytes, label):
+def pem(der_bytes: bytes, label: str) -> bytes:
     """PEM armour with 64-character lines, as OpenSSL's PEM_write does it."""
     import binascii  # the base64 module around it would import struct as well
 
@@ -102,7 +117,7 @@ def pem(der_bytes, label):
     return f"-----BEGIN {label}-----\n{body}-----END {label}-----\n".encode("ascii")
 
 
-def read_tlv(data, offset=0):
+def read_tlv(data: bytes, offset: int = 0) -> tuple[int, int, int]:
     """Parse one TLV at ``offset``: return (tag, content start, end offset).
 
     Whatever the bytes, the only failure is ValueError: certificates from
@@ -128,7 +143,7 @@ def read_tlv(data, offset=0):
     return tag, start, end
 
 
-def children(data):
+def children(data: bytes) -> list[bytes]:
     """Split the content of a constructed value into its encoded members."""
     members, offset = [], 0
     while offset < len(data):
@@ -138,12 +153,37 @@ def children(data):
     return members
 
 
-def content(data):
+def content(data: bytes) -> bytes:
     """The content octets of the value that starts ``data`` (what follows it is ignored)."""
     _, start, end = read_tlv(data)
     return data[start:end]
 
 
-def members(data):
+def members(data: bytes) -> list[bytes]:
     """The encoded members of the constructed value that starts ``data`` (SEQUENCE, SET, [n])."""
     return children(content(data))
+
+
+def tag_and_content(data: bytes) -> tuple[int, bytes]:
+    """(identifier octet, content octets) of the value that starts ``data``."""
+    tag, start, end = read_tlv(data)
+    return tag, data[start:end]
+
+
+def read_oid(data: bytes) -> str:
+    """The dotted form of the OBJECT IDENTIFIER that starts ``data``: the inverse of :func:`oid`.
+
+    The tag is not checked (a caller that cares looks at ``data[0]``), so a
+    damaged certificate still shows what its bytes say; a last arc cut
+    short is dropped, and no content at all reads as "".
+    """
+    arcs, value = [], 0
+    for byte in content(data):
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    if not arcs:
+        return ""
+    first = min(arcs[0] // 40, 2)
+    return ".".join(str(arc) for arc in [first, arcs[0] - 40 * first] + arcs[1:])

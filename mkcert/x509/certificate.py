@@ -28,7 +28,7 @@ import os
 # writes are laid out in mkcert.x509.keys instead.
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from mkcert.asn1 import der
+from mkcert.asn1 import der, oids
 from mkcert.x509.chain import MAX_PEM_BYTES
 from mkcert.x509.digests import digest, hash_algorithm
 from mkcert.errors import MkcertError
@@ -38,18 +38,18 @@ from mkcert.request import KeyContext
 
 # Signature algorithms for RSA PKCS#1 v1.5, by digest name.
 RSA_SIGNATURE_OIDS = {
-    "md5": "1.2.840.113549.1.1.4",
-    "sha1": "1.2.840.113549.1.1.5",
-    "sha224": "1.2.840.113549.1.1.14",
-    "sha256": "1.2.840.113549.1.1.11",
-    "sha384": "1.2.840.113549.1.1.12",
-    "sha512": "1.2.840.113549.1.1.13",
-    "sha512-224": "1.2.840.113549.1.1.15",
-    "sha512-256": "1.2.840.113549.1.1.16",
-    "sha3-224": "2.16.840.1.101.3.4.3.13",
-    "sha3-256": "2.16.840.1.101.3.4.3.14",
-    "sha3-384": "2.16.840.1.101.3.4.3.15",
-    "sha3-512": "2.16.840.1.101.3.4.3.16",
+    "md5": oids.MD5_WITH_RSA,
+    "sha1": oids.SHA1_WITH_RSA,
+    "sha224": oids.SHA224_WITH_RSA,
+    "sha256": oids.SHA256_WITH_RSA,
+    "sha384": oids.SHA384_WITH_RSA,
+    "sha512": oids.SHA512_WITH_RSA,
+    "sha512-224": oids.SHA512_224_WITH_RSA,
+    "sha512-256": oids.SHA512_256_WITH_RSA,
+    "sha3-224": oids.SHA3_224_WITH_RSA,
+    "sha3-256": oids.SHA3_256_WITH_RSA,
+    "sha3-384": oids.SHA3_384_WITH_RSA,
+    "sha3-512": oids.SHA3_512_WITH_RSA,
 }
 
 # The largest certificate (DER) made here.  Its PEM (4/3 of it, plus line
@@ -64,10 +64,8 @@ def random_serial():
 
 def key_context(public_key, subject, serial):
     spki = public_key_info(public_key.public_numbers())
-    _, body, _ = der.read_tlv(spki)
-    algorithm, bit_string = der.children(spki[body:])
-    _, start, end = der.read_tlv(bit_string)
-    key_bits = bit_string[start + 1:end]
+    _, subject_public_key = der.members(spki)  # after the AlgorithmIdentifier
+    key_bits = der.content(subject_public_key)[1:]  # after the count of unused bits (0)
     return KeyContext(public_key_info=spki, public_key_bits=key_bits,
                       subject=subject, serial=serial,
                       public_key_bits_sha1=digest("sha1", key_bits),
@@ -127,8 +125,8 @@ def x509_time(moment):
     """UTCTime through 2049, GeneralizedTime after (RFC 5280, 4.1.2.5)."""
     moment = moment.astimezone(datetime.timezone.utc)
     if 1950 <= moment.year < 2050:
-        return der.tlv(0x17, moment.strftime("%y%m%d%H%M%SZ").encode("ascii"))
-    return der.tlv(0x18, f"{moment.year:04d}{moment:%m%d%H%M%S}Z".encode("ascii"))
+        return der.tlv(der.UTC_TIME, moment.strftime("%y%m%d%H%M%SZ").encode("ascii"))
+    return der.tlv(der.GENERALIZED_TIME, f"{moment.year:04d}{moment:%m%d%H%M%S}Z".encode("ascii"))
 
 
 def build_certificate(request, key, now=None):

@@ -17,24 +17,25 @@ No file I/O: callers read the bytes and decide what a finding means.
 import bisect
 import re
 
+from mkcert.asn1 import der, oids
+
 # Signature algorithm OIDs, by the digest they use (RSA PKCS#1 v1.5 and
 # ECDSA); what is not here is reported by its OID and never warned about.
 DIGEST_BY_SIGNATURE_OID = {
-    "1.2.840.113549.1.1.4": "md5",
-    "1.2.840.113549.1.1.5": "sha1",
-    "1.2.840.113549.1.1.14": "sha224",
-    "1.2.840.113549.1.1.11": "sha256",
-    "1.2.840.113549.1.1.12": "sha384",
-    "1.2.840.113549.1.1.13": "sha512",
-    "1.2.840.10045.4.1": "sha1",
-    "1.2.840.10045.4.3.1": "sha224",
-    "1.2.840.10045.4.3.2": "sha256",
-    "1.2.840.10045.4.3.3": "sha384",
-    "1.2.840.10045.4.3.4": "sha512",
-    "1.3.101.112": "ed25519",
-    "1.3.101.113": "ed448",
+    oids.MD5_WITH_RSA: "md5",
+    oids.SHA1_WITH_RSA: "sha1",
+    oids.SHA224_WITH_RSA: "sha224",
+    oids.SHA256_WITH_RSA: "sha256",
+    oids.SHA384_WITH_RSA: "sha384",
+    oids.SHA512_WITH_RSA: "sha512",
+    oids.ECDSA_WITH_SHA1: "sha1",
+    oids.ECDSA_WITH_SHA224: "sha224",
+    oids.ECDSA_WITH_SHA256: "sha256",
+    oids.ECDSA_WITH_SHA384: "sha384",
+    oids.ECDSA_WITH_SHA512: "sha512",
+    oids.ED25519: "ed25519",
+    oids.ED448: "ed448",
 }
-RSA_PSS_OID = "1.2.840.113549.1.1.10"
 
 PRIVATE_KEY_LABELS = (b"PRIVATE KEY", b"RSA PRIVATE KEY", b"EC PRIVATE KEY",
                       b"DSA PRIVATE KEY")
@@ -228,7 +229,7 @@ def signature_verifies(certificate, public_key):
     digest = DIGEST_BY_SIGNATURE_OID.get(oid)
     signed, signature = certificate.tbs_certificate_bytes, certificate.signature
     try:
-        if isinstance(public_key, rsa.RSAPublicKey) and oid == RSA_PSS_OID:
+        if isinstance(public_key, rsa.RSAPublicKey) and oid == oids.RSASSA_PSS:
             return _rsa_pss_verifies(certificate, public_key, signed, signature)
         if isinstance(public_key, rsa.RSAPublicKey):
             public_key.verify(signature, signed, padding.PKCS1v15(), hash_algorithm(digest))
@@ -272,13 +273,14 @@ def _rsa_pss_verifies(certificate, public_key, signed, signature):
 
 # RFC 4055's hash algorithms for RSASSA-PSS, by OID.
 PSS_DIGESTS = {
-    "1.3.14.3.2.26": "sha1",
-    "2.16.840.1.101.3.4.2.4": "sha224",
-    "2.16.840.1.101.3.4.2.1": "sha256",
-    "2.16.840.1.101.3.4.2.2": "sha384",
-    "2.16.840.1.101.3.4.2.3": "sha512",
+    oids.SHA1: "sha1",
+    oids.SHA224: "sha224",
+    oids.SHA256: "sha256",
+    oids.SHA384: "sha384",
+    oids.SHA512: "sha512",
 }
-_CONTEXT_0, _CONTEXT_1, _CONTEXT_2 = 0xA0, 0xA1, 0xA2
+# The fields of RSASSA-PSS-params, each an explicit tag around one value.
+_HASH_ALGORITHM, _MASK_GEN_ALGORITHM, _SALT_LENGTH = (der.context_tag(n) for n in range(3))
 
 
 def pss_parameters(certificate):
@@ -286,39 +288,26 @@ def pss_parameters(certificate):
 
     Raises ValueError for parameters outside RFC 4055's hash algorithms.
     """
-    from mkcert.asn1 import der
     from mkcert.x509.inspect import certificate_der
 
-    whole = certificate_der(certificate)
-    algorithm = _content_members(whole)[1]
-    members = _content_members(algorithm)
+    signature_algorithm = der.members(certificate_der(certificate))[1]
+    parameters = der.members(signature_algorithm)[1:]
     digest, mask_digest, salt = "sha1", "sha1", 20
-    if len(members) > 1:
-        for field in _content_members(members[1]):
-            inner = _content_members(field)[0]  # explicit tag around one value
-            if field[0] == _CONTEXT_0:
-                digest = _pss_digest(_content_members(inner)[0])
-            elif field[0] == _CONTEXT_1:
-                mask_digest = _pss_digest(_content_members(_content_members(inner)[1])[0])
-            elif field[0] == _CONTEXT_2:
-                _, start, end = der.read_tlv(inner)
-                salt = int.from_bytes(inner[start:end], "big")
+    if parameters:
+        for field in der.members(parameters[0]):
+            value = der.members(field)[0]
+            if field[0] == _HASH_ALGORITHM:
+                digest = _pss_digest(value)
+            elif field[0] == _MASK_GEN_ALGORITHM:  # MGF1, whose parameter is its hash
+                mask_digest = _pss_digest(der.members(value)[1])
+            elif field[0] == _SALT_LENGTH:
+                salt = int.from_bytes(der.content(value), "big")
     return digest, mask_digest, salt
 
 
-def _content_members(encoded):
-    from mkcert.asn1 import der
-
-    _, start, end = der.read_tlv(encoded)
-    return der.children(encoded[start:end])
-
-
-def _pss_digest(encoded_oid):
-    from mkcert.asn1 import der
-    from mkcert.x509.inspect import _decode_oid
-
-    _, start, end = der.read_tlv(encoded_oid)
-    dotted = _decode_oid(encoded_oid[start:end])
+def _pss_digest(algorithm_identifier):
+    """The digest name of an RFC 4055 hash AlgorithmIdentifier."""
+    dotted = der.read_oid(der.members(algorithm_identifier)[0])
     if dotted not in PSS_DIGESTS:
         raise ValueError(f"RSA-PSS with hash {dotted}")
     return PSS_DIGESTS[dotted]

@@ -1,8 +1,15 @@
-"""What the originals print on success.
+"""A certificate's fields, read by hand from its DER and shown as ``openssl x509`` shows them.
 
-Upstream runs ``openssl x509 -subject -dates -fingerprint -noout`` on the new
-PEM; admins and log scrapers know those four lines, so we print them the same
-way (OpenSSL 3's default ``-nameopt oneline``, ``ASN1_TIME_print`` dates).
+Names, validity, extensions and subjectAltName are read from the bytes, not
+through cryptography, which refuses some certificates OpenSSL writes (see
+:func:`extensions`); damaged DER raises ValueError only.  The names print in
+OpenSSL 3's default ``-nameopt oneline`` form and the dates as
+``ASN1_TIME_print`` writes them, for ``--check`` and ``--install`` as for
+:func:`summary_lines`: upstream runs ``openssl x509 -subject -dates
+-fingerprint -noout`` on every new PEM, and admins and log scrapers know
+those four lines, so we print them the same way.  They are the certificate's
+own fields in OpenSSL's words, so they are made here; the caller only prints
+them.
 """
 
 import datetime
@@ -24,6 +31,10 @@ _BACKSLASHED = set('"\\')
 # types print as '#' and the hex of their DER.
 _CHARACTER_WIDTH = {12: 1, 18: 1, 19: 1, 20: 1, 22: 1, 23: 1, 24: 1, 26: 1,
                     28: 4, 30: 2}
+
+# The TBSCertificate's explicitly tagged fields: version [0], extensions [3].
+_VERSION_TAG = der.context_tag(0)
+_EXTENSIONS_TAG = der.context_tag(3)
 
 
 def _escape_value(tag, content):
@@ -70,19 +81,6 @@ def _as_utf8(tag, width, content):
     return "".join(chars).encode("utf-8", "surrogatepass")
 
 
-def _decode_oid(content):
-    arcs, value = [], 0
-    for byte in content:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(value)
-            value = 0
-    if not arcs:
-        return ""
-    first = min(arcs[0] // 40, 2)
-    return ".".join(str(arc) for arc in [first, arcs[0] - 40 * first] + arcs[1:])
-
-
 def _oid_text(dotted):
     return objects.short_name(dotted) or dotted
 
@@ -118,23 +116,18 @@ def name_value(name_der, oid):
 
 def _relative_names(data):
     """The RDNs of a Name's DER, each a list of (dotted OID, value tag, value bytes)."""
-    _, start, end = der.read_tlv(data)
-    rdns = []
-    for rdn in der.children(data[start:end]):
-        _, rdn_start, rdn_end = der.read_tlv(rdn)
-        members = []
-        for attribute in der.children(rdn[rdn_start:rdn_end]):
-            _, attribute_start, attribute_end = der.read_tlv(attribute)
-            parts = der.children(attribute[attribute_start:attribute_end])
-            if len(parts) != 2:
-                raise ValueError("a name attribute is not a type and a value")
-            oid, value = parts
-            _, oid_start, oid_end = der.read_tlv(oid)
-            tag, value_start, value_end = der.read_tlv(value)
-            members.append((_decode_oid(oid[oid_start:oid_end]), tag,
-                            value[value_start:value_end]))
-        rdns.append(members)
-    return rdns
+    return [[_attribute(attribute) for attribute in der.members(rdn)]
+            for rdn in der.members(data)]
+
+
+def _attribute(encoded):
+    """(dotted OID, value tag, value bytes) of one AttributeTypeAndValue."""
+    parts = der.members(encoded)
+    if len(parts) != 2:
+        raise ValueError("a name attribute is not a type and a value")
+    attribute_type, value = parts
+    tag, text = der.tag_and_content(value)
+    return der.read_oid(attribute_type), tag, text
 
 
 def subject_der(certificate):
@@ -162,28 +155,24 @@ def extensions(certificate):
     found = _tbs_extensions_field(certificate)
     if found is None:
         return []
-    _, start, end = der.read_tlv(found)  # [3] EXPLICIT around the SEQUENCE OF
-    sequence = found[start:end]
-    _, start, end = der.read_tlv(sequence)
-    result = []
-    for extension in der.children(sequence[start:end]):
-        _, body_start, body_end = der.read_tlv(extension)
-        parts = der.children(extension[body_start:body_end])
-        if len(parts) not in (2, 3) or parts[0][0] != der.OBJECT_IDENTIFIER or (
-                parts[-1][0] != der.OCTET_STRING):
-            raise ValueError("an extension is not an OID, a flag and an OCTET STRING")
-        _, oid_start, oid_end = der.read_tlv(parts[0])
-        _, value_start, value_end = der.read_tlv(parts[-1])
-        critical = len(parts) == 3 and parts[1] == der.boolean(True)
-        result.append((_decode_oid(parts[0][oid_start:oid_end]), critical,
-                       parts[-1][value_start:value_end]))
-    return result
+    extension_list = der.content(found)  # [3] EXPLICIT around the SEQUENCE OF
+    return [_extension(extension) for extension in der.members(extension_list)]
+
+
+def _extension(encoded):
+    """(dotted OID, critical, value DER) of one Extension."""
+    parts = der.members(encoded)
+    if len(parts) not in (2, 3) or parts[0][0] != der.OBJECT_IDENTIFIER or (
+            parts[-1][0] != der.OCTET_STRING):
+        raise ValueError("an extension is not an OID, a flag and an OCTET STRING")
+    critical = len(parts) == 3 and parts[1] == der.boolean(True)
+    return der.read_oid(parts[0]), critical, der.content(parts[-1])
 
 
 def _tbs_extensions_field(certificate):
     """The ``[3]`` field of the TBSCertificate (after the optional unique IDs), or None."""
     fields = _tbs_fields(certificate)
-    return next((field for field in fields[7:] if field[0] == 0xA3), None)
+    return next((field for field in fields[7:] if field[0] == _EXTENSIONS_TAG), None)
 
 
 def certificate_der(certificate):
@@ -204,14 +193,11 @@ def _tbs_fields(certificate):
 
     A version 1 certificate has no explicit version; a None stands in for it.
     """
-    whole = certificate_der(certificate)
-    _, start, end = der.read_tlv(whole)
-    members = der.children(whole[start:end])
+    members = der.members(certificate_der(certificate))
     if not members:
         raise ValueError("no TBSCertificate")
-    _, start, end = der.read_tlv(members[0])
-    fields = der.children(members[0][start:end])
-    if not fields or fields[0][0] != 0xA0:  # no explicit version: a v1 certificate
+    fields = der.members(members[0])
+    if not fields or fields[0][0] != _VERSION_TAG:  # no explicit version: a v1 certificate
         fields = [None] + fields
     if len(fields) < 7:
         raise ValueError("a TBSCertificate of too few fields")
@@ -220,9 +206,7 @@ def _tbs_fields(certificate):
 
 def validity(certificate):
     """(notBefore, notAfter) as aware UTC datetimes, read from the DER."""
-    validity_der = _tbs_field(certificate, 4)
-    _, start, end = der.read_tlv(validity_der)
-    return tuple(_parse_time(t) for t in der.children(validity_der[start:end]))
+    return tuple(_parse_time(encoded) for encoded in der.members(_tbs_field(certificate, 4)))
 
 
 def _parse_time(encoded):
@@ -232,9 +216,9 @@ def _parse_time(encoded):
     UTCTime, YYYYMMDDHHMMSSZ for GeneralizedTime.  Read digit by digit
     rather than with strptime, whose module costs 1.5 ms to import.
     """
-    tag, start, end = der.read_tlv(encoded)
-    text = encoded[start:end].decode("ascii")
-    if tag == 0x17:  # UTCTime: years 1950-2049
+    tag, digits = der.tag_and_content(encoded)
+    text = digits.decode("ascii")
+    if tag == der.UTC_TIME:  # years 1950-2049
         year = int(text[:2])
         text = str(year + (2000 if year < 50 else 1900)) + text[2:]
     if len(text) != 15 or text[-1] != "Z" or not text[:-1].isdigit():

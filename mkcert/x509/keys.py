@@ -19,14 +19,13 @@ import signal
 # out here (private_key_pem).
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from mkcert.asn1 import der
+from mkcert.asn1 import der, oids
 from mkcert.errors import MkcertError
 from mkcert.system.signals import HANDLED_SIGNALS, blocked_signals
 from mkcert.request import MAX_RSA_BITS, MIN_RSA_BITS
 from mkcert.system.workers import Lifeline, usable_cpus
 
 PUBLIC_EXPONENT = 65537
-RSA_ENCRYPTION_OID = "1.2.840.113549.1.1.1"
 
 
 
@@ -398,7 +397,7 @@ def pkcs8_der(rsa_private_key):
 
 def rsa_algorithm_id():
     """AlgorithmIdentifier rsaEncryption with NULL parameters (RFC 8017, A.1)."""
-    return der.sequence(der.oid(RSA_ENCRYPTION_OID), der.null())
+    return der.sequence(der.oid(oids.RSA_ENCRYPTION), der.null())
 
 
 def public_key_info(public_numbers):

@@ -214,7 +214,6 @@ def raw_extensions(certificate):
     decipherOnly without keyAgreement), so extensions are read from DER.
     """
     from mkcert.asn1 import der
-    from mkcert.x509.inspect import _decode_oid
     found = []
     for field in der.members(certificate.tbs_certificate_bytes):
         if field[0] != 0xA3:
@@ -223,7 +222,7 @@ def raw_extensions(certificate):
         for extension in der.members(der.content(field)):
             parts = der.members(extension)
             critical = len(parts) == 3 and parts[1] == b"\x01\x01\xff"
-            found.append((_decode_oid(der.content(parts[0])), critical, der.content(parts[-1])))
+            found.append((der.read_oid(parts[0]), critical, der.content(parts[-1])))
     return found
 
 
