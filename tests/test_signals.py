@@ -1,7 +1,7 @@
 """blocked_signals holds SIGINT, SIGTERM and SIGHUP for a step, then lets them through."""
 
-import os
 import signal
+import threading
 
 from mkcert.system.signals import HANDLED_SIGNALS, blocked_signals
 
@@ -18,7 +18,9 @@ def test_a_signal_in_the_block_is_delivered_when_it_ends():
         with blocked_signals() as saved:
             assert saved == before
             assert set(HANDLED_SIGNALS) <= signal.pthread_sigmask(signal.SIG_BLOCK, [])
-            os.kill(os.getpid(), signal.SIGHUP)
+            # to this thread: the mask is per thread, and pytest-xdist's workers
+            # have others, which a process-wide kill may pick
+            signal.pthread_kill(threading.get_ident(), signal.SIGHUP)
             assert received == []
         assert received == [signal.SIGHUP]
         assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
