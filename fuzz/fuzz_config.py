@@ -11,7 +11,7 @@ reports with the input that caused it.
     .venv/bin/python fuzz/fuzz_config.py /tmp/config-corpus fuzz/corpus/config -max_total_time=600
 
 Without atheris (or with --replay) the corpus files are run once each, which
-is what tests/test_fuzz_harness.py does in CI.
+is what tests/threats/test_fuzz_harness.py does in CI.
 """
 
 import os

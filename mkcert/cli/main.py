@@ -40,7 +40,7 @@ __all__ = ["MULTI_CALL_NAME", "DEFAULT_OPTIONS", "DIVERTED_SUFFIX", "Paths", "ma
 
 MULTI_CALL_NAME = "courier"  # mkcouriercert itself
 # Every option and its value when not given; mkcert.cli.arguments' parser
-# answers the same (tests/test_cli.py compares them).
+# answers the same (tests/commands/test_cli.py compares them).
 DEFAULT_OPTIONS = {
     "pemfile": None, "config": None, "user": None, "days": None, "quiet": False,
     "san": None, "check": False, "renew": False, "install": False, "warn": None,

@@ -370,7 +370,7 @@ def private_key_pem(key, spec):
     which imports cryptography's serialization package (its SSH, PKCS#12
     and cipher code, about 10 ms of the command's 60 ms budget).  The bytes
     are the same as ``private_bytes(PEM, PKCS8 or TraditionalOpenSSL,
-    NoEncryption())`` writes: tests/test_cert.py compares them on
+    NoEncryption())`` writes: tests/unit/x509/test_cert.py compares them on
     both supported stacks.
     """
     rsa_private_key = rsa_private_key_der(key.private_numbers())
@@ -405,7 +405,7 @@ def public_key_info(public_numbers):
 
     ``public_numbers``: cryptography's RSAPublicNumbers.  The same bytes as
     ``public_bytes(DER, SubjectPublicKeyInfo)``, which would import the
-    serialization package (tests/test_cert.py compares them).
+    serialization package (tests/unit/x509/test_cert.py compares them).
     """
     rsa_public_key = der.sequence(der.integer(public_numbers.n), der.integer(public_numbers.e))
     return der.sequence(rsa_algorithm_id(), der.bit_string(rsa_public_key))

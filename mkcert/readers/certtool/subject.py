@@ -93,7 +93,7 @@ _LENGTH_LIMITS = {COUNTRY_NAME: (2, 2), JURISDICTION_COUNTRY_NAME: (2, 2)}
 # RFC 5280's ub-common-name.  certtool writes a longer CN, and OpenSSL
 # (s_client, verify, python's ssl), GnuTLS (gnutls-cli) and cryptography
 # load such a certificate and match a host name against it (checked by
-# tests/test_readers_hostile.py), so a longer CN is made, with a warning:
+# tests/threats/test_readers_hostile.py), so a longer CN is made, with a warning:
 # `openssl req` refuses it, and a strict validator may too.
 UB_COMMON_NAME = 64
 

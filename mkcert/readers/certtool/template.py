@@ -6,7 +6,7 @@ made here describes the certificate certtool 3.7.9 makes from the same
 template, byte for byte where it matters (subject string types and order,
 the extensions certtool adds and their order, the serial).  Every rule below
 was checked against certtool itself; the tests keep checking it
-(``tests/test_template_certtool.py``).
+(``tests/differential/test_template_certtool.py``).
 
 certtool reads templates loosely: option names are looked up exactly (so
 ``CN`` is silently not ``cn``), a boolean is true whenever it is present

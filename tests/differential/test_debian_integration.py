@@ -24,7 +24,7 @@ import subprocess
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import ROOT  # noqa: E402
 INTEGRATION = os.path.join(ROOT, "tests", "integration")
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 TOOLS = ("debootstrap", "chroot", "mount", "findmnt", "dpkg-buildpackage",

@@ -1,6 +1,6 @@
 """``--install``: a CA's key, certificate and chain into Courier's PEM.
 
-Every case runs the real command against a throw-away CA (tests/pki.py).
+Every case runs the real command against a throw-away CA (tests/support/pki.py).
 What the PEM holds is judged by the ``openssl`` binary: the key it reads
 first, the certificates in file order, and ``openssl verify`` of the leaf
 through the chain the file carries.

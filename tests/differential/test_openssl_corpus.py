@@ -12,7 +12,9 @@ import sys
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from conftest import ROOT  # noqa: E402
+
+HERE = os.path.join(ROOT, "tests")  # the tests directory
 CORPUS = os.path.join(HERE, "openssl_corpus")
 sys.path.insert(0, CORPUS)
 

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from conftest import BIN
 from test_mkdhparams import DAY, age_file, environment, leftovers, mkdhparams, one_error_line, start
 
 LONG_BITS = "4096"  # a 4096-bit safe prime takes minutes: the run is surely still searching
@@ -128,7 +129,7 @@ def test_certtool_dies_with_us(tmp_path, how):
 def run_on_terminal(tmp_path, *args, **extra):
     """Run with stderr on a pseudo-terminal; return what appeared there."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "..", "bin", "mkdhparams"), *args],
+    proc = subprocess.Popen([sys.executable, os.path.join(BIN, "mkdhparams"), *args],
                             env=environment(tmp_path, **extra), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=slave)
     os.close(slave)

@@ -12,8 +12,10 @@ import pathlib
 
 import pytest
 
+from conftest import ROOT
+
 PACKAGE = "mkcert"
-PACKAGE_DIR = pathlib.Path(__file__).resolve().parent.parent / PACKAGE
+PACKAGE_DIR = pathlib.Path(ROOT) / PACKAGE
 
 # Lowest first.  The foundation is what every layer speaks: the errors, the
 # layout defaults and the neutral request.  system knows no X.509 and no

@@ -3,7 +3,7 @@
 certbot runs ``contrib/certbot-deploy-hook`` with ``RENEWED_LINEAGE`` and
 ``RENEWED_DOMAINS`` set; the hook reads ``SYSCONFDIR/mkcert-install.conf``
 and installs the lineage into every PEM listed for it.  The lineages come
-from a throw-away CA (tests/pki.py) in certbot's live/archive layout, and
+from a throw-away CA (tests/support/pki.py) in certbot's live/archive layout, and
 what each PEM holds is judged by the ``openssl`` binary.
 """
 

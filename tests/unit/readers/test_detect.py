@@ -10,7 +10,9 @@ from conftest import data_files
 from mkcert.readers.detect import detect_format
 from mkcert.errors import ConfigError
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from conftest import ROOT  # noqa: E402
+
+HERE = os.path.join(ROOT, "tests")  # the tests directory
 
 
 def text_of(path):

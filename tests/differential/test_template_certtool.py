@@ -28,7 +28,9 @@ from mkcert.readers.certtool.template import read_template
 pytestmark = pytest.mark.skipif(shutil.which("certtool") is None,
                                 reason="certtool (gnutls-bin) is not installed")
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from conftest import ROOT  # noqa: E402
+
+HERE = os.path.join(ROOT, "tests")  # the tests directory
 TEMPLATES = sorted(data_files("gnutls") + glob.glob(os.path.join(HERE, "templates", "*.cnf")))
 
 # Our clock and certtool's are read a few milliseconds apart.

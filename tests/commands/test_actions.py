@@ -19,7 +19,7 @@ import pki
 from conftest import current_user, data_path
 from mkcert.errors import AlreadyExists
 
-LEAF = "O = mkcert tests, CN = mail.example.test"  # tests/pki.py's leaf, as openssl names it
+LEAF = "O = mkcert tests, CN = mail.example.test"  # tests/support/pki.py's leaf, as openssl names it
 
 
 def make_plan(layout, name="imapd", **changes):

@@ -1,7 +1,7 @@
 """--check and the chain after the server's certificate.
 
 A CA-issued Courier PEM is key, leaf, then intermediates (what --install
-writes from certbot's files).  The certificates come from tests/pki.py's
+writes from certbot's files).  The certificates come from tests/support/pki.py's
 throw-away root -> intermediate -> leaf; the `openssl` binary is the oracle
 for whether each link holds (`openssl verify -partial_chain` with the next
 certificate as the only trust anchor) and whether the whole chain verifies,

@@ -1,4 +1,4 @@
-"""Shared helpers of the tests/test_threat_*.py modules; no tests here.
+"""Shared helpers of the tests/threats/test_threat_*.py modules; no tests here.
 
 The threat tests run the real commands (``bin/mk*``) or, where a run must be
 steered to a precise point, ``mkcert.cli.main.main`` inside a small wrapper

@@ -13,7 +13,7 @@ from mkcert.actions import dhparams as dhaction
 from mkcert.cli import dhparams as dhcli
 from mkcert.x509 import dhparams
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import ROOT as REPO  # noqa: E402
 SCRIPT = os.path.join(REPO, "bin", "mkdhparams")
 DAY = 86400
 ME = pwd.getpwuid(os.geteuid()).pw_name

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import BIN, data_path
+from conftest import BIN, ROOT, data_path
 
 HEAVY = ("cryptography", "OpenSSL", "_cffi_backend")
 
@@ -81,7 +81,7 @@ def test_actions_and_commands_import_no_dataclasses_typing_or_inspect(layout):
     """
     import pathlib
 
-    package = pathlib.Path(__file__).resolve().parent.parent / "mkcert"
+    package = pathlib.Path(ROOT) / "mkcert"
     names = sorted(f"mkcert.{path.parent.name}.{path.stem}"
                    for layer in ("actions", "cli") for path in (package / layer).glob("*.py")
                    if path.stem != "__init__")

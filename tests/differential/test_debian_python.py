@@ -17,13 +17,13 @@ pytestmark = pytest.mark.debian
 SYSTEM_PYTHON = "/usr/bin/python3"
 # Test modules that exercise cryptography/pyOpenSSL APIs that changed
 # between 38 and the newest releases.
-MODULES = ["tests/test_cert.py", "tests/test_cli.py", "tests/test_publish.py",
-           "tests/test_openssl_differential.py", "tests/test_check.py",
-           "tests/test_renew.py", "tests/test_san.py", "tests/test_template_certtool.py",
-           "tests/test_openssl_corpus.py", "tests/test_dhparams.py", "tests/test_check_chain.py",
-           "tests/test_install.py", "tests/test_arguments.py",
-           "tests/test_install_properties.py", "tests/test_hook.py",
-           "tests/test_renew_certbot.py", "tests/test_inspect_hostile.py"]
+MODULES = ["tests/unit/x509/test_cert.py", "tests/commands/test_cli.py", "tests/unit/system/test_publish.py",
+           "tests/differential/test_openssl_differential.py", "tests/commands/test_check.py",
+           "tests/commands/test_renew.py", "tests/unit/readers/test_san.py", "tests/differential/test_template_certtool.py",
+           "tests/differential/test_openssl_corpus.py", "tests/unit/x509/test_dhparams.py", "tests/unit/x509/test_check_chain.py",
+           "tests/commands/test_install.py", "tests/commands/test_arguments.py",
+           "tests/commands/test_install_properties.py", "tests/commands/test_hook.py",
+           "tests/commands/test_renew_certbot.py", "tests/threats/test_inspect_hostile.py"]
 
 
 def system_versions():
