@@ -19,7 +19,7 @@ never asks whether the key belongs to the certificate.  Here:
    owner and group, and the previous one stays as ``PEMFILE.pem.old``;
    identical content changes nothing, so a hook may run as often as it likes.
 
-Decisions where the issue was silent:
+Choices made where Courier and certbot leave the behaviour open:
 
 * ``--cert`` may hold the whole chain (certbot's ``fullchain.pem``): its first
   certificate is the leaf, the rest are intermediates; ``--chain`` files add

@@ -11,7 +11,7 @@ previous PEM stays beside it as ``PEMFILE.pem.old`` (0600) for a way back.
 Courier's couriertls reads the PEM for every connection, so nothing needs
 restarting afterwards.
 
-Decisions where the issue was silent:
+Choices made where Courier and certbot leave the behaviour open:
 
 * a PEM that is a symbolic link is refused (exit 1): replacing the link
   would silently detach it from wherever the admin points it (often a
