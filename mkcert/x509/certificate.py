@@ -20,13 +20,16 @@ signs); the TBSCertificate around them is laid out here from
 callers that want one.
 """
 
+from __future__ import annotations
+
 import datetime
 import os
 
 # Not cryptography's serialization package: importing it loads the SSH,
 # PKCS#12 and cipher code (about 10 ms); the few encodings the command
-# writes are laid out in mkcert.x509.keys instead.
-from cryptography.hazmat.primitives.asymmetric import padding
+# writes are laid out in mkcert.x509.keys instead.  (rsa is loaded with
+# the key anyway.)
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from mkcert.asn1 import der, oids
 from mkcert.x509.chain import MAX_PEM_BYTES
@@ -34,7 +37,11 @@ from mkcert.x509.digests import digest, hash_algorithm
 from mkcert.errors import MkcertError
 from mkcert.x509.keys import public_key_info
 from mkcert.asn1.names import name_der
-from mkcert.request import KeyContext
+from mkcert.request import CertRequest, KeyContext
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from cryptography import x509
 
 # Signature algorithms for RSA PKCS#1 v1.5, by digest name.
 RSA_SIGNATURE_OIDS = {
@@ -57,12 +64,18 @@ RSA_SIGNATURE_OIDS = {
 # --check, --renew and --install can read every PEM the commands write.
 MAX_CERTIFICATE_BYTES = MAX_PEM_BYTES // 2
 
-def random_serial():
+__all__ = ["MAX_CERTIFICATE_BYTES", "RSA_SIGNATURE_OIDS", "build_certificate",
+           "build_certificate_der", "certificate_pem", "key_context", "random_serial",
+           "x509_time"]
+
+
+def random_serial() -> int:
     """A random positive serial of up to 159 bits, as OpenSSL 3 `req -x509` makes."""
     return int.from_bytes(os.urandom(20), "big") >> 1 or 1
 
 
-def key_context(public_key, subject, serial):
+def key_context(public_key: rsa.RSAPublicKey, subject: bytes, serial: int) -> KeyContext:
+    """What extensions are derived from: the key's encodings and hashes, the subject, the serial."""
     spki = public_key_info(public_key.public_numbers())
     _, subject_public_key = der.members(spki)  # after the AlgorithmIdentifier
     key_bits = der.content(subject_public_key)[1:]  # after the count of unused bits (0)
@@ -72,7 +85,8 @@ def key_context(public_key, subject, serial):
                       public_key_info_sha1=digest("sha1", spki))
 
 
-def build_certificate_der(request, key, now=None):
+def build_certificate_der(request: CertRequest, key: rsa.RSAPrivateKey,
+                          now: datetime.datetime | None = None) -> bytes:
     """The DER of the self-signed certificate the request describes, signed by ``key``."""
     if request.digest not in RSA_SIGNATURE_OIDS:
         raise MkcertError(f"unsupported signature digest {request.digest!r}")
@@ -121,7 +135,7 @@ def _extensions_der(extensions, context):
     return encoded
 
 
-def x509_time(moment):
+def x509_time(moment: datetime.datetime) -> bytes:
     """UTCTime through 2049, GeneralizedTime after (RFC 5280, 4.1.2.5)."""
     moment = moment.astimezone(datetime.timezone.utc)
     if 1950 <= moment.year < 2050:
@@ -129,14 +143,15 @@ def x509_time(moment):
     return der.tlv(der.GENERALIZED_TIME, f"{moment.year:04d}{moment:%m%d%H%M%S}Z".encode("ascii"))
 
 
-def build_certificate(request, key, now=None):
+def build_certificate(request: CertRequest, key: rsa.RSAPrivateKey,
+                      now: datetime.datetime | None = None) -> "x509.Certificate":
     """The certificate as a cryptography object (for callers that inspect it)."""
     from cryptography import x509
 
     return x509.load_der_x509_certificate(build_certificate_der(request, key, now))
 
 
-def certificate_pem(certificate):
+def certificate_pem(certificate: "bytes | x509.Certificate") -> bytes:
     """PEM of a certificate given as DER bytes or as a cryptography object."""
     if not isinstance(certificate, (bytes, bytearray)):
         from cryptography.hazmat.primitives import serialization

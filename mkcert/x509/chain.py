@@ -14,10 +14,27 @@ the same questions here:
 No file I/O: callers read the bytes and decide what a finding means.
 """
 
+from __future__ import annotations
+
 import bisect
 import re
 
 from mkcert.asn1 import der, oids
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import (CertificatePublicKeyTypes,
+                                                                 PrivateKeyTypes, PublicKeyTypes)
+
+__all__ = ["Blocks", "CERTIFICATE_LABEL", "DIGEST_BY_SIGNATURE_OID", "ENCRYPTED_KEY_LABEL",
+           "MAX_PEM_BYTES", "PRIVATE_KEY_LABELS", "PSS_DIGESTS", "certificate_blocks",
+           "certificate_public_key", "chain_breaks", "is_encrypted", "is_self_signed",
+           "issued_by", "key_matches", "load_certificate", "pem_blocks", "private_key_blocks",
+           "pss_parameters", "public_key_der", "signature_verifies"]
+
+# A PEM file's blocks, in file order: (label, the whole block from BEGIN to END).
+Blocks = list[tuple[bytes, bytes]]
 
 # Signature algorithm OIDs, by the digest they use (RSA PKCS#1 v1.5 and
 # ECDSA); what is not here is reported by its OID and never warned about.
@@ -52,7 +69,7 @@ _LABEL = re.compile(rb"([A-Z0-9 ]+)-----")
 _LINE_END = re.compile(rb"\r?\n")
 
 
-def pem_blocks(data):
+def pem_blocks(data: bytes) -> Blocks:
     """(label, block bytes) for each PEM block, in file order; other text is skipped.
 
     A block runs from a ``-----BEGIN LABEL-----`` line to the first
@@ -109,21 +126,21 @@ def _first_at_or_after(positions, offset):
     return positions[index] if index < len(positions) else None
 
 
-def is_encrypted(blocks):
+def is_encrypted(blocks: Blocks) -> bool:
     """A passphrase-protected key, in PKCS#8 or OpenSSL's traditional form."""
     return any(label == ENCRYPTED_KEY_LABEL or b"Proc-Type: 4,ENCRYPTED" in block
                for label, block in blocks)
 
 
-def private_key_blocks(blocks):
+def private_key_blocks(blocks: Blocks) -> list[bytes]:
     return [block for label, block in blocks if label in PRIVATE_KEY_LABELS]
 
 
-def certificate_blocks(blocks):
+def certificate_blocks(blocks: Blocks) -> list[bytes]:
     return [block for label, block in blocks if label == CERTIFICATE_LABEL]
 
 
-def load_certificate(block):
+def load_certificate(block: bytes) -> "x509.Certificate":
     """cryptography's certificate for one PEM block; ValueError, in one sentence, if unreadable.
 
     Damaged or hostile bytes fail inside cryptography in more ways than
@@ -165,7 +182,7 @@ def _first_sentence(exc):
     return (detail.split(". ")[0] or type(exc).__name__).replace("\n", " ")
 
 
-def public_key_der(public_key):
+def public_key_der(public_key: "PublicKeyTypes") -> bytes:
     """SubjectPublicKeyInfo DER: equal for a key and its certificate, whatever the type."""
     from cryptography.hazmat.primitives import serialization
 
@@ -173,7 +190,7 @@ def public_key_der(public_key):
                                    serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def certificate_public_key(certificate):
+def certificate_public_key(certificate: "x509.Certificate") -> "CertificatePublicKeyTypes":
     """The certificate's public key; ValueError, in one short sentence, if it cannot be read.
 
     A damaged or unknown key algorithm surfaces only here (cryptography
@@ -186,7 +203,7 @@ def certificate_public_key(certificate):
         raise ValueError(f"its public key cannot be read: {_first_sentence(exc)}") from None
 
 
-def key_matches(key, certificate):
+def key_matches(key: "PrivateKeyTypes", certificate: "x509.Certificate") -> bool:
     """Is ``key`` the private half of the certificate's public key?
 
     Raises ValueError when the certificate's key cannot be read at all.
@@ -195,7 +212,7 @@ def key_matches(key, certificate):
         certificate_public_key(certificate))
 
 
-def is_self_signed(certificate):
+def is_self_signed(certificate: "x509.Certificate") -> bool:
     """Issuer equals subject and its own key verifies the signature.
 
     Both, because a CA may issue a certificate whose subject happens to
@@ -204,7 +221,7 @@ def is_self_signed(certificate):
     return issued_by(certificate, certificate)
 
 
-def issued_by(certificate, issuer):
+def issued_by(certificate: "x509.Certificate", issuer: "x509.Certificate") -> bool:
     """Did ``issuer`` issue ``certificate``: names match and its key verifies the signature?"""
     from mkcert.x509.inspect import issuer_der, subject_der
 
@@ -217,7 +234,8 @@ def issued_by(certificate, issuer):
     return signature_verifies(certificate, public_key)
 
 
-def signature_verifies(certificate, public_key):
+def signature_verifies(certificate: "x509.Certificate",
+                       public_key: "CertificatePublicKeyTypes") -> bool:
     """Does ``public_key`` verify the certificate's signature (any digest, even md5)?"""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -283,7 +301,7 @@ PSS_DIGESTS = {
 _HASH_ALGORITHM, _MASK_GEN_ALGORITHM, _SALT_LENGTH = (der.context_tag(n) for n in range(3))
 
 
-def pss_parameters(certificate):
+def pss_parameters(certificate: "bytes | x509.Certificate") -> tuple[str, str, int]:
     """(digest, MGF1 digest, salt length) of an RSA-PSS signature; RFC 4055's defaults apply.
 
     Raises ValueError for parameters outside RFC 4055's hash algorithms.
@@ -313,7 +331,7 @@ def _pss_digest(algorithm_identifier):
     return PSS_DIGESTS[dotted]
 
 
-def chain_breaks(certificates):
+def chain_breaks(certificates: "list[x509.Certificate]") -> list[tuple[int, str]]:
     """Where a chain (leaf first) does not hold: (index, text) for each broken link.
 
     Certificate ``i`` must be issued by certificate ``i + 1``; the last one

@@ -1,13 +1,22 @@
 """The few places where cryptography 38 (Debian 12) and the newest releases differ."""
 
+from __future__ import annotations
+
 import datetime
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+__all__ = ["not_valid_after", "not_valid_before", "tls_context_error"]
 
 
 def _aware(moment):
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
 
 
-def not_valid_before(certificate):
+def not_valid_before(certificate: "x509.Certificate") -> datetime.datetime:
     """notBefore as an aware UTC datetime (``*_utc`` only exists since cryptography 42)."""
     try:
         return certificate.not_valid_before_utc
@@ -15,7 +24,7 @@ def not_valid_before(certificate):
         return _aware(certificate.not_valid_before)
 
 
-def not_valid_after(certificate):
+def not_valid_after(certificate: "x509.Certificate") -> datetime.datetime:
     """notAfter as an aware UTC datetime."""
     try:
         return certificate.not_valid_after_utc
@@ -23,7 +32,7 @@ def not_valid_after(certificate):
         return _aware(certificate.not_valid_after)
 
 
-def tls_context_error(certificate, key):
+def tls_context_error(certificate: "x509.Certificate", key: "PrivateKeyTypes") -> str | None:
     """Would a TLS server accept this certificate and key?  None, or OpenSSL's reason.
 
     Loads both into a pyOpenSSL ``SSL.Context`` and runs ``check_privatekey``,

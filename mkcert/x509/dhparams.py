@@ -16,9 +16,19 @@ Nothing here imports a crypto library at import time: ``--help`` and the
 "file is fresh" path of mkdhparams load this module alone.
 """
 
+from __future__ import annotations
+
 import os
 
 from mkcert.asn1 import der
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["CERTTOOL", "DEFAULT_BITS", "GENERATOR", "MAX_BITS", "MIN_BITS", "NAMED_GROUPS",
+           "RFC7919_X", "certtool_dh_params", "check_bits", "generate_dh_params_pem",
+           "named_group_pem", "pkcs3_der", "pkcs3_pem", "rfc7919_prime"]
 
 GENERATOR = 2  # RFC 7919's, and what a PKCS#3 file written here says unless told
 DEFAULT_BITS = 2048
@@ -36,7 +46,7 @@ RFC7919_X = {
 NAMED_GROUPS = tuple(f"ffdhe{bits}" for bits in RFC7919_X)
 
 
-def pkcs3_der(p, g=GENERATOR):
+def pkcs3_der(p: int, g: int = GENERATOR) -> bytes:
     """DHParameter ::= SEQUENCE { prime INTEGER, base INTEGER } (PKCS #3).
 
     ``openssl dhparam`` and ``openssl genpkey`` (for the ffdhe groups) write
@@ -45,7 +55,8 @@ def pkcs3_der(p, g=GENERATOR):
     return der.sequence(der.integer(p), der.integer(g))
 
 
-def pkcs3_pem(p, g=GENERATOR):
+def pkcs3_pem(p: int, g: int = GENERATOR) -> bytes:
+    """:func:`pkcs3_der` as the ``DH PARAMETERS`` PEM that ``openssl dhparam`` writes."""
     return der.pem(pkcs3_der(p, g), "DH PARAMETERS")
 
 
@@ -65,13 +76,13 @@ def _e_fixed_point(fraction_bits):
     return total >> guard
 
 
-def rfc7919_prime(bits):
+def rfc7919_prime(bits: int) -> int:
     """The ffdhe prime of ``bits`` bits, computed from RFC 7919's formula."""
     x = RFC7919_X[bits]
     return (1 << bits) - (1 << (bits - 64)) + ((_e_fixed_point(bits - 130) + x) << 64) - 1
 
 
-def named_group_pem(name):
+def named_group_pem(name: str) -> bytes:
     """The RFC 7919 group ``name`` (``ffdhe2048`` ... ``ffdhe8192``) as PKCS#3 PEM."""
     bits = _named_group_bits(name)
     return pkcs3_pem(rfc7919_prime(bits), GENERATOR)
@@ -86,7 +97,8 @@ def _named_group_bits(name):
     return int(normalised[len("ffdhe"):])
 
 
-def generate_dh_params_pem(bits=DEFAULT_BITS, jobs=None, progress=None):
+def generate_dh_params_pem(bits: int = DEFAULT_BITS, jobs: int | None = None,
+                           progress: Callable[[], object] | None = None) -> bytes:
     """A fresh safe prime of ``bits`` bits with generator 2, as PKCS#3 PEM.
 
     What ``openssl dhparam BITS`` prints (same encoding, same kind of prime),
@@ -100,7 +112,8 @@ def generate_dh_params_pem(bits=DEFAULT_BITS, jobs=None, progress=None):
     return pkcs3_pem(p, SEARCHED_GENERATOR)
 
 
-def check_bits(bits):
+def check_bits(bits: object) -> int:
+    """``bits`` as a DH prime size ``openssl dhparam`` accepts; MkcertError otherwise."""
     from mkcert.errors import MkcertError
 
     try:
@@ -120,7 +133,8 @@ CERTTOOL = "certtool"
 PEM_BEGIN = b"-----BEGIN DH PARAMETERS-----"
 
 
-def certtool_dh_params(size_args, progress=None):
+def certtool_dh_params(size_args: list[str],
+                       progress: Callable[[], object] | None = None) -> bytes:
     """The output of ``certtool --generate-dh-params SIZE_ARGS``, exactly as upstream writes it.
 
     GnuTLS 3.7's certtool makes fresh random parameters (a prime p with a

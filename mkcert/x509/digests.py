@@ -9,6 +9,8 @@ module loads cryptography's hashes, so those callers import it inside the
 function that needs it.
 """
 
+from __future__ import annotations
+
 from cryptography.hazmat.primitives import hashes
 
 from mkcert.errors import MkcertError
@@ -29,7 +31,7 @@ _HASHES = {
 }
 
 
-def hash_algorithm(name):
+def hash_algorithm(name: str) -> hashes.HashAlgorithm:
     """The cryptography hash object for a digest name such as ``sha256``."""
     try:
         return _HASHES[name]()
@@ -37,7 +39,7 @@ def hash_algorithm(name):
         raise MkcertError(f"unsupported signature digest {name!r}") from None
 
 
-def digest(name, data):
+def digest(name: str, data: bytes) -> bytes:
     """``hashlib.new(name, data).digest()``, computed by cryptography's OpenSSL.
 
     Key identifiers and the fingerprint use this rather than hashlib:

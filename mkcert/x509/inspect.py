@@ -12,10 +12,20 @@ own fields in OpenSSL's words, so they are made here; the caller only prints
 them.
 """
 
+from __future__ import annotations
+
 import datetime
 
 from mkcert.asn1 import der, general_names, oids as objects
 from mkcert.asn1.oids import SUBJECT_ALT_NAME
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from cryptography import x509
+
+__all__ = ["MONTHS", "certificate_der", "extensions", "fingerprint", "format_name", "format_time",
+           "issuer_der", "name_value", "subject_alt_names", "subject_der", "summary_lines",
+           "validity"]
 
 MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
@@ -85,7 +95,7 @@ def _oid_text(dotted):
     return objects.short_name(dotted) or dotted
 
 
-def format_name(name):
+def format_name(name: "bytes | x509.Name") -> str:
     """A name as ``openssl x509 -subject`` prints it: ``C = US, ..., CN = x``.
 
     ``name`` is a cryptography Name or the DER of one.  Working from DER keeps
@@ -100,7 +110,7 @@ def format_name(name):
     return ", ".join(rdns)
 
 
-def name_value(name_der, oid):
+def name_value(name_der: bytes, oid: str) -> str | None:
     """The first value of attribute ``oid`` in a Name, escaped as :func:`format_name` prints it.
 
     None when the name has no such attribute.  Escaped, because the value
@@ -130,7 +140,7 @@ def _attribute(encoded):
     return der.read_oid(attribute_type), tag, text
 
 
-def subject_der(certificate):
+def subject_der(certificate: "bytes | x509.Certificate") -> bytes:
     """The subject's DER, read from the TBSCertificate without parsing the name.
 
     cryptography refuses some names OpenSSL writes (a T61String holding
@@ -139,11 +149,12 @@ def subject_der(certificate):
     return _tbs_field(certificate, 5)
 
 
-def issuer_der(certificate):
+def issuer_der(certificate: "bytes | x509.Certificate") -> bytes:
+    """The issuer's DER, as :func:`subject_der` reads the subject's."""
     return _tbs_field(certificate, 3)
 
 
-def extensions(certificate):
+def extensions(certificate: "bytes | x509.Certificate") -> list[tuple[str, bool, bytes]]:
     """The certificate's extensions as (dotted OID, critical, value DER), in DER order.
 
     Read from the DER, not through cryptography, which refuses a whole
@@ -175,7 +186,7 @@ def _tbs_extensions_field(certificate):
     return next((field for field in fields[7:] if field[0] == _EXTENSIONS_TAG), None)
 
 
-def certificate_der(certificate):
+def certificate_der(certificate: "bytes | x509.Certificate") -> bytes:
     """DER bytes as they are, or those of a cryptography certificate."""
     if isinstance(certificate, (bytes, bytearray)):
         return bytes(certificate)
@@ -204,7 +215,7 @@ def _tbs_fields(certificate):
     return fields
 
 
-def validity(certificate):
+def validity(certificate: "bytes | x509.Certificate") -> tuple[datetime.datetime, ...]:
     """(notBefore, notAfter) as aware UTC datetimes, read from the DER."""
     return tuple(_parse_time(encoded) for encoded in der.members(_tbs_field(certificate, 4)))
 
@@ -227,13 +238,14 @@ def _parse_time(encoded):
     return datetime.datetime(*fields, tzinfo=datetime.timezone.utc)
 
 
-def format_time(moment):
+def format_time(moment: datetime.datetime) -> str:
     """``ASN1_TIME_print``: ``Nov  7 05:07:24 2026 GMT`` (day padded with a space)."""
     return (f"{MONTHS[moment.month - 1]} {moment.day:2d} "
             f"{moment:%H:%M:%S} {moment.year} GMT")
 
 
-def fingerprint(certificate_der):
+def fingerprint(certificate_der: bytes) -> str:
+    """The SHA-1 fingerprint as ``openssl x509 -fingerprint`` prints it: ``AB:CD:...``."""
     # cryptography's SHA-1: it is loaded whenever there is a certificate to
     # show, while hashlib would load the system's libcrypto besides.
     from mkcert.x509.digests import digest as hash_digest
@@ -242,7 +254,7 @@ def fingerprint(certificate_der):
     return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
 
 
-def summary_lines(certificate):
+def summary_lines(certificate: "bytes | x509.Certificate") -> list[str]:
     """The four lines of ``openssl x509 -subject -dates -fingerprint -noout``.
 
     ``certificate``: DER bytes or a cryptography certificate; no crypto
@@ -257,7 +269,7 @@ def summary_lines(certificate):
     ]
 
 
-def subject_alt_names(certificate):
+def subject_alt_names(certificate: "bytes | x509.Certificate") -> list[bytes]:
     """The GeneralName DER entries of a certificate's subjectAltName (none: []).
 
     From the DER as it is: cryptography refuses the whole extension list

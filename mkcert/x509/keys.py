@@ -1,4 +1,4 @@
-"""Private keys: generate one to the request's spec and write it as PEM.
+"""Private keys: generate one to the request's spec, and lay it out as PEM.
 
 Key generation is OpenSSL's (through cryptography) and dominates the run.
 An RSA key is two random primes found by trial: how long the search takes
@@ -8,7 +8,15 @@ independent searches and keep the key that is ready first: the run then
 waits for the *minimum* of two draws, which cuts the median time roughly in
 half without changing what a key is or how it is made.  See
 :func:`default_racers` and :func:`generate_key`.
+
+The key's PEM and the public key's DER are laid out here too, from the
+key's numbers (:func:`private_key_pem`, :func:`public_key_info`).  Writing
+the PEM to a file is the caller's: this module only borrows the signal
+handling of :mod:`mkcert.system.publish` to keep its child processes
+accounted for.
 """
+
+from __future__ import annotations
 
 import os
 import select
@@ -22,15 +30,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from mkcert.asn1 import der, oids
 from mkcert.errors import MkcertError
 from mkcert.system.signals import HANDLED_SIGNALS, blocked_signals
-from mkcert.request import MAX_RSA_BITS, MIN_RSA_BITS
+from mkcert.request import MAX_RSA_BITS, MIN_RSA_BITS, KeySpec
 from mkcert.system.workers import Lifeline, usable_cpus
 
 PUBLIC_EXPONENT = 65537
 
 
-
-
-def default_racers():
+def default_racers() -> int:
     """How many independent key searches to race: ``min(2, usable CPUs)``.
 
     * One per usable CPU at most: two searches sharing one core each run at
@@ -75,7 +81,8 @@ def _legacy_backend():
     return backend if isinstance(getattr(backend, "_rsa_skip_check_key", None), bool) else None
 
 
-def check_spec(spec):
+def check_spec(spec: KeySpec) -> None:
+    """Refuse, before any work, a key this module cannot make."""
     if spec.algorithm != "rsa":
         raise MkcertError(f"unsupported key algorithm {spec.algorithm!r}")
     if not MIN_RSA_BITS <= spec.bits <= MAX_RSA_BITS:
@@ -84,7 +91,7 @@ def check_spec(spec):
             f"({MIN_RSA_BITS} to {MAX_RSA_BITS} bits)")
 
 
-def generate_key(spec, racers=None):
+def generate_key(spec: KeySpec, racers: int | None = None) -> rsa.RSAPrivateKey:
     """Generate the private key described by a :class:`~mkcert.request.KeySpec`.
 
     ``racers`` independent searches run at once (default
@@ -109,7 +116,7 @@ def generate_key(spec, racers=None):
         return pending.result()
 
 
-def start_key(spec, racers=None):
+def start_key(spec: KeySpec, racers: int | None = None) -> PendingKey:
     """Start generating a key and return at once, so other work can overlap it.
 
     Use the result as a context manager; leaving the block stops any search
@@ -141,19 +148,24 @@ def _generate(spec):
         return rsa.generate_private_key(PUBLIC_EXPONENT, spec.bits)
 
 
-class _Pending:
-    def __enter__(self):
+class PendingKey:
+    """A key being generated: :meth:`result` waits for it, :meth:`close` stops the search."""
+
+    def __enter__(self) -> PendingKey:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> bool:
         self.close()
         return False
 
-    def close(self):
+    def result(self) -> rsa.RSAPrivateKey:
+        raise NotImplementedError
+
+    def close(self) -> None:
         pass
 
 
-class _InThread(_Pending):
+class _InThread(PendingKey):
     """One search in a worker thread of this process."""
 
     def __init__(self, spec):
@@ -170,7 +182,7 @@ class _InThread(_Pending):
         except BaseException as exc:  # handed to the main thread in result()
             self._result["error"] = exc
 
-    def result(self):
+    def result(self) -> rsa.RSAPrivateKey:
         while self._worker.is_alive():
             self._worker.join(0.05)
         if "error" in self._result:
@@ -182,7 +194,7 @@ class _CannotFork(Exception):
     """No child process could be started: generate in this process instead."""
 
 
-class _Race(_Pending):
+class _Race(PendingKey):
     """Several searches in child processes; the first key wins."""
 
     def __init__(self, spec, racers):
@@ -207,13 +219,13 @@ class _Race(_Pending):
             self.close()
             raise
 
-    def result(self):
+    def result(self) -> rsa.RSAPrivateKey:
         try:
             return _first_key(self._racing)
         finally:
             self.close()
 
-    def close(self):
+    def close(self) -> None:
         _stop(self._racing)
         self._lifeline.close()
 
@@ -363,7 +375,7 @@ def _stop(racing):
             os.close(reader)
 
 
-def private_key_pem(key, spec):
+def private_key_pem(key: rsa.RSAPrivateKey, spec: KeySpec) -> bytes:
     """The unencrypted key as `openssl req -nodes` or certtool writes it.
 
     Laid out from the key's numbers rather than by ``key.private_bytes``,
@@ -379,7 +391,7 @@ def private_key_pem(key, spec):
     return der.pem(pkcs8_der(rsa_private_key), "PRIVATE KEY")
 
 
-def rsa_private_key_der(numbers):
+def rsa_private_key_der(numbers: rsa.RSAPrivateNumbers) -> bytes:
     """PKCS#1 RSAPrivateKey (RFC 8017, A.1.2): version 0, two primes."""
     public = numbers.public_numbers
     values = (0, public.n, public.e, numbers.d, numbers.p, numbers.q,
@@ -387,7 +399,7 @@ def rsa_private_key_der(numbers):
     return der.sequence(*(der.integer(value) for value in values))
 
 
-def pkcs8_der(rsa_private_key):
+def pkcs8_der(rsa_private_key: bytes) -> bytes:
     """PKCS#8 PrivateKeyInfo (RFC 5208) around an RSAPrivateKey, as OpenSSL writes it.
 
     Version 0, rsaEncryption with NULL parameters, no attributes.
@@ -395,12 +407,12 @@ def pkcs8_der(rsa_private_key):
     return der.sequence(der.integer(0), rsa_algorithm_id(), der.octet_string(rsa_private_key))
 
 
-def rsa_algorithm_id():
+def rsa_algorithm_id() -> bytes:
     """AlgorithmIdentifier rsaEncryption with NULL parameters (RFC 8017, A.1)."""
     return der.sequence(der.oid(oids.RSA_ENCRYPTION), der.null())
 
 
-def public_key_info(public_numbers):
+def public_key_info(public_numbers: rsa.RSAPublicNumbers) -> bytes:
     """DER SubjectPublicKeyInfo of an RSA public key, as OpenSSL encodes it.
 
     ``public_numbers``: cryptography's RSAPublicNumbers.  The same bytes as

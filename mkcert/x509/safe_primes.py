@@ -30,11 +30,20 @@ Nothing here imports a crypto library at import time; the module is
 loaded only when fresh parameters are made.
 """
 
+from __future__ import annotations
+
 import itertools
 import os
 import signal
 
 from mkcert.system.workers import die_with_parent, usable_cpus
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["GENERATOR", "PROGRESS_INTERVAL", "LibCrypto", "SafePrimeSearch", "find_safe_prime",
+           "search_safe_prime"]
 
 SIEVE_LIMIT = 1 << 17  # the smallest sieve, for sizes up to 768 bits
 # q = 11 mod 12, hence p = 2q + 1 = 23 mod 24: p = 7 mod 8 (2 is a quadratic
@@ -48,7 +57,7 @@ STOP_GRACE_SECONDS = 2.0
 PROGRESS_INTERVAL = 0.2
 
 
-def sieve_limit(bits):
+def sieve_limit(bits: int) -> int:
     """How far to sieve: deeper for larger primes, where each test costs more.
 
     Striking out with every prime up to B leaves about 1/(ln B)^2 of the
@@ -84,7 +93,7 @@ def _small_primes(limit=SIEVE_LIMIT):
 class LibCrypto:
     """The few BIGNUM functions of the system libcrypto a search needs."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         import ctypes
 
         lib = _load_libcrypto()
@@ -118,7 +127,7 @@ class LibCrypto:
         if not self.lib.BN_bin2bn(data, len(data), bn):
             raise MemoryError("libcrypto: out of memory")
 
-    def fermat2(self, n):
+    def fermat2(self, n: int) -> bool:
         """2^(n-1) = 1 (mod n): one modular exponentiation, rejects most composites."""
         self._load(self.n, n)
         self._load(self.exponent, n - 1)
@@ -126,7 +135,7 @@ class LibCrypto:
             raise MemoryError("libcrypto: BN_mod_exp failed")
         return self.lib.BN_is_one(self.result) == 1
 
-    def is_prime(self, n):
+    def is_prime(self, n: int) -> bool:
         """OpenSSL's own primality verdict (Miller-Rabin, OpenSSL's round count)."""
         self._load(self.n, n)
         if self._check_prime is not None:
@@ -154,7 +163,7 @@ def _load_libcrypto():
     raise OSError("cannot load libcrypto: " + "; ".join(errors or ["not found"]))
 
 
-def step_inverses(primes):
+def step_inverses(primes: list[int]) -> list[int]:
     return [pow(STEP, -1, r) for r in primes]
 
 
@@ -165,7 +174,8 @@ class SafePrimeSearch:
     small prime r strikes out the q with r | q and the q with r | 2q + 1.
     """
 
-    def __init__(self, bits, crypto, primes=None, window=None, inverses=None):
+    def __init__(self, bits: int, crypto: LibCrypto, primes: list[int] | None = None,
+                 window: int | None = None, inverses: list[int] | None = None) -> None:
         self.bits = bits
         self.crypto = crypto
         self.primes = primes if primes is not None else _small_primes(sieve_limit(bits))
@@ -174,7 +184,7 @@ class SafePrimeSearch:
         self.window = window or max(1 << 12, bits * 64)
         self._ones = bytes(self.window)  # zeros used to strike out
 
-    def random_start(self):
+    def random_start(self) -> int:
         """A random q0 = RESIDUE mod STEP such that every p = 2q + 1 of the window has ``bits`` bits."""
         import secrets
 
@@ -183,7 +193,7 @@ class SafePrimeSearch:
         q0 = low + secrets.randbelow(high - low)
         return q0 - (q0 % STEP) + RESIDUE
 
-    def sieve(self, q0):
+    def sieve(self, q0: int) -> bytearray:
         """The offsets k (q = q0 + STEP*k) that no small prime rules out."""
         window = self.window
         flags = bytearray(b"\x01") * window
@@ -196,13 +206,13 @@ class SafePrimeSearch:
                     flags[k::r] = zeros[: (window - 1 - k) // r + 1]
         return flags
 
-    def test(self, q):
+    def test(self, q: int) -> bool:
         """True if q and p = 2q + 1 are both prime (cheap filters first)."""
         p = 2 * q + 1
         crypto = self.crypto
         return crypto.fermat2(p) and crypto.fermat2(q) and crypto.is_prime(q) and crypto.is_prime(p)
 
-    def run(self):
+    def run(self) -> int:
         """Search until a safe prime is found; return p."""
         while True:
             q0 = self.random_start()
@@ -226,7 +236,8 @@ def _cryptography_search(bits):
         return dh.generate_parameters(GENERATOR, bits).parameter_numbers().p
 
 
-def search_safe_prime(bits, primes=None, inverses=None):
+def search_safe_prime(bits: int, primes: list[int] | None = None,
+                      inverses: list[int] | None = None) -> int:
     """One complete search in this process (what each worker runs)."""
     try:
         crypto = LibCrypto()
@@ -263,7 +274,8 @@ def _worker(bits, connection, parent_pid, primes, inverses):
         connection.close()
 
 
-def find_safe_prime(bits, jobs=None, progress=None):
+def find_safe_prime(bits: int, jobs: int | None = None,
+                    progress: Callable[[], object] | None = None) -> int:
     """Run ``jobs`` independent searches in worker processes; return the first p found.
 
     The other workers are stopped and reaped before this returns or raises
