@@ -59,9 +59,18 @@ def main():
     # mkcert.x509.keys (which loads only cryptography's RSA module) is wrapped
     # now; mkcert.x509.certificate (the X.509 layer) when the command imports it, so that
     # an import the command overlaps with the key search stays overlapped.
-    import mkcert.x509.keys
+    import importlib
 
-    real_generate = mkcert.x509.keys.generate_key
+    # the layered package, or an install from before the layers (bench
+    # --variant compares the two): the same functions under older names
+    try:
+        keys = importlib.import_module("mkcert.x509.keys")
+        certificate_module = "mkcert.x509.certificate"
+    except ImportError:
+        keys = importlib.import_module("mkcert.keys")
+        certificate_module = "mkcert.cert"
+
+    real_generate = keys.generate_key
     real_build = []
 
     def load_fixed(spec):
@@ -99,7 +108,7 @@ def main():
             finally:
                 spent["keygen"] += time.perf_counter() - start
 
-    real_start = getattr(mkcert.x509.keys, "start_key", None)
+    real_start = getattr(keys, "start_key", None)
 
     def start_key(spec, *rest, **options):
         return Pending(spec, None if fixed else real_start(spec, *rest, **options))
@@ -125,11 +134,11 @@ def main():
         real_build.append(module.build_certificate_der)
         module.build_certificate_der = build_certificate
 
-    _when_imported("mkcert.x509.certificate", wrap_cert)
+    _when_imported(certificate_module, wrap_cert)
 
-    mkcert.x509.keys.generate_key = generate_key
+    keys.generate_key = generate_key
     if real_start is not None:
-        mkcert.x509.keys.start_key = start_key
+        keys.start_key = start_key
 
     # A script that ends with os._exit (skipping the interpreter's teardown)
     # still gets its report written, and then exits the same way.
