@@ -17,10 +17,11 @@ import os
 from collections.abc import Callable, Sequence
 
 from mkcert.errors import AlreadyExists
-from mkcert.request import REQUIRED, CertRequest, Record
+from mkcert.record import REQUIRED, Record
 
 TYPE_CHECKING = False  # typing's flag, without importing typing
 if TYPE_CHECKING:  # names for the annotations only, never imported at run time
+    from mkcert.request import CertRequest
     from mkcert.system.publish import Run
 
 __all__ = ["Plan", "Outcome", "make", "prepare", "produce"]

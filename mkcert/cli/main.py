@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from mkcert import layout
 from mkcert.system import process
 from mkcert.errors import AlreadyExists, Interrupted, MkcertError
-from mkcert.request import REQUIRED, Record
+from mkcert.record import REQUIRED, Record
 
 TYPE_CHECKING = False  # typing's flag, without importing typing
 if TYPE_CHECKING:  # names for the annotations only, never imported at run time

@@ -18,13 +18,13 @@ PACKAGE = "mkcert"
 PACKAGE_DIR = pathlib.Path(ROOT) / PACKAGE
 
 # Lowest first.  The foundation is what every layer speaks: the errors, the
-# layout defaults and the neutral request.  system knows no X.509 and no
+# layout defaults, the value-object idiom and the neutral request.  system knows no X.509 and no
 # config format, so everything may use it (x509 runs its searches in its
 # worker processes, readers read through its bounded reader); readers turn
 # text into a request, x509 turns a request into bytes, actions put the two
 # together on disk, cli talks to the user.
 LAYERS = (
-    ("foundation", ("mkcert", "mkcert.errors", "mkcert.layout", "mkcert.request")),
+    ("foundation", ("mkcert", "mkcert.errors", "mkcert.layout", "mkcert.record", "mkcert.request")),
     ("asn1", ("mkcert.asn1",)),
     ("system", ("mkcert.system",)),
     ("readers", ("mkcert.readers",)),
