@@ -44,6 +44,13 @@ class MkcertError(Exception):
 
     exit_status = 1
 
+    def __init__(self, *args):
+        # A message quotes what it was given (a path from the command line
+        # may hold any character, U+0085 NEL included): it stays one line.
+        if args and isinstance(args[0], str):
+            args = (shorten(args[0], len(args[0])),) + args[1:]
+        super().__init__(*args)
+
 
 class ConfigError(MkcertError):
     """Bad input in a configuration file, located by file and line."""

@@ -278,3 +278,16 @@ def test_try_it_output_directory_is_ignored_by_git(tmp_path):
     result = subprocess.run(["git", "-C", str(tmp_path), "check-ignore", "-q", "--no-index",
                              f"{certsdir}/imapd.pem"], timeout=60)
     assert result.returncode == 0, f"{certsdir}/ is not in .gitignore"
+
+
+def test_a_line_breaking_character_in_a_path_stays_in_one_message_line(layout, capsys, monkeypatch):
+    """U+0085 (NEL) ends a line for str.splitlines(); a quoted path must not break the message."""
+    from mkcert.cli.main import main
+
+    for name, value in layout.env.items():
+        if name.startswith("COURIER_"):
+            monkeypatch.setenv(name, value)
+    status = main(["-c", str(layout.sysconfdir / "no\x85such.cnf")], program="mkimapdcert")
+    err = capsys.readouterr().err
+    assert status == 1
+    assert len(err.splitlines()) == 1 and "no\\x85such.cnf" in err, err
