@@ -606,6 +606,23 @@ case $out in *"certbot renews it"*) ;; *) fail "--renew said: $out" ;; esac
 log "A: after the hook couriertls serves $(echo "$want_chain" | head -n 1); --renew leaves it to certbot"
 in_chroot /usr/sbin/couriertcpd -pid="$tcpd_pid" -stop
 
+# --- further parts: tests/integration/chroot.d/*.sh ---------------------------
+# Each part is sourced here, in name order, with courier-mkcert and Courier's
+# packages installed and no server running.  A part uses the helpers above
+# (in_chroot, apt_in_chroot, log, fail, same_state, assert_pem,
+# cert_fingerprints) and free_port below, works under its own names (its own
+# PEMs, ports and pid files), stops every server it starts and leaves the
+# taken-over paths alone: section A goes on after it.  The cleanup trap kills
+# whatever a failing part left running in the chroot.
+free_port() {
+    in_chroot python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+for part in "$here"/chroot.d/*.sh; do
+    [ -f "$part" ] || continue
+    log "part $(basename "$part")"
+    . "$part"
+done
+
 log "A: removing courier-mkcert"
 apt_in_chroot remove courier-mkcert
 assert_courier_restored "after remove"
