@@ -43,3 +43,14 @@ def ssllib(environ=None):
 def install_config(environ=None):
     """The certbot deploy hook's map of PEMs to lineages: ``SYSCONFDIR/mkcert-install.conf``."""
     return os.path.join(sysconfdir(environ), "mkcert-install.conf")
+
+
+def staged_key_path(pem):
+    """Where the next key of ``pem`` waits for its rollover: ``BASE.next-key.pem``.
+
+    Courier serves ``$TLS_CERTFILE.<name>`` to a client naming ``<name>``
+    (SNI), so nothing beside a PEM may be called ``PEM.something``: the
+    staged key drops the PEM's ``.pem`` and takes its own suffix instead.
+    """
+    base = pem[:-len(".pem")] if pem.endswith(".pem") else pem
+    return base + ".next-key.pem"
