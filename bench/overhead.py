@@ -10,7 +10,8 @@ Runs our mkimapdcert (through bench/fixedkey.py) in a scratch layout:
 * ``real`` runs generate the key as usual; they show the key generation
   time and how long the process takes to exit after the command returns
   (with racing key generation the losing search must not delay it);
-* the cheap paths: ``--help``, "already exists" and a bare ``python -c pass``.
+* the cheap paths: ``--help``, ``--version``, "already exists" and a bare
+  ``python -c pass``.
 
 Every time is a whole process around ``time.perf_counter``/``monotonic`` in
 this harness; nothing is asserted.  The pre-generated key exists only here:
@@ -137,6 +138,7 @@ def cheap_paths(python, script, env, cwd, runs, label):
     cheap = {"python -c pass": (python + ["-c", "pass"], 0),
              "python -I -S -c pass": (python + ["-I", "-S", "-c", "pass"], 0),
              "--help": (python + [script, "--help"], 0),
+             "--version": (python + [script, "--version"], 0),
              "already exists": (python + [script], 1)}
     print(f"{label}: cheap paths ({runs} runs), median:")
     results = {}

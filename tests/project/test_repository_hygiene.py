@@ -26,10 +26,7 @@ MACHINE_PATH = re.compile(
     rb"[^\s'\"`)\]>,;]*")
 
 # Each exception names the file, the exact path, and why it may stay.
-ALLOWED_MACHINE_PATHS = {
-    ("README.md", "/root/other.key"):
-        "an administrator's key file in a documented run as root, not a path of ours",
-}
+ALLOWED_MACHINE_PATHS = {}
 
 # Code that runs for the tests, benchmarks and fuzzing may not reach for
 # data beside the checkout (a shared/reference folder, the checkout's parent).
