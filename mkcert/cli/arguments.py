@@ -130,6 +130,7 @@ def build_parser(program: str, multi_call: bool) -> Parser:
     modes.add_argument("--force", action="store_true",
                        help="with --renew: renew even if not due or not self-signed")
     _add_install_options(parser)
+    _add_probe_options(parser, exclusive)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -160,10 +161,34 @@ def _add_install_options(parser):
                             "(e.g. /etc/letsencrypt/live/mail.example.org)")
 
 
+def _add_probe_options(parser, exclusive):
+    from mkcert.cli.probe import servername_argument, target_argument, timeout_argument
+
+    group = parser.add_argument_group(
+        "probing the running server",
+        "--probe connects like a client (no SNI, then each --servername), takes the "
+        "certificates the server sends and judges them like --check (--warn, --json), "
+        "compared with PEMFILE.pem; ports: imapd 993 and 143 (STARTTLS), pop3d 995 and "
+        "110 (STLS), esmtpd 25 (STARTTLS) and 465")
+    exclusive.add_argument("--probe", nargs="?", const="", type=target_argument,
+                           metavar="[HOST][:PORT]",
+                           help="probe HOST (default localhost) on PORT (default: the "
+                                "service's ports) and exit with the worst state")
+    group.add_argument("--starttls", choices=("imap", "pop3", "smtp"),
+                       help="with --probe: plain text first, then this protocol's STARTTLS "
+                            "(default: implicit TLS, or the protocol of a default port)")
+    group.add_argument("--servername", action="append", type=servername_argument,
+                       metavar="NAME",
+                       help="with --probe: also probe with NAME as SNI (repeatable)")
+    group.add_argument("--timeout", type=timeout_argument, metavar="SECONDS",
+                       help="with --probe: for each network step: connection, each line, "
+                            "the handshake (default 10)")
+
+
 def parse(program: str, multi_call: bool, arguments: Sequence[str]) -> argparse.Namespace:
     """The options of a command line that :func:`mkcert.cli.main.plain_options` did not answer."""
     parser = build_parser(program, multi_call)
-    if "--check" in arguments:
+    if "--check" in arguments or "--probe" in arguments:
         parser.usage_status = 3  # mkcert.actions.check.UNKNOWN
     options = parser.parse_args(arguments)
     _check_combinations(parser, options)
@@ -172,13 +197,29 @@ def parse(program: str, multi_call: bool, arguments: Sequence[str]) -> argparse.
 
 def _check_combinations(parser, options):
     """Options that only mean something with --check or --renew say so."""
+    probing = options.probe is not None
     for option, mode in (("warn", "check"), ("json", "check"),
                          ("before", "renew"), ("force", "renew")):
-        if getattr(options, option) not in (None, False) and not getattr(options, mode):
+        if getattr(options, option) not in (None, False) and not getattr(options, mode) \
+                and not (mode == "check" and probing):
             parser.error(f"--{option} only goes with --{mode}")
+    _check_probe_combinations(parser, options)
     if options.san and options.check:
         parser.error("--san is for making a certificate, not with --check")
     _check_install_combinations(parser, options)
+
+
+def _check_probe_combinations(parser, options):
+    if options.probe is None:
+        for name in ("starttls", "servername", "timeout"):
+            if getattr(options, name) is not None:
+                parser.error(f"--{name} only goes with --probe")
+        return
+    if options.install:
+        parser.error("argument --install: not allowed with argument --probe")
+    for name in ("san", "days", "config"):
+        if getattr(options, name) is not None:
+            parser.error(f"--{name} is for making a certificate, not with --probe")
 
 
 def _check_install_combinations(parser, options):
