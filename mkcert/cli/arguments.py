@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # names for the annotations only, never imported at run time
     from typing import NoReturn
 
 __all__ = ["Parser", "build_parser", "parse", "number_argument", "days_argument",
-           "warn_argument", "before_argument", "san_argument", "days_to_the_year_9999"]
+           "warn_argument", "before_argument", "san_argument", "days_to_the_year_9999",
+           "probe_target_argument", "servername_argument", "timeout_argument"]
 
 
 def days_argument(text: str) -> int:
@@ -161,16 +162,33 @@ def _add_install_options(parser):
                             "(e.g. /etc/letsencrypt/live/mail.example.org)")
 
 
-def _add_probe_options(parser, exclusive):
-    from mkcert.cli.probe import servername_argument, target_argument, timeout_argument
+def probe_target_argument(text: str) -> tuple[str, int | None]:
+    """--probe's [HOST][:PORT] (:mod:`mkcert.cli.probe`, loaded only when used)."""
+    from mkcert.cli.probe import target_argument
 
+    return target_argument(text)
+
+
+def servername_argument(text: str) -> str:
+    from mkcert.cli.probe import servername_argument as parse_servername
+
+    return parse_servername(text)
+
+
+def timeout_argument(text: str) -> float:
+    from mkcert.cli.probe import timeout_argument as parse_timeout
+
+    return parse_timeout(text)
+
+
+def _add_probe_options(parser, exclusive):
     group = parser.add_argument_group(
         "probing the running server",
         "--probe connects like a client (no SNI, then each --servername), takes the "
         "certificates the server sends and judges them like --check (--warn, --json), "
         "compared with PEMFILE.pem; ports: imapd 993 and 143 (STARTTLS), pop3d 995 and "
         "110 (STLS), esmtpd 25 (STARTTLS) and 465")
-    exclusive.add_argument("--probe", nargs="?", const="", type=target_argument,
+    exclusive.add_argument("--probe", nargs="?", const="", type=probe_target_argument,
                            metavar="[HOST][:PORT]",
                            help="probe HOST (default localhost) on PORT (default: the "
                                 "service's ports) and exit with the worst state")

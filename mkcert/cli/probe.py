@@ -8,7 +8,6 @@ name, and the exit status is the worst state, as for ``--check``.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import re
 import sys
 
@@ -30,6 +29,8 @@ _TIMEOUT = re.compile(r"^[0-9]{1,5}(\.[0-9]{1,3})?$")
 def target_argument(text: str) -> tuple[str, int | None]:
     """``[HOST][:PORT]`` -> (host, port or None): ``mail.example.org``, ``:143``,
     ``127.0.0.1:993``, ``[::1]:993``, ``::1`` (an IPv6 address needs brackets with a port)."""
+    import ipaddress
+
     host, port = text, None
     if text.startswith("["):
         close = text.find("]")
@@ -52,6 +53,8 @@ def target_argument(text: str) -> tuple[str, int | None]:
 
 
 def _address(host, text, version):
+    import ipaddress
+
     try:
         if ipaddress.ip_address(host).version == version:
             return
@@ -79,6 +82,8 @@ def timeout_argument(text: str) -> float:
 def servername_argument(text: str) -> str:
     """--servername: a DNS name as a client sends it in SNI (RFC 6066: no IP address);
     an international name in its A-label form."""
+    import ipaddress
+
     name = text
     if not name.isascii():
         try:

@@ -139,12 +139,12 @@ def _imap(lines):
     untagged, done = _imap_command(lines, b"CAPABILITY")
     capabilities = b" ".join(line[len(b"* CAPABILITY "):].upper() for line in untagged
                              if line.upper().startswith(b"* CAPABILITY "))
-    if not done.upper().startswith(_TAG + b" OK"):
+    if not done.upper().startswith(_TAG.upper() + b" OK"):
         raise ProbeFailed(f"the IMAP server refused CAPABILITY: {_quote(done)}")
     if b"STARTTLS" not in capabilities.split():
         raise ProbeFailed("the IMAP server does not offer STARTTLS")
     _, done = _imap_command(lines, b"STARTTLS")
-    if not done.upper().startswith(_TAG + b" OK"):
+    if not done.upper().startswith(_TAG.upper() + b" OK"):
         raise ProbeFailed(f"the IMAP server refused STARTTLS: {_quote(done)}")
     lines.assert_drained()
     return done.decode("latin-1")
