@@ -116,7 +116,7 @@ class Lines:
 
 def _quote(data: bytes) -> str:
     """What the server said, as a message may quote it: one line, cut short."""
-    return repr(shorten(data.decode("latin-1"), 60))
+    return "'" + shorten(data.decode("latin-1"), 60) + "'"
 
 
 def starttls(sock: socket.socket, protocol: str, timeout: float) -> str:
