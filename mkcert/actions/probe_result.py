@@ -68,13 +68,14 @@ class ProbeResult(Record):
         return head + "; ".join(parts)
 
     def session_text(self) -> str:
-        """``TLSv1.3 TLS_AES_256_GCM_SHA384 x25519`` or ``TLSv1.2 DHE-RSA-... DH 2048 bits``."""
+        """``TLSv1.3 TLS_AES_256_GCM_SHA384 x25519`` or ``TLSv1.2 DHE-RSA-... DH 2048 bits``
+        (``ECDH`` where the bindings do not name the curve)."""
         tls = self.tls
         words = [tls.protocol or "?", tls.cipher or "?"]
         if tls.key_exchange == "DH":
             words.append(f"DH {tls.dh_bits} bits" if tls.dh_bits else "DH of unknown size")
-        elif tls.group:
-            words.append(tls.group)
+        elif tls.group or tls.key_exchange:
+            words.append(tls.group or tls.key_exchange)
         return " ".join(words)
 
     def as_json(self) -> dict[str, object]:
