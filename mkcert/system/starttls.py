@@ -20,7 +20,7 @@ import time
 
 from mkcert.errors import MkcertError, shorten
 
-__all__ = ["PROTOCOLS", "MAX_LINE", "MAX_REPLY_LINES", "ProbeFailed", "connect", "starttls",
+__all__ = ["PROTOCOLS", "LOOPBACK", "MAX_LINE", "MAX_REPLY_LINES", "ProbeFailed", "connect", "starttls",
            "Lines"]
 
 PROTOCOLS = ("imap", "pop3", "smtp")
@@ -36,17 +36,32 @@ class ProbeFailed(MkcertError):
     """The server could not be reached, or did not get as far as TLS; the reason in one line."""
 
 
+# RFC 6761: "localhost" is the loopback, whatever /etc/hosts says or lacks
+# (a minimal chroot or container has none); IPv6 first, as resolvers order it.
+LOOPBACK = ("::1", "127.0.0.1")
+
+
 def connect(host: str, port: int, timeout: float) -> socket.socket:
-    """A TCP connection to ``host``:``port`` (a name, an IPv4 or IPv6 address), within ``timeout``."""
+    """A TCP connection to ``host``:``port`` (a name, an IPv4 or IPv6 address), within
+    ``timeout`` for each address tried."""
+    addresses = LOOPBACK if host.lower().rstrip(".") == "localhost" else (host,)
+    for address in addresses[:-1]:
+        try:
+            return _connect(address, port, timeout)
+        except ProbeFailed:
+            continue  # nothing on ::1: the next loopback address
+    return _connect(addresses[-1], port, timeout)
+
+
+def _connect(host, port, timeout):
     try:
-        sock = socket.create_connection((host, port), timeout=timeout)
+        return socket.create_connection((host, port), timeout=timeout)
     except socket.timeout:
         raise ProbeFailed(f"no connection within {_seconds(timeout)}") from None
     except socket.gaierror as exc:
         raise ProbeFailed(f"cannot resolve {host}: {exc.strerror or exc}") from None
     except OSError as exc:
         raise ProbeFailed(f"cannot connect: {exc.strerror or exc}") from None
-    return sock
 
 
 def _seconds(timeout):
