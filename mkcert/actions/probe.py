@@ -97,24 +97,35 @@ def default_targets(service: str, port: int | None = None,
 
 
 def probe(plan: Plan) -> tuple[ProbeResult, ...]:
-    """Every target without SNI and with each server name: one result each, never raising."""
+    """Every target without SNI and with each server name: one result each, never raising.
+
+    ^C ends the run with an UNKNOWN result for the probe it interrupted;
+    the ones not yet begun are left out.
+    """
     now = plan.now or datetime.datetime.now(datetime.timezone.utc)
     results = []
     for target in plan.targets:
         for servername in (None,) + tuple(plan.servernames):
-            results.append(probe_one(plan, target, servername, now))
+            try:
+                results.append(probe_one(plan, target, servername, now))
+            except KeyboardInterrupt:
+                results.append(_unknown(plan, target, servername, "interrupted"))
+                return tuple(results)
     return tuple(results)
 
 
 def probe_one(plan: Plan, target: Target, servername: str | None,
               now: datetime.datetime) -> ProbeResult:
     """One connection and handshake; UNKNOWN for whatever goes wrong in the probe itself."""
-    base = ProbeResult(plan.host, target.port, target.starttls, servername)
     try:
         return _probe(plan, target, servername, now)
-    except BaseException as exc:  # noqa: B036 - a plugin answers UNKNOWN, even to ^C
-        return base.replace(problems=(Problem(UNKNOWN, f"probe failed: {type(exc).__name__}: "
-                                                       f"{exc}"),))
+    except Exception as exc:  # a plugin answers UNKNOWN rather than with a traceback
+        return _unknown(plan, target, servername, f"probe failed: {type(exc).__name__}: {exc}")
+
+
+def _unknown(plan, target, servername, text):
+    return ProbeResult(plan.host, target.port, target.starttls, servername,
+                       problems=(Problem(UNKNOWN, text),))
 
 
 def _probe(plan, target, servername, now):

@@ -323,3 +323,55 @@ def test_check_json_unchanged_by_probe_options(layout):
 def test_ssl_module_is_the_server_here():
     """The test servers are Python's ssl: a TLS 1.3 capable build is needed."""
     assert ssl.HAS_TLSv1_3
+
+
+@pytest.mark.parametrize("service, port, starttls, want", [
+    ("imapd", None, None, [(993, None), (143, "imap")]),
+    ("pop3d", None, None, [(995, None), (110, "pop3")]),
+    ("esmtpd", None, None, [(25, "smtp"), (465, None)]),
+    ("imapd", 143, None, [(143, "imap")]),          # a default port keeps its protocol
+    ("imapd", 1143, None, [(1143, None)]),          # another is TLS from the first byte
+    ("imapd", 993, "imap", [(993, "imap")]),        # unless --starttls says otherwise
+    ("imapd", None, "imap", [(143, "imap")]),       # --starttls alone: the plain-text ports
+    ("testd", None, None, None),
+    ("testd", 4000, "smtp", [(4000, "smtp")]),
+])
+def test_default_targets(service, port, starttls, want):
+    from mkcert.actions.probe import default_targets
+
+    got = default_targets(service, port, starttls)
+    assert (None if got is None else [(t.port, t.starttls) for t in got]) == want
+
+
+@pytest.mark.parametrize("text, want", [
+    ("", ("localhost", None)),
+    (":143", ("localhost", 143)),
+    ("mail.example.org", ("mail.example.org", None)),
+    ("mail.example.org:465", ("mail.example.org", 465)),
+    ("192.0.2.1:25", ("192.0.2.1", 25)),
+    ("[::1]:993", ("::1", 993)),
+    ("[2001:db8::1]", ("2001:db8::1", None)),
+    ("::1", ("::1", None)),
+])
+def test_target_argument(text, want):
+    from mkcert.cli.probe import target_argument
+
+    assert target_argument(text) == want
+
+
+def test_an_interrupted_run_is_unknown_and_stops(monkeypatch):
+    from mkcert.actions import probe as probe_action
+
+    calls = []
+
+    def interrupted(plan, target, servername, now):
+        calls.append(servername)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(probe_action, "_probe", interrupted)
+    plan = probe_action.Plan("localhost", (probe_action.Target(1), probe_action.Target(2)),
+                             ("a.example.test",))
+    results = probe_action.probe(plan)
+    assert calls == [None]
+    assert [(r.port, r.state, [p.text for p in r.problems]) for r in results] == [
+        (1, "UNKNOWN", ["interrupted"])]
