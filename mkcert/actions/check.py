@@ -145,9 +145,14 @@ def _check_mode(mode, result):
 
 
 
-def examine(data: bytes, result: Findings, warn_days: int, now: datetime.datetime) -> None:
+def examine(data: bytes, result: Findings, warn_days: int, now: datetime.datetime,
+            with_key: bool = True) -> None:
     """Fill ``result`` (:class:`Findings`) from the PEM bytes: certificate, key, dates,
-    strength, TLS load."""
+    strength, TLS load.
+
+    ``with_key=False`` for certificates without their key: what a server
+    sends (``--probe``), judged as a PEM would be, less the key.
+    """
     blocks = pem_blocks(data)
     if not blocks:
         result.add(CRITICAL, "not a PEM file (no BEGIN/END block)")
@@ -159,7 +164,7 @@ def examine(data: bytes, result: Findings, warn_days: int, now: datetime.datetim
     _describe(certificate, result)
     _check_dates(certificate, result, warn_days, now)
     _check_strength(certificate, result)
-    key = _load_key(blocks, result)
+    key = _load_key(blocks, result) if with_key else None
     if key is not None:
         _check_key(key, certificate, result)
     _examine_chain(blocks, certificate, result, warn_days, now)

@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # names for the annotations only, never imported at run time
     from typing import NoReturn
 
 __all__ = ["Parser", "build_parser", "parse", "number_argument", "days_argument",
-           "warn_argument", "before_argument", "san_argument", "days_to_the_year_9999"]
+           "warn_argument", "before_argument", "san_argument", "days_to_the_year_9999",
+           "probe_target_argument", "servername_argument", "timeout_argument"]
 
 
 def days_argument(text: str) -> int:
@@ -130,6 +131,7 @@ def build_parser(program: str, multi_call: bool) -> Parser:
     modes.add_argument("--force", action="store_true",
                        help="with --renew: renew even if not due or not self-signed")
     _add_install_options(parser)
+    _add_probe_options(parser, exclusive)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -160,10 +162,51 @@ def _add_install_options(parser):
                             "(e.g. /etc/letsencrypt/live/mail.example.org)")
 
 
+def probe_target_argument(text: str) -> tuple[str, int | None]:
+    """--probe's [HOST][:PORT] (:mod:`mkcert.cli.probe`, loaded only when used)."""
+    from mkcert.cli.probe import target_argument
+
+    return target_argument(text)
+
+
+def servername_argument(text: str) -> str:
+    from mkcert.cli.probe import servername_argument as parse_servername
+
+    return parse_servername(text)
+
+
+def timeout_argument(text: str) -> float:
+    from mkcert.cli.probe import timeout_argument as parse_timeout
+
+    return parse_timeout(text)
+
+
+def _add_probe_options(parser, exclusive):
+    group = parser.add_argument_group(
+        "probing the running server",
+        "--probe connects like a client (no SNI, then each --servername), takes the "
+        "certificates the server sends and judges them like --check (--warn, --json), "
+        "compared with PEMFILE.pem; ports: imapd 993 and 143 (STARTTLS), pop3d 995 and "
+        "110 (STLS), esmtpd 25 (STARTTLS) and 465")
+    exclusive.add_argument("--probe", nargs="?", const="", type=probe_target_argument,
+                           metavar="[HOST][:PORT]",
+                           help="probe HOST (default localhost) on PORT (default: the "
+                                "service's ports) and exit with the worst state")
+    group.add_argument("--starttls", choices=("imap", "pop3", "smtp"),
+                       help="with --probe: plain text first, then this protocol's STARTTLS "
+                            "(default: implicit TLS, or the protocol of a default port)")
+    group.add_argument("--servername", action="append", type=servername_argument,
+                       metavar="NAME",
+                       help="with --probe: also probe with NAME as SNI (repeatable)")
+    group.add_argument("--timeout", type=timeout_argument, metavar="SECONDS",
+                       help="with --probe: for each network step: connection, each line, "
+                            "the handshake (default 10)")
+
+
 def parse(program: str, multi_call: bool, arguments: Sequence[str]) -> argparse.Namespace:
     """The options of a command line that :func:`mkcert.cli.main.plain_options` did not answer."""
     parser = build_parser(program, multi_call)
-    if "--check" in arguments:
+    if "--check" in arguments or "--probe" in arguments:
         parser.usage_status = 3  # mkcert.actions.check.UNKNOWN
     options = parser.parse_args(arguments)
     _check_combinations(parser, options)
@@ -172,13 +215,29 @@ def parse(program: str, multi_call: bool, arguments: Sequence[str]) -> argparse.
 
 def _check_combinations(parser, options):
     """Options that only mean something with --check or --renew say so."""
+    probing = options.probe is not None
     for option, mode in (("warn", "check"), ("json", "check"),
                          ("before", "renew"), ("force", "renew")):
-        if getattr(options, option) not in (None, False) and not getattr(options, mode):
+        if getattr(options, option) not in (None, False) and not getattr(options, mode) \
+                and not (mode == "check" and probing):
             parser.error(f"--{option} only goes with --{mode}")
+    _check_probe_combinations(parser, options)
     if options.san and options.check:
         parser.error("--san is for making a certificate, not with --check")
     _check_install_combinations(parser, options)
+
+
+def _check_probe_combinations(parser, options):
+    if options.probe is None:
+        for name in ("starttls", "servername", "timeout"):
+            if getattr(options, name) is not None:
+                parser.error(f"--{name} only goes with --probe")
+        return
+    if options.install:
+        parser.error("argument --install: not allowed with argument --probe")
+    for name in ("san", "days", "config"):
+        if getattr(options, name) is not None:
+            parser.error(f"--{name} is for making a certificate, not with --probe")
 
 
 def _check_install_combinations(parser, options):

@@ -46,6 +46,7 @@ DEFAULT_OPTIONS = {
     "san": None, "check": False, "renew": False, "install": False, "warn": None,
     "json": False, "before": None, "force": False, "key": None, "cert": None,
     "chain": None, "from_certbot": None,
+    "probe": None, "starttls": None, "servername": None, "timeout": None,
 }
 _PROGRAM = re.compile(r"^mk(?P<name>[A-Za-z0-9_.-]+)cert$")
 _SERVICE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -102,6 +103,10 @@ def main(argv: Sequence[str] | None = None, program: str | None = None,
     paths = service_paths(name, options, environ)
     if options.check:
         return check(paths, options)
+    if options.probe is not None:
+        from mkcert.cli.probe import probe
+
+        return probe(program, name, paths.pem, options)
     try:
         if options.install:
             return install(program, paths, options)
