@@ -20,15 +20,11 @@ from __future__ import annotations
 import datetime
 import os
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from mkcert import layout
 from mkcert.errors import AlreadyExists, MkcertError, describe
 from mkcert.record import REQUIRED, Record
-
-TYPE_CHECKING = False  # typing's flag, without importing typing
-if TYPE_CHECKING:  # names for the annotations only, never imported at run time
-    from mkcert.readers.key_type import KeyType
 
 __all__ = ["CA_DAYS", "CA_RENEW_BEFORE_DAYS", "SERVICES", "CreatePlan", "RenewPlan",
            "CheckPlan", "DestroyPlan", "Outcome", "create", "renew", "check", "destroy_key",
