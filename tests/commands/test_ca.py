@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import data_path, openssl
+from conftest import BIN, data_path, openssl
 
 SERVER = "mail.example.org"
 CA_FILES = ["courier-ca.key", "courier-ca.pem"]
@@ -352,3 +352,17 @@ def test_destroy_key_issues_the_services_then_renewal_needs_a_new_ca(layout):
     assert len(renew.stderr.splitlines()) == 1
     checked = ca(layout, "--check")
     assert checked.returncode == 0 and "no key (removed)" in checked.stdout
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["--domain", "example.org"]])
+def test_cheap_answers_load_no_crypto(layout, args):
+    """--help, --version and "already exists" load no crypto library."""
+    from test_startup import HEAVY, imported_modules
+
+    for name in CA_FILES:
+        (layout.certsdir / name).write_text("x")
+    result, modules = imported_modules([os.path.join(BIN, "mkcourierca"), *args], layout.env)
+    assert result.returncode == (1 if args[0] == "--domain" else 0), result.stderr
+    assert not [m for m in modules if m.split(".")[0] in HEAVY]
+    for name in CA_FILES:
+        (layout.certsdir / name).unlink()
