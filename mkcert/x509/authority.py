@@ -391,8 +391,11 @@ def _request_names(request):
     for extension in request.extensions:
         if extension.oid == SUBJECT_ALT_NAME:
             value = extension.der
-            if value is None:  # derived late; names never depend on the key
-                value = extension.derive(KeyContext(b"", b"", b"", 0, b"", b""))
+            if value is None:  # derived late (email:copy reads the subject), never from the key
+                from mkcert.asn1.names import name_der
+
+                value = extension.derive(KeyContext(b"", b"", name_der(request.subject), 0,
+                                                    b"", b""))
             return general_names.entries(value) or []
     return []
 
