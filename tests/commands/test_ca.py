@@ -366,3 +366,34 @@ def test_cheap_answers_load_no_crypto(layout, args):
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
     for name in CA_FILES:
         (layout.certsdir / name).unlink()
+
+
+def test_the_timers_helper_renews_the_ca_and_what_it_issued(layout, tmp_path):
+    """debian/courier-mkcert-renew-all: the CA while it has its key, then its PEMs."""
+    from conftest import ROOT
+
+    install_services(layout)
+    certificate, key = make_ca(layout, "--days", "300")  # within the CA's year: due
+    assert issue(layout).returncode == 0
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "mkimapdcert").symlink_to(os.path.join(BIN, "mkcouriercert"))
+    (bindir / "mkcourierca").symlink_to(os.path.join(BIN, "mkcourierca"))
+    old_key = public_key(certificate)
+    env = dict(layout.env, COURIER_MKCERT_BINDIR=str(bindir))
+    helper = os.path.join(ROOT, "debian", "courier-mkcert-renew-all")
+    result = subprocess.run([helper, "400"], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{certificate}: renewed with the same key")
+    assert any(line.startswith(f"{layout.certsdir / 'imapd.pem'}: renewed from the local CA")
+               for line in lines), lines
+    assert public_key(certificate) == old_key
+    assert verify(certificate, layout.certsdir / "imapd.pem").returncode == 0
+    # Without the key the CA is left alone, and a due PEM it issued fails.
+    key.unlink()
+    result = subprocess.run([helper, "400"], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 1 and "renewal needs a new CA" in result.stderr
+    assert "courier-ca.pem" not in result.stdout
