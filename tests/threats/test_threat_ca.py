@@ -166,3 +166,25 @@ def test_concurrent_issuing_runs_publish_one_whole_pem(layout):
     verified = subprocess.run(["openssl", "verify", "-CAfile", layout.certsdir / "courier-ca.pem",
                                layout.certsdir / "imapd.pem"], capture_output=True, text=True)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_signal_while_an_issued_key_is_made_leaves_the_ca_alone(layout):
+    layout.install_config("imapd", data_path("openssl", "imapd.cnf"), bits=16384)
+    assert layout.command("mkcourierca", "-q", "--domain", "example.org", "--key-type",
+                          "rsa:2048").returncode == 0
+    before = {name: (layout.certsdir / name).read_bytes() for name in layout.listing()}
+    process = layout.popen("mkimapdcert", "--ca", "--san", SERVER)
+    try:
+        for _ in range(400):
+            if _children_of(process.pid):
+                break
+            time.sleep(0.025)
+        assert _children_of(process.pid)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert (process.returncode, err) == (1, "mkimapdcert: interrupted by SIGTERM\n"), out
+    assert {name: (layout.certsdir / name).read_bytes() for name in layout.listing()} == before
