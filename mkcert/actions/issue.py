@@ -93,7 +93,12 @@ def local_authority_of(current: "CheckResult", environ: Mapping[str, str]) -> "A
         return None
     from mkcert.x509.authority import is_issued_by
 
-    authority = read_authority(path, None)
+    try:
+        authority = read_authority(path, None)
+    except MkcertError:
+        # A damaged CA file must not stop the renewal of other CAs' PEMs
+        # (certbot's); mkcourierca --check reports it.
+        return None
     return authority if is_issued_by(current.certificate, authority.certificate) else None
 
 
@@ -114,7 +119,10 @@ def ca_findings(result: "CheckResult", certificate_path: str,
     from mkcert.x509.authority import is_issued_by, names_outside
     from mkcert.x509.inspect import subject_alt_names
 
-    authority = read_authority(certificate_path, None)
+    try:
+        authority = read_authority(certificate_path, None)
+    except MkcertError:  # mkcourierca --check's to report; other PEMs are checked as ever
+        return result
     if not is_issued_by(result.certificate, authority.certificate):
         return result
     problems = list(result.problems)

@@ -397,3 +397,15 @@ def test_the_timers_helper_renews_the_ca_and_what_it_issued(layout, tmp_path):
                             timeout=300)
     assert result.returncode == 1 and "renewal needs a new CA" in result.stderr
     assert "courier-ca.pem" not in result.stdout
+
+
+def test_a_damaged_ca_file_does_not_stop_checking_other_pems(layout, tmp_path):
+    install_services(layout)
+    certificate, _ = make_ca(layout)
+    assert issue(layout).returncode == 0
+    certificate.write_text("not a certificate\n")
+    result = layout.command("mkimapdcert", "--check")
+    assert result.returncode == 1 and "Traceback" not in result.stderr  # 1024 bits: WARNING
+    assert result.stdout.startswith("CERT WARNING") and "check failed" not in result.stdout
+    own = ca(layout, "--check")
+    assert own.returncode == 2 and own.stdout.startswith(f"CA CRITICAL - {certificate}")
