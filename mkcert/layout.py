@@ -54,3 +54,17 @@ def staged_key_path(pem):
     """
     base = pem[:-len(".pem")] if pem.endswith(".pem") else pem
     return base + ".next-key.pem"
+
+
+def ca_certificate(environ=None):
+    """The private mail CA's certificate (mkcourierca): ``CERTSDIR/courier-ca.pem``."""
+    return os.path.join(certsdir(environ), "courier-ca.pem")
+
+
+def ca_key(environ=None):
+    """The private mail CA's key, root's alone: ``CERTSDIR/courier-ca.key``.
+
+    Not ``courier-ca.pem.key``: nothing beside a PEM may be called
+    ``PEM.something`` (see :func:`staged_key_path`).
+    """
+    return os.path.join(certsdir(environ), "courier-ca.key")

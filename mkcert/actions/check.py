@@ -51,9 +51,11 @@ COMMON_NAME_OID = "2.5.4.3"
 
 
 class Plan(Record):
-    """``--check``: the PEM to examine, and how many days before expiry to warn."""
+    """``--check``: the PEM to examine, and how many days before expiry to warn;
+    ``ca_certificate``: the local CA's certificate, against which a PEM it
+    issued is checked too (:func:`mkcert.actions.issue.ca_findings`)."""
 
-    FIELDS = (("pem", REQUIRED), ("warn_days", DEFAULT_WARN_DAYS))
+    FIELDS = (("pem", REQUIRED), ("warn_days", DEFAULT_WARN_DAYS), ("ca_certificate", None))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -64,7 +66,12 @@ def check(plan: Plan) -> CheckResult:
     rather than with a traceback, since the monitor shows the first line.
     """
     try:
-        return check_pem(plan.pem, plan.warn_days)
+        result = check_pem(plan.pem, plan.warn_days)
+        if plan.ca_certificate is not None:
+            from mkcert.actions.issue import ca_findings
+
+            result = ca_findings(result, plan.ca_certificate)
+        return result
     except BaseException as exc:  # noqa: B036 - a plugin answers UNKNOWN, even to ^C
         problem = Problem(UNKNOWN, f"check failed: {type(exc).__name__}: {exc}")
         return CheckResult(path=plan.pem, problems=(problem,))

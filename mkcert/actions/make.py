@@ -23,6 +23,7 @@ TYPE_CHECKING = False  # typing's flag, without importing typing
 if TYPE_CHECKING:  # names for the annotations only, never imported at run time
     from mkcert.request import CertRequest
     from mkcert.system.publish import Run
+    from mkcert.x509.authority import Authority
 
 __all__ = ["Plan", "Outcome", "make", "prepare", "produce"]
 
@@ -33,11 +34,13 @@ class Plan(Record):
     ``pem``, ``rand`` (upstream's seed file) and ``config`` are paths;
     ``user`` owns a new PEM; ``environ`` is read for the config's
     variables, ``BITS`` and the deploy hook's config; ``days`` and ``san``
-    are the options (None and () when not given).
+    are the options (None and () when not given); ``ca``: issue the
+    certificate from the local CA (``--ca``, :mod:`mkcert.actions.issue`).
     """
 
     FIELDS = (("name", REQUIRED), ("pem", REQUIRED), ("rand", REQUIRED), ("config", REQUIRED),
-              ("user", REQUIRED), ("environ", REQUIRED), ("days", None), ("san", ()))
+              ("user", REQUIRED), ("environ", REQUIRED), ("days", None), ("san", ()),
+              ("ca", False))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -65,12 +68,21 @@ def make(plan: Plan, warn: Callable[[str], None]) -> Outcome:
     from mkcert.system import publish
 
     owner = publish.Owner.lookup(plan.user)
+    authority = None
+    if plan.ca:
+        from mkcert.actions.issue import load_authority
+
+        authority = load_authority(plan.environ, plan.pem)
     request, extra = prepare(plan, warn)
+    if authority is not None:
+        from mkcert.actions.issue import issued_request
+
+        request = issued_request(request, authority, plan.pem)
 
     def publish_pem(data, run):
         publish.publish_new(plan.pem, data, run, owner)
 
-    return Outcome(certificate=produce(plan, request, extra, publish_pem))
+    return Outcome(certificate=produce(plan, request, extra, publish_pem, authority))
 
 
 def prepare(plan: Plan, warn: Callable[[str], None], kept_names: Sequence[bytes] = ()
@@ -129,7 +141,8 @@ def _extra_pem_maker(name, request, environ):
 
 
 def produce(plan: Plan, request: CertRequest, extra: Callable[[], bytes] | None,
-            publish_pem: Callable[[bytes, "Run"], None]) -> bytes:
+            publish_pem: Callable[[bytes, "Run"], None],
+            authority: "Authority | None" = None) -> bytes:
     """Make a key and certificate and hand the PEM bytes to ``publish_pem(data, run)``.
 
     The one pipeline behind a first run and ``--renew``: umask 077, the
@@ -138,7 +151,9 @@ def produce(plan: Plan, request: CertRequest, extra: Callable[[], bytes] | None,
     config's ``RANDFILE`` names is never written (see
     :func:`mkcert.system.publish.write_rand_file`).  Only how the PEM lands differs (a
     new file, or an atomic replacement), so the caller says that.
-    Returns the certificate's DER.
+    ``authority``: the local CA (with its key) that issues the certificate
+    instead of the key itself; its certificate follows in the PEM, as the
+    chain Courier serves.  Returns the certificate's DER.
     """
     from mkcert.system import publish
     from mkcert.x509.keys import private_key_pem, start_key
@@ -154,8 +169,11 @@ def produce(plan: Plan, request: CertRequest, extra: Callable[[], bytes] | None,
             from mkcert.x509.certificate import build_certificate_der, certificate_pem
 
             key = search.result()
-        certificate = build_certificate_der(request, key)
+        issuer = None if authority is None else authority.issuer()
+        certificate = build_certificate_der(request, key, issuer=issuer)
         data = private_key_pem(key, request.key) + certificate_pem(certificate)
+        if authority is not None:
+            data += certificate_pem(authority.der)
         if extra is not None:
             data += extra()
         # Upstream removes the seed once `openssl req` is done.  Before the

@@ -81,10 +81,16 @@ def renew(plan: Plan, warn: Callable[[str], None]) -> Outcome:
     from mkcert.actions.check import check_pem
 
     current = check_pem(paths.pem)
-    decision = decide(current, plan, paths.pem, certbot_lineage=_certbot_lineage(
-        current, plan, paths.pem, paths.environ))
+    from mkcert.actions.issue import local_authority_of
+
+    authority = local_authority_of(current, paths.environ)
+    decision = decide(current, plan, paths.pem, certbot_lineage=None if authority else
+                      _certbot_lineage(current, plan, paths.pem, paths.environ),
+                      issued_here=authority is not None)
     if not decision.due:
         return Outcome(message=f"{paths.pem}: not due for renewal: {decision.reason}")
+    if authority is not None or paths.ca:
+        return _reissue(plan, current, decision, warn)
     kept_names = _kept_names(current, plan, paths.pem)
     request, extra = prepare(plan.make, warn, kept_names)
     target = Target(paths.pem, current.data, current.stat)
@@ -94,6 +100,31 @@ def renew(plan: Plan, warn: Callable[[str], None]) -> Outcome:
     certificate = produce(plan.make, request, extra, target.publish)
     return Outcome(f"{paths.pem}: renewed ({decision.reason}); the previous one is "
                    f"{target.old_path}", certificate)
+
+
+def _reissue(plan: Plan, current: CheckResult, decision: Decision,
+             warn: Callable[[str], None], reuse_key: bool = False) -> Outcome:
+    """Issue the PEM again from the local CA (it issued the old one, or ``--ca``).
+
+    ``reuse_key``: the seam for ``--renew --reuse-key`` (keep the key of
+    ``current`` and issue a new certificate for it); not wired on this
+    path yet, so it refuses rather than make a new key silently.
+    """
+    from mkcert.actions.issue import issued_request, load_authority
+
+    paths = plan.make
+    if reuse_key:
+        raise MkcertError(f"{paths.pem}: reusing the key is not supported with the CA yet")
+    authority = load_authority(paths.environ, paths.pem)
+    request, extra = prepare(plan.make, warn, _kept_names(current, plan, paths.pem))
+    request = issued_request(request, authority, paths.pem)
+    target = Target(paths.pem, current.data, current.stat)
+    if target.mode_changes:
+        warn(f"{paths.pem} was mode {current.mode:04o}; the new one is "
+             f"{target.kept_mode:04o}")
+    certificate = produce(plan.make, request, extra, target.publish, authority)
+    return Outcome(f"{paths.pem}: renewed from the local CA ({decision.reason}); the previous "
+                   f"one is {target.old_path}", certificate)
 
 
 def _kept_names(current: CheckResult, plan: Plan, path: str) -> list[bytes]:
@@ -124,7 +155,7 @@ def _certbot_lineage(current: CheckResult, plan: Plan, pem: str,
 
 
 def decide(current: CheckResult, plan: Plan, path: str, now: datetime.datetime | None = None,
-           certbot_lineage: str | None = None) -> Decision:
+           certbot_lineage: str | None = None, issued_here: bool = False) -> Decision:
     """Renew or not, from a :class:`~mkcert.actions.check_result.CheckResult` of the PEM.
 
     Raises MkcertError (exit 1) for a PEM that is due but not ours to replace.
@@ -133,6 +164,8 @@ def decide(current: CheckResult, plan: Plan, path: str, now: datetime.datetime |
     valid, being due is not an error here (certbot renews at about the same
     time before expiry as the timer looks, and the timer must not fail in
     between); once it has expired, certbot did not renew it, and that is.
+    ``issued_here``: the local CA issued it, which re-issues it like a
+    self-signed one (:mod:`mkcert.actions.issue`).
     """
     from mkcert.actions.check_result import format_moment
 
@@ -164,7 +197,7 @@ def decide(current: CheckResult, plan: Plan, path: str, now: datetime.datetime |
     if not current.self_signed and not plan.force and certbot_lineage and valid_now:
         return Decision(False, f"{expiry} ({current.days_left} days left); certbot renews it "
                                f"(lineage {certbot_lineage} in mkcert-install.conf)")
-    if not current.self_signed and not plan.force:
+    if not current.self_signed and not plan.force and not issued_here:
         raise MkcertError(
             f"{path}: not renewing: issued by {current.issuer or '(empty name)'}, not "
             f"self-signed; a new self-signed certificate would replace what your CA "

@@ -109,6 +109,9 @@ def build_parser(program: str, multi_call: bool) -> Parser:
                         help="add NAME to subjectAltName of a new certificate (repeatable): "
                              "a DNS name, an IPv4/IPv6 address or an e-mail address; "
                              "DNS:, IP:, email:, URI: prefixes choose the type")
+    parser.add_argument("--ca", action="store_true",
+                        help="issue the certificate from the local CA (mkcourierca) instead "
+                             "of self-signing it; its names (--san) must be within the CA's")
     modes = parser.add_argument_group(
         "keeping the certificate valid",
         "--check examines the PEM like a monitoring plugin (exit 0 OK, 1 WARNING, "
@@ -224,6 +227,9 @@ def _check_combinations(parser, options):
     _check_probe_combinations(parser, options)
     if options.san and options.check:
         parser.error("--san is for making a certificate, not with --check")
+    if options.ca and (options.check or options.install):
+        parser.error("--ca is for making a certificate, not with --"
+                     + ("check" if options.check else "install"))
     _check_install_combinations(parser, options)
 
 

@@ -45,7 +45,7 @@ DEFAULT_OPTIONS = {
     "pemfile": None, "config": None, "user": None, "days": None, "quiet": False,
     "san": None, "check": False, "renew": False, "install": False, "warn": None,
     "json": False, "before": None, "force": False, "key": None, "cert": None,
-    "chain": None, "from_certbot": None,
+    "chain": None, "from_certbot": None, "ca": False,
     "probe": None, "starttls": None, "servername": None, "timeout": None,
 }
 _PROGRAM = re.compile(r"^mk(?P<name>[A-Za-z0-9_.-]+)cert$")
@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None, program: str | None = None,
             return 2
     paths = service_paths(name, options, environ)
     if options.check:
-        return check(paths, options)
+        return check(paths, options, environ)
     if options.probe is not None:
         from mkcert.cli.probe import probe
 
@@ -161,7 +161,7 @@ def make(program: str, name: str, paths: Paths,
     from mkcert.actions.make import Plan, make as make_pem
 
     plan = Plan(name, paths.pem, paths.rand, paths.config, paths.user, environ,
-                options.days, tuple(options.san or ()))
+                options.days, tuple(options.san or ()), options.ca)
     warn = _warner(program, options.quiet)
     if options.renew:
         from mkcert.actions.renew import Plan as RenewPlan, renew
@@ -195,7 +195,8 @@ def report(outcome: "Outcome") -> None:
             print(line)
 
 
-def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace") -> int:
+def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace",
+          environ: Mapping[str, str] | None = None) -> int:
     """--check: print the state of the PEM; exit with the plugin status.
 
     Whatever happens, the answer is one line (or one JSON object) and a
@@ -207,7 +208,8 @@ def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace") -
     from mkcert.actions.defaults import CHECK_WARN_DAYS
 
     warn_days = CHECK_WARN_DAYS if options.warn is None else options.warn
-    result = check_pem(Plan(paths.pem, warn_days))
+    ca_certificate = None if environ is None else layout.ca_certificate(environ)
+    result = check_pem(Plan(paths.pem, warn_days, ca_certificate))
     print(json.dumps(result.as_json(), sort_keys=True) if options.json else result.line())
     return result.status
 

@@ -288,14 +288,17 @@ def write_temporary(path: str, data: bytes, run: Run, owner: Owner | None = None
     return temp
 
 
-def publish_new(path: str, data: bytes, run: Run, owner: Owner | None = None) -> None:
+def publish_new(path: str, data: bytes, run: Run, owner: Owner | None = None,
+                mode: int = 0o600) -> None:
     """Create ``path`` holding ``data``; fail with AlreadyExists-like error if it exists.
 
-    Returns normally only once ``path`` is complete and durable.
+    ``mode``: the new file's, once complete (0600 until then; a CA
+    certificate is 0644).  Returns normally only once ``path`` is complete
+    and durable.
     """
     from mkcert.errors import AlreadyExists
 
-    temp = write_temporary(path, data, run, owner)
+    temp = write_temporary(path, data, run, owner, mode)
     with blocked_signals():
         try:
             os.link(temp, path)

@@ -43,6 +43,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from mkcert.x509.authority import Issuer
+
 # Signature algorithms for RSA PKCS#1 v1.5, by digest name.
 RSA_SIGNATURE_OIDS = {
     "md5": oids.MD5_WITH_RSA,
@@ -86,16 +88,27 @@ def key_context(public_key: rsa.RSAPublicKey, subject: bytes, serial: int) -> Ke
 
 
 def build_certificate_der(request: CertRequest, key: rsa.RSAPrivateKey,
-                          now: datetime.datetime | None = None) -> bytes:
-    """The DER of the self-signed certificate the request describes, signed by ``key``."""
+                          now: datetime.datetime | None = None,
+                          issuer: "Issuer | None" = None) -> bytes:
+    """The DER of the certificate the request describes, for ``key``.
+
+    Self-signed by ``key``; or, with ``issuer`` (a
+    :class:`mkcert.x509.authority.Issuer`), in its name and signed by its key
+    (the request then carries the authorityKeyIdentifier:
+    :func:`mkcert.x509.authority.leaf_request`).
+    """
     if request.digest not in RSA_SIGNATURE_OIDS:
         raise MkcertError(f"unsupported signature digest {request.digest!r}")
+    signing_key = key if issuer is None else issuer.key
+    if issuer is not None and not isinstance(signing_key, rsa.RSAPrivateKey):
+        raise MkcertError("issuing from a CA whose key is not RSA is not supported yet")
     subject = name_der(request.subject)
+    issuer_name = subject if issuer is None else issuer.name
     serial = request.serial if request.serial is not None else random_serial()
     not_before, not_after = request.validity(now)
     context = key_context(key.public_key(), subject, serial)
     algorithm_id = der.sequence(der.oid(RSA_SIGNATURE_OIDS[request.digest]), der.null())
-    fields = [der.integer(serial), algorithm_id, subject,
+    fields = [der.integer(serial), algorithm_id, issuer_name,
               der.sequence(x509_time(not_before), x509_time(not_after)),
               subject, context.public_key_info]
     # OpenSSL makes a version 1 certificate when the config asks for no
@@ -108,7 +121,7 @@ def build_certificate_der(request: CertRequest, key: rsa.RSAPrivateKey,
             fields.append(der.context(3, der.sequence(*extensions)))
     tbs = der.sequence(*fields)
     _refuse_oversized(tbs)
-    signature = key.sign(tbs, padding.PKCS1v15(), hash_algorithm(request.digest))
+    signature = signing_key.sign(tbs, padding.PKCS1v15(), hash_algorithm(request.digest))
     return der.sequence(tbs, algorithm_id, der.bit_string(signature))
 
 
