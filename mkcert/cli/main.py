@@ -46,6 +46,8 @@ DEFAULT_OPTIONS = {
     "san": None, "check": False, "renew": False, "install": False, "warn": None,
     "json": False, "before": None, "force": False, "key": None, "cert": None,
     "chain": None, "from_certbot": None,
+    "tlsa": False, "port": None, "host": None, "tlsa_usage": None, "tlsa_records": None,
+    "tlsa_from_dns": False, "dns_server": None,
 }
 _PROGRAM = re.compile(r"^mk(?P<name>[A-Za-z0-9_.-]+)cert$")
 _SERVICE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -101,8 +103,10 @@ def main(argv: Sequence[str] | None = None, program: str | None = None,
             return 2
     paths = service_paths(name, options, environ)
     if options.check:
-        return check(paths, options)
+        return check(paths, options, name)
     try:
+        if options.tlsa:
+            return tlsa(paths, name, options)
         if options.install:
             return install(program, paths, options)
         return make(program, name, paths, options, environ)
@@ -190,7 +194,8 @@ def report(outcome: "Outcome") -> None:
             print(line)
 
 
-def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace") -> int:
+def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace",
+          service: str | None = None) -> int:
     """--check: print the state of the PEM; exit with the plugin status.
 
     Whatever happens, the answer is one line (or one JSON object) and a
@@ -202,9 +207,32 @@ def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace") -
     from mkcert.actions.defaults import CHECK_WARN_DAYS
 
     warn_days = CHECK_WARN_DAYS if options.warn is None else options.warn
-    result = check_pem(Plan(paths.pem, warn_days))
+    result = check_pem(Plan(paths.pem, warn_days, _dane_check(service, options)))
     print(json.dumps(result.as_json(), sort_keys=True) if options.json else result.line())
     return result.status
+
+
+def _dane_check(service, options):
+    """What --check compares with TLSA records, or None when it is not asked to."""
+    records, from_dns = options.tlsa_records, options.tlsa_from_dns
+    if records is None and not from_dns:
+        return None
+    from mkcert.actions.dane import DaneCheck
+
+    return DaneCheck(service, options.port, options.host, records, from_dns,
+                     options.dns_server)
+
+
+def tlsa(paths: Paths, service: str,
+         options: "argparse.Namespace | types.SimpleNamespace") -> int:
+    """--tlsa: the records to publish, one zone-file line each."""
+    from mkcert.actions.dane import TlsaPlan, tlsa_records
+
+    usage = 3 if options.tlsa_usage is None else options.tlsa_usage
+    for entry in tlsa_records(TlsaPlan(paths.pem, service, options.port, options.host, usage)):
+        print(f"{entry.name} IN TLSA {entry.usage} {entry.selector} {entry.matching} "
+              f"{entry.data.hex()} ; {entry.about}")
+    return 0
 
 
 def install(program: str, paths: Paths,
