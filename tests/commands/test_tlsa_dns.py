@@ -29,6 +29,14 @@ def nsd_binary():
     _cannot_run("nsd is not installed (Debian: apt install nsd)")
 
 
+def require_dnspython():
+    """The command under test runs with this interpreter, so it needs dnspython here."""
+    import importlib.util
+
+    if importlib.util.find_spec("dns") is None:
+        _cannot_run("dnspython is not installed (pip install '.[test]')")
+
+
 def free_port():
     """A port free for both UDP and TCP on 127.0.0.1, for nsd to take at once."""
     for _ in range(50):
@@ -59,10 +67,7 @@ def answers(port, name):
 @pytest.fixture
 def name_server(tmp_path):
     """Start nsd for example.org with the zone text given; yields ``start(zone_text) -> port``."""
-    try:
-        import dns.resolver  # noqa: F401 - the command needs it too
-    except ImportError:
-        _cannot_run("dnspython is not installed (pip install '.[test]')")
+    require_dnspython()
     binary = nsd_binary()
     directory = tmp_path / "nsd"
     directory.mkdir()
@@ -165,10 +170,7 @@ def test_records_in_dns_are_compared_with_both_keys(layout, pem, name_server):
 
 
 def test_no_answer_from_the_server_is_unknown(layout, pem):
-    try:
-        import dns.resolver  # noqa: F401
-    except ImportError:
-        _cannot_run("dnspython is not installed (pip install '.[test]')")
+    require_dnspython()
     result = check(layout, free_port())  # nothing listens there
     assert result.returncode == 3, result.stdout
     assert f"; TLSA: DNS lookup of _25._tcp.{MX}. TLSA failed: " in result.stdout
