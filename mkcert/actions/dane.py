@@ -105,7 +105,12 @@ def host_name(certificate, host: str | None) -> str:
     from mkcert.asn1 import der, general_names
     from mkcert.x509.inspect import subject_alt_names
 
-    for entry in subject_alt_names(certificate):
+    try:
+        names = subject_alt_names(certificate)
+    except ValueError as exc:
+        raise MkcertError(f"no host name for the TLSA record: the certificate's "
+                          f"subjectAltName cannot be read ({exc}); give --host") from None
+    for entry in names:
         if general_names.choice(entry) == general_names.DNS_NAME:
             name = der.content(entry).decode("ascii", "replace")
             if not name.startswith("*"):

@@ -345,3 +345,28 @@ def test_without_dnspython_tlsa_from_dns_is_unknown_in_one_line(layout, made):
     assert result.stdout.count("\n") == 1
     assert ("; TLSA: --tlsa-from-dns needs dnspython, which is not installed (Debian: apt "
             "install python3-dnspython)") in result.stdout
+
+
+def test_a_subject_alt_name_that_is_no_list_of_names_is_one_line(layout, made):
+    from cryptography import x509
+    from cryptography.x509.oid import ExtensionOID
+
+    key = pki.key("ec", slot=31)
+    builder = (x509.CertificateBuilder().subject_name(pki.name(MX)).issuer_name(pki.name(MX))
+               .public_key(key.public_key()).serial_number(1)
+               .not_valid_before(pki.NOW - pki.DAY).not_valid_after(pki.NOW + 9 * pki.DAY)
+               .add_extension(x509.UnrecognizedExtension(
+                   ExtensionOID.SUBJECT_ALTERNATIVE_NAME, b"\x04\x01x"), critical=False))
+    pem = layout.certsdir / "esmtpd.pem"
+    pem.write_bytes(pki.key_pem(key) + pki.cert_pem(builder.sign(key, pki.hashes.SHA256())))
+    pem.chmod(0o600)
+    result = run(layout, "mkesmtpdcert", "--tlsa")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith("mkesmtpdcert: no host name for the TLSA record: the "
+                                    "certificate's subjectAltName cannot be read (")
+    assert result.stderr.endswith("); give --host\n") and result.stderr.count("\n") == 1
+    result = run(layout, "mkesmtpdcert", "--check", "--tlsa-records", "/dev/null")
+    assert result.returncode == 3
+    assert "; TLSA: no host name for the TLSA record: the certificate's subjectAltName" in (
+        result.stdout)
+    assert run(layout, "mkesmtpdcert", "--tlsa", "--host", MX).returncode == 0
