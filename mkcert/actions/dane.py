@@ -112,11 +112,27 @@ def host_name(certificate, host: str | None) -> str:
                           f"subjectAltName cannot be read ({exc}); give --host") from None
     for entry in names:
         if general_names.choice(entry) == general_names.DNS_NAME:
-            name = der.content(entry).decode("ascii", "replace")
-            if not name.startswith("*"):
+            name = _host(der.content(entry))
+            if name is not None:
                 return name
     raise MkcertError("no host name for the TLSA record: the certificate has no DNS "
                       "subjectAltName; give --host")
+
+
+def _host(dns_name):
+    """A subjectAltName's DNS name if it is a host's (no wildcard, nothing odd), else None.
+
+    The name goes into the record's name and the check's one line: what is
+    no valid host name (a control character, say) is passed over.
+    """
+    from mkcert.readers.san import SanError, dns_name as valid_dns_name
+
+    try:
+        name = dns_name.decode("ascii")
+        valid_dns_name(name)
+    except (UnicodeDecodeError, SanError):
+        return None
+    return None if name.startswith("*") else name.lower()
 
 
 def tlsa_records(plan: TlsaPlan) -> list[TlsaEntry]:
@@ -250,6 +266,7 @@ def _published(plan, name):
         source, records = "DNS", parse_records(text, f"DNS {name}")
     else:
         source, records = plan.records_path, read_records(plan.records_path)
+    source = shorten(source, len(source))  # it goes into the one line
     return source, [record for record in records if owner_matches(record.owner, name)]
 
 
@@ -279,7 +296,7 @@ def _compare_staged(pem, verdict, records):
     spki = tlsa.key_spki(key)
     staged = tuple(_label(record) for record in records
                    if record.usage in tlsa.END_ENTITY_USAGES and tlsa.matches_key(record, spki))
-    return verdict.replace(staged_key=path, staged=staged,
+    return verdict.replace(staged_key=shorten(path, len(path)), staged=staged,
                            staged_key_sha256=tlsa.association(spki, tlsa.SHA256).hex())
 
 

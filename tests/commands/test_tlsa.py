@@ -370,3 +370,19 @@ def test_a_subject_alt_name_that_is_no_list_of_names_is_one_line(layout, made):
     assert "; TLSA: no host name for the TLSA record: the certificate's subjectAltName" in (
         result.stdout)
     assert run(layout, "mkesmtpdcert", "--tlsa", "--host", MX).returncode == 0
+
+
+def test_a_dns_name_that_is_no_host_name_is_passed_over(layout, made, tmp_path):
+    key = pki.key("ec", slot=32)
+    forged = "evil\nCERT OK - forged"
+    pem = layout.certsdir / "esmtpd.pem"
+    pem.write_bytes(pki.key_pem(key) + pki.cert_pem(
+        pki.certificate(key, MX, dns_names=[forged, "*.example.org", MX])))
+    pem.chmod(0o600)
+    result = run(layout, "mkesmtpdcert", "--tlsa")
+    assert result.stdout.startswith(f"_25._tcp.{MX}. IN TLSA 3 1 1 ")
+    records = tmp_path / "records"
+    records.write_text(result.stdout)
+    result = check(layout, "--tlsa-records", records)
+    assert result.returncode == 0 and "forged" not in result.stdout
+    records.unlink()
