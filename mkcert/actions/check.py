@@ -37,6 +37,10 @@ from mkcert.actions.check_result import (CRITICAL, UNKNOWN, WARNING, ChainCertif
 from mkcert.actions.defaults import CHECK_WARN_DAYS
 from mkcert.system.files import FileTooLarge, NotRegularFile, read_regular_file_with_stat
 from mkcert.request import REQUIRED, Record
+TYPE_CHECKING = False  # typing's flag, without importing typing
+if TYPE_CHECKING:  # names for the annotations only, never imported at run time
+    from mkcert.actions.dane import DaneCheck
+
 from mkcert.x509.chain import (DIGEST_BY_SIGNATURE_OID, MAX_PEM_BYTES, certificate_blocks,
                     certificate_public_key, chain_breaks, is_encrypted, is_self_signed,
                     key_matches, load_certificate, pem_blocks, private_key_blocks)
@@ -51,11 +55,13 @@ COMMON_NAME_OID = "2.5.4.3"
 
 
 class Plan(Record):
-    """``--check``: the PEM to examine, and how many days before expiry to warn;
-    ``ca_certificate``: the local CA's certificate, against which a PEM it
+    """``--check``: the PEM to examine, how many days before expiry to warn,
+    the TLSA records to compare its keys with (a :class:`mkcert.actions.dane.DaneCheck`),
+    and ``ca_certificate``: the local CA's certificate, against which a PEM it
     issued is checked too (:func:`mkcert.actions.issue.ca_findings`)."""
 
-    FIELDS = (("pem", REQUIRED), ("warn_days", DEFAULT_WARN_DAYS), ("ca_certificate", None))
+    FIELDS = (("pem", REQUIRED), ("warn_days", DEFAULT_WARN_DAYS), ("tlsa", None),
+              ("ca_certificate", None))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -66,7 +72,7 @@ def check(plan: Plan) -> CheckResult:
     rather than with a traceback, since the monitor shows the first line.
     """
     try:
-        result = check_pem(plan.pem, plan.warn_days)
+        result = check_pem(plan.pem, plan.warn_days, tlsa=plan.tlsa)
         if plan.ca_certificate is not None:
             from mkcert.actions.issue import ca_findings
 
@@ -105,14 +111,22 @@ class Findings:
 
 
 def check_pem(path: str, warn_days: int = DEFAULT_WARN_DAYS,
-              now: datetime.datetime | None = None) -> CheckResult:
-    """Examine the PEM at ``path``; never raises for anything the file contains."""
+              now: datetime.datetime | None = None, tlsa: "DaneCheck | None" = None,
+              ) -> CheckResult:
+    """Examine the PEM at ``path``; never raises for anything the file contains.
+
+    ``tlsa``: compare its keys with published TLSA records too (:mod:`mkcert.actions.dane`).
+    """
     result = Findings(path)
     data = _read(path, result)
     if data is None:
         return result.result()
     now = now or datetime.datetime.now(datetime.timezone.utc)
     examine(data, result, warn_days, now)
+    if tlsa is not None and result.certificate is not None:
+        from mkcert.actions.dane import examine_tlsa
+
+        examine_tlsa(result, tlsa)
     return result.result()
 
 
@@ -224,6 +238,17 @@ def _describe(certificate, result):
     result.digest = DIGEST_BY_SIGNATURE_OID.get(oid, oid)
     result.self_signed = is_self_signed(certificate)
     result.issuer_common_name = _common_name(certificate, issuer_der)
+    _fingerprints(certificate, result)
+
+
+def _fingerprints(certificate, result):
+    """The certificate's SHA-256 (as ``openssl x509 -fingerprint -sha256``) and its key's
+    (the SubjectPublicKeyInfo's, as a TLSA ``3 1 1`` record holds it)."""
+    from mkcert.x509.inspect import certificate_der, fingerprint
+    from mkcert.x509.tlsa import spki_sha256_hex
+
+    result.certificate_sha256 = fingerprint(certificate_der(certificate), "sha256")
+    result.key_sha256 = spki_sha256_hex(certificate)
 
 
 def _common_name(certificate, which_name):

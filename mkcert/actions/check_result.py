@@ -76,6 +76,10 @@ class CheckResult(Record):
         # examined that far).
         ("chain", None), ("chain_verifies", None), ("shortest_days_left", None),
         ("shortest_lived", None), ("shortest_lived_common_name", None),
+        # SHA-256 of the certificate (colon form) and of its public key (hex,
+        # TLSA 3 1 1's data); what published TLSA records say, when asked
+        # (a mkcert.actions.dane.TlsaVerdict).
+        ("certificate_sha256", None), ("key_sha256", None), ("tlsa", None),
         # Not printed: for --renew, which decides from the same reading (the
         # cryptography certificate, the file's bytes and its os.stat_result).
         ("certificate", None), ("data", None), ("stat", None),
@@ -98,8 +102,20 @@ class CheckResult(Record):
         parts = [f"{self.short_subject()} {self.expiry_text()}"]
         if self.chain_is_worth_a_word():
             parts.append(self.chain_text())
+        if self.tlsa is not None and self.tlsa.summary():
+            parts.append(self.tlsa.summary())
         parts += [p.text for p in self.problems if not p.text.startswith(_EXPIRY_WORDS)]
+        parts += self.fingerprint_texts()
         return head + "; ".join(parts)
+
+    def fingerprint_texts(self) -> list[str]:
+        """At the end of the line, so what comes before reads as it always did."""
+        texts = []
+        if self.certificate_sha256 is not None:
+            texts.append(f"certificate SHA-256 {self.certificate_sha256}")
+        if self.key_sha256 is not None:
+            texts.append(f"key SHA-256 {self.key_sha256}")
+        return texts
 
     def short_subject(self) -> str:
         """``CN=...`` when the subject has a common name (the usual case), else all of it."""
@@ -159,6 +175,9 @@ class CheckResult(Record):
             "chain_verifies": self.chain_verifies,
             "shortest_days_left": self.shortest_days_left,
             "shortest_lived": self.shortest_lived,
+            "certificate_sha256": self.certificate_sha256,
+            "key_sha256": self.key_sha256,
+            "tlsa": None if self.tlsa is None else self.tlsa.as_json(),
             "problems": [p.text for p in self.problems],
         }
 

@@ -135,6 +135,7 @@ def build_parser(program: str, multi_call: bool) -> Parser:
                        help="with --renew: renew even if not due or not self-signed")
     _add_install_options(parser)
     _add_probe_options(parser, exclusive)
+    _add_dane_options(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -206,6 +207,64 @@ def _add_probe_options(parser, exclusive):
                             "the handshake (default 10)")
 
 
+def port_argument(text: str) -> int:
+    """--port: a TCP port, 1 to 65535."""
+    return number_argument(text, "--port", 1, 65535, "(a TCP port)")
+
+
+def host_argument(text: str) -> str:
+    """--host: a DNS name (no wildcard), lower case, without a final dot."""
+    from mkcert.readers.san import SanError, dns_name
+
+    name = text[:-1] if text.endswith(".") else text
+    try:
+        dns_name(name)
+    except SanError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+    if name.startswith("*"):
+        raise argparse.ArgumentTypeError(f"{text!r}: a TLSA record is for one host, "
+                                         f"not a wildcard")
+    return name.lower()
+
+
+def dns_server_argument(text: str) -> tuple[str, int]:
+    """--dns-server: ADDRESS or ADDRESS:PORT ([IPv6]:PORT)."""
+    from mkcert.system.dns_lookup import parse_server
+
+    try:
+        return parse_server(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_dane_options(parser):
+    group = parser.add_argument_group(
+        "DANE TLSA records",
+        "--tlsa prints the TLSA records of the key in PEMFILE.pem and of the staged next "
+        "key, in zone-file form, named _PORT._tcp.HOST.; --check compares published "
+        "records with them when given --tlsa-records or --tlsa-from-dns")
+    group.add_argument("--tlsa", action="store_true",
+                       help="print the TLSA records (3 1 1) for the current and the staged "
+                            "next key")
+    group.add_argument("--port", type=port_argument, metavar="N",
+                       help="the service's port in the record's name (default: esmtpd 25, "
+                            "imapd 993, pop3d 995; other services need it)")
+    group.add_argument("--host", type=host_argument, metavar="NAME",
+                       help="the host in the record's name (default: the certificate's "
+                            "first DNS subjectAltName)")
+    group.add_argument("--tlsa-usage", type=int, choices=(2, 3), metavar="{2,3}",
+                       help="with --tlsa: 3 (default) for the server's key, 2 for the "
+                            "issuing CA of a CA-issued chain")
+    group.add_argument("--tlsa-records", metavar="FILE",
+                       help="with --check: compare the keys with the TLSA records in FILE "
+                            "(zone-file lines)")
+    group.add_argument("--tlsa-from-dns", action="store_true",
+                       help="with --check: compare the keys with the TLSA records in DNS "
+                            "(needs dnspython)")
+    group.add_argument("--dns-server", type=dns_server_argument, metavar="ADDRESS[:PORT]",
+                       help="with --tlsa-from-dns: ask this name server, not the system's")
+
+
 def parse(program: str, multi_call: bool, arguments: Sequence[str]) -> argparse.Namespace:
     """The options of a command line that :func:`mkcert.cli.main.plain_options` did not answer."""
     parser = build_parser(program, multi_call)
@@ -231,6 +290,7 @@ def _check_combinations(parser, options):
         parser.error("--ca is for making a certificate, not with --"
                      + ("check" if options.check else "install"))
     _check_install_combinations(parser, options)
+    _check_dane_combinations(parser, options)
 
 
 def _check_probe_combinations(parser, options):
@@ -265,3 +325,27 @@ def _check_install_combinations(parser, options):
                          "not with --key, --cert or --chain")
     elif options.key is None or options.cert is None:
         parser.error("--install needs --key and --cert, or --from-certbot")
+
+
+def _check_dane_combinations(parser, options):
+    for mode in ("check", "renew", "install"):
+        if options.tlsa and getattr(options, mode):
+            parser.error(f"argument --tlsa: not allowed with argument --{mode}")
+    if options.tlsa and options.probe is not None:
+        parser.error("argument --tlsa: not allowed with argument --probe")
+    if options.tlsa:
+        for name in ("san", "days"):
+            if getattr(options, name) is not None:
+                parser.error(f"--{name} is for making a certificate, not with --tlsa")
+    compares = options.tlsa_records is not None or options.tlsa_from_dns
+    for name, allowed, needs in (
+            ("tlsa_usage", options.tlsa, "--tlsa"),
+            ("tlsa_records", options.check, "--check"),
+            ("tlsa_from_dns", options.check, "--check"),
+            ("port", options.tlsa or compares, "--tlsa, or --check with TLSA records"),
+            ("host", options.tlsa or compares, "--tlsa, or --check with TLSA records"),
+            ("dns_server", options.tlsa_from_dns, "--tlsa-from-dns")):
+        if getattr(options, name) not in (None, False) and not allowed:
+            parser.error(f"--{name.replace('_', '-')} only goes with {needs}")
+    if options.tlsa_records is not None and options.tlsa_from_dns:
+        parser.error("--tlsa-records and --tlsa-from-dns: give one source of records")

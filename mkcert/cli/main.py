@@ -47,6 +47,8 @@ DEFAULT_OPTIONS = {
     "json": False, "before": None, "force": False, "key": None, "cert": None,
     "chain": None, "from_certbot": None, "ca": False,
     "probe": None, "starttls": None, "servername": None, "timeout": None,
+    "tlsa": False, "port": None, "host": None, "tlsa_usage": None, "tlsa_records": None,
+    "tlsa_from_dns": False, "dns_server": None,
 }
 _PROGRAM = re.compile(r"^mk(?P<name>[A-Za-z0-9_.-]+)cert$")
 _SERVICE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -102,12 +104,14 @@ def main(argv: Sequence[str] | None = None, program: str | None = None,
             return 2
     paths = service_paths(name, options, environ)
     if options.check:
-        return check(paths, options, environ)
+        return check(paths, options, environ, name)
     if options.probe is not None:
         from mkcert.cli.probe import probe
 
         return probe(program, name, paths.pem, options)
     try:
+        if options.tlsa:
+            return tlsa(paths, name, options)
         if options.install:
             return install(program, paths, options)
         return make(program, name, paths, options, environ)
@@ -196,7 +200,7 @@ def report(outcome: "Outcome") -> None:
 
 
 def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace",
-          environ: Mapping[str, str] | None = None) -> int:
+          environ: Mapping[str, str] | None = None, service: str | None = None) -> int:
     """--check: print the state of the PEM; exit with the plugin status.
 
     Whatever happens, the answer is one line (or one JSON object) and a
@@ -209,9 +213,32 @@ def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace",
 
     warn_days = CHECK_WARN_DAYS if options.warn is None else options.warn
     ca_certificate = None if environ is None else layout.ca_certificate(environ)
-    result = check_pem(Plan(paths.pem, warn_days, ca_certificate))
+    result = check_pem(Plan(paths.pem, warn_days, _dane_check(service, options), ca_certificate))
     print(json.dumps(result.as_json(), sort_keys=True) if options.json else result.line())
     return result.status
+
+
+def _dane_check(service, options):
+    """What --check compares with TLSA records, or None when it is not asked to."""
+    records, from_dns = options.tlsa_records, options.tlsa_from_dns
+    if records is None and not from_dns:
+        return None
+    from mkcert.actions.dane import DaneCheck
+
+    return DaneCheck(service, options.port, options.host, records, from_dns,
+                     options.dns_server)
+
+
+def tlsa(paths: Paths, service: str,
+         options: "argparse.Namespace | types.SimpleNamespace") -> int:
+    """--tlsa: the records to publish, one zone-file line each."""
+    from mkcert.actions.dane import TlsaPlan, tlsa_records
+
+    usage = 3 if options.tlsa_usage is None else options.tlsa_usage
+    for entry in tlsa_records(TlsaPlan(paths.pem, service, options.port, options.host, usage)):
+        print(f"{entry.name} IN TLSA {entry.usage} {entry.selector} {entry.matching} "
+              f"{entry.data.hex()} ; {entry.about}")
+    return 0
 
 
 def install(program: str, paths: Paths,

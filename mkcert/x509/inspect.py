@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from cryptography import x509
 
 __all__ = ["MONTHS", "certificate_der", "extensions", "fingerprint", "format_name", "format_time",
-           "issuer_der", "name_value", "subject_alt_names", "subject_der", "summary_lines",
-           "validity"]
+           "issuer_der", "name_value", "subject_alt_names", "subject_der",
+           "subject_public_key_info_der", "summary_lines", "validity"]
 
 MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
@@ -215,6 +215,15 @@ def _tbs_fields(certificate):
     return fields
 
 
+def subject_public_key_info_der(certificate: "bytes | x509.Certificate") -> bytes:
+    """The SubjectPublicKeyInfo's DER exactly as the certificate holds it.
+
+    What DANE's selector 1 hashes (RFC 6698, 2.1.2): the bytes as served,
+    read without asking cryptography to understand the key.
+    """
+    return _tbs_field(certificate, 6)
+
+
 def validity(certificate: "bytes | x509.Certificate") -> tuple[datetime.datetime, ...]:
     """(notBefore, notAfter) as aware UTC datetimes, read from the DER."""
     return tuple(_parse_time(encoded) for encoded in der.members(_tbs_field(certificate, 4)))
@@ -244,13 +253,13 @@ def format_time(moment: datetime.datetime) -> str:
             f"{moment:%H:%M:%S} {moment.year} GMT")
 
 
-def fingerprint(certificate_der: bytes) -> str:
-    """The SHA-1 fingerprint as ``openssl x509 -fingerprint`` prints it: ``AB:CD:...``."""
-    # cryptography's SHA-1: it is loaded whenever there is a certificate to
-    # show, while hashlib would load the system's libcrypto besides.
+def fingerprint(certificate_der: bytes, digest_name: str = "sha1") -> str:
+    """The fingerprint as ``openssl x509 -fingerprint [-sha256]`` prints it: ``AB:CD:...``."""
+    # cryptography's digests: they are loaded whenever there is a certificate
+    # to show, while hashlib would load the system's libcrypto besides.
     from mkcert.x509.digests import digest as hash_digest
 
-    digest = hash_digest("sha1", certificate_der).hex().upper()
+    digest = hash_digest(digest_name, certificate_der).hex().upper()
     return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
 
 

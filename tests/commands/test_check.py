@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from dane_oracle import certificate_sha256, spki_sha256, strip_fingerprints
 from mkcert.actions import check as checkmod
 from mkcert.actions import check_result
 from mkcert.asn1 import der
@@ -121,7 +122,8 @@ def test_healthy_pem_is_ok_with_plugin_line(layout, pem):
     result = run_check(layout)  # default PEMFILE: CERTSDIR/imapd.pem
     assert result.returncode == 0, result.stdout
     expires = check_result.format_moment(checkmod.check_pem(str(pem)).not_after)
-    assert result.stdout == f"CERT OK - {pem}: CN=localhost expires {expires} (200 days)\n"
+    assert strip_fingerprints(result.stdout, pem) == (
+        f"CERT OK - {pem}: CN=localhost expires {expires} (200 days)\n")
 
 
 def test_debian_group_readable_0640_is_ok(layout, pem):
@@ -164,7 +166,7 @@ def test_about_to_expire_warns_with_days_left(layout, pem):
     result = run_check(layout, pem)
     assert result.returncode == 1
     assert first_line(result).startswith(f"CERT WARNING - {pem}: CN=localhost expires ")
-    assert first_line(result).endswith(" UTC (12 days)")
+    assert strip_fingerprints(first_line(result), pem).endswith(" UTC (12 days)")
     assert run_check(layout, "--warn", "10", pem).returncode == 0
 
 
@@ -173,7 +175,8 @@ def test_weak_signature_digest_warns(layout, pem, digest):
     write_pem(pem, key=rsa_key("big", 2048), digest=digest)
     result = run_check(layout, pem)
     assert result.returncode == 1
-    assert first_line(result).endswith(f"(200 days); signed with {digest}")
+    assert strip_fingerprints(first_line(result), pem).endswith(
+        f"(200 days); signed with {digest}")
 
 
 def test_small_rsa_key_warns(layout, pem):
@@ -195,7 +198,7 @@ def test_all_warnings_are_listed_on_the_one_line(layout, pem):
     result = run_check(layout, pem)
     assert result.returncode == 1
     assert result.stdout.count("\n") == 1
-    assert first_line(result).split("; ")[1:] == [
+    assert strip_fingerprints(first_line(result), pem).split("; ")[1:] == [
         "signed with sha1", "RSA key of 1024 bits (under 2048)",
         "no subjectAltName (clients match names only there)"]
 
@@ -342,7 +345,8 @@ def test_json_has_every_field(layout, pem):
         "signature_digest": "sha1", "key_type": "RSA", "key_bits": 2048, "mode": "0600",
         "chain": [], "chain_verifies": True, "shortest_days_left": 44,
         "shortest_lived": "O = Courier Mail Server, CN = localhost",
-        "problems": ["signed with sha1"]}
+        "certificate_sha256": certificate_sha256(pem), "key_sha256": spki_sha256(pem),
+        "tlsa": None, "problems": ["signed with sha1"]}
 
 
 def test_check_never_creates_modifies_or_chmods(layout, pem):

@@ -102,7 +102,9 @@ def assert_clean(base, status, stdout, stderr):
 
 OPTIONS = ["-q", "--quiet", "-c", "--config", "-u", "--user", "--days", "--version", "--help",
            "--check", "--json", "--warn", "--renew", "--before", "--force", "--san", "--", "-",
-           "-x", "--nosuch", "--days=", "--user=", "-qq", "-cu"]
+           "-x", "--nosuch", "--days=", "--user=", "-qq", "-cu",
+           # DANE (not --tlsa-from-dns: it would ask the system's resolvers)
+           "--tlsa", "--port", "--host", "--tlsa-usage", "--tlsa-records"]
 VALUES = ["0", "1", "30", "-1", "99999999", "abc", "", ".", "etc/imapd.cnf", "etc/pop3d.cnf",
           "etc", "/nonexistent/x", "out", "certs/other", "root", "nobody", "4294967295",
           "nosuchuser", "DNS:x.example", "IP:127.0.0.1", "email:a@b", "bad", "imapd", "pop3d",

@@ -17,6 +17,7 @@ import subprocess
 import pytest
 
 import pki
+from dane_oracle import strip_fingerprints
 from mkcert.actions import check as checkmod
 from mkcert.actions import check_result
 
@@ -113,7 +114,7 @@ def test_good_chain_is_ok_with_issuer_and_chain_on_the_line(layout, pem, good, t
     write_pem(pem, good)
     result = run_check(layout, pem)
     assert result.returncode == 0, result.stdout
-    assert result.stdout == (
+    assert strip_fingerprints(result.stdout, pem) == (
         f"CERT OK - {pem}: CN=mail.example.test expires {expiry(good[0])} (90 days); "
         f"issued by CN=mkcert test intermediate (chain of 1 verifies, "
         f"shortest-lived: CN=mail.example.test, 90 days left)\n")
@@ -153,7 +154,7 @@ def test_ca_issued_without_chain_is_ok_and_says_so(layout, pem, good):
     write_pem(pem, good[:1])
     result = run_check(layout, pem)
     assert result.returncode == 0, result.stdout
-    assert result.stdout.endswith(
+    assert strip_fingerprints(result.stdout, pem).endswith(
         "(90 days); issued by CN=mkcert test intermediate (no chain)\n")
     report = run_json(layout, pem)
     assert (report["chain"], report["chain_verifies"], report["shortest_days_left"],
@@ -165,7 +166,7 @@ def test_self_signed_line_is_unchanged(layout, pem):
     cert = pki.certificate(key, "localhost", not_after=pki.NOW + 200 * DAY + HOUR)
     write_pem(pem, [cert], key=key)
     result = run_check(layout, pem)
-    assert (result.returncode, result.stdout) == (
+    assert (result.returncode, strip_fingerprints(result.stdout, pem)) == (
         0, f"CERT OK - {pem}: CN=localhost expires {expiry(cert)} (200 days)\n")
     report = run_json(layout, pem)
     assert (report["self_signed"], report["chain"], report["chain_verifies"],
@@ -220,7 +221,7 @@ def test_wrong_intermediate_is_critical(layout, pem, good, tmp_path, wrong):
     write_pem(pem, certificates)
     result = run_check(layout, pem)
     assert result.returncode == 2
-    assert result.stdout.rstrip("\n").split("; ")[1:] == [
+    assert strip_fingerprints(result.stdout.rstrip("\n"), pem).split("; ")[1:] == [
         "issued by CN=mkcert test intermediate (chain of 1 does not verify, "
         "shortest-lived: CN=mail.example.test, 90 days left)", expected]
     assert run_json(layout, pem)["chain_verifies"] is False
@@ -265,7 +266,7 @@ def test_intermediate_expiring_soon_warns_and_is_the_shortest_lived(layout, pem,
     write_pem(pem, certificates)
     result = run_check(layout, pem)
     assert result.returncode == 1, result.stdout
-    assert result.stdout.rstrip("\n").split("; ")[1:] == [
+    assert strip_fingerprints(result.stdout.rstrip("\n"), pem).split("; ")[1:] == [
         "issued by CN=mkcert test intermediate (chain of 1 verifies, "
         "shortest-lived: CN=mkcert test intermediate, 10 days left)",
         "certificate 2 (CN=mkcert test intermediate) expires in 10 days (warning at 30)"]
