@@ -53,7 +53,7 @@ COMMON_NAME_OID = "2.5.4.3"
 class Plan(Record):
     """``--check``: the PEM to examine, and how many days before expiry to warn."""
 
-    FIELDS = (("pem", REQUIRED), ("warn_days", DEFAULT_WARN_DAYS))
+    FIELDS = (("pem", REQUIRED), ("warn_days", DEFAULT_WARN_DAYS), ("ca_file", None))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -64,7 +64,7 @@ def check(plan: Plan) -> CheckResult:
     rather than with a traceback, since the monitor shows the first line.
     """
     try:
-        return check_pem(plan.pem, plan.warn_days)
+        return check_pem(plan.pem, plan.warn_days, ca_file=plan.ca_file)
     except BaseException as exc:  # noqa: B036 - a plugin answers UNKNOWN, even to ^C
         problem = Problem(UNKNOWN, f"check failed: {type(exc).__name__}: {exc}")
         return CheckResult(path=plan.pem, problems=(problem,))
@@ -98,15 +98,45 @@ class Findings:
 
 
 def check_pem(path: str, warn_days: int = DEFAULT_WARN_DAYS,
-              now: datetime.datetime | None = None) -> CheckResult:
-    """Examine the PEM at ``path``; never raises for anything the file contains."""
+              now: datetime.datetime | None = None, ca_file: str | None = None) -> CheckResult:
+    """Examine the PEM at ``path``; never raises for anything the file contains.
+
+    ``ca_file``: trust anchors the chain must end at (:mod:`mkcert.actions.anchors`).
+    """
     result = Findings(path)
+    result.ca_file = ca_file
     data = _read(path, result)
     if data is None:
         return result.result()
     now = now or datetime.datetime.now(datetime.timezone.utc)
     examine(data, result, warn_days, now)
+    if ca_file is not None:
+        _check_anchor(result, ca_file)
     return result.result()
+
+
+def _check_anchor(result, ca_file):
+    """The last certificate of the PEM must be, or be issued by, one of ``ca_file``'s."""
+    from mkcert.actions.anchors import anchor_of, read_anchors
+    from mkcert.errors import MkcertError
+    from mkcert.x509.inspect import format_name, subject_der
+
+    if result.certificate is None or any(e.certificate is None for e in result.chain or ()):
+        return  # already CRITICAL: what cannot be read cannot be anchored
+    try:
+        anchors = read_anchors(ca_file)
+    except MkcertError as exc:
+        result.add(UNKNOWN, str(exc))
+        return
+    last = result.chain[-1].certificate if result.chain else result.certificate
+    anchor = anchor_of(last, anchors)
+    if anchor is None:
+        result.add(CRITICAL, f"no certificate in {ca_file} is or issued the last one of the "
+                             f"PEM ({format_name(subject_der(last)) or '(empty name)'}): "
+                             f"clients trusting only those refuse it")
+        return
+    result.trust_anchor = format_name(subject_der(anchor))
+    result.trust_anchor_common_name = _common_name(anchor, subject_der)
 
 
 def _read(path, result):

@@ -76,6 +76,8 @@ class CheckResult(Record):
         # examined that far).
         ("chain", None), ("chain_verifies", None), ("shortest_days_left", None),
         ("shortest_lived", None), ("shortest_lived_common_name", None),
+        # --ca-file: the bundle given, and the anchor in it the chain ends at.
+        ("ca_file", None), ("trust_anchor", None), ("trust_anchor_common_name", None),
         # Not printed: for --renew, which decides from the same reading (the
         # cryptography certificate, the file's bytes and its os.stat_result).
         ("certificate", None), ("data", None), ("stat", None),
@@ -98,6 +100,9 @@ class CheckResult(Record):
         parts = [f"{self.short_subject()} {self.expiry_text()}"]
         if self.chain_is_worth_a_word():
             parts.append(self.chain_text())
+        if self.trust_anchor is not None:
+            anchor = short_name(self.trust_anchor_common_name, self.trust_anchor)
+            parts.append(f"trusted: ends at {anchor} from {self.ca_file}")
         parts += [p.text for p in self.problems if not p.text.startswith(_EXPIRY_WORDS)]
         return head + "; ".join(parts)
 
@@ -160,6 +165,8 @@ class CheckResult(Record):
             "shortest_days_left": self.shortest_days_left,
             "shortest_lived": self.shortest_lived,
             "problems": [p.text for p in self.problems],
+            # Only with --ca-file, so that the object is as it was without it.
+            **({"trust_anchor": self.trust_anchor} if self.ca_file is not None else {}),
         }
 
 

@@ -45,7 +45,7 @@ DEFAULT_OPTIONS = {
     "pemfile": None, "config": None, "user": None, "days": None, "quiet": False,
     "san": None, "check": False, "renew": False, "install": False, "warn": None,
     "json": False, "before": None, "force": False, "key": None, "cert": None,
-    "chain": None, "from_certbot": None,
+    "chain": None, "from_certbot": None, "ca_file": None,
 }
 _PROGRAM = re.compile(r"^mk(?P<name>[A-Za-z0-9_.-]+)cert$")
 _SERVICE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -202,7 +202,7 @@ def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace") -
     from mkcert.actions.defaults import CHECK_WARN_DAYS
 
     warn_days = CHECK_WARN_DAYS if options.warn is None else options.warn
-    result = check_pem(Plan(paths.pem, warn_days))
+    result = check_pem(Plan(paths.pem, warn_days, options.ca_file))
     print(json.dumps(result.as_json(), sort_keys=True) if options.json else result.line())
     return result.status
 
