@@ -209,7 +209,7 @@ def _load_certificate(blocks, result):
 
 
 def _load_key(blocks, result):
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    from mkcert.x509.privatekeys import load_private_key
 
     if is_encrypted(blocks):
         result.add(CRITICAL, "the private key is encrypted (Courier cannot ask for a passphrase)")
@@ -219,7 +219,7 @@ def _load_key(blocks, result):
         result.add(CRITICAL, "no private key in the file")
         return None
     try:
-        return load_pem_private_key(found[0], None)
+        return load_private_key(found[0])
     except (ValueError, TypeError) as exc:
         result.add(CRITICAL, f"the private key cannot be parsed: {exc}")
         return None
