@@ -26,14 +26,13 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 
 import pytest
 
-from conftest import BIN, ROOT, Layout, _cannot_run, openssl
+from conftest import ROOT, Layout, _cannot_run, openssl
 
 pytestmark = pytest.mark.acme
 

@@ -5,7 +5,6 @@ openssl's ``verify`` is the oracle: whatever it accepts with FILE as
 """
 
 import json
-import os
 
 import pytest
 
