@@ -4,7 +4,8 @@ The 2007 how-to begins "after a year of good and loyal service, your Courier
 server fails": nothing warned that the self-signed certificate was about to
 expire.  This module examines one PEM the way a monitoring plugin would and
 returns a :class:`CheckResult`; the command line prints it.  It reads the
-one file and nothing else, and never writes, so it is safe to run from
+one file (and the trust anchors of ``--ca-file``, when given) and nothing
+else, and never writes, so it is safe to run from
 Nagios, Icinga, a cron job or by hand as often as anyone likes.
 
 Every finding is a :class:`~mkcert.actions.check_result.Problem` with its
