@@ -4,7 +4,8 @@ The 2007 how-to begins "after a year of good and loyal service, your Courier
 server fails": nothing warned that the self-signed certificate was about to
 expire.  This module examines one PEM the way a monitoring plugin would and
 returns a :class:`CheckResult`; the command line prints it.  It reads the
-one file and nothing else, and never writes, so it is safe to run from
+one file (and the trust anchors of ``--ca-file``, when given) and nothing
+else, and never writes, so it is safe to run from
 Nagios, Icinga, a cron job or by hand as often as anyone likes.
 
 Every finding is a :class:`~mkcert.actions.check_result.Problem` with its
@@ -61,7 +62,7 @@ class Plan(Record):
     issued is checked too (:func:`mkcert.actions.issue.ca_findings`)."""
 
     FIELDS = (("pem", REQUIRED), ("warn_days", DEFAULT_WARN_DAYS), ("tlsa", None),
-              ("ca_certificate", None))
+              ("ca_certificate", None), ("ca_file", None))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -72,7 +73,7 @@ def check(plan: Plan) -> CheckResult:
     rather than with a traceback, since the monitor shows the first line.
     """
     try:
-        result = check_pem(plan.pem, plan.warn_days, tlsa=plan.tlsa)
+        result = check_pem(plan.pem, plan.warn_days, tlsa=plan.tlsa, ca_file=plan.ca_file)
         if plan.ca_certificate is not None:
             from mkcert.actions.issue import ca_findings
 
@@ -112,22 +113,50 @@ class Findings:
 
 def check_pem(path: str, warn_days: int = DEFAULT_WARN_DAYS,
               now: datetime.datetime | None = None, tlsa: "DaneCheck | None" = None,
-              ) -> CheckResult:
+              ca_file: str | None = None) -> CheckResult:
     """Examine the PEM at ``path``; never raises for anything the file contains.
 
     ``tlsa``: compare its keys with published TLSA records too (:mod:`mkcert.actions.dane`).
+    ``ca_file``: trust anchors the chain must end at (:mod:`mkcert.actions.anchors`).
     """
     result = Findings(path)
+    result.ca_file = ca_file
     data = _read(path, result)
     if data is None:
         return result.result()
     now = now or datetime.datetime.now(datetime.timezone.utc)
     examine(data, result, warn_days, now)
+    if ca_file is not None:
+        _check_anchor(result, ca_file)
     if tlsa is not None and result.certificate is not None:
         from mkcert.actions.dane import examine_tlsa
 
         examine_tlsa(result, tlsa)
     return result.result()
+
+
+def _check_anchor(result, ca_file):
+    """The last certificate of the PEM must be, or be issued by, one of ``ca_file``'s."""
+    from mkcert.actions.anchors import anchor_of, read_anchors
+    from mkcert.errors import MkcertError
+    from mkcert.x509.inspect import format_name, subject_der
+
+    if result.certificate is None or any(e.certificate is None for e in result.chain or ()):
+        return  # already CRITICAL: what cannot be read cannot be anchored
+    try:
+        anchors = read_anchors(ca_file)
+    except MkcertError as exc:
+        result.add(UNKNOWN, str(exc))
+        return
+    last = result.chain[-1].certificate if result.chain else result.certificate
+    anchor = anchor_of(last, anchors)
+    if anchor is None:
+        result.add(CRITICAL, f"no certificate in {ca_file} is or issued the last one of the "
+                             f"PEM ({format_name(subject_der(last)) or '(empty name)'}): "
+                             f"clients trusting only those refuse it")
+        return
+    result.trust_anchor = format_name(subject_der(anchor))
+    result.trust_anchor_common_name = _common_name(anchor, subject_der)
 
 
 def _read(path, result):
@@ -205,7 +234,7 @@ def _load_certificate(blocks, result):
 
 
 def _load_key(blocks, result):
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    from mkcert.x509.privatekeys import load_private_key
 
     if is_encrypted(blocks):
         result.add(CRITICAL, "the private key is encrypted (Courier cannot ask for a passphrase)")
@@ -215,7 +244,7 @@ def _load_key(blocks, result):
         result.add(CRITICAL, "no private key in the file")
         return None
     try:
-        return load_pem_private_key(found[0], None)
+        return load_private_key(found[0])
     except (ValueError, TypeError) as exc:
         result.add(CRITICAL, f"the private key cannot be parsed: {exc}")
         return None

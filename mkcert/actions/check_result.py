@@ -80,6 +80,8 @@ class CheckResult(Record):
         # TLSA 3 1 1's data); what published TLSA records say, when asked
         # (a mkcert.actions.dane.TlsaVerdict).
         ("certificate_sha256", None), ("key_sha256", None), ("tlsa", None),
+        # --ca-file: the bundle given, and the anchor in it the chain ends at.
+        ("ca_file", None), ("trust_anchor", None), ("trust_anchor_common_name", None),
         # Not printed: for --renew, which decides from the same reading (the
         # cryptography certificate, the file's bytes and its os.stat_result).
         ("certificate", None), ("data", None), ("stat", None),
@@ -102,6 +104,9 @@ class CheckResult(Record):
         parts = [f"{self.short_subject()} {self.expiry_text()}"]
         if self.chain_is_worth_a_word():
             parts.append(self.chain_text())
+        if self.trust_anchor is not None:
+            anchor = short_name(self.trust_anchor_common_name, self.trust_anchor)
+            parts.append(f"trusted: ends at {anchor} from {self.ca_file}")
         if self.tlsa is not None and self.tlsa.summary():
             parts.append(self.tlsa.summary())
         parts += [p.text for p in self.problems if not p.text.startswith(_EXPIRY_WORDS)]
@@ -179,6 +184,8 @@ class CheckResult(Record):
             "key_sha256": self.key_sha256,
             "tlsa": None if self.tlsa is None else self.tlsa.as_json(),
             "problems": [p.text for p in self.problems],
+            # Only with --ca-file, so that the object is as it was without it.
+            **({"trust_anchor": self.trust_anchor} if self.ca_file is not None else {}),
         }
 
 

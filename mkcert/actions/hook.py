@@ -1,4 +1,4 @@
-"""The certbot deploy hook: put a renewed certificate into every Courier PEM that takes it.
+"""The deploy hooks: put a renewed certificate into every Courier PEM that takes it.
 
 certbot runs each deploy hook once per renewed certificate, with
 ``RENEWED_LINEAGE`` (the ``live`` directory, ``/etc/letsencrypt/live/NAME``)
@@ -9,6 +9,14 @@ through :func:`mkcert.actions.install.install_material`, which checks that they 
 together and replaces the file atomically, keeping its mode, owner and group.
 Courier's ``couriertls`` reads the PEM for every connection, so nothing has
 to be restarted afterwards.
+
+The other ACME clients (dehydrated, lego, uacme, acme.sh) hand over a key
+file and a full-chain file and name the certificate by its domain; their
+hooks (``contrib/``, through :mod:`mkcert.cli.deploy`) give the plan those
+two files, the name and the client, and the same entries of the same config
+decide where they go.  A config entry names a certificate by that name, or
+by the absolute path of the directory that holds its key file (certbot's
+``live/NAME``, which holds ``privkey.pem``).
 
 Every result is one line with its syslog priority, handed to ``log`` as
 soon as it is known; the command (:mod:`mkcert.cli.hook`) writes it to the
@@ -38,14 +46,19 @@ EXAMPLE = "/usr/share/doc/courier-mkcert/examples/mkcert-install.conf"
 
 
 class Plan(Record):
-    """One renewal to deploy, as certbot tells it.
+    """One renewal to deploy, as certbot (or another ACME client) tells it.
 
-    ``lineage``: the live directory certbot renewed (an absolute path);
+    ``lineage``: the live directory certbot renewed (an absolute path), or
+    for another client the directory holding the key file;
     ``domains``: the names it renewed, for the log lines; ``environ``: where
-    the config and the PEMs are, and who owns a new PEM.
+    the config and the PEMs are, and who owns a new PEM.  Another client
+    gives ``key`` and ``fullchain`` (the files to install), ``name`` (the
+    certificate's name, which config entries match) and ``client`` (its
+    name, for the log lines); certbot's are read from the lineage.
     """
 
-    FIELDS = (("lineage", REQUIRED), ("domains", ()), ("environ", REQUIRED))
+    FIELDS = (("lineage", REQUIRED), ("domains", ()), ("environ", REQUIRED),
+              ("key", None), ("fullchain", None), ("name", None), ("client", "certbot"))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -65,10 +78,11 @@ def deploy(plan: Plan, log: Callable[[int, str], None]) -> Outcome:
     """
     config = layout.install_config(plan.environ)
     entries = read_entries(config, plan.environ)
-    matching = [entry for entry in entries if takes(entry, plan.lineage)]
+    name = plan.name or lineage_name(plan.lineage)
+    matching = [entry for entry in entries if takes(entry, plan.lineage, name)]
     if not matching:
         log(syslog.LOG_INFO, f"no PEM in {config} takes the certificate "
-                             f"{lineage_name(plan.lineage)} ({plan.lineage}); nothing to install")
+                             f"{name} ({plan.lineage}); nothing to install")
         return Outcome()
     return install_each(matching, plan, log)
 
@@ -117,21 +131,27 @@ def lineage_name(lineage: str) -> str:
     return os.path.basename(os.path.normpath(lineage))
 
 
-def takes(entry: "Entry", lineage: str) -> bool:
-    """Whether ``entry`` names the directory certbot renewed: by name, or by path."""
+def takes(entry: "Entry", lineage: str, name: str | None = None) -> bool:
+    """Whether ``entry`` names the certificate renewed: by ``name`` (default: the
+    lineage's), or by the path of ``lineage``."""
     if entry.lineage_is_path:
         return os.path.realpath(entry.lineage) == os.path.realpath(lineage)
-    return entry.lineage == lineage_name(lineage)
+    return entry.lineage == (name or lineage_name(lineage))
 
 
 def install_each(entries: Sequence["Entry"], plan: Plan,
                  log: Callable[[int, str], None]) -> Outcome:
     """Install the lineage into each entry's PEM, one line each, and say which were refused."""
-    from mkcert.actions.install import install_material, material_from_certbot
+    from mkcert.actions.install import install_material, material_from_certbot, read_material
 
-    domains = plan.domains
+    def said(line):
+        return with_domains(line, plan.domains, plan.client)
+
     try:
-        material, problem = material_from_certbot(plan.lineage), None
+        if plan.key is not None:
+            material, problem = read_material(plan.key, plan.fullchain), None
+        else:
+            material, problem = material_from_certbot(plan.lineage), None
     except MkcertError as exc:
         material, problem = None, exc
     user = layout.mailuser(plan.environ)
@@ -139,25 +159,24 @@ def install_each(entries: Sequence["Entry"], plan: Plan,
     for entry in entries:
         if problem is not None:
             failed.append(entry.pem)
-            log(syslog.LOG_ERR, with_domains(f"{entry.pem}: not installed: {problem}", domains))
+            log(syslog.LOG_ERR, said(f"{entry.pem}: not installed: {problem}"))
             continue
         try:
             outcome = install_material(entry.pem, material, user)
         except Interrupted as exc:
-            log(syslog.LOG_ERR, with_domains(f"{entry.pem}: not installed: {exc}", domains))
+            log(syslog.LOG_ERR, said(f"{entry.pem}: not installed: {exc}"))
             return Outcome(tuple(installed), tuple(failed + [entry.pem]))
         except MkcertError as exc:
             failed.append(entry.pem)
-            log(syslog.LOG_ERR, with_domains(f"{entry.pem}: not installed: {exc}", domains))
+            log(syslog.LOG_ERR, said(f"{entry.pem}: not installed: {exc}"))
         else:
             installed.append(entry.pem)
             for warning in outcome.warnings:
-                log(syslog.LOG_WARNING, with_domains(f"{entry.pem}: warning: {warning}",
-                                                     domains))
-            log(syslog.LOG_INFO, with_domains(outcome.line, domains))
+                log(syslog.LOG_WARNING, said(f"{entry.pem}: warning: {warning}"))
+            log(syslog.LOG_INFO, said(outcome.line))
     return Outcome(tuple(installed), tuple(failed))
 
 
-def with_domains(line: str, domains: Sequence[str]) -> str:
-    """The line, followed by the names certbot renewed (when it said)."""
-    return f"{line}; certbot renewed {' '.join(domains)}" if domains else line
+def with_domains(line: str, domains: Sequence[str], client: str = "certbot") -> str:
+    """The line, followed by the names the client renewed (when it said)."""
+    return f"{line}; {client} renewed {' '.join(domains)}" if domains else line

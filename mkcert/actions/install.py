@@ -172,7 +172,7 @@ def _refuse_replaceable(path, st):
 def _parse_key(data, path):
     """The one private key in ``data`` and its PEM block, normalised to LF line ends."""
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    from mkcert.x509.privatekeys import load_private_key
 
     blocks = chain.pem_blocks(data)
     if chain.is_encrypted(blocks):
@@ -185,7 +185,7 @@ def _parse_key(data, path):
         raise MkcertError(f"{path}: {len(found)} private keys in it; give a file with one")
     block = found[0].replace(b"\r\n", b"\n") + b"\n"
     try:
-        key = load_pem_private_key(block, None)
+        key = load_private_key(block)
     except (ValueError, TypeError) as exc:
         raise MkcertError(f"{path}: the private key cannot be read: {exc}") from None
     except Exception as exc:  # UnsupportedAlgorithm and the like

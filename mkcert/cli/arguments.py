@@ -128,6 +128,9 @@ def build_parser(program: str, multi_call: bool) -> Parser:
                             % CHECK_WARN_DAYS)
     modes.add_argument("--json", action="store_true",
                        help="with --check: print one JSON object instead of the line")
+    modes.add_argument("--ca-file", metavar="FILE",
+                       help="with --check: CRITICAL unless the chain ends at (is issued "
+                            "by) a certificate in FILE, a PEM bundle of trusted CAs")
     modes.add_argument("--before", type=before_argument, metavar="DAYS",
                        help="with --renew: renew within DAYS of expiry (default %d)"
                             % RENEW_BEFORE_DAYS)
@@ -278,11 +281,11 @@ def parse(program: str, multi_call: bool, arguments: Sequence[str]) -> argparse.
 def _check_combinations(parser, options):
     """Options that only mean something with --check or --renew say so."""
     probing = options.probe is not None
-    for option, mode in (("warn", "check"), ("json", "check"),
+    for option, mode in (("warn", "check"), ("json", "check"), ("ca_file", "check"),
                          ("before", "renew"), ("force", "renew")):
         if getattr(options, option) not in (None, False) and not getattr(options, mode) \
-                and not (mode == "check" and probing):
-            parser.error(f"--{option} only goes with --{mode}")
+                and not (mode == "check" and probing and option != "ca_file"):
+            parser.error(f"--{option.replace('_', '-')} only goes with --{mode}")
     _check_probe_combinations(parser, options)
     if options.san and options.check:
         parser.error("--san is for making a certificate, not with --check")

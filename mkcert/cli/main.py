@@ -49,6 +49,7 @@ DEFAULT_OPTIONS = {
     "probe": None, "starttls": None, "servername": None, "timeout": None,
     "tlsa": False, "port": None, "host": None, "tlsa_usage": None, "tlsa_records": None,
     "tlsa_from_dns": False, "dns_server": None,
+    "ca_file": None,
 }
 _PROGRAM = re.compile(r"^mk(?P<name>[A-Za-z0-9_.-]+)cert$")
 _SERVICE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -213,7 +214,8 @@ def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace",
 
     warn_days = CHECK_WARN_DAYS if options.warn is None else options.warn
     ca_certificate = None if environ is None else layout.ca_certificate(environ)
-    result = check_pem(Plan(paths.pem, warn_days, _dane_check(service, options), ca_certificate))
+    result = check_pem(Plan(paths.pem, warn_days, _dane_check(service, options), ca_certificate,
+                            options.ca_file))
     print(json.dumps(result.as_json(), sort_keys=True) if options.json else result.line())
     return result.status
 

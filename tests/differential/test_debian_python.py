@@ -25,7 +25,9 @@ MODULES = ["tests/unit/x509/test_cert.py", "tests/commands/test_cli.py", "tests/
            "tests/commands/test_install_properties.py", "tests/commands/test_hook.py",
            "tests/commands/test_renew_certbot.py", "tests/threats/test_inspect_hostile.py",
            "tests/unit/x509/test_served.py", "tests/commands/test_probe.py",
-           "tests/commands/test_ca.py"]
+           "tests/commands/test_ca.py",
+           "tests/commands/test_deploy.py", "tests/commands/test_check_ca_file.py",
+           "tests/unit/x509/test_privatekeys.py"]
 
 
 def system_versions():

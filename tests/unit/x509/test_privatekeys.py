@@ -1,0 +1,87 @@
+"""EC private keys as GnuTLS writes them: a scalar with its top bit set gets a leading zero.
+
+certtool (the GnuTLS of Debian 12, as uacme uses it) is the source of such
+keys; openssl, which reads them, is the oracle for the number inside.
+"""
+
+import binascii
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import _cannot_run, openssl
+from mkcert.asn1 import der
+from mkcert.x509.privatekeys import load_private_key
+
+CURVES = (("secp256r1", 32), ("secp384r1", 48), ("secp521r1", 66))
+
+
+def certtool_ec_key(curve, padded):
+    """A SEC1 key from certtool whose scalar is (or is not) written one byte too long."""
+    if shutil.which("certtool") is None:
+        _cannot_run("certtool (gnutls-bin) is not installed")
+    size = dict(CURVES)[curve]
+    for _ in range(200):
+        block = subprocess.run(["certtool", "--generate-privkey", "--key-type", "ecdsa",
+                                "--curve", curve, "--no-text"],
+                               capture_output=True, check=True).stdout
+        block = block[block.index(b"-----BEGIN EC PRIVATE KEY-----"):]
+        if (len(_scalar(block)) == size + 1) == padded:
+            return block
+    pytest.fail(f"certtool made no {'padded' if padded else 'plain'} {curve} key in 200 tries")
+
+
+def _scalar(block):
+    body = block.split(b"-----")[2]
+    return der.content(der.members(binascii.a2b_base64(body))[1])
+
+
+def openssl_private_value(block):
+    text = openssl("ec", "-noout", "-text", input=block.decode(), check=True).stdout
+    hex_digits = re.search(r"priv:\s*([0-9a-f:\s]+)pub:", text).group(1)
+    return int(re.sub(r"[:\s]", "", hex_digits), 16)
+
+
+# A P-521 scalar's top byte holds one bit: GnuTLS never pads it.
+@pytest.mark.parametrize("curve, padded", [("secp256r1", True), ("secp384r1", True),
+                                           ("secp256r1", False), ("secp384r1", False),
+                                           ("secp521r1", False)])
+def test_gnutls_keys_read_as_openssl_reads_them(curve, padded):
+    block = certtool_ec_key(curve, padded)
+    key = load_private_key(block)
+    assert key.curve.name == curve
+    assert key.private_numbers().private_value == openssl_private_value(block)
+
+
+def needs_the_fallback(block):
+    """Older cryptography (Debian's 38, through OpenSSL) reads padded keys itself."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        load_pem_private_key(block, None)
+    except ValueError:
+        return
+    pytest.skip("this cryptography reads GnuTLS's padded keys itself; the fallback is unused")
+
+
+def test_a_padded_key_whose_public_key_is_another_is_refused():
+    block = certtool_ec_key("secp256r1", True)
+    needs_the_fallback(block)
+    other = certtool_ec_key("secp256r1", False)
+    data = bytearray(binascii.a2b_base64(block.split(b"-----")[2]))
+    other_public = binascii.a2b_base64(other.split(b"-----")[2])[-65:]
+    data[-65:] = other_public  # the uncompressed point closes the [1] BIT STRING
+    tampered = der.pem(bytes(data), "EC PRIVATE KEY")
+    with pytest.raises(ValueError):
+        load_private_key(tampered)
+
+
+def test_other_damage_is_still_refused():
+    block = certtool_ec_key("secp256r1", True)
+    needs_the_fallback(block)
+    data = bytearray(binascii.a2b_base64(block.split(b"-----")[2]))
+    data[7] = 0x01  # the padding byte no longer zero: not the known mistake
+    with pytest.raises(ValueError):
+        load_private_key(der.pem(bytes(data), "EC PRIVATE KEY"))
