@@ -50,7 +50,8 @@ if TYPE_CHECKING:  # names for the annotations only, never imported at run time
     from cryptography.x509 import Certificate
 
 __all__ = ["CERTBOT_KEY", "CERTBOT_FULLCHAIN", "KEPT_LABELS", "Plan", "Material", "Outcome",
-           "install", "install_material", "material_from_certbot", "read_material", "verify",
+           "install", "install_material", "material_from_certbot", "parse_private_key",
+           "read_material", "read_private_key", "verify",
            "missing_issuer"]
 
 CERTBOT_KEY = "privkey.pem"
@@ -140,6 +141,16 @@ def read_material(key_path: str, cert_path: str, chain_paths: Sequence[str] = ()
                 seen.add(identity)
                 certificates.append(certificate)
     return Material(key, key_block, key_path, tuple(certificates), (cert_path, *chain_paths))
+
+
+def read_private_key(path: str) -> object:
+    """The one private key of the file at ``path``, read as ``--key`` is (trusted files only)."""
+    return _parse_key(_read_input(path, "private key", trusted=True), path)[0]
+
+
+def parse_private_key(data: bytes, path: str) -> object:
+    """The one private key in ``data`` (a PEM read from ``path``), as ``--key`` is parsed."""
+    return _parse_key(data, path)[0]
 
 
 def _read_input(path, what, trusted=False):
@@ -280,6 +291,12 @@ def install(plan: Plan) -> Outcome:
     """
     if plan.from_certbot is not None:
         material = material_from_certbot(plan.from_certbot)
+    elif plan.key is None:
+        # The certificate a CA issued for the staged next key (certbot --csr):
+        # installed like a rollover, then a fresh next key is staged.
+        from mkcert.actions.stage import install_staged
+
+        return install_staged(plan, read_material)
     else:
         material = read_material(plan.key, plan.cert, plan.chain)
     return install_material(plan.pem, material, plan.user)

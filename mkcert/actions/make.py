@@ -33,11 +33,14 @@ class Plan(Record):
     ``pem``, ``rand`` (upstream's seed file) and ``config`` are paths;
     ``user`` owns a new PEM; ``environ`` is read for the config's
     variables, ``BITS`` and the deploy hook's config; ``days`` and ``san``
-    are the options (None and () when not given).
+    are the options (None and () when not given).  ``key_type``: a
+    :class:`mkcert.readers.key_type.KeyType` (``--key-type`` or
+    ``COURIER_KEY_TYPE``), None for the .cnf's RSA key.
     """
 
     FIELDS = (("name", REQUIRED), ("pem", REQUIRED), ("rand", REQUIRED), ("config", REQUIRED),
-              ("user", REQUIRED), ("environ", REQUIRED), ("days", None), ("san", ()))
+              ("user", REQUIRED), ("environ", REQUIRED), ("days", None), ("san", ()),
+              ("key_type", None))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -66,6 +69,9 @@ def make(plan: Plan, warn: Callable[[str], None]) -> Outcome:
 
     owner = publish.Owner.lookup(plan.user)
     request, extra = prepare(plan, warn)
+    from mkcert.actions.weak import warn_weak_choices
+
+    warn_weak_choices(request, plan.config, warn)
 
     def publish_pem(data, run):
         publish.publish_new(plan.pem, data, run, owner)
@@ -84,10 +90,14 @@ def prepare(plan: Plan, warn: Callable[[str], None], kept_names: Sequence[bytes]
     """
     from mkcert.readers.load import load_request
 
-    request = load_request(plan.config, plan.environ)
+    request = load_request(plan.config, plan.environ, plan.key_type)
     request = _apply_options(request, plan, kept_names)
     for warning in request.warnings:
         warn(warning)
+    if request.key.algorithm == "ed25519":
+        from mkcert.actions.weak import ED25519_WARNING
+
+        warn(ED25519_WARNING)
     return request, _extra_pem_maker(plan.name, request, plan.environ)
 
 
@@ -103,12 +113,17 @@ def _apply_options(request, plan, kept_names=()):
         changes["extensions"] = san.add_to_request(request, names).extensions
     if changes:
         request = request.replace(**changes)
-    if request.flavour == "gnutls":
+    if request.flavour == "gnutls" and request.key.algorithm == "rsa" and (
+            plan.key_type is None or plan.key_type.bits is None):
         # certtool's key size comes from BITS, and its digest from the size.
         from mkcert.readers.certtool.seclevel import bits_for_security_level, with_key_bits
 
-        bits = bits_for_security_level(plan.environ.get("BITS") or "high")
+        level = plan.environ.get("BITS") or "high"
+        bits = bits_for_security_level(level)
         request = with_key_bits(request, bits)
+        if plan.environ.get("BITS"):
+            request = request.replace(origins=request.origins + (
+                ("bits", f"the environment: BITS={level}"),))
     return request
 
 
@@ -129,7 +144,7 @@ def _extra_pem_maker(name, request, environ):
 
 
 def produce(plan: Plan, request: CertRequest, extra: Callable[[], bytes] | None,
-            publish_pem: Callable[[bytes, "Run"], None]) -> bytes:
+            publish_pem: Callable[[bytes, "Run"], None], key: object = None) -> bytes:
     """Make a key and certificate and hand the PEM bytes to ``publish_pem(data, run)``.
 
     The one pipeline behind a first run and ``--renew``: umask 077, the
@@ -138,22 +153,28 @@ def produce(plan: Plan, request: CertRequest, extra: Callable[[], bytes] | None,
     config's ``RANDFILE`` names is never written (see
     :func:`mkcert.system.publish.write_rand_file`).  Only how the PEM lands differs (a
     new file, or an atomic replacement), so the caller says that.
+    ``key``: a private key to certify instead of a new one (``--reuse-key``,
+    ``--rollover``), written as the request's key spec says.
     Returns the certificate's DER.
     """
     from mkcert.system import publish
-    from mkcert.x509.keys import private_key_pem, start_key
+    from mkcert.x509.key_types import private_key_pem, start_key
 
     request.validity()  # a bad validity is an error before any file exists
     with publish.Run() as run:
         publish.remove_stale_temporaries(plan.pem)
         publish.remove_stale_temporaries(plan.rand)
-        with start_key(request.key) as search:
-            # Upstream's seed file, and the certificate code, while the
-            # primes are searched: neither has to wait for the other.
+        if key is None:
+            with start_key(request.key) as search:
+                # Upstream's seed file, and the certificate code, while the
+                # primes are searched: neither has to wait for the other.
+                publish.write_rand_file(plan.rand, run)
+                from mkcert.x509.certificate import build_certificate_der, certificate_pem
+
+                key = search.result()
+        else:
             publish.write_rand_file(plan.rand, run)
             from mkcert.x509.certificate import build_certificate_der, certificate_pem
-
-            key = search.result()
         certificate = build_certificate_der(request, key)
         data = private_key_pem(key, request.key) + certificate_pem(certificate)
         if extra is not None:

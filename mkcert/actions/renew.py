@@ -53,9 +53,12 @@ __all__ = ["Plan", "Decision", "renew", "decide"]
 
 class Plan(Record):
     """``--renew``: the certificate to make (a :class:`mkcert.actions.make.Plan`),
-    ``before`` (days; None for the default) and ``force``."""
+    ``before`` (days; None for the default) and ``force``; ``upgrade`` (also
+    replace a weak self-signed certificate), ``reuse_key`` (certify the
+    current key again) and ``rollover`` (certify the staged next key)."""
 
-    FIELDS = (("make", REQUIRED), ("before", None), ("force", False))
+    FIELDS = (("make", REQUIRED), ("before", None), ("force", False), ("upgrade", False),
+              ("reuse_key", False), ("rollover", False))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -83,17 +86,72 @@ def renew(plan: Plan, warn: Callable[[str], None]) -> Outcome:
     current = check_pem(paths.pem)
     decision = decide(current, plan, paths.pem, certbot_lineage=_certbot_lineage(
         current, plan, paths.pem, paths.environ))
+    decision = _explicit_decision(current, plan, decision)
     if not decision.due:
         return Outcome(message=f"{paths.pem}: not due for renewal: {decision.reason}")
+    from mkcert.actions.renew_keys import (add_stock_name, key_to_certify, make_plan_for,
+                                           refuse_weak_key, stage_after)
+    from mkcert.actions.weak import strengthen
+
+    key = key_to_certify(current, plan)
+    make_plan = make_plan_for(plan.make, current, key)
     kept_names = _kept_names(current, plan, paths.pem)
-    request, extra = prepare(plan.make, warn, kept_names)
+    request, extra = prepare(make_plan, warn, kept_names)
+    if key is not None:
+        refuse_weak_key(key, plan)
+    if decision.reason.startswith(UPGRADING) and NO_SAN in decision.reason:
+        request = add_stock_name(request)
+    request = strengthen(request, paths.config, warn)
     target = Target(paths.pem, current.data, current.stat)
     if target.mode_changes:
         warn(f"{paths.pem} was mode {current.mode:04o}; the new one is "
              f"{target.kept_mode:04o}")
-    certificate = produce(plan.make, request, extra, target.publish)
+    publish_pem = stage_after(target, paths.pem, current.stat, key) if plan.rollover \
+        else target.publish
+    certificate = produce(make_plan, request, extra, publish_pem, key=key)
     return Outcome(f"{paths.pem}: renewed ({decision.reason}); the previous one is "
                    f"{target.old_path}", certificate)
+
+
+UPGRADING = "upgrading a weak certificate"
+NO_SAN = "no subjectAltName for the stock CN=localhost"
+
+
+def _explicit_decision(current: CheckResult, plan: Plan, decision: Decision) -> Decision:
+    """A certificate that is not due is still replaced for --rollover, or for
+    --upgrade when it is self-signed and weak (what --check calls weak, or the
+    stock CN=localhost without any subjectAltName)."""
+    if decision.due or current.certificate is None or not current.self_signed:
+        return decision
+    if plan.rollover:
+        from mkcert.actions.check_result import format_moment
+
+        return Decision(True, f"rolling over to the staged key; it expires "
+                              f"{format_moment(current.not_after)}")
+    if not plan.upgrade:
+        return decision
+    from mkcert.request import weak_digest, weak_rsa_bits
+
+    reasons = []
+    if weak_digest(current.digest):
+        reasons.append(f"signed with {current.digest}")
+    if current.key_type == "RSA" and weak_rsa_bits(current.key_bits):
+        reasons.append(f"an RSA key of {current.key_bits} bits")
+    if not subject_alt_names(current.certificate) and _stock_common_name(plan):
+        reasons.append(NO_SAN)
+    if not reasons:
+        return decision
+    return Decision(True, f"{UPGRADING}: {', '.join(reasons)}")
+
+
+def _stock_common_name(plan: Plan) -> bool:
+    """Whether the .cnf names Courier's stock subject, CN=localhost."""
+    from mkcert.readers.load import load_request
+
+    request = load_request(plan.make.config, plan.make.environ)
+    names = [attribute.value for rdn in request.subject for attribute in rdn
+             if attribute.oid == "2.5.4.3"]
+    return names == ["localhost"]
 
 
 def _kept_names(current: CheckResult, plan: Plan, path: str) -> list[bytes]:
