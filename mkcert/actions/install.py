@@ -294,9 +294,7 @@ def install(plan: Plan) -> Outcome:
     elif plan.key is None:
         # The certificate a CA issued for the staged next key (certbot --csr):
         # installed like a rollover, then a fresh next key is staged.
-        from mkcert.actions.stage import install_staged
-
-        return install_staged(plan, read_material)
+        return _install_staged(plan)
     else:
         material = read_material(plan.key, plan.cert, plan.chain)
     return install_material(plan.pem, material, plan.user)
@@ -421,3 +419,31 @@ def _issuer(certificate):
     from mkcert.x509.inspect import format_name, issuer_der
 
     return format_name(issuer_der(certificate)) or "(empty name)"
+
+
+def _install_staged(plan: Plan) -> Outcome:
+    """``--install --cert FILE`` without ``--key``: the staged key, then a fresh one staged.
+
+    The certificate must be for the staged key (checked as for ``--key``);
+    once the PEM holds it, the staged file (still the served key until then)
+    is replaced with a fresh key of the same type, as ``--renew --rollover`` does.
+    """
+    from mkcert.actions.staged_key import stage_key
+    from mkcert.layout import staged_key_path
+    from mkcert.system import publish
+    from mkcert.x509.key_types import key_spec_of
+
+    path = staged_key_path(plan.pem)
+    if not os.path.lexists(path):
+        raise MkcertError(f"--install needs --key, or a staged key in {path} "
+                          f"(--stage-next-key) that the certificate is for")
+    material = read_material(path, plan.cert, plan.chain)
+    outcome = install_material(plan.pem, material, plan.user)
+    if outcome.changed:
+        pem_stat = os.stat(plan.pem)
+        with publish.Run() as run:
+            publish.remove_stale_temporaries(path)
+            stage_key(plan.pem, key_spec_of(material.key), pem_stat, run)
+            run.published = True
+        outcome = outcome.replace(line=f"{outcome.line}; a fresh next key is staged in {path}")
+    return outcome

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
     from mkcert.actions.check_result import CheckResult
     from mkcert.actions.make import Plan as MakePlan
-    from mkcert.actions.renew import Plan
     from mkcert.request import CertRequest
     from mkcert.system.publish import Run
     from mkcert.system.target import Target
@@ -37,8 +36,9 @@ __all__ = ["key_to_certify", "make_plan_for", "refuse_weak_key", "add_stock_name
            "stage_after"]
 
 
-def key_to_certify(current: CheckResult, plan: Plan) -> object:
-    """The private key the new certificate is for: None for a new one."""
+def key_to_certify(current: CheckResult, plan) -> object:
+    """The private key the new certificate is for (None for a new one); ``plan``
+    is the :class:`mkcert.actions.renew.Plan`."""
     pem = plan.make.pem
     if plan.rollover:
         from mkcert.actions.stage import read_staged_key
@@ -78,7 +78,7 @@ def make_plan_for(make_plan: MakePlan, current: CheckResult, key: object) -> Mak
     return make_plan if kept.algorithm == "rsa" else make_plan.replace(key_type=kept)
 
 
-def refuse_weak_key(key: object, plan: Plan) -> None:
+def refuse_weak_key(key: object, plan) -> None:
     """A renewal never makes what --check calls weak: a kept RSA key under 2048 bits cannot be."""
     from mkcert.request import weak_rsa_bits
     from mkcert.x509.key_types import algorithm_of
@@ -103,7 +103,7 @@ def add_stock_name(request: CertRequest) -> CertRequest:
 def stage_after(target: Target, pem: str, pem_stat: os.stat_result,
                 key: object) -> Callable[[bytes, Run], None]:
     """Publish the PEM, then replace the staged key with a fresh one of the same type."""
-    from mkcert.actions.stage import stage_key
+    from mkcert.actions.staged_key import stage_key
     from mkcert.x509.key_types import key_spec_of
 
     spec = key_spec_of(key)

@@ -35,7 +35,7 @@ TYPE_CHECKING = False  # typing's flag, without importing typing
 if TYPE_CHECKING:
     from mkcert.actions.make import Outcome
 
-__all__ = ["Plan", "stage", "stage_key", "read_staged_key", "current_key"]
+__all__ = ["Plan", "stage", "read_staged_key", "current_key"]
 
 
 class Plan(Record):
@@ -59,13 +59,14 @@ def stage(plan: Plan, warn: Callable[[str], None]) -> Outcome:
         from mkcert.actions.weak import ED25519_WARNING
 
         warn(ED25519_WARNING)
+    from mkcert.actions.staged_key import staged_key_owner
     from mkcert.system import publish
     from mkcert.x509.key_types import describe_key, generate_key, private_key_pem
 
     new_key = generate_key(spec)
     with publish.Run() as run:
         publish.remove_stale_temporaries(path)
-        publish.publish_new(path, private_key_pem(new_key, spec), run, _owner(pem_stat))
+        publish.publish_new(path, private_key_pem(new_key, spec), run, staged_key_owner(pem_stat))
     return Outcome(message=f"{path}: the next key ({describe_key(new_key)}) is staged; "
                            f"--renew --rollover makes the certificate for it")
 
@@ -100,22 +101,6 @@ def _spec(key_type, key):
     return KeySpec(key_type.algorithm, None, "pkcs8", key_type.curve)
 
 
-def _owner(pem_stat):
-    from mkcert.system.publish import Owner
-
-    return Owner(str(pem_stat.st_uid), pem_stat.st_uid, -1)
-
-
-def stage_key(pem: str, spec, pem_stat, run) -> None:
-    """Put a fresh key of ``spec`` in the staged file, replacing what is there (rollover)."""
-    from mkcert.system import publish
-    from mkcert.x509.key_types import generate_key, private_key_pem
-
-    spec = spec.replace(pem_format="pkcs8")
-    publish.publish_replace(staged_key_path(pem), private_key_pem(generate_key(spec), spec),
-                            run, _owner(pem_stat), final=False)
-
-
 def read_staged_key(pem: str):
     """The staged next key of ``pem`` (for ``--renew --rollover``), or MkcertError."""
     from mkcert.actions.install import read_private_key
@@ -126,29 +111,3 @@ def read_staged_key(pem: str):
                           f"writes one)")
     return read_private_key(path)
 
-
-def install_staged(plan, read_material) -> object:
-    """``--install --cert FILE`` without ``--key``: the staged key, then a fresh one staged.
-
-    The certificate must be for the staged key (checked as for ``--key``);
-    once the PEM holds it, the staged file (still the served key until then)
-    is replaced with a fresh key of the same type, as ``--renew --rollover`` does.
-    """
-    from mkcert.actions.install import install_material
-    from mkcert.system import publish
-    from mkcert.x509.key_types import key_spec_of
-
-    path = staged_key_path(plan.pem)
-    if not os.path.lexists(path):
-        raise MkcertError(f"--install needs --key, or a staged key in {path} "
-                          f"(--stage-next-key) that the certificate is for")
-    material = read_material(path, plan.cert, plan.chain)
-    outcome = install_material(plan.pem, material, plan.user)
-    if outcome.changed:
-        pem_stat = os.stat(plan.pem)
-        with publish.Run() as run:
-            publish.remove_stale_temporaries(path)
-            stage_key(plan.pem, key_spec_of(material.key), pem_stat, run)
-            run.published = True
-        outcome = outcome.replace(line=f"{outcome.line}; a fresh next key is staged in {path}")
-    return outcome

@@ -177,8 +177,8 @@ _COMMON_PATH = LAYER_PACKAGES | {
     "mkcert.system.signals", "mkcert.system.workers",
     "mkcert.readers.load", "mkcert.readers.detect",
     "mkcert.x509.certificate", "mkcert.x509.chain", "mkcert.x509.digests", "mkcert.x509.keys",
-    "mkcert.x509.inspect",
-    "mkcert.actions.make",
+    "mkcert.x509.key_types", "mkcert.x509.inspect",
+    "mkcert.actions.make", "mkcert.actions.weak",
     "mkcert.cli.main",
 }
 OPENSSL_PATH_MODULES = _COMMON_PATH | {
