@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # names for the annotations only, never imported at run time
     from mkcert.request import CertRequest
     from mkcert.system.publish import Run
 
-__all__ = ["Plan", "Outcome", "make", "prepare", "produce"]
+__all__ = ["Plan", "Outcome", "make", "prepare", "produce", "with_parsed_key_type"]
 
 
 class Plan(Record):
@@ -34,8 +34,9 @@ class Plan(Record):
     ``user`` owns a new PEM; ``environ`` is read for the config's
     variables, ``BITS`` and the deploy hook's config; ``days`` and ``san``
     are the options (None and () when not given).  ``key_type``: a
-    :class:`mkcert.readers.key_type.KeyType` (``--key-type`` or
-    ``COURIER_KEY_TYPE``), None for the .cnf's RSA key.
+    :class:`mkcert.readers.key_type.KeyType` (``--key-type``), the text of
+    ``COURIER_KEY_TYPE`` (parsed with the .cnf, after "already exists"), or
+    None for the .cnf's RSA key.
     """
 
     FIELDS = (("name", REQUIRED), ("pem", REQUIRED), ("rand", REQUIRED), ("config", REQUIRED),
@@ -90,6 +91,7 @@ def prepare(plan: Plan, warn: Callable[[str], None], kept_names: Sequence[bytes]
     """
     from mkcert.readers.load import load_request
 
+    plan = with_parsed_key_type(plan)
     request = load_request(plan.config, plan.environ, plan.key_type)
     request = _apply_options(request, plan, kept_names)
     for warning in request.warnings:
@@ -99,6 +101,19 @@ def prepare(plan: Plan, warn: Callable[[str], None], kept_names: Sequence[bytes]
 
         warn(ED25519_WARNING)
     return request, _extra_pem_maker(plan.name, request, plan.environ)
+
+
+def with_parsed_key_type(plan: Plan) -> Plan:
+    """The plan with ``COURIER_KEY_TYPE``'s text parsed (one line if it is wrong)."""
+    if not isinstance(plan.key_type, str):
+        return plan
+    from mkcert.errors import MkcertError
+    from mkcert.readers.key_type import KeyTypeError, parse_key_type
+
+    try:
+        return plan.replace(key_type=parse_key_type(plan.key_type))
+    except KeyTypeError as exc:
+        raise MkcertError(f"COURIER_KEY_TYPE: {exc}") from None
 
 
 def _apply_options(request, plan, kept_names=()):

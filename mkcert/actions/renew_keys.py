@@ -63,8 +63,10 @@ def make_plan_for(make_plan: MakePlan, current: CheckResult, key: object) -> Mak
     A given key decides it; otherwise ``--key-type``; otherwise an EC or
     Ed25519 certificate keeps its type, and an RSA one follows the .cnf.
     """
+    from mkcert.actions.make import with_parsed_key_type
     from mkcert.x509.key_types import key_type_of
 
+    make_plan = with_parsed_key_type(make_plan)
     if key is not None:
         return make_plan.replace(key_type=key_type_of(key))
     if make_plan.key_type is not None or current.certificate is None:

@@ -39,6 +39,8 @@ def warn_weak_choices(request: CertRequest, config: str, warn: Callable[[str], N
         where = request.origin(field) or config
         if field == "digest":
             fix = "default_md = sha256"
+        elif request.origin(field) is None:  # the size came from --key-type rsa:BITS
+            where, fix = f"--key-type rsa:{request.key.bits}", "a larger rsa:BITS"
         else:
             fix = ("default_bits = 2048" if request.flavour == "openssl"
                    else "BITS=high")

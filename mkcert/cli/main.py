@@ -158,8 +158,11 @@ def make(program: str, name: str, paths: Paths,
     """A first run, or ``--renew``: make the certificate and print what upstream prints."""
     from mkcert.actions.make import Plan, make as make_pem
 
+    # COURIER_KEY_TYPE stays text until the request is read: "already
+    # exists" must not load the parser (and mkcert.request with it).
     plan = Plan(name, paths.pem, paths.rand, paths.config, paths.user, environ,
-                options.days, tuple(options.san or ()), key_type(options, environ))
+                options.days, tuple(options.san or ()),
+                options.key_type if options.key_type is not None else layout.key_type(environ))
     warn = _warner(program, options.quiet)
     if options.renew:
         from mkcert.actions.renew import Plan as RenewPlan, renew

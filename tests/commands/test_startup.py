@@ -39,10 +39,13 @@ def test_help_imports_no_crypto(layout, program):
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
 
 
-def test_already_exists_imports_no_crypto(layout):
+@pytest.mark.parametrize("key_type", [None, "ec"])
+def test_already_exists_imports_no_crypto(layout, key_type):
+    """Package scripts may set COURIER_KEY_TYPE: its parser waits for the .cnf too."""
     layout.install_config("imapd", data_path("openssl", "imapd.cnf"))
     (layout.certsdir / "imapd.pem").write_text("x")
-    result, modules = imported_modules([f"{BIN}/mkimapdcert"], layout.env)
+    env = dict(layout.env) if key_type is None else dict(layout.env, COURIER_KEY_TYPE=key_type)
+    result, modules = imported_modules([f"{BIN}/mkimapdcert"], env)
     assert result.returncode == 1
     assert "already exists" in result.stdout
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
