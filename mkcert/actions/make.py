@@ -50,10 +50,12 @@ class Outcome(Record):
 
     ``message``: a line to print first (None for a first run);
     ``certificate``: the DER of the certificate made, whose summary follows
-    as upstream prints it (None when nothing was made).
+    as upstream prints it (None when nothing was made); ``warnings``: lines
+    about what was made (its weak choices), told once it is published, so a
+    run that fails says only why.
     """
 
-    FIELDS = (("message", None), ("certificate", None))
+    FIELDS = (("message", None), ("certificate", None), ("warnings", ()))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -70,14 +72,13 @@ def make(plan: Plan, warn: Callable[[str], None]) -> Outcome:
 
     owner = publish.Owner.lookup(plan.user)
     request, extra = prepare(plan, warn)
-    from mkcert.actions.weak import warn_weak_choices
-
-    warn_weak_choices(request, plan.config, warn)
+    from mkcert.actions.weak import weak_choice_warnings
 
     def publish_pem(data, run):
         publish.publish_new(plan.pem, data, run, owner)
 
-    return Outcome(certificate=produce(plan, request, extra, publish_pem))
+    return Outcome(certificate=produce(plan, request, extra, publish_pem),
+                   warnings=tuple(weak_choice_warnings(request, plan.config)))
 
 
 def prepare(plan: Plan, warn: Callable[[str], None], kept_names: Sequence[bytes] = ()

@@ -101,7 +101,7 @@ def renew(plan: Plan, warn: Callable[[str], None]) -> Outcome:
         refuse_weak_key(key, plan)
     if decision.reason.startswith(UPGRADING) and NO_SAN in decision.reason:
         request = add_stock_name(request)
-    request = strengthen(request, paths.config, warn)
+    request, strengthened = strengthen(request, paths.config)
     target = Target(paths.pem, current.data, current.stat)
     if target.mode_changes:
         warn(f"{paths.pem} was mode {current.mode:04o}; the new one is "
@@ -110,7 +110,7 @@ def renew(plan: Plan, warn: Callable[[str], None]) -> Outcome:
         else target.publish
     certificate = produce(make_plan, request, extra, publish_pem, key=key)
     return Outcome(f"{paths.pem}: renewed ({decision.reason}); the previous one is "
-                   f"{target.old_path}", certificate)
+                   f"{target.old_path}", certificate, tuple(strengthened))
 
 
 UPGRADING = "upgrading a weak certificate"

@@ -12,11 +12,10 @@ stronger choice of the ``.cnf``, and says so.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from mkcert.request import MIN_STRONG_RSA_BITS, CertRequest, weak_digest, weak_rsa_bits
 
-__all__ = ["ED25519_WARNING", "STRONG_DIGEST", "weak_choices", "warn_weak_choices", "strengthen"]
+__all__ = ["ED25519_WARNING", "STRONG_DIGEST", "weak_choices", "weak_choice_warnings",
+           "strengthen"]
 
 STRONG_DIGEST = "sha256"
 ED25519_WARNING = ("an Ed25519 key: many mail clients cannot use it yet "
@@ -33,8 +32,9 @@ def weak_choices(request: CertRequest) -> list[tuple[str, str]]:
     return found
 
 
-def warn_weak_choices(request: CertRequest, config: str, warn: Callable[[str], None]) -> None:
-    """A first run: one line per weak setting, with where it is and the way out."""
+def weak_choice_warnings(request: CertRequest, config: str) -> list[str]:
+    """A first run: one line naming the weak settings, where they are, and the way out."""
+    parts, fixes = [], []
     for field, weakness in weak_choices(request):
         where = request.origin(field) or config
         if field == "digest":
@@ -42,24 +42,29 @@ def warn_weak_choices(request: CertRequest, config: str, warn: Callable[[str], N
         elif request.origin(field) is None:  # the size came from --key-type rsa:BITS
             where, fix = f"--key-type rsa:{request.key.bits}", "a larger rsa:BITS"
         else:
-            fix = ("default_bits = 2048" if request.flavour == "openssl"
-                   else "BITS=high")
-        warn(f"{where}: {weakness}, which --check calls weak; made as the .cnf says, as "
-             f"Courier's script would (set {fix}, or replace it later with --renew --upgrade)")
+            fix = "default_bits = 2048" if request.flavour == "openssl" else "BITS=high"
+        parts.append(f"{where}: {weakness}")
+        fixes.append(fix)
+    if not parts:
+        return []
+    return [f"{'; '.join(parts)}: --check calls {'these' if len(parts) > 1 else 'this'} weak; "
+            f"made as the .cnf says, as Courier's script would (set {' and '.join(fixes)}, "
+            f"or replace it later with --renew --upgrade)"]
 
 
-def strengthen(request: CertRequest, config: str, warn: Callable[[str], None]) -> CertRequest:
+def strengthen(request: CertRequest, config: str) -> tuple[CertRequest, list[str]]:
     """``--renew``: the request with every weak choice raised, and a line saying so."""
     changes, said = {}, []
-    for field, weakness in weak_choices(request):
+    for field, _ in weak_choices(request):
         where = request.origin(field) or config
         if field == "digest":
             changes["digest"] = STRONG_DIGEST
-            said.append(f"{where}: renewing with {STRONG_DIGEST}, not {request.digest}")
+            said.append(f"{where}: renewed with {STRONG_DIGEST}, not {request.digest}")
         else:
             changes["key"] = request.key.replace(bits=MIN_STRONG_RSA_BITS)
-            said.append(f"{where}: renewing with an RSA key of {MIN_STRONG_RSA_BITS} bits, "
+            said.append(f"{where}: renewed with an RSA key of {MIN_STRONG_RSA_BITS} bits, "
                         f"not {request.key.bits}")
-    for line in said:
-        warn(f"{line} (--renew never makes what --check calls weak)")
-    return request.replace(**changes) if changes else request
+    if not said:
+        return request, []
+    return request.replace(**changes), [
+        f"{'; '.join(said)} (--renew never makes what --check calls weak)"]

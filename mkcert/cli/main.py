@@ -173,6 +173,8 @@ def make(program: str, name: str, paths: Paths,
         outcome = make_pem(plan, warn)
     if not options.quiet:
         report(outcome)
+    for warning in outcome.warnings:  # about what was made, now that it is there
+        warn(warning)
     return 0
 
 
