@@ -70,16 +70,17 @@ def start_key(spec, racers: int | None = None) -> PendingKey:
     from mkcert.x509 import keys
 
     if spec.algorithm == "rsa":
-        return keys.start_key(spec, racers)
+        return keys.start_key(_rsa_spec(spec), racers)
     return _Ready(generate_key(spec))
 
 
 def generate_key(spec, racers: int | None = None):
-    """A new private key of ``spec``: any object with ``algorithm``, ``bits`` and ``curve``."""
+    """A new private key of ``spec``: any object with ``algorithm``, ``bits`` and ``curve``
+    (a KeySpec, or a KeyType, whose RSA without a size is 2048 bits)."""
     if spec.algorithm == "rsa":
         from mkcert.x509.keys import generate_key as generate_rsa_key
 
-        return generate_rsa_key(spec, racers)
+        return generate_rsa_key(_rsa_spec(spec), racers)
     if spec.algorithm == "ec":
         from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -91,6 +92,13 @@ def generate_key(spec, racers: int | None = None):
 
         return ed25519.Ed25519PrivateKey.generate()
     raise MkcertError(f"unsupported key algorithm {spec.algorithm!r}")
+
+
+def _rsa_spec(spec):
+    """An RSA spec with a size: a KeyType("rsa") without one means 2048 bits."""
+    from mkcert.request import MIN_STRONG_RSA_BITS, KeySpec
+
+    return KeySpec("rsa", spec.bits or MIN_STRONG_RSA_BITS)
 
 
 class _Ready:

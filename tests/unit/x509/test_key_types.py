@@ -55,3 +55,7 @@ def test_key_type_of_a_key_is_the_one_it_was_made_as(text, description):
 def test_an_ec_key_is_ready_at_once():
     with start_key(KeySpec("ec", None, "pkcs8", "P-256")) as pending:
         assert key_type_of(pending.result()) == parse_key_type("ec")
+
+
+def test_a_key_type_of_rsa_without_a_size_is_2048_bits():
+    assert generate_key(parse_key_type("rsa")).key_size == 2048
