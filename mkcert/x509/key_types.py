@@ -67,9 +67,9 @@ ECDSA_SIGNATURE_OIDS = {
 
 def start_key(spec, racers: int | None = None) -> PendingKey:
     """Start a key of ``spec`` (see :func:`mkcert.x509.keys.start_key`); RSA is raced."""
-    from mkcert.x509 import keys
-
     if spec.algorithm == "rsa":
+        from mkcert.x509 import keys  # (and cryptography's RSA: not for an EC key)
+
         return keys.start_key(_rsa_spec(spec), racers)
     return _Ready(generate_key(spec))
 

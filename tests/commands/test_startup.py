@@ -487,3 +487,16 @@ def test_a_fresh_key_is_not_rechecked_on_cryptography_37_to_39(monkeypatch):
     assert seen == [None if backend is None else True]
     if backend is not None:
         assert backend._rsa_skip_check_key is False
+
+
+def test_an_ec_key_loads_no_rsa_code(layout):
+    """An EC key is made at once: the RSA racing (mkcert.x509.keys) is not even loaded."""
+    import os
+
+    layout.install_config("imapd", data_path("openssl", "imapd.cnf"))
+    env = dict(layout.env, COURIER_KEY_TYPE="ec")
+    result, modules = imported_modules([f"{BIN}/mkimapdcert", "-q"], env)
+    assert result.returncode == 0, result.stderr
+    assert "mkcert.x509.key_types" in modules
+    assert "mkcert.x509.keys" not in modules and "mkcert.system.workers" not in modules
+    os.remove(layout.certsdir / "imapd.pem")
