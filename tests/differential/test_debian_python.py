@@ -24,7 +24,8 @@ MODULES = ["tests/unit/x509/test_cert.py", "tests/commands/test_cli.py", "tests/
            "tests/commands/test_install.py", "tests/commands/test_arguments.py",
            "tests/commands/test_install_properties.py", "tests/commands/test_hook.py",
            "tests/commands/test_renew_certbot.py", "tests/threats/test_inspect_hostile.py",
-           "tests/unit/x509/test_key_types.py", "tests/differential/test_key_types_oracles.py"]
+           "tests/unit/x509/test_key_types.py", "tests/differential/test_key_types_oracles.py",
+           "tests/commands/test_key_continuity.py"]
 
 
 def system_versions():
