@@ -31,7 +31,11 @@ Choices made where Courier and certbot leave the behaviour open:
   first run must survive the unattended renewals of the timer;
 * the kept mode loses any permission for others and group write (the new
   private key must not be exposed because the old one was); the change is
-  reported.
+  reported;
+* a renewal never makes what --check calls weak (:mod:`mkcert.actions.weak`),
+  and ``--upgrade`` replaces a weak self-signed certificate before it is
+  due; which key is certified (new, ``--reuse-key``, ``--rollover``) and of
+  which type is :mod:`mkcert.actions.renew_keys`.
 """
 
 from __future__ import annotations
@@ -63,9 +67,11 @@ class Plan(Record):
 
 
 class Decision(Record):
-    """Whether to renew, and the reason to print either way."""
+    """Whether to renew, and the reason to print either way; ``name_stock_subject``:
+    --upgrade of the stock CN=localhost without a subjectAltName, which the
+    new certificate gets as a DNS name."""
 
-    FIELDS = (("due", REQUIRED), ("reason", REQUIRED))
+    FIELDS = (("due", REQUIRED), ("reason", REQUIRED), ("name_stock_subject", False))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -99,7 +105,7 @@ def renew(plan: Plan, warn: Callable[[str], None]) -> Outcome:
     request, extra = prepare(make_plan, warn, kept_names)
     if key is not None:
         refuse_weak_key(key, plan)
-    if decision.reason.startswith(UPGRADING) and NO_SAN in decision.reason:
+    if decision.name_stock_subject:
         request = add_stock_name(request)
     request, strengthened = strengthen(request, paths.config)
     target = Target(paths.pem, current.data, current.stat)
@@ -141,7 +147,8 @@ def _explicit_decision(current: CheckResult, plan: Plan, decision: Decision) -> 
         reasons.append(NO_SAN)
     if not reasons:
         return decision
-    return Decision(True, f"{UPGRADING}: {', '.join(reasons)}")
+    return Decision(True, f"{UPGRADING}: {', '.join(reasons)}",
+                    name_stock_subject=NO_SAN in reasons)
 
 
 def _stock_common_name(plan: Plan) -> bool:
