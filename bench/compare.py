@@ -9,7 +9,7 @@ PEM is checked afterwards (key size, certificate present) outside the timed
 region.  RSA key generation time is random, so only medians over many pairs
 mean anything.
 
-Cases (``--case``, repeatable; default: all three):
+Cases (``--case``, repeatable; default: all five):
 
 * ``openssl-4096``: tests/data/openssl/imapd.cnf, in the shape of upstream's
   imapd.cnf (default_bits = 4096, sha1), vs bench/pipelines/openssl-mkcert.sh
@@ -17,7 +17,10 @@ Cases (``--case``, repeatable; default: all three):
 * ``openssl-2048``: the same file with default_bits = 2048;
 * ``certtool``: tests/data/gnutls/imapd.cnf, in the shape of Debian 12's
   imapd.cnf (a certtool template; BITS unset, so sec-param high = 3072-bit
-  RSA), vs bench/pipelines/debian-mkcouriercert.sh.
+  RSA), vs bench/pipelines/debian-mkcouriercert.sh;
+* ``openssl-ec`` and ``certtool-ec``: the same files with ``--key-type ec``
+  (P-256), vs the same pipelines with ``openssl req -newkey ec`` and
+  ``certtool --generate-privkey --key-type ecdsa`` (the ``-ec.sh`` ones).
 
 Usage::
 
@@ -52,7 +55,12 @@ CASES = {
     "openssl-4096": ("openssl/imapd.cnf", None, 4096, "openssl-mkcert.sh", 15),
     "openssl-2048": ("openssl/imapd.cnf", 2048, 2048, "openssl-mkcert.sh", 30),
     "certtool": ("gnutls/imapd.cnf", None, 3072, "debian-mkcouriercert.sh", 30),
+    # key bits: an EC key's size is its curve's (256 for P-256)
+    "openssl-ec": ("openssl/imapd.cnf", None, 256, "openssl-mkcert-ec.sh", 30),
+    "certtool-ec": ("gnutls/imapd.cnf", None, 256, "debian-mkcouriercert-ec.sh", 30),
 }
+# Our options for a case, beyond the plain command line.
+OUR_OPTIONS = {"openssl-ec": ["--key-type", "ec"], "certtool-ec": ["--key-type", "ec"]}
 
 
 def default_ours():
@@ -183,7 +191,7 @@ def run_case(case, pairs, ours, configs_dir, log):
     env = layout.env()
     load = [os.getloadavg()[0]]
     sides = {
-        "ours": ours,
+        "ours": ours + OUR_OPTIONS.get(case, []),
         "theirs": ["/bin/sh", layout.pipeline, "imapd", layout.etc, layout.certs, layout.user],
     }
     times = {"ours": [], "theirs": [], "ours_cpu": [], "theirs_cpu": [], "others": []}

@@ -40,6 +40,11 @@ def ssllib(environ=None):
     return _env("COURIER_SSLLIB", SSLLIB, environ)
 
 
+def key_type(environ=None):
+    """``COURIER_KEY_TYPE`` (e.g. ``ec``) for package scripts, or None: ``--key-type`` wins."""
+    return _env("COURIER_KEY_TYPE", None, environ)
+
+
 def install_config(environ=None):
     """The certbot deploy hook's map of PEMs to lineages: ``SYSCONFDIR/mkcert-install.conf``."""
     return os.path.join(sysconfdir(environ), "mkcert-install.conf")

@@ -9,6 +9,8 @@ attribute), so the builder makes no choices of its own: the readers own the
 fidelity to OpenSSL and certtool.
 """
 
+from __future__ import annotations
+
 import datetime
 
 from mkcert.record import REQUIRED, Record  # noqa: F401  (every value type imports them from here too)
@@ -48,15 +50,35 @@ MIN_RSA_BITS = 1024
 MAX_RSA_BITS = 16384
 
 
+# What --check calls weak, and so what --renew never makes: a signature
+# with one of these digests, or an RSA key under this size.  The one home
+# of the rule; the readers, --check and --renew all ask it.
+WEAK_DIGESTS = ("md5", "sha1")
+MIN_STRONG_RSA_BITS = 2048
+
+
+def weak_digest(digest: str) -> bool:
+    """Whether a signature digest is one --check warns about."""
+    return digest in WEAK_DIGESTS
+
+
+def weak_rsa_bits(bits: int | None) -> bool:
+    """Whether an RSA key of ``bits`` is one --check warns about."""
+    return bits is not None and bits < MIN_STRONG_RSA_BITS
+
+
 class KeySpec(Record):
     """The key to generate, and how to write it into the PEM.
 
-    ``pem_format``: "pkcs8" is what `openssl req -nodes` writes (BEGIN
-    PRIVATE KEY); "pkcs1" is what `certtool --generate-privkey` writes
-    (BEGIN RSA PRIVATE KEY).
+    ``algorithm``: "rsa", "ec" or "ed25519"; ``bits`` counts for RSA,
+    ``curve`` ("P-256", "P-384", "P-521") for EC.  ``pem_format``: "pkcs8"
+    is what `openssl req -nodes` writes (BEGIN PRIVATE KEY), and certtool
+    for Ed25519; "pkcs1" is what `certtool --generate-privkey` writes for
+    RSA (BEGIN RSA PRIVATE KEY), "sec1" what it writes for EC (BEGIN EC
+    PRIVATE KEY).
     """
 
-    FIELDS = (("algorithm", "rsa"), ("bits", 2048), ("pem_format", "pkcs8"))
+    FIELDS = (("algorithm", "rsa"), ("bits", 2048), ("pem_format", "pkcs8"), ("curve", None))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -116,8 +138,16 @@ class CertRequest(Record):
         # Things worth telling the admin that do not stop the run, each already
         # located as "file:line: text" (certtool ignores unknown template keys).
         ("warnings", ()),
+        # Where the config chose the digest and the RSA size, for the
+        # warnings about weak choices: {"digest"|"bits": "file:line: setting"}
+        # as a tuple of pairs (absent when the value is the tool's default).
+        ("origins", ()),
     )
     __slots__ = tuple(name for name, _ in FIELDS)
+
+    def origin(self, name):
+        """Where the config chose ``name`` ("digest" or "bits"), or None."""
+        return dict(self.origins).get(name)
 
     def validity(self, now=None):
         """(notBefore, notAfter): explicit dates, else now + days.

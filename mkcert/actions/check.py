@@ -37,7 +37,8 @@ from mkcert.actions.check_result import (CRITICAL, UNKNOWN, WARNING, ChainCertif
                                          CheckResult, Problem, days_between, format_moment)
 from mkcert.actions.defaults import CHECK_WARN_DAYS
 from mkcert.system.files import FileTooLarge, NotRegularFile, read_regular_file_with_stat
-from mkcert.request import REQUIRED, Record
+from mkcert.request import (MIN_STRONG_RSA_BITS, REQUIRED, WEAK_DIGESTS, Record, weak_digest,
+                            weak_rsa_bits)
 TYPE_CHECKING = False  # typing's flag, without importing typing
 if TYPE_CHECKING:  # names for the annotations only, never imported at run time
     from mkcert.actions.dane import DaneCheck
@@ -46,11 +47,10 @@ from mkcert.x509.chain import (DIGEST_BY_SIGNATURE_OID, MAX_PEM_BYTES, certifica
                     certificate_public_key, chain_breaks, is_encrypted, is_self_signed,
                     key_matches, load_certificate, pem_blocks, private_key_blocks)
 
-__all__ = ["DEFAULT_WARN_DAYS", "Plan", "Findings", "check", "check_pem", "examine"]
+__all__ = ["DEFAULT_WARN_DAYS", "MIN_RSA_BITS", "WEAK_DIGESTS", "Plan", "Findings", "check", "check_pem", "examine"]
 
 DEFAULT_WARN_DAYS = CHECK_WARN_DAYS
-MIN_RSA_BITS = 2048
-WEAK_DIGESTS = ("md5", "sha1")
+MIN_RSA_BITS = MIN_STRONG_RSA_BITS  # the rule's home is mkcert.request
 SAN_OID = "2.5.29.17"
 COMMON_NAME_OID = "2.5.4.3"
 
@@ -308,9 +308,9 @@ def _check_strength(certificate, result):
         return
     result.key_type = type(public_key).__name__.lstrip("_").replace("PublicKey", "").upper()
     result.key_bits = getattr(public_key, "key_size", None)
-    if result.digest in WEAK_DIGESTS:
+    if weak_digest(result.digest):
         result.add(WARNING, f"signed with {result.digest}")
-    if isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size < MIN_RSA_BITS:
+    if isinstance(public_key, rsa.RSAPublicKey) and weak_rsa_bits(public_key.key_size):
         result.add(WARNING, f"RSA key of {public_key.key_size} bits (under {MIN_RSA_BITS})")
     from mkcert.x509.inspect import extensions
 

@@ -50,7 +50,8 @@ if TYPE_CHECKING:  # names for the annotations only, never imported at run time
     from cryptography.x509 import Certificate
 
 __all__ = ["CERTBOT_KEY", "CERTBOT_FULLCHAIN", "KEPT_LABELS", "Plan", "Material", "Outcome",
-           "install", "install_material", "material_from_certbot", "read_material", "verify",
+           "install", "install_material", "material_from_certbot", "parse_private_key",
+           "read_material", "read_private_key", "verify",
            "missing_issuer"]
 
 CERTBOT_KEY = "privkey.pem"
@@ -140,6 +141,16 @@ def read_material(key_path: str, cert_path: str, chain_paths: Sequence[str] = ()
                 seen.add(identity)
                 certificates.append(certificate)
     return Material(key, key_block, key_path, tuple(certificates), (cert_path, *chain_paths))
+
+
+def read_private_key(path: str) -> object:
+    """The one private key of the file at ``path``, read as ``--key`` is (trusted files only)."""
+    return _parse_key(_read_input(path, "private key", trusted=True), path)[0]
+
+
+def parse_private_key(data: bytes, path: str) -> object:
+    """The one private key in ``data`` (a PEM read from ``path``), as ``--key`` is parsed."""
+    return _parse_key(data, path)[0]
 
 
 def _read_input(path, what, trusted=False):
@@ -280,6 +291,10 @@ def install(plan: Plan) -> Outcome:
     """
     if plan.from_certbot is not None:
         material = material_from_certbot(plan.from_certbot)
+    elif plan.key is None:
+        # The certificate a CA issued for the staged next key (certbot --csr):
+        # installed like a rollover, then a fresh next key is staged.
+        return _install_staged(plan)
     else:
         material = read_material(plan.key, plan.cert, plan.chain)
     return install_material(plan.pem, material, plan.user)
@@ -404,3 +419,31 @@ def _issuer(certificate):
     from mkcert.x509.inspect import format_name, issuer_der
 
     return format_name(issuer_der(certificate)) or "(empty name)"
+
+
+def _install_staged(plan: Plan) -> Outcome:
+    """``--install --cert FILE`` without ``--key``: the staged key, then a fresh one staged.
+
+    The certificate must be for the staged key (checked as for ``--key``);
+    once the PEM holds it, the staged file (still the served key until then)
+    is replaced with a fresh key of the same type, as ``--renew --rollover`` does.
+    """
+    from mkcert.actions.staged_key import stage_key
+    from mkcert.layout import staged_key_path
+    from mkcert.system import publish
+    from mkcert.x509.key_types import key_spec_of
+
+    path = staged_key_path(plan.pem)
+    if not os.path.lexists(path):
+        raise MkcertError(f"--install needs --key, or a staged key in {path} "
+                          f"(--stage-next-key) that the certificate is for")
+    material = read_material(path, plan.cert, plan.chain)
+    outcome = install_material(plan.pem, material, plan.user)
+    if outcome.changed:
+        pem_stat = os.stat(plan.pem)
+        with publish.Run() as run:
+            publish.remove_stale_temporaries(path)
+            stage_key(plan.pem, key_spec_of(material.key), pem_stat, run)
+            run.published = True
+        outcome = outcome.replace(line=f"{outcome.line}; a fresh next key is staged in {path}")
+    return outcome

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # names for the annotations only, never imported at run time
     from mkcert.system.publish import Run
     from mkcert.x509.authority import Authority
 
-__all__ = ["Plan", "Outcome", "make", "prepare", "produce"]
+__all__ = ["Plan", "Outcome", "make", "prepare", "produce", "with_parsed_key_type"]
 
 
 class Plan(Record):
@@ -34,13 +34,16 @@ class Plan(Record):
     ``pem``, ``rand`` (upstream's seed file) and ``config`` are paths;
     ``user`` owns a new PEM; ``environ`` is read for the config's
     variables, ``BITS`` and the deploy hook's config; ``days`` and ``san``
-    are the options (None and () when not given); ``ca``: issue the
-    certificate from the local CA (``--ca``, :mod:`mkcert.actions.issue`).
+    are the options (None and () when not given).  ``key_type``: a
+    :class:`mkcert.readers.key_type.KeyType` (``--key-type``), the text of
+    ``COURIER_KEY_TYPE`` (parsed with the .cnf, after "already exists"), or
+    None for the .cnf's RSA key; ``ca``: issue the certificate from the
+    local CA (``--ca``, :mod:`mkcert.actions.issue`).
     """
 
     FIELDS = (("name", REQUIRED), ("pem", REQUIRED), ("rand", REQUIRED), ("config", REQUIRED),
               ("user", REQUIRED), ("environ", REQUIRED), ("days", None), ("san", ()),
-              ("ca", False))
+              ("key_type", None), ("ca", False))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -49,10 +52,12 @@ class Outcome(Record):
 
     ``message``: a line to print first (None for a first run);
     ``certificate``: the DER of the certificate made, whose summary follows
-    as upstream prints it (None when nothing was made).
+    as upstream prints it (None when nothing was made); ``warnings``: lines
+    about what was made (its weak choices), told once it is published, so a
+    run that fails says only why.
     """
 
-    FIELDS = (("message", None), ("certificate", None))
+    FIELDS = (("message", None), ("certificate", None), ("warnings", ()))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -78,11 +83,13 @@ def make(plan: Plan, warn: Callable[[str], None]) -> Outcome:
         from mkcert.actions.issue import issued_request
 
         request = issued_request(request, authority, plan.pem)
+    from mkcert.actions.weak import weak_choice_warnings
 
     def publish_pem(data, run):
         publish.publish_new(plan.pem, data, run, owner)
 
-    return Outcome(certificate=produce(plan, request, extra, publish_pem, authority))
+    return Outcome(certificate=produce(plan, request, extra, publish_pem, authority),
+                   warnings=tuple(weak_choice_warnings(request, plan.config)))
 
 
 def prepare(plan: Plan, warn: Callable[[str], None], kept_names: Sequence[bytes] = ()
@@ -96,11 +103,29 @@ def prepare(plan: Plan, warn: Callable[[str], None], kept_names: Sequence[bytes]
     """
     from mkcert.readers.load import load_request
 
-    request = load_request(plan.config, plan.environ)
+    plan = with_parsed_key_type(plan)
+    request = load_request(plan.config, plan.environ, plan.key_type)
     request = _apply_options(request, plan, kept_names)
     for warning in request.warnings:
         warn(warning)
+    if request.key.algorithm == "ed25519":
+        from mkcert.actions.weak import ED25519_WARNING
+
+        warn(ED25519_WARNING)
     return request, _extra_pem_maker(plan.name, request, plan.environ)
+
+
+def with_parsed_key_type(plan: Plan) -> Plan:
+    """The plan with ``COURIER_KEY_TYPE``'s text parsed (one line if it is wrong)."""
+    if not isinstance(plan.key_type, str):
+        return plan
+    from mkcert.errors import MkcertError
+    from mkcert.readers.key_type import KeyTypeError, parse_key_type
+
+    try:
+        return plan.replace(key_type=parse_key_type(plan.key_type))
+    except KeyTypeError as exc:
+        raise MkcertError(f"COURIER_KEY_TYPE: {exc}") from None
 
 
 def _apply_options(request, plan, kept_names=()):
@@ -115,12 +140,17 @@ def _apply_options(request, plan, kept_names=()):
         changes["extensions"] = san.add_to_request(request, names).extensions
     if changes:
         request = request.replace(**changes)
-    if request.flavour == "gnutls":
+    if request.flavour == "gnutls" and request.key.algorithm == "rsa" and (
+            plan.key_type is None or plan.key_type.bits is None):
         # certtool's key size comes from BITS, and its digest from the size.
         from mkcert.readers.certtool.seclevel import bits_for_security_level, with_key_bits
 
-        bits = bits_for_security_level(plan.environ.get("BITS") or "high")
+        level = plan.environ.get("BITS") or "high"
+        bits = bits_for_security_level(level)
         request = with_key_bits(request, bits)
+        if plan.environ.get("BITS"):
+            request = request.replace(origins=request.origins + (
+                ("bits", f"the environment: BITS={level}"),))
     return request
 
 
@@ -142,7 +172,7 @@ def _extra_pem_maker(name, request, environ):
 
 def produce(plan: Plan, request: CertRequest, extra: Callable[[], bytes] | None,
             publish_pem: Callable[[bytes, "Run"], None],
-            authority: "Authority | None" = None) -> bytes:
+            authority: "Authority | None" = None, key: object = None) -> bytes:
     """Make a key and certificate and hand the PEM bytes to ``publish_pem(data, run)``.
 
     The one pipeline behind a first run and ``--renew``: umask 077, the
@@ -153,22 +183,28 @@ def produce(plan: Plan, request: CertRequest, extra: Callable[[], bytes] | None,
     new file, or an atomic replacement), so the caller says that.
     ``authority``: the local CA (with its key) that issues the certificate
     instead of the key itself; its certificate follows in the PEM, as the
-    chain Courier serves.  Returns the certificate's DER.
+    chain Courier serves.  ``key``: a private key to certify instead of a
+    new one (``--reuse-key``, ``--rollover``), written as the request's key
+    spec says.  Returns the certificate's DER.
     """
     from mkcert.system import publish
-    from mkcert.x509.keys import private_key_pem, start_key
+    from mkcert.x509.key_types import private_key_pem, start_key
 
     request.validity()  # a bad validity is an error before any file exists
     with publish.Run() as run:
         publish.remove_stale_temporaries(plan.pem)
         publish.remove_stale_temporaries(plan.rand)
-        with start_key(request.key) as search:
-            # Upstream's seed file, and the certificate code, while the
-            # primes are searched: neither has to wait for the other.
+        if key is None:
+            with start_key(request.key) as search:
+                # Upstream's seed file, and the certificate code, while the
+                # primes are searched: neither has to wait for the other.
+                publish.write_rand_file(plan.rand, run)
+                from mkcert.x509.certificate import build_certificate_der, certificate_pem
+
+                key = search.result()
+        else:
             publish.write_rand_file(plan.rand, run)
             from mkcert.x509.certificate import build_certificate_der, certificate_pem
-
-            key = search.result()
         issuer = None if authority is None else authority.issuer()
         certificate = build_certificate_der(request, key, issuer=issuer)
         data = private_key_pem(key, request.key) + certificate_pem(certificate)

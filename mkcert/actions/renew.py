@@ -31,7 +31,11 @@ Choices made where Courier and certbot leave the behaviour open:
   first run must survive the unattended renewals of the timer;
 * the kept mode loses any permission for others and group write (the new
   private key must not be exposed because the old one was); the change is
-  reported.
+  reported;
+* a renewal never makes what --check calls weak (:mod:`mkcert.actions.weak`),
+  and ``--upgrade`` replaces a weak self-signed certificate before it is
+  due; which key is certified (new, ``--reuse-key``, ``--rollover``) and of
+  which type is :mod:`mkcert.actions.renew_keys`.
 """
 
 from __future__ import annotations
@@ -53,16 +57,21 @@ __all__ = ["Plan", "Decision", "renew", "decide"]
 
 class Plan(Record):
     """``--renew``: the certificate to make (a :class:`mkcert.actions.make.Plan`),
-    ``before`` (days; None for the default) and ``force``."""
+    ``before`` (days; None for the default) and ``force``; ``upgrade`` (also
+    replace a weak self-signed certificate), ``reuse_key`` (certify the
+    current key again) and ``rollover`` (certify the staged next key)."""
 
-    FIELDS = (("make", REQUIRED), ("before", None), ("force", False))
+    FIELDS = (("make", REQUIRED), ("before", None), ("force", False), ("upgrade", False),
+              ("reuse_key", False), ("rollover", False))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
 class Decision(Record):
-    """Whether to renew, and the reason to print either way."""
+    """Whether to renew, and the reason to print either way; ``name_stock_subject``:
+    --upgrade of the stock CN=localhost without a subjectAltName, which the
+    new certificate gets as a DNS name."""
 
-    FIELDS = (("due", REQUIRED), ("reason", REQUIRED))
+    FIELDS = (("due", REQUIRED), ("reason", REQUIRED), ("name_stock_subject", False))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -84,47 +93,84 @@ def renew(plan: Plan, warn: Callable[[str], None]) -> Outcome:
     from mkcert.actions.issue import local_authority_of
 
     authority = local_authority_of(current, paths.environ)
+    issuing = authority is not None or paths.ca
     decision = decide(current, plan, paths.pem, certbot_lineage=None if authority else
                       _certbot_lineage(current, plan, paths.pem, paths.environ),
                       issued_here=authority is not None)
+    decision = _explicit_decision(current, plan, decision)
     if not decision.due:
         return Outcome(message=f"{paths.pem}: not due for renewal: {decision.reason}")
-    if authority is not None or paths.ca:
-        return _reissue(plan, current, decision, warn)
+    from mkcert.actions.renew_keys import (add_stock_name, key_to_certify, make_plan_for,
+                                           refuse_weak_key, stage_after)
+    from mkcert.actions.weak import strengthen
+
+    key = key_to_certify(current, plan)
+    make_plan = make_plan_for(plan.make, current, key)
     kept_names = _kept_names(current, plan, paths.pem)
-    request, extra = prepare(plan.make, warn, kept_names)
+    request, extra = prepare(make_plan, warn, kept_names)
+    if key is not None:
+        refuse_weak_key(key, plan)
+    if decision.name_stock_subject:
+        request = add_stock_name(request)
+    request, strengthened = strengthen(request, paths.config)
+    issuer = None
+    if issuing:
+        from mkcert.actions.issue import issued_request, load_authority
+
+        issuer = load_authority(paths.environ, paths.pem)
+        request = issued_request(request, issuer, paths.pem)
     target = Target(paths.pem, current.data, current.stat)
     if target.mode_changes:
         warn(f"{paths.pem} was mode {current.mode:04o}; the new one is "
              f"{target.kept_mode:04o}")
-    certificate = produce(plan.make, request, extra, target.publish)
-    return Outcome(f"{paths.pem}: renewed ({decision.reason}); the previous one is "
-                   f"{target.old_path}", certificate)
+    publish_pem = stage_after(target, paths.pem, current.stat, key) if plan.rollover \
+        else target.publish
+    certificate = produce(make_plan, request, extra, publish_pem, issuer, key=key)
+    renewed = "renewed from the local CA" if issuing else "renewed"
+    return Outcome(f"{paths.pem}: {renewed} ({decision.reason}); the previous one is "
+                   f"{target.old_path}", certificate, tuple(strengthened))
 
 
-def _reissue(plan: Plan, current: CheckResult, decision: Decision,
-             warn: Callable[[str], None], reuse_key: bool = False) -> Outcome:
-    """Issue the PEM again from the local CA (it issued the old one, or ``--ca``).
+UPGRADING = "upgrading a weak certificate"
+NO_SAN = "no subjectAltName for the stock CN=localhost"
 
-    ``reuse_key``: the seam for ``--renew --reuse-key`` (keep the key of
-    ``current`` and issue a new certificate for it); not wired on this
-    path yet, so it refuses rather than make a new key silently.
-    """
-    from mkcert.actions.issue import issued_request, load_authority
 
-    paths = plan.make
-    if reuse_key:
-        raise MkcertError(f"{paths.pem}: reusing the key is not supported with the CA yet")
-    authority = load_authority(paths.environ, paths.pem)
-    request, extra = prepare(plan.make, warn, _kept_names(current, plan, paths.pem))
-    request = issued_request(request, authority, paths.pem)
-    target = Target(paths.pem, current.data, current.stat)
-    if target.mode_changes:
-        warn(f"{paths.pem} was mode {current.mode:04o}; the new one is "
-             f"{target.kept_mode:04o}")
-    certificate = produce(plan.make, request, extra, target.publish, authority)
-    return Outcome(f"{paths.pem}: renewed from the local CA ({decision.reason}); the previous "
-                   f"one is {target.old_path}", certificate)
+def _explicit_decision(current: CheckResult, plan: Plan, decision: Decision) -> Decision:
+    """A certificate that is not due is still replaced for --rollover, or for
+    --upgrade when it is self-signed and weak (what --check calls weak, or the
+    stock CN=localhost without any subjectAltName)."""
+    if decision.due or current.certificate is None or not current.self_signed:
+        return decision
+    if plan.rollover:
+        from mkcert.actions.check_result import format_moment
+
+        return Decision(True, f"rolling over to the staged key; it expires "
+                              f"{format_moment(current.not_after)}")
+    if not plan.upgrade:
+        return decision
+    from mkcert.request import weak_digest, weak_rsa_bits
+
+    reasons = []
+    if weak_digest(current.digest):
+        reasons.append(f"signed with {current.digest}")
+    if current.key_type == "RSA" and weak_rsa_bits(current.key_bits):
+        reasons.append(f"an RSA key of {current.key_bits} bits")
+    if not subject_alt_names(current.certificate) and _stock_common_name(plan):
+        reasons.append(NO_SAN)
+    if not reasons:
+        return decision
+    return Decision(True, f"{UPGRADING}: {', '.join(reasons)}",
+                    name_stock_subject=NO_SAN in reasons)
+
+
+def _stock_common_name(plan: Plan) -> bool:
+    """Whether the .cnf names Courier's stock subject, CN=localhost."""
+    from mkcert.readers.load import load_request
+
+    request = load_request(plan.make.config, plan.make.environ)
+    names = [attribute.value for rdn in request.subject for attribute in rdn
+             if attribute.oid == "2.5.4.3"]
+    return names == ["localhost"]
 
 
 def _kept_names(current: CheckResult, plan: Plan, path: str) -> list[bytes]:

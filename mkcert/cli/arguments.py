@@ -22,8 +22,9 @@ if TYPE_CHECKING:  # names for the annotations only, never imported at run time
     from typing import NoReturn
 
 __all__ = ["Parser", "build_parser", "parse", "number_argument", "days_argument",
-           "warn_argument", "before_argument", "san_argument", "days_to_the_year_9999",
-           "probe_target_argument", "servername_argument", "timeout_argument"]
+           "warn_argument", "before_argument", "san_argument", "key_type_argument",
+           "days_to_the_year_9999", "probe_target_argument", "servername_argument",
+           "timeout_argument"]
 
 
 def days_argument(text: str) -> int:
@@ -57,6 +58,16 @@ def number_argument(text: str, option: str, minimum: int, maximum: int, unit: st
         return whole_number(text, option, minimum, maximum, unit=unit)
     except NumberError as exc:
         raise argparse.ArgumentTypeError(exc.reason) from None
+
+
+def key_type_argument(text: str) -> object:
+    """--key-type: a :class:`mkcert.readers.key_type.KeyType`."""
+    from mkcert.readers.key_type import KeyTypeError, parse_key_type
+
+    try:
+        return parse_key_type(text)
+    except KeyTypeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def san_argument(text: str) -> bytes:
@@ -112,6 +123,10 @@ def build_parser(program: str, multi_call: bool) -> Parser:
     parser.add_argument("--ca", action="store_true",
                         help="issue the certificate from the local CA (mkcourierca) instead "
                              "of self-signing it; its names (--san) must be within the CA's")
+    parser.add_argument("--key-type", type=key_type_argument, metavar="TYPE",
+                        help="rsa[:BITS], ec[:P-256|P-384|P-521] or ed25519 for a new key "
+                             "(default COURIER_KEY_TYPE, else the .cnf's RSA key; --renew "
+                             "keeps an EC or Ed25519 key's type)")
     modes = parser.add_argument_group(
         "keeping the certificate valid",
         "--check examines the PEM like a monitoring plugin (exit 0 OK, 1 WARNING, "
@@ -136,6 +151,19 @@ def build_parser(program: str, multi_call: bool) -> Parser:
                             % RENEW_BEFORE_DAYS)
     modes.add_argument("--force", action="store_true",
                        help="with --renew: renew even if not due or not self-signed")
+    modes.add_argument("--upgrade", action="store_true",
+                       help="with --renew: also replace a self-signed certificate that is "
+                            "not due but weak (md5/sha1, RSA under 2048 bits, or no "
+                            "subjectAltName for the stock CN=localhost)")
+    modes.add_argument("--reuse-key", action="store_true",
+                       help="with --renew: certify the current key again (DANE 3 1 1 "
+                            "records stay valid)")
+    modes.add_argument("--rollover", action="store_true",
+                       help="with --renew: certify the staged next key "
+                            "(PEMFILE.next-key.pem), then stage a fresh one")
+    modes.add_argument("--stage-next-key", action="store_true",
+                       help="write the next key to PEMFILE.next-key.pem (0600), for DANE "
+                            "records published ahead of --renew --rollover")
     _add_install_options(parser)
     _add_probe_options(parser, exclusive)
     _add_dane_options(parser)
@@ -157,7 +185,8 @@ def _add_install_options(parser):
                        help="put a CA-issued key and certificate chain into PEMFILE.pem "
                             "(with --key and --cert, or --from-certbot)")
     group.add_argument("--key", metavar="KEYFILE",
-                       help="with --install: the private key (unencrypted PEM)")
+                       help="with --install: the private key (unencrypted PEM; default the "
+                            "staged next key, PEMFILE.next-key.pem)")
     group.add_argument("--cert", metavar="CERTFILE",
                        help="with --install: the certificate, optionally followed by its "
                             "chain (certbot's fullchain.pem)")
@@ -282,11 +311,27 @@ def _check_combinations(parser, options):
     """Options that only mean something with --check or --renew say so."""
     probing = options.probe is not None
     for option, mode in (("warn", "check"), ("json", "check"), ("ca_file", "check"),
-                         ("before", "renew"), ("force", "renew")):
+                         ("before", "renew"), ("force", "renew"), ("upgrade", "renew"),
+                         ("reuse_key", "renew"), ("rollover", "renew")):
         if getattr(options, option) not in (None, False) and not getattr(options, mode) \
                 and not (mode == "check" and probing and option != "ca_file"):
             parser.error(f"--{option.replace('_', '-')} only goes with --{mode}")
     _check_probe_combinations(parser, options)
+    if options.reuse_key and options.rollover:
+        parser.error("--reuse-key keeps the current key, --rollover takes the staged one: "
+                     "not both")
+    if options.key_type is not None and (options.reuse_key or options.rollover):
+        parser.error("--key-type is for a new key, not with --reuse-key or --rollover")
+    if options.stage_next_key:
+        for mode in ("check", "renew", "install"):
+            if getattr(options, mode):
+                parser.error(f"argument --stage-next-key: not allowed with argument --{mode}")
+        for name in ("san", "days", "config"):
+            if getattr(options, name) is not None:
+                parser.error(f"--{name} is for making a certificate, not with "
+                             f"--stage-next-key")
+    if options.key_type is not None and (options.check or options.install):
+        parser.error("--key-type is for making a key, not with --check or --install")
     if options.san and options.check:
         parser.error("--san is for making a certificate, not with --check")
     if options.ca and (options.check or options.install):
@@ -326,7 +371,7 @@ def _check_install_combinations(parser, options):
         if options.key or options.cert or options.chain:
             parser.error("--from-certbot reads privkey.pem and fullchain.pem itself; "
                          "not with --key, --cert or --chain")
-    elif options.key is None or options.cert is None:
+    elif options.cert is None:
         parser.error("--install needs --key and --cert, or --from-certbot")
 
 

@@ -50,6 +50,8 @@ DEFAULT_OPTIONS = {
     "tlsa": False, "port": None, "host": None, "tlsa_usage": None, "tlsa_records": None,
     "tlsa_from_dns": False, "dns_server": None,
     "ca_file": None,
+    "key_type": None, "upgrade": False, "reuse_key": False, "rollover": False,
+    "stage_next_key": False,
 }
 _PROGRAM = re.compile(r"^mk(?P<name>[A-Za-z0-9_.-]+)cert$")
 _SERVICE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -115,6 +117,8 @@ def main(argv: Sequence[str] | None = None, program: str | None = None,
             return tlsa(paths, name, options)
         if options.install:
             return install(program, paths, options)
+        if options.stage_next_key:
+            return stage_next_key(program, paths, options, environ)
         return make(program, name, paths, options, environ)
     except AlreadyExists as exc:
         # Upstream says this on stdout, and package scripts may grep for it.
@@ -165,15 +169,50 @@ def make(program: str, name: str, paths: Paths,
     """A first run, or ``--renew``: make the certificate and print what upstream prints."""
     from mkcert.actions.make import Plan, make as make_pem
 
+    # COURIER_KEY_TYPE stays text until the request is read: "already
+    # exists" must not load the parser (and mkcert.request with it).
     plan = Plan(name, paths.pem, paths.rand, paths.config, paths.user, environ,
-                options.days, tuple(options.san or ()), options.ca)
+                options.days, tuple(options.san or ()),
+                options.key_type if options.key_type is not None else layout.key_type(environ),
+                options.ca)
     warn = _warner(program, options.quiet)
     if options.renew:
         from mkcert.actions.renew import Plan as RenewPlan, renew
 
-        outcome = renew(RenewPlan(plan, options.before, options.force), warn)
+        outcome = renew(RenewPlan(plan, options.before, options.force, options.upgrade,
+                                  options.reuse_key, options.rollover), warn)
     else:
         outcome = make_pem(plan, warn)
+    if not options.quiet:
+        report(outcome)
+    for warning in outcome.warnings:  # about what was made, now that it is there
+        warn(warning)
+    return 0
+
+
+def key_type(options: "argparse.Namespace | types.SimpleNamespace",
+             environ: Mapping[str, str]) -> object:
+    """--key-type, else ``COURIER_KEY_TYPE`` (a KeyType), else None: the .cnf's key."""
+    if getattr(options, "key_type", None) is not None:
+        return options.key_type
+    text = layout.key_type(environ)
+    if text is None:
+        return None
+    from mkcert.readers.key_type import KeyTypeError, parse_key_type
+
+    try:
+        return parse_key_type(text)
+    except KeyTypeError as exc:
+        raise MkcertError(f"COURIER_KEY_TYPE: {exc}") from None
+
+
+def stage_next_key(program: str, paths: Paths,
+                   options: "argparse.Namespace | types.SimpleNamespace",
+                   environ: Mapping[str, str]) -> int:
+    """--stage-next-key: write the PEM's next key beside it, and say where."""
+    from mkcert.actions.stage import Plan, stage
+
+    outcome = stage(Plan(paths.pem, key_type(options, environ)), _warner(program, options.quiet))
     if not options.quiet:
         report(outcome)
     return 0

@@ -68,30 +68,34 @@ def _included_from_directory(name):
         len(name) > 4 and lower.endswith(".cnf"))
 
 
-def load_request(path, environ=None):
-    """Read ``path`` in whichever format it is written and return the request."""
+def load_request(path, environ=None, key_type=None):
+    """Read ``path`` in whichever format it is written and return the request.
+
+    ``key_type``: a :class:`mkcert.readers.key_type.KeyType` (``--key-type``),
+    or None for the RSA key the file describes.
+    """
     try:
-        return _load_request(path, environ)
+        return _load_request(path, environ, key_type)
     except MemoryError:
         # A config near the size limit where memory is limited (ulimit -v),
         # or an expansion that is large but within bounds: one line, too.
         raise MkcertError(f"{path}: not enough memory to read this config") from None
 
 
-def _load_request(path, environ):
+def _load_request(path, environ, key_type):
     from mkcert.readers.detect import detect_format
 
     text = read_config_text(path)
     if detect_format(text, path) == "gnutls":
         from mkcert.readers.certtool.template import read_template
 
-        return read_template(text, path, require_subject=True)
+        return read_template(text, path, require_subject=True, key_type=key_type)
     from mkcert.readers.openssl.syntax import parse
     from mkcert.readers.openssl.req import request_from_config
 
     config = parse(text, path, environ=os.environ if environ is None else environ,
                    read_include=read_include)
-    return request_from_config(config, prompter=_TerminalPrompter())
+    return request_from_config(config, prompter=_TerminalPrompter(), key_type=key_type)
 
 
 class _TerminalPrompter:

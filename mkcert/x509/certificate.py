@@ -1,7 +1,7 @@
 """Certificates: turn a :class:`~mkcert.request.CertRequest` and a key into X.509.
 
-The key is cryptography's and so is the signature (PKCS#1 v1.5, as OpenSSL
-signs); the TBSCertificate around them is laid out here from
+The key is cryptography's and so is the signature (PKCS#1 v1.5, ECDSA or
+Ed25519, as OpenSSL signs: :mod:`mkcert.x509.key_types`); the TBSCertificate around them is laid out here from
 :mod:`mkcert.asn1.der`, field by field, because:
 
 * the names must be exactly the DER the reader chose (:mod:`mkcert.asn1.names`):
@@ -27,39 +27,23 @@ import os
 
 # Not cryptography's serialization package: importing it loads the SSH,
 # PKCS#12 and cipher code (about 10 ms); the few encodings the command
-# writes are laid out in mkcert.x509.keys instead.  (rsa is loaded with
-# the key anyway.)
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-
-from mkcert.asn1 import der, oids
+# writes are laid out in mkcert.x509.keys and mkcert.x509.key_types instead.
+from mkcert.asn1 import der
 from mkcert.x509.chain import MAX_PEM_BYTES
-from mkcert.x509.digests import digest, hash_algorithm
+from mkcert.x509.digests import digest
 from mkcert.errors import MkcertError
-from mkcert.x509.keys import public_key_info
+from mkcert.x509.key_types import (RSA_SIGNATURE_OIDS, public_key_info, sign,
+                                   signature_algorithm)
 from mkcert.asn1.names import name_der
 from mkcert.request import CertRequest, KeyContext
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
     from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import (PrivateKeyTypes,
+                                                                 PublicKeyTypes)
 
     from mkcert.x509.authority import Issuer
-
-# Signature algorithms for RSA PKCS#1 v1.5, by digest name.
-RSA_SIGNATURE_OIDS = {
-    "md5": oids.MD5_WITH_RSA,
-    "sha1": oids.SHA1_WITH_RSA,
-    "sha224": oids.SHA224_WITH_RSA,
-    "sha256": oids.SHA256_WITH_RSA,
-    "sha384": oids.SHA384_WITH_RSA,
-    "sha512": oids.SHA512_WITH_RSA,
-    "sha512-224": oids.SHA512_224_WITH_RSA,
-    "sha512-256": oids.SHA512_256_WITH_RSA,
-    "sha3-224": oids.SHA3_224_WITH_RSA,
-    "sha3-256": oids.SHA3_256_WITH_RSA,
-    "sha3-384": oids.SHA3_384_WITH_RSA,
-    "sha3-512": oids.SHA3_512_WITH_RSA,
-}
 
 # The largest certificate (DER) made here.  Its PEM (4/3 of it, plus line
 # ends), the largest key and DH parameters still fit in MAX_PEM_BYTES, so
@@ -76,9 +60,9 @@ def random_serial() -> int:
     return int.from_bytes(os.urandom(20), "big") >> 1 or 1
 
 
-def key_context(public_key: rsa.RSAPublicKey, subject: bytes, serial: int) -> KeyContext:
+def key_context(public_key: "PublicKeyTypes", subject: bytes, serial: int) -> KeyContext:
     """What extensions are derived from: the key's encodings and hashes, the subject, the serial."""
-    spki = public_key_info(public_key.public_numbers())
+    spki = public_key_info(public_key)
     _, subject_public_key = der.members(spki)  # after the AlgorithmIdentifier
     key_bits = der.content(subject_public_key)[1:]  # after the count of unused bits (0)
     return KeyContext(public_key_info=spki, public_key_bits=key_bits,
@@ -87,27 +71,23 @@ def key_context(public_key: rsa.RSAPublicKey, subject: bytes, serial: int) -> Ke
                       public_key_info_sha1=digest("sha1", spki))
 
 
-def build_certificate_der(request: CertRequest, key: rsa.RSAPrivateKey,
+def build_certificate_der(request: CertRequest, key: "PrivateKeyTypes",
                           now: datetime.datetime | None = None,
                           issuer: "Issuer | None" = None) -> bytes:
     """The DER of the certificate the request describes, for ``key``.
 
-    Self-signed by ``key``; or, with ``issuer`` (a
-    :class:`mkcert.x509.authority.Issuer`), in its name and signed by its key
-    (the request then carries the authorityKeyIdentifier:
-    :func:`mkcert.x509.authority.leaf_request`).
+    Self-signed by ``key`` (RSA PKCS#1 v1.5, ECDSA or Ed25519, as OpenSSL and
+    certtool sign); or, with ``issuer`` (a :class:`mkcert.x509.authority.Issuer`),
+    in its name and signed by its key (the request then carries the
+    authorityKeyIdentifier: :func:`mkcert.x509.authority.leaf_request`).
     """
-    if request.digest not in RSA_SIGNATURE_OIDS:
-        raise MkcertError(f"unsupported signature digest {request.digest!r}")
     signing_key = key if issuer is None else issuer.key
-    if issuer is not None and not isinstance(signing_key, rsa.RSAPrivateKey):
-        raise MkcertError("issuing from a CA whose key is not RSA is not supported yet")
+    algorithm_id = signature_algorithm(signing_key, request.digest)
     subject = name_der(request.subject)
     issuer_name = subject if issuer is None else issuer.name
     serial = request.serial if request.serial is not None else random_serial()
     not_before, not_after = request.validity(now)
     context = key_context(key.public_key(), subject, serial)
-    algorithm_id = der.sequence(der.oid(RSA_SIGNATURE_OIDS[request.digest]), der.null())
     fields = [der.integer(serial), algorithm_id, issuer_name,
               der.sequence(x509_time(not_before), x509_time(not_after)),
               subject, context.public_key_info]
@@ -121,7 +101,7 @@ def build_certificate_der(request: CertRequest, key: rsa.RSAPrivateKey,
             fields.append(der.context(3, der.sequence(*extensions)))
     tbs = der.sequence(*fields)
     _refuse_oversized(tbs)
-    signature = signing_key.sign(tbs, padding.PKCS1v15(), hash_algorithm(request.digest))
+    signature = sign(signing_key, tbs, request.digest)
     return der.sequence(tbs, algorithm_id, der.bit_string(signature))
 
 
@@ -156,7 +136,7 @@ def x509_time(moment: datetime.datetime) -> bytes:
     return der.tlv(der.GENERALIZED_TIME, f"{moment.year:04d}{moment:%m%d%H%M%S}Z".encode("ascii"))
 
 
-def build_certificate(request: CertRequest, key: rsa.RSAPrivateKey,
+def build_certificate(request: CertRequest, key: "PrivateKeyTypes",
                       now: datetime.datetime | None = None) -> "x509.Certificate":
     """The certificate as a cryptography object (for callers that inspect it)."""
     from cryptography import x509

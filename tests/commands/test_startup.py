@@ -39,10 +39,13 @@ def test_help_imports_no_crypto(layout, program):
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
 
 
-def test_already_exists_imports_no_crypto(layout):
+@pytest.mark.parametrize("key_type", [None, "ec"])
+def test_already_exists_imports_no_crypto(layout, key_type):
+    """Package scripts may set COURIER_KEY_TYPE: its parser waits for the .cnf too."""
     layout.install_config("imapd", data_path("openssl", "imapd.cnf"))
     (layout.certsdir / "imapd.pem").write_text("x")
-    result, modules = imported_modules([f"{BIN}/mkimapdcert"], layout.env)
+    env = dict(layout.env) if key_type is None else dict(layout.env, COURIER_KEY_TYPE=key_type)
+    result, modules = imported_modules([f"{BIN}/mkimapdcert"], env)
     assert result.returncode == 1
     assert "already exists" in result.stdout
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
@@ -177,8 +180,8 @@ _COMMON_PATH = LAYER_PACKAGES | {
     "mkcert.system.signals", "mkcert.system.workers",
     "mkcert.readers.load", "mkcert.readers.detect",
     "mkcert.x509.certificate", "mkcert.x509.chain", "mkcert.x509.digests", "mkcert.x509.keys",
-    "mkcert.x509.inspect",
-    "mkcert.actions.make",
+    "mkcert.x509.key_types", "mkcert.x509.inspect",
+    "mkcert.actions.make", "mkcert.actions.weak",
     "mkcert.cli.main",
 }
 OPENSSL_PATH_MODULES = _COMMON_PATH | {
@@ -484,3 +487,16 @@ def test_a_fresh_key_is_not_rechecked_on_cryptography_37_to_39(monkeypatch):
     assert seen == [None if backend is None else True]
     if backend is not None:
         assert backend._rsa_skip_check_key is False
+
+
+def test_an_ec_key_loads_no_rsa_code(layout):
+    """An EC key is made at once: the RSA racing (mkcert.x509.keys) is not even loaded."""
+    import os
+
+    layout.install_config("imapd", data_path("openssl", "imapd.cnf"))
+    env = dict(layout.env, COURIER_KEY_TYPE="ec")
+    result, modules = imported_modules([f"{BIN}/mkimapdcert", "-q"], env)
+    assert result.returncode == 0, result.stderr
+    assert "mkcert.x509.key_types" in modules
+    assert "mkcert.x509.keys" not in modules and "mkcert.system.workers" not in modules
+    os.remove(layout.certsdir / "imapd.pem")

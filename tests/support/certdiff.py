@@ -105,7 +105,8 @@ def describe(certificate):
         "subject": certificate.subject.public_bytes(),
         "issuer": certificate.issuer.public_bytes(),
         "signature": certificate.signature_algorithm_oid.dotted_string,
-        "key": (type(certificate.public_key()).__name__, certificate.public_key().key_size),
+        "key": (type(certificate.public_key()).__name__.lstrip("_"),
+                getattr(certificate.public_key(), "key_size", None)),
         # Whole minutes: a tool that reads the clock once for each end (OpenSSL)
         # is a second longer when a second turns in between.
         "validity": round(validity.total_seconds() / 60),

@@ -30,7 +30,7 @@ import time
 
 import pytest
 
-from conftest import BIN, ROOT, Layout, openssl
+from conftest import BIN, ROOT, Layout, openssl, without_weak_choice_line
 from test_threat_helpers import (assert_one_clean_line, assert_whole_or_nothing, load_whole_pem,
                                  tmpfs)
 
@@ -410,7 +410,7 @@ def test_closed_or_full_streams_never_change_the_exit_status(imapd, made_pem, ca
         assert imapd.listing() == before
     if streams == "stdout-full" and status == 0 and case not in ("dh-make", "dh-fresh"):
         # What could not be printed is said once, on stderr.
-        assert result.stderr.endswith(
+        assert without_weak_choice_line(result.stderr).endswith(
             f"{program}: warning: cannot write to standard output: No space left on device\n")
 
 
@@ -462,7 +462,8 @@ def test_signal_after_publication_keeps_exit_zero(imapd, made_pem, program, args
         os.chmod(pem, 0o600)
     env = dict(_dh_env(imapd), TRIAL_SIGNAL=str(int(signum)), TRIAL_POINT=point)
     result = run(steered(SIGNAL_AFTER_PUBLICATION, program, *args), env)
-    assert (result.returncode, result.stderr) == (0, ""), result
+    # (the quick 1024-bit key is weak, which a first run says once it is made)
+    assert (result.returncode, without_weak_choice_line(result.stderr)) == (0, ""), result
     if program == "mkdhparams":
         assert imapd.listing() == ["dhparams.pem"]
     else:

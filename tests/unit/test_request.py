@@ -31,7 +31,7 @@ def test_keywords_positions_and_defaults():
 @pytest.mark.parametrize("make", [
     lambda: CertRequest(),                      # subject is required
     lambda: KeySpec(bitz=1024),                 # no such field
-    lambda: KeySpec("rsa", 1, "pkcs8", "x"),    # too many positions
+    lambda: KeySpec("rsa", 1, "pkcs8", None, "x"),  # too many positions
     lambda: Attribute("2.5.4.3", "x", oid="2.5.4.3"),  # given twice
     lambda: KeyContext(public_key_info=b"", public_key_bits=b"", subject=b""),
 ])
@@ -70,7 +70,7 @@ def test_equal_and_hashed_by_value_and_type():
 
 def test_repr_names_every_field():
     assert repr(Attribute("2.5.4.3", "x")) == "Attribute(oid='2.5.4.3', value='x', tag=12)"
-    assert repr(KeySpec()) == "KeySpec(algorithm='rsa', bits=2048, pem_format='pkcs8')"
+    assert repr(KeySpec()) == "KeySpec(algorithm='rsa', bits=2048, pem_format='pkcs8', curve=None)"
 
 
 def test_copy_and_pickle():

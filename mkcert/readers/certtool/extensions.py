@@ -68,12 +68,13 @@ class _ExtensionSet:
                                    "by mkcert")
 
 
-def extensions_of(template: Template) -> tuple[Extension, ...]:
+def extensions_of(template: Template, algorithm: str = "rsa") -> tuple[Extension, ...]:
     """The extensions certtool adds, in certtool's order (checked against it).
 
     Each step below is one stage of certtool's --generate-self-signed, in
     the order certtool runs them; an extension sits where its first value
-    was set.
+    was set.  ``algorithm``: the key's ("rsa", "ec", "ed25519"), which
+    decides the key usage of a key that can only sign.
     """
     ca = template.has("ca")
     server = template.has("tls_www_server")
@@ -100,7 +101,7 @@ def extensions_of(template: Template) -> tuple[Extension, ...]:
         found.add(AUTHORITY_INFO_ACCESS, _access(template, option, OCSP))
     for option in template.all("ca_issuers_uri"):
         found.add(AUTHORITY_INFO_ACCESS, _access(template, option, CA_ISSUERS))
-    usage = _key_usage(template, ca, server)
+    usage = _key_usage(template, ca, server, algorithm)
     if usage:
         found.add(KEY_USAGE)
     found.add(SUBJECT_KEY_IDENTIFIER)
@@ -211,17 +212,23 @@ def _basic_constraints(template, ca):
     return der.sequence(der.boolean(True), der.integer(path_len))
 
 
-def _key_usage(template, ca, server):
+def _key_usage(template, ca, server, algorithm="rsa"):
     """keyUsage bits as certtool sets them from the booleans.
 
     A CA that is not also a TLS server gets no keyEncipherment from
-    encryption_key; keyCertSign and cRLSign only count for a CA.
+    encryption_key; keyCertSign and cRLSign only count for a CA.  A key
+    that can only sign (EC, Ed25519) gets digitalSignature whatever the
+    template says, and never keyEncipherment, unless it is a CA that is not
+    also a TLS server (certtool's generate_certificate).
     """
     usage = set()
-    if template.has("signing_key"):
+    signs_only = algorithm != "rsa" and (not ca or server)
+    if template.has("signing_key") or signs_only:
         usage.add(DIGITAL_SIGNATURE)
     encryption = template.first("encryption_key")
-    if encryption is not None and (not ca or server):
+    if signs_only:
+        pass
+    elif encryption is not None and (not ca or server):
         usage.add(KEY_ENCIPHERMENT)
     elif encryption is not None:
         template.warn(encryption, "certtool ignores 'encryption_key' for a CA that is "

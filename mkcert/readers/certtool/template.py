@@ -39,12 +39,16 @@ import datetime
 
 from mkcert.readers.detect import CERTTOOL_KEYS
 from mkcert.errors import shorten
-from mkcert.request import CertRequest
+from mkcert.request import CertRequest, KeySpec
 from mkcert.readers.certtool.extensions import extensions_of
 from mkcert.readers.certtool.options import Template, scan
 from mkcert.readers.certtool.seclevel import CERTTOOL_KEY, certtool_digest
 from mkcert.readers.certtool.serial_and_validity import serial_of, validity_of
 from mkcert.readers.certtool.subject import refuse_empty_subject, subject_of
+
+TYPE_CHECKING = False  # typing's flag, without importing typing
+if TYPE_CHECKING:
+    from mkcert.readers.key_type import KeyType
 
 __all__ = ["read_template"]
 
@@ -92,7 +96,8 @@ UNSUPPORTED = frozenset("""
 # --- The request ---------------------------------------------------------
 
 def read_template(text: str, path: str | None = None, now: datetime.datetime | None = None,
-                  require_subject: bool = False) -> CertRequest:
+                  require_subject: bool = False, key_type: "KeyType | None" = None
+                  ) -> CertRequest:
     """The :class:`CertRequest` certtool's ``--generate-self-signed`` would follow.
 
     ``now`` (an aware datetime) is only consulted when the template has an
@@ -105,6 +110,10 @@ def read_template(text: str, path: str | None = None, now: datetime.datetime | N
     so an empty issuer, which RFC 5280 (4.1.2.4) forbids and `openssl req`
     refuses to make; a command refuses it, while the reader alone can still
     say what certtool would make.
+
+    ``key_type`` (a :class:`mkcert.readers.key_type.KeyType`; None for
+    certtool's default RSA key) is the key certtool signs: it decides the
+    digest and, for a key that can only sign, the key usage.
     """
     options, warnings = scan(text, path)
     template = Template(options, path, list(warnings))
@@ -113,18 +122,38 @@ def read_template(text: str, path: str | None = None, now: datetime.datetime | N
     subject = subject_of(template)
     if require_subject and not subject:
         refuse_empty_subject(template)
+    key, digest = _key_and_digest(key_type)
     request = CertRequest(
         subject=subject,
-        key=CERTTOOL_KEY,
-        digest=certtool_digest(CERTTOOL_KEY.bits),
+        key=key,
+        digest=digest,
         days=days,
         not_before=not_before,
         not_after=not_after,
         serial=serial_of(template),
-        extensions=extensions_of(template),
+        extensions=extensions_of(template, key.algorithm),
         flavour="gnutls",
     )
     return request.replace(warnings=tuple(template.warnings))
+
+
+def _key_and_digest(key_type):
+    """The key certtool --generate-privkey makes for the key type, and what it signs with.
+
+    certtool writes an EC key as SEC 1 (BEGIN EC PRIVATE KEY) and signs with
+    the curve's own strength of SHA-2; Ed25519 as PKCS#8 (BEGIN PRIVATE KEY),
+    signed with no separate digest.
+    """
+    if key_type is None or (key_type.algorithm == "rsa" and key_type.bits is None):
+        return CERTTOOL_KEY, certtool_digest(CERTTOOL_KEY.bits)
+    if key_type.algorithm == "rsa":
+        return CERTTOOL_KEY.replace(bits=key_type.bits), certtool_digest(key_type.bits)
+    if key_type.algorithm == "ec":
+        from mkcert.readers.key_type import curve_digest
+
+        return (KeySpec(algorithm="ec", bits=None, curve=key_type.curve, pem_format="sec1"),
+                curve_digest(key_type.curve))
+    return KeySpec(algorithm="ed25519", bits=None, pem_format="pkcs8"), "sha256"
 
 
 def _check_names(template):

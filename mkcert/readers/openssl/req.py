@@ -23,6 +23,10 @@ from mkcert.errors import shorten
 from mkcert.readers.openssl.syntax import Config
 from mkcert.request import MAX_RSA_BITS, MIN_RSA_BITS, CertRequest, Extension, KeySpec
 
+TYPE_CHECKING = False  # typing's flag, without importing typing
+if TYPE_CHECKING:
+    from mkcert.readers.key_type import KeyType
+
 __all__ = ["request_from_config", "REQ_SECTION", "DEFAULT_BITS", "DIGEST_ALIASES", "MODULES"]
 
 REQ_SECTION = "req"
@@ -47,12 +51,14 @@ DIGEST_ALIASES = {
 _DIGESTS = {alias: name for name, aliases in DIGEST_ALIASES.items() for alias in aliases}
 # Digests OpenSSL signs with but the certificate builder cannot.
 _UNSUPPORTED_DIGESTS = ("ripemd160", "rmd160", "ripemd", "ripemd-160")
+# Digests OpenSSL 3.0 refuses to sign with ECDSA (no signature OID).
+_NOT_WITH_ECDSA = ("md5", "sha512-224", "sha512-256")
 
 
 def request_from_config(config: Config, prompter: Callable[[str], str | None] | None = None,
                         days: int = 365,
-                        x509ext: Callable[..., tuple[Extension, ...]] | None = None
-                        ) -> CertRequest:
+                        x509ext: Callable[..., tuple[Extension, ...]] | None = None,
+                        key_type: "KeyType | None" = None) -> CertRequest:
     """The CertRequest that ``openssl req -new -x509 -nodes`` makes of ``config``.
 
     ``config`` is a parsed :class:`mkcert.readers.openssl.syntax.Config`.  ``prompter``
@@ -60,15 +66,19 @@ def request_from_config(config: Config, prompter: Callable[[str], str | None] | 
     :mod:`mkcert.readers.openssl.prompt`); without one such a config is refused, so that
     reading stays free of I/O.  ``x509ext`` replaces the extension reader
     (:func:`mkcert.readers.openssl.extensions.section.extensions_from_config`), for tests.
+    ``key_type`` (a :class:`mkcert.readers.key_type.KeyType`, None for RSA as
+    the config says) is `-newkey`: an EC or Ed25519 key instead, or an RSA
+    size other than ``default_bits``.
     """
-    reader = _RequestReader(config, prompter)
+    reader = _RequestReader(config, prompter, key_type)
     return reader.read(days, x509ext)
 
 
 class _RequestReader:
-    def __init__(self, config, prompter):
+    def __init__(self, config, prompter, key_type=None):
         self.config = config
         self.prompter = prompter
+        self.key_type = key_type
         self.oids = {}
 
     def get(self, name):
@@ -81,8 +91,8 @@ class _RequestReader:
         if x509ext is None:
             from mkcert.readers.openssl.extensions.section import extensions_from_config as x509ext
         self.oids = self.read_oid_section()
-        bits = self.key_bits()
-        digest = self.digest()
+        key = self.key_spec()
+        digest = self.digest(key.algorithm)
         mask = self.string_mask()
         # `utf8 = yes` is not looked at: values are always read as UTF-8,
         # which is what OpenSSL does with it (without it OpenSSL would take
@@ -93,13 +103,14 @@ class _RequestReader:
                              string_mask=mask, subject=subject)
         return CertRequest(
             subject=subject,
-            key=KeySpec(algorithm="rsa", bits=bits, pem_format="pkcs8"),
+            key=key,
             digest=digest,
             days=days,
             extensions=extensions,
             flavour="openssl",
             rand_file=self.get("RANDFILE"),
             warnings=tuple(self.config.warnings),
+            origins=self.origins(key),
         )
 
     # [ req ] settings ---------------------------------------------------
@@ -175,6 +186,29 @@ class _RequestReader:
                 dotted = value[1:]
             _define_object(self.config, defined, entry, name, long_name, dotted)
 
+    def key_spec(self):
+        """The key `req -newkey` makes: the key type's, else RSA of ``default_bits``."""
+        key_type = self.key_type
+        if key_type is None or (key_type.algorithm == "rsa" and key_type.bits is None):
+            return KeySpec(algorithm="rsa", bits=self.key_bits(), pem_format="pkcs8")
+        if key_type.algorithm == "rsa":
+            return KeySpec(algorithm="rsa", bits=key_type.bits, pem_format="pkcs8")
+        # OpenSSL writes every key of `req -nodes` as PKCS#8 (BEGIN PRIVATE KEY).
+        return KeySpec(algorithm=key_type.algorithm, bits=None, curve=key_type.curve,
+                       pem_format="pkcs8")
+
+    def origins(self, key):
+        """Where the digest and the RSA size were chosen, for the warnings about weak ones."""
+        found = []
+        bits_from_config = key.algorithm == "rsa" and (self.key_type is None
+                                                       or self.key_type.bits is None)
+        for field, name, counts in (("digest", "default_md", key.algorithm != "ed25519"),
+                                    ("bits", "default_bits", bits_from_config)):
+            entry = self.config.entry(REQ_SECTION, name) if counts else None
+            if entry is not None:
+                found.append((field, f"{entry.path}:{entry[2]}: {name} = {shorten(entry[1])}"))
+        return tuple(found)
+
     def key_bits(self):
         text = self.get("default_bits")
         if text is None:
@@ -191,11 +225,14 @@ class _RequestReader:
                              "default_bits")
         return bits
 
-    def digest(self):
+    def digest(self, algorithm="rsa"):
         text = self.get("default_md")
         if text is None:
             return "sha256"
         name = _DIGESTS.get(text.lower())
+        if algorithm == "ec" and name in _NOT_WITH_ECDSA:
+            raise self.error(f"default_md = {shorten(text)} cannot sign with an EC key "
+                             f"(OpenSSL refuses it too); use sha256", "default_md")
         if name is None:
             if text.lower() in _UNSUPPORTED_DIGESTS:
                 raise self.error(f"default_md = {shorten(text)}: this digest is not supported"
