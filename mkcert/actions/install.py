@@ -65,7 +65,7 @@ class Plan(Record):
     directory, or the ``key``, ``cert`` and ``chain`` files."""
 
     FIELDS = (("pem", REQUIRED), ("user", REQUIRED), ("key", None), ("cert", None),
-              ("chain", ()), ("from_certbot", None))
+              ("chain", ()), ("from_certbot", None), ("prove", False))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -282,11 +282,11 @@ def install(plan: Plan) -> Outcome:
         material = material_from_certbot(plan.from_certbot)
     else:
         material = read_material(plan.key, plan.cert, plan.chain)
-    return install_material(plan.pem, material, plan.user)
+    return install_material(plan.pem, material, plan.user, prove=plan.prove)
 
 
 def install_material(pem: str, material: Material, user: str,
-                     now: datetime.datetime | None = None) -> Outcome:
+                     now: datetime.datetime | None = None, prove: bool = False) -> Outcome:
     """Verify ``material`` and make it the content of ``pem``; returns an :class:`Outcome`.
 
     ``user``: the owner of a new file (a replaced file keeps its owner).
@@ -294,15 +294,17 @@ def install_material(pem: str, material: Material, user: str,
     when publishing fails because another run got there first, what is
     there now is judged again, and a PEM that holds exactly this content
     is "unchanged" (exit 0), as it would be for a run that came later.
+    ``prove``: load the bytes into a TLS server context before publishing
+    them (a per-domain file, whose failure Courier would not report).
     """
     verify(material, now)
     try:
-        outcome = _put(pem, material, user)
+        outcome = _put(pem, material, user, prove)
     except Interrupted:
         raise
     except AlreadyExists:
         # Another run created the PEM after we looked: judge again what it holds.
-        outcome = _put(pem, material, user)
+        outcome = _put(pem, material, user, prove)
     except MkcertError:
         outcome = _unchanged_after_race(pem, material)
         if outcome is None:
@@ -310,7 +312,7 @@ def install_material(pem: str, material: Material, user: str,
     return outcome.replace(warnings=tuple(_warnings(material)))
 
 
-def _put(pem, material, user):
+def _put(pem, material, user, prove=False):
     """Create or replace ``pem`` with the material, or say that it holds it already."""
     from mkcert.system import publish
     from mkcert.system.target import Target
@@ -320,6 +322,7 @@ def _put(pem, material, user):
     if target.is_new:
         owner = publish.Owner.lookup(user)
         data = material.pem_bytes()
+        _prove(pem, data, prove)
         with publish.Run() as run:
             publish.remove_stale_temporaries(pem)
             target.publish(data, run, owner)
@@ -327,6 +330,7 @@ def _put(pem, material, user):
     data = material.pem_bytes(_kept_blocks(target.old_data))
     if data == target.old_data:
         return _unchanged(pem, material, target.old_stat)
+    _prove(pem, data, prove)
     with publish.Run() as run:
         publish.remove_stale_temporaries(pem)
         target.publish(data, run)
@@ -334,6 +338,16 @@ def _put(pem, material, user):
     if target.mode_changes:
         line += f"; mode {target.old_mode:04o} became {target.kept_mode:04o}"
     return Outcome(True, line)
+
+
+def _prove(pem, data, prove):
+    if not prove:
+        return
+    from mkcert.x509.loadable import pem_load_error
+
+    error = pem_load_error(data)
+    if error is not None:
+        raise MkcertError(f"{pem}: not installed, a TLS server could not load it: {error}")
 
 
 def _unchanged(pem, material, old_stat):

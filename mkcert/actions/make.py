@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # names for the annotations only, never imported at run time
 
 __all__ = ["Plan", "Outcome", "make", "prepare", "produce"]
 
+COMMON_NAME_OID = "2.5.4.3"
+
 
 class Plan(Record):
     """What a run makes and from what, decided from the options before any work.
@@ -33,11 +35,15 @@ class Plan(Record):
     ``pem``, ``rand`` (upstream's seed file) and ``config`` are paths;
     ``user`` owns a new PEM; ``environ`` is read for the config's
     variables, ``BITS`` and the deploy hook's config; ``days`` and ``san``
-    are the options (None and () when not given).
+    are the options (None and () when not given).  ``domain``: the name of
+    a per-domain file (``TLS_CERTFILE.NAME``), which becomes the common
+    name where the ``.cnf`` says ``localhost``, and whose PEM must prove
+    that a TLS server loads it before it is published.
     """
 
     FIELDS = (("name", REQUIRED), ("pem", REQUIRED), ("rand", REQUIRED), ("config", REQUIRED),
-              ("user", REQUIRED), ("environ", REQUIRED), ("days", None), ("san", ()))
+              ("user", REQUIRED), ("environ", REQUIRED), ("days", None), ("san", ()),
+              ("domain", None))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -101,6 +107,8 @@ def _apply_options(request, plan, kept_names=()):
         from mkcert.readers import san
 
         changes["extensions"] = san.add_to_request(request, names).extensions
+    if plan.domain is not None:
+        changes["subject"] = _domain_subject(request.subject, plan.domain)
     if changes:
         request = request.replace(**changes)
     if request.flavour == "gnutls":
@@ -110,6 +118,32 @@ def _apply_options(request, plan, kept_names=()):
         bits = bits_for_security_level(plan.environ.get("BITS") or "high")
         request = with_key_bits(request, bits)
     return request
+
+
+def _domain_subject(subject, domain):
+    """The subject with a common name of ``localhost`` (the stock .cnf's) replaced by ``domain``."""
+    from mkcert.request import PRINTABLE_STRING, UTF8_STRING
+
+    def renamed(attribute):
+        if attribute.oid != COMMON_NAME_OID or attribute.value != "localhost":
+            return attribute
+        # PrintableString has no '_'; UTF8String holds any name.
+        tag = attribute.tag
+        if tag == PRINTABLE_STRING and "_" in domain:
+            tag = UTF8_STRING
+        return attribute.replace(value=domain, tag=tag)
+
+    return tuple(tuple(renamed(attribute) for attribute in rdn) for rdn in subject)
+
+
+def _prove_loadable(plan, data):
+    """A per-domain PEM is published only once a TLS server would load it."""
+    from mkcert.errors import MkcertError
+    from mkcert.x509.loadable import pem_load_error
+
+    error = pem_load_error(data)
+    if error is not None:
+        raise MkcertError(f"{plan.pem}: not published, a TLS server could not load it: {error}")
 
 
 def _extra_pem_maker(name, request, environ):
@@ -162,5 +196,7 @@ def produce(plan: Plan, request: CertRequest, extra: Callable[[], bytes] | None,
         # PEM is published rather than after: a run killed in between would
         # leave it to every later run, which answers "already exists".
         run.remove(plan.rand)
+        if plan.domain is not None:
+            _prove_loadable(plan, data)
         publish_pem(data, run)
     return certificate

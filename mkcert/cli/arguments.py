@@ -130,6 +130,7 @@ def build_parser(program: str, multi_call: bool) -> Parser:
     modes.add_argument("--force", action="store_true",
                        help="with --renew: renew even if not due or not self-signed")
     _add_install_options(parser)
+    _add_domain_options(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -160,6 +161,25 @@ def _add_install_options(parser):
                             "(e.g. /etc/letsencrypt/live/mail.example.org)")
 
 
+def _add_domain_options(parser):
+    group = parser.add_argument_group(
+        "several domains (SNI)",
+        "Courier serves TLS_CERTFILE.NAME to a client naming NAME (the GnuTLS build "
+        "also to the names under NAME); TLS_CERTFILE and TLS_PRIVATE_KEYFILE come from "
+        "SYSCONFDIR/imapd-ssl, pop3d-ssl or esmtpd when present")
+    group.add_argument("--domain", action="append", metavar="NAME",
+                       help="work on TLS_CERTFILE.NAME instead of TLS_CERTFILE, for a first "
+                            "run, --renew, --install and --check (repeatable); NAME in "
+                            "lowercase, an international name as its xn-- form")
+    group.add_argument("--which", metavar="SERVERNAME",
+                       help="print the file Courier would serve to a client naming "
+                            "SERVERNAME ('' for none) under COURIER_SSLLIB's rule, and the "
+                            "files tried; exit 1 when only the default would be served")
+    group.add_argument("--local-ip", metavar="ADDR",
+                       help="with --which: the server address the client reached "
+                            "(TCPLOCALIP)")
+
+
 def parse(program: str, multi_call: bool, arguments: Sequence[str]) -> argparse.Namespace:
     """The options of a command line that :func:`mkcert.cli.main.plain_options` did not answer."""
     parser = build_parser(program, multi_call)
@@ -179,6 +199,17 @@ def _check_combinations(parser, options):
     if options.san and options.check:
         parser.error("--san is for making a certificate, not with --check")
     _check_install_combinations(parser, options)
+    _check_domain_combinations(parser, options)
+
+
+def _check_domain_combinations(parser, options):
+    if options.local_ip is not None and options.which is None:
+        parser.error("--local-ip only goes with --which")
+    if options.which is None:
+        return
+    for name in ("check", "renew", "install", "domain", "san", "days", "config"):
+        if getattr(options, name) not in (None, False):
+            parser.error(f"--which only looks up a file; not with --{name}")
 
 
 def _check_install_combinations(parser, options):

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # names for the annotations only, never imported at run time
     from mkcert.actions.make import Outcome
 
 __all__ = ["MULTI_CALL_NAME", "DEFAULT_OPTIONS", "DIVERTED_SUFFIX", "Paths", "main", "run",
-           "plain_options", "service_from_program", "service_paths"]
+           "run_mode", "plain_options", "service_from_program", "service_paths", "domain_paths"]
 
 MULTI_CALL_NAME = "courier"  # mkcouriercert itself
 # Every option and its value when not given; mkcert.cli.arguments' parser
@@ -45,7 +45,7 @@ DEFAULT_OPTIONS = {
     "pemfile": None, "config": None, "user": None, "days": None, "quiet": False,
     "san": None, "check": False, "renew": False, "install": False, "warn": None,
     "json": False, "before": None, "force": False, "key": None, "cert": None,
-    "chain": None, "from_certbot": None,
+    "chain": None, "from_certbot": None, "domain": None, "which": None, "local_ip": None,
 }
 _PROGRAM = re.compile(r"^mk(?P<name>[A-Za-z0-9_.-]+)cert$")
 _SERVICE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -65,20 +65,49 @@ def service_from_program(program: str) -> str | None:
 
 class Paths(Record):
     """Where this run reads and writes: the PEM, its seed file and the .cnf, and
-    the owner of a new PEM (see :func:`service_paths`)."""
+    the owner of a new PEM (see :func:`service_paths`); ``key``: Courier's
+    ``TLS_PRIVATE_KEYFILE`` for this PEM, when the service config sets one."""
 
-    FIELDS = (("pem", REQUIRED), ("rand", REQUIRED), ("config", REQUIRED), ("user", REQUIRED))
+    FIELDS = (("pem", REQUIRED), ("rand", REQUIRED), ("config", REQUIRED), ("user", REQUIRED),
+              ("key", None))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
 def service_paths(name: str, options: "argparse.Namespace | types.SimpleNamespace",
                   environ: Mapping[str, str]) -> Paths:
-    """The :class:`Paths` of service ``name``, from options, environment and defaults."""
-    base = options.pemfile or os.path.join(layout.certsdir(environ), name)
+    """The :class:`Paths` of service ``name``, from options, environment and defaults.
+
+    Without PEMFILE, the service's own config (``imapd-ssl``, ``pop3d-ssl``,
+    ``esmtpd``; :mod:`mkcert.readers.serviceconf`) decides when it sets
+    ``TLS_CERTFILE``, as it decides what Courier serves.
+    """
+    config = options.config or os.path.join(layout.sysconfdir(environ), name + ".cnf")
+    user = options.user or layout.mailuser(environ)
+    base, keyfile = options.pemfile, None
+    if not base:
+        from mkcert.readers.serviceconf import read_tls_files
+
+        tls = read_tls_files(layout.sysconfdir(environ), name)
+        if tls is not None and tls.certfile:
+            # Courier's own name for it, whatever it ends in.
+            certfile, keyfile = tls.certfile, tls.keyfile
+            base = certfile[:-len(".pem")] if certfile.endswith(".pem") else certfile
+            return Paths(certfile, base + ".rand", config, user, keyfile)
+        base = os.path.join(layout.certsdir(environ), name)
     if base.endswith(".pem"):
         base = base[:-len(".pem")]
-    config = options.config or os.path.join(layout.sysconfdir(environ), name + ".cnf")
-    return Paths(base + ".pem", base + ".rand", config, options.user or layout.mailuser(environ))
+    return Paths(base + ".pem", base + ".rand", config, user)
+
+
+def domain_paths(paths: Paths, domain: str) -> Paths:
+    """The paths of ``TLS_CERTFILE.<domain>`` (and ``TLS_PRIVATE_KEYFILE.<domain>``).
+
+    The seed file is ``BASE-<domain>.rand``: a ``TLS_CERTFILE.<anything>``
+    would be a file Courier may serve, even for the instant a run lives.
+    """
+    base = paths.pem[:-len(".pem")] if paths.pem.endswith(".pem") else paths.pem
+    key = None if paths.key is None else f"{paths.key}.{domain}"
+    return paths.replace(pem=f"{paths.pem}.{domain}", rand=f"{base}-{domain}.rand", key=key)
 
 
 def main(argv: Sequence[str] | None = None, program: str | None = None,
@@ -99,13 +128,36 @@ def main(argv: Sequence[str] | None = None, program: str | None = None,
         if not _SERVICE.match(name):
             print(f"{program}: not a service name: {name!r}", file=sys.stderr)
             return 2
-    paths = service_paths(name, options, environ)
-    if options.check:
-        return check(paths, options)
     try:
+        paths = service_paths(name, options, environ)
+    except MkcertError as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+        return 3 if options.check else exc.exit_status  # a plugin that cannot look is UNKNOWN
+    if options.which is not None:
+        from mkcert.cli.domains import which
+
+        return which(program, paths, options, environ)
+    if options.domain:
+        from mkcert.cli.domains import each_domain
+
+        return each_domain(program, name, paths, options, environ)
+    if options.check:
+        return check(paths, options, environ)
+    return run_mode(program, name, paths, options, environ)
+
+
+def run_mode(program: str, name: str, paths: Paths,
+             options: "argparse.Namespace | types.SimpleNamespace",
+             environ: Mapping[str, str], domain: str | None = None) -> int:
+    """A first run, ``--renew`` or ``--install`` of one PEM; the exit status."""
+    try:
+        if paths.key is not None:
+            from mkcert.cli.domains import refuse_separate_key
+
+            refuse_separate_key(paths)
         if options.install:
-            return install(program, paths, options)
-        return make(program, name, paths, options, environ)
+            return install(program, paths, options, domain)
+        return make(program, name, paths, options, environ, domain)
     except AlreadyExists as exc:
         # Upstream says this on stdout, and package scripts may grep for it.
         print(exc)
@@ -151,12 +203,21 @@ def run() -> None:
 
 
 def make(program: str, name: str, paths: Paths,
-         options: "argparse.Namespace | types.SimpleNamespace", environ: Mapping[str, str]) -> int:
-    """A first run, or ``--renew``: make the certificate and print what upstream prints."""
+         options: "argparse.Namespace | types.SimpleNamespace", environ: Mapping[str, str],
+         domain: str | None = None) -> int:
+    """A first run, or ``--renew``: make the certificate and print what upstream prints.
+
+    ``domain``: a per-domain file's name, which goes into subjectAltName first.
+    """
     from mkcert.actions.make import Plan, make as make_pem
 
+    san = tuple(options.san or ())
+    if domain is not None:
+        from mkcert.readers.san import general_name
+
+        san = (general_name(domain),) + san
     plan = Plan(name, paths.pem, paths.rand, paths.config, paths.user, environ,
-                options.days, tuple(options.san or ()))
+                options.days, san, domain)
     warn = _warner(program, options.quiet)
     if options.renew:
         from mkcert.actions.renew import Plan as RenewPlan, renew
@@ -190,11 +251,14 @@ def report(outcome: "Outcome") -> None:
             print(line)
 
 
-def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace") -> int:
-    """--check: print the state of the PEM; exit with the plugin status.
+def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace",
+          environ: Mapping[str, str] | None = None) -> int:
+    """--check: print the state of the PEM and of its per-domain siblings; exit with
+    the plugin status.
 
-    Whatever happens, the answer is one line (or one JSON object) and a
-    status, never a traceback: a monitoring system shows the first line.
+    Whatever happens, the answer is one line per file (or JSON) and a
+    status, never a traceback: a monitoring system shows the first line,
+    so with siblings the worst comes first (:mod:`mkcert.cli.domains`).
     """
     import json
 
@@ -203,17 +267,29 @@ def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace") -
 
     warn_days = CHECK_WARN_DAYS if options.warn is None else options.warn
     result = check_pem(Plan(paths.pem, warn_days))
+    from mkcert.cli.domains import check_siblings
+
+    siblings = check_siblings(paths, warn_days, os.environ if environ is None else environ)
+    if siblings:
+        from mkcert.cli.domains import print_results
+
+        return print_results([result, *siblings], options.json)
     print(json.dumps(result.as_json(), sort_keys=True) if options.json else result.line())
     return result.status
 
 
 def install(program: str, paths: Paths,
-            options: "argparse.Namespace | types.SimpleNamespace") -> int:
-    """--install: a CA's key and chain into the PEM, or exit 1 with the reason."""
+            options: "argparse.Namespace | types.SimpleNamespace",
+            domain: str | None = None) -> int:
+    """--install: a CA's key and chain into the PEM, or exit 1 with the reason.
+
+    A per-domain file (``domain``) must first prove that a TLS server loads it.
+    """
     from mkcert.actions.install import Plan, install as install_pem
 
     outcome = install_pem(Plan(paths.pem, paths.user, options.key, options.cert,
-                               tuple(options.chain or ()), options.from_certbot))
+                               tuple(options.chain or ()), options.from_certbot,
+                               domain is not None))
     if not options.quiet:
         for warning in outcome.warnings:
             print(f"{program}: warning: {warning}", file=sys.stderr)
