@@ -13,6 +13,7 @@ CERTSDIR = "/etc/courier"
 MAILUSER = "courier"
 # Which TLS library Courier was built with; Debian and Ubuntu use GnuTLS.
 SSLLIB = "gnutls"
+COURIERTLS = "/usr/bin/couriertls"
 
 
 def _env(name, default, environ):
@@ -38,6 +39,11 @@ def mailuser(environ=None):
 def ssllib(environ=None):
     """``openssl`` or ``gnutls``: decides the flavour of mkdhparams."""
     return _env("COURIER_SSLLIB", SSLLIB, environ)
+
+
+def couriertls(environ=None):
+    """Courier's TLS helper, whose IDN library decides how the GnuTLS build converts names."""
+    return _env("COURIER_COURIERTLS", COURIERTLS, environ)
 
 
 def install_config(environ=None):

@@ -37,14 +37,17 @@ def _readable(path):
 
 
 def served_file(certfile: str, servername: str | None, local_ip: str | None, ssllib: str,
-                keyfile: str | None = None) -> Served:
+                keyfile: str | None = None, idn_flavour: str | None = None) -> Served:
     """The file a Courier built with ``ssllib`` (``openssl``/``gnutls``) serves.
 
     ``certfile``: ``TLS_CERTFILE``; ``keyfile``: ``TLS_PRIVATE_KEYFILE``
     (None when unset); ``servername``: the name the client sends (None for
     no SNI; a U-label is sent as its A-label, as clients do);
-    ``local_ip``: the server address the client reached (``TCPLOCALIP``).
+    ``local_ip``: the server address the client reached (``TCPLOCALIP``);
+    ``idn_flavour``: the IDN library of the GnuTLS build (:mod:`mkcert.system.idn`),
+    by default the one the installed ``couriertls`` calls.
     """
+    from mkcert import layout
     from mkcert.readers.servername import SSL_LIBRARIES, sibling_path, stages
     from mkcert.system import idn
 
@@ -52,13 +55,16 @@ def served_file(certfile: str, servername: str | None, local_ip: str | None, ssl
         raise MkcertError(f"COURIER_SSLLIB={ssllib}: not a TLS library Courier builds "
                           f"with (gnutls or openssl)")
     if servername and not servername.isascii():
-        sent = idn.to_ascii(servername)
+        sent = idn.client_a_label(servername)
         if sent is None:
             raise MkcertError(f"{servername!r}: not a name IDNA can convert, so no client "
                               f"could send it")
         servername = sent
+    if idn_flavour is None and ssllib == "gnutls":
+        idn_flavour = idn.couriertls_flavour(layout.couriertls())
+    to_ascii, to_unicode = idn.server_converters(idn_flavour or idn.IDN2)
     tried = []
-    for stage in stages(ssllib, servername, local_ip, idn.to_ascii, idn.to_unicode):
+    for stage in stages(ssllib, servername, local_ip, to_ascii, to_unicode):
         for suffix in stage.suffixes:
             path = sibling_path(certfile, suffix)
             tried.append(path)

@@ -52,7 +52,7 @@ def normalised_domains(names: Sequence[str]) -> list[str]:
 
     found = []
     for name in names:
-        domain = normalise_domain(name, idn.to_ascii)
+        domain = normalise_domain(name, idn.client_a_label)
         if domain not in found:
             found.append(domain)
     return found
