@@ -65,7 +65,7 @@ class Plan(Record):
     directory, or the ``key``, ``cert`` and ``chain`` files."""
 
     FIELDS = (("pem", REQUIRED), ("user", REQUIRED), ("key", None), ("cert", None),
-              ("chain", ()), ("from_certbot", None), ("prove", False))
+              ("chain", ()), ("from_certbot", None), ("prove", False), ("keyfile", None))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -282,11 +282,13 @@ def install(plan: Plan) -> Outcome:
         material = material_from_certbot(plan.from_certbot)
     else:
         material = read_material(plan.key, plan.cert, plan.chain)
-    return install_material(plan.pem, material, plan.user, prove=plan.prove)
+    return install_material(plan.pem, material, plan.user, prove=plan.prove,
+                            keyfile=plan.keyfile)
 
 
 def install_material(pem: str, material: Material, user: str,
-                     now: datetime.datetime | None = None, prove: bool = False) -> Outcome:
+                     now: datetime.datetime | None = None, prove: bool = False,
+                     keyfile: str | None = None) -> Outcome:
     """Verify ``material`` and make it the content of ``pem``; returns an :class:`Outcome`.
 
     ``user``: the owner of a new file (a replaced file keeps its owner).
@@ -296,8 +298,13 @@ def install_material(pem: str, material: Material, user: str,
     is "unchanged" (exit 0), as it would be for a run that came later.
     ``prove``: load the bytes into a TLS server context before publishing
     them (a per-domain file, whose failure Courier would not report).
+    ``keyfile``: Courier's ``TLS_PRIVATE_KEYFILE``, which takes the key
+    while ``pem`` takes the chain (:mod:`mkcert.actions.keyfile`).
     """
     verify(material, now)
+    if keyfile is not None:
+        return _put_pair(pem, keyfile, material, user, prove).replace(
+            warnings=tuple(_warnings(material)))
     try:
         outcome = _put(pem, material, user, prove)
     except Interrupted:
@@ -337,6 +344,36 @@ def _put(pem, material, user, prove=False):
     line = f"{pem}: installed {_summary(material)}; the previous one is {target.old_path}"
     if target.mode_changes:
         line += f"; mode {target.old_mode:04o} became {target.kept_mode:04o}"
+    return Outcome(True, line)
+
+
+def _put_pair(pem, keyfile, material, user, prove):
+    """The chain into ``pem`` and the key into ``keyfile``, as one install."""
+    from mkcert.actions.keyfile import current, split
+    from mkcert.system import publish
+    from mkcert.system.pair import publish_pair
+
+    certificate, key = current(pem), current(keyfile)
+    key_data, rest = split(material.pem_bytes())
+    if not certificate.is_new:
+        rest += _kept_blocks(certificate.old_data)
+    if (certificate.old_data, key.old_data) == (rest, key_data):
+        unchanged = _unchanged(keyfile, material, key.old_stat)
+        return unchanged.replace(line=f"{pem} and {unchanged.line}")
+    if prove:
+        from mkcert.x509.loadable import pem_load_error
+
+        error = pem_load_error(rest, key_data)
+        if error is not None:
+            raise MkcertError(f"{pem}: not installed, a TLS server could not load it: "
+                              f"{error}")
+    owner = publish.Owner.lookup(user)
+    with publish.Run() as run:
+        publish_pair(certificate, rest, key, key_data, run, owner)
+    kept = [target.old_path for target in (certificate, key) if not target.is_new]
+    line = f"{pem} and {keyfile}: installed {_summary(material)}"
+    if kept:
+        line += f"; the previous ones are {' and '.join(kept)}"
     return Outcome(True, line)
 
 

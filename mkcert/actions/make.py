@@ -38,12 +38,14 @@ class Plan(Record):
     are the options (None and () when not given).  ``domain``: the name of
     a per-domain file (``TLS_CERTFILE.NAME``), which becomes the common
     name where the ``.cnf`` says ``localhost``, and whose PEM must prove
-    that a TLS server loads it before it is published.
+    that a TLS server loads it before it is published.  ``key``: Courier's
+    ``TLS_PRIVATE_KEYFILE`` for this PEM, which then takes the private
+    key while ``pem`` takes the certificate (:mod:`mkcert.actions.keyfile`).
     """
 
     FIELDS = (("name", REQUIRED), ("pem", REQUIRED), ("rand", REQUIRED), ("config", REQUIRED),
               ("user", REQUIRED), ("environ", REQUIRED), ("days", None), ("san", ()),
-              ("domain", None))
+              ("domain", None), ("key", None))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -67,6 +69,8 @@ def make(plan: Plan, warn: Callable[[str], None]) -> Outcome:
     """
     if os.path.lexists(plan.pem):  # a dangling symlink counts too
         raise AlreadyExists(plan.pem)
+    if plan.key is not None and os.path.lexists(plan.key):
+        raise AlreadyExists(plan.key)
 
     from mkcert.system import publish
 
@@ -75,6 +79,13 @@ def make(plan: Plan, warn: Callable[[str], None]) -> Outcome:
 
     def publish_pem(data, run):
         publish.publish_new(plan.pem, data, run, owner)
+
+    if plan.key is not None:
+        from mkcert.actions.keyfile import publisher
+        from mkcert.system.target import Target
+
+        return Outcome(certificate=produce(plan, request, extra, publisher(
+            Target(plan.pem), Target(plan.key), owner)))
 
     return Outcome(certificate=produce(plan, request, extra, publish_pem))
 

@@ -91,9 +91,18 @@ def renew(plan: Plan, warn: Callable[[str], None]) -> Outcome:
     if target.mode_changes:
         warn(f"{paths.pem} was mode {current.mode:04o}; the new one is "
              f"{target.kept_mode:04o}")
-    certificate = produce(plan.make, request, extra, target.publish)
+    publish_pem, kept = target.publish, target.old_path
+    if paths.key is not None:  # TLS_PRIVATE_KEYFILE: the key goes there
+        from mkcert.actions.keyfile import current as current_key, publisher
+        from mkcert.system.publish import Owner
+
+        key_target = current_key(paths.key)
+        publish_pem = publisher(target, key_target, Owner.lookup(paths.user))
+        if not key_target.is_new:
+            kept += f" (and {key_target.old_path})"
+    certificate = produce(plan.make, request, extra, publish_pem)
     return Outcome(f"{paths.pem}: renewed ({decision.reason}); the previous one is "
-                   f"{target.old_path}", certificate)
+                   f"{kept}", certificate)
 
 
 def _kept_names(current: CheckResult, plan: Plan, path: str) -> list[bytes]:

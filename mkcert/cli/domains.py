@@ -25,8 +25,7 @@ if TYPE_CHECKING:  # names for the annotations only, never imported at run time
     from mkcert.actions.check_result import CheckResult
     from mkcert.cli.main import Paths
 
-__all__ = ["which", "each_domain", "normalised_domains", "check_siblings", "print_results",
-           "refuse_separate_key"]
+__all__ = ["which", "each_domain", "normalised_domains", "check_siblings", "print_results"]
 
 
 def which(program: str, paths: "Paths", options: "argparse.Namespace | types.SimpleNamespace",
@@ -73,7 +72,7 @@ def each_domain(program: str, name: str, paths: "Paths",
         from mkcert.actions.defaults import CHECK_WARN_DAYS
 
         warn_days = CHECK_WARN_DAYS if options.warn is None else options.warn
-        return print_results([_check_one(domain_paths(paths, domain).pem, domain, warn_days,
+        return print_results([_check_one(domain_paths(paths, domain), domain, warn_days,
                                          layout.ssllib(environ)) for domain in domains],
                              options.json)
     status = 0
@@ -83,13 +82,20 @@ def each_domain(program: str, name: str, paths: "Paths",
     return status
 
 
-def _check_one(path, suffix, warn_days, ssllib):
-    """``--check`` of one per-domain file, with a WARNING when Courier would never serve it."""
+def _check_one(paths, suffix, warn_days, ssllib):
+    """``--check`` of one per-domain file, with a WARNING when Courier would never serve it.
+
+    With ``TLS_PRIVATE_KEYFILE``, the key is the one couriertls pairs with
+    the file: ``TLS_PRIVATE_KEYFILE.<suffix>`` when readable (the OpenSSL
+    build; the GnuTLS build's own walk is :mod:`mkcert.actions.which`'s),
+    else the certificate file's own.
+    """
     from mkcert.actions.check import Plan, check
     from mkcert.actions.check_result import WARNING, Problem
     from mkcert.readers.servername import never_picked
 
-    result = check(Plan(path, warn_days))
+    key = paths.key if paths.key is not None and os.access(paths.key, os.R_OK) else None
+    result = check(Plan(paths.pem, warn_days, key))
     reason = never_picked(suffix, ssllib) if ssllib in ("gnutls", "openssl") else None
     if reason is not None:
         result = result.replace(problems=result.problems + (Problem(WARNING, reason),))
@@ -104,6 +110,7 @@ def check_siblings(paths: "Paths", warn_days: int,
     next key) and not ``TLS_PRIVATE_KEYFILE`` and its siblings, should
     they share the prefix.
     """
+    from mkcert.cli.main import domain_paths
     from mkcert.readers.servername import is_leftover
 
     directory, base = os.path.split(paths.pem)
@@ -121,7 +128,8 @@ def check_siblings(paths: "Paths", warn_days: int,
         if is_leftover(suffix) or (paths.key and (path == paths.key or
                                                    path.startswith(paths.key + "."))):
             continue
-        results.append(_check_one(path, suffix, warn_days, layout.ssllib(environ)))
+        results.append(_check_one(domain_paths(paths, suffix), suffix, warn_days,
+                                  layout.ssllib(environ)))
     return results
 
 
@@ -142,9 +150,3 @@ def print_results(results: Sequence["CheckResult"], as_json: bool) -> int:
             print(result.line())
     return max(result.status for result in results)
 
-
-def refuse_separate_key(paths: "Paths") -> None:
-    """A key in ``TLS_PRIVATE_KEYFILE`` is not written by this version: say so, write nothing."""
-    raise MkcertError(f"{paths.pem}: the service config sets TLS_PRIVATE_KEYFILE "
-                      f"({paths.key}), and writing the key there is not supported yet; "
-                      f"nothing written")

@@ -151,10 +151,6 @@ def run_mode(program: str, name: str, paths: Paths,
              environ: Mapping[str, str], domain: str | None = None) -> int:
     """A first run, ``--renew`` or ``--install`` of one PEM; the exit status."""
     try:
-        if paths.key is not None:
-            from mkcert.cli.domains import refuse_separate_key
-
-            refuse_separate_key(paths)
         if options.install:
             return install(program, paths, options, domain)
         return make(program, name, paths, options, environ, domain)
@@ -217,7 +213,7 @@ def make(program: str, name: str, paths: Paths,
 
         san = (general_name(domain),) + san
     plan = Plan(name, paths.pem, paths.rand, paths.config, paths.user, environ,
-                options.days, san, domain)
+                options.days, san, domain, paths.key)
     warn = _warner(program, options.quiet)
     if options.renew:
         from mkcert.actions.renew import Plan as RenewPlan, renew
@@ -266,7 +262,7 @@ def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace",
     from mkcert.actions.defaults import CHECK_WARN_DAYS
 
     warn_days = CHECK_WARN_DAYS if options.warn is None else options.warn
-    result = check_pem(Plan(paths.pem, warn_days))
+    result = check_pem(Plan(paths.pem, warn_days, paths.key))
     from mkcert.cli.domains import check_siblings
 
     siblings = check_siblings(paths, warn_days, os.environ if environ is None else environ)
@@ -289,7 +285,7 @@ def install(program: str, paths: Paths,
 
     outcome = install_pem(Plan(paths.pem, paths.user, options.key, options.cert,
                                tuple(options.chain or ()), options.from_certbot,
-                               domain is not None))
+                               domain is not None, paths.key))
     if not options.quiet:
         for warning in outcome.warnings:
             print(f"{program}: warning: {warning}", file=sys.stderr)
