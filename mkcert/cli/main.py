@@ -83,11 +83,11 @@ def service_paths(name: str, options: "argparse.Namespace | types.SimpleNamespac
     """
     config = options.config or os.path.join(layout.sysconfdir(environ), name + ".cnf")
     user = options.user or layout.mailuser(environ)
-    base, keyfile = options.pemfile, None
-    if not base:
-        from mkcert.readers.serviceconf import read_tls_files
+    from mkcert.readers.serviceconf import read_tls_files
 
-        tls = read_tls_files(layout.sysconfdir(environ), name)
+    tls = read_tls_files(layout.sysconfdir(environ), name)
+    base = options.pemfile
+    if not base:
         if tls is not None and tls.certfile:
             # Courier's own name for it, whatever it ends in.
             certfile, keyfile = tls.certfile, tls.keyfile
@@ -96,7 +96,11 @@ def service_paths(name: str, options: "argparse.Namespace | types.SimpleNamespac
         base = os.path.join(layout.certsdir(environ), name)
     if base.endswith(".pem"):
         base = base[:-len(".pem")]
-    return Paths(base + ".pem", base + ".rand", config, user)
+    keyfile = None
+    if tls is not None and tls.certfile and tls.keyfile and (
+            os.path.abspath(base + ".pem") == os.path.abspath(tls.certfile)):
+        keyfile = tls.keyfile  # TLS_CERTFILE named as PEMFILE: its key is still apart
+    return Paths(base + ".pem", base + ".rand", config, user, keyfile)
 
 
 def domain_paths(paths: Paths, domain: str) -> Paths:

@@ -215,3 +215,29 @@ def test_separate_key_file(sni, tmp_path):
     assert again.returncode == 0 and "unchanged" in again.stdout
     assert sni.command("mkimapdcert", "--domain", "a.example", "-q").returncode == 0
     assert key_matches_certificate(f"{keyfile}.a.example", f"{certfile}.a.example")
+
+
+def test_renew_all_renews_per_domain_siblings(sni, tmp_path):
+    import subprocess
+
+    from conftest import BIN, ROOT
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "mkimapdcert").symlink_to(os.path.join(BIN, "mkcouriercert"))
+    assert sni.command("mkimapdcert", "--days", "400", "-q").returncode == 0
+    assert sni.command("mkimapdcert", "--days", "2", "--domain", "a.example",
+                       "-q").returncode == 0
+    pem(sni, ".Capital.example").write_bytes(pem(sni, ".a.example").read_bytes())
+    os.chmod(pem(sni, ".Capital.example"), 0o600)
+    pem(sni, ".old").write_text("a leftover")
+    env = dict(sni.env, COURIER_MKCERT_BINDIR=str(bindir))
+    result = subprocess.run([os.path.join(ROOT, "debian", "courier-mkcert-renew-all")],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert f"{pem(sni, '.a.example')}: renewed" in result.stdout, result.stderr
+    assert f"{pem(sni)}: not due" in result.stdout
+    assert f"{pem(sni, '.Capital.example')}: not renewed" in result.stderr
+    assert sorted(sni.listing()) == ["imapd.pem", "imapd.pem.Capital.example",
+                                     "imapd.pem.a.example", "imapd.pem.a.example.old",
+                                     "imapd.pem.old"]
+    assert "DNS:a.example" in subject_and_names(pem(sni, ".a.example"))
