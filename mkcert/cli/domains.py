@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from mkcert import layout
 from mkcert.errors import MkcertError
@@ -23,9 +23,9 @@ if TYPE_CHECKING:  # names for the annotations only, never imported at run time
     import types
 
     from mkcert.actions.check_result import CheckResult
-    from mkcert.cli.main import Paths
+    from mkcert.record import Record as Paths  # mkcert.cli.main.Paths, which imports this
 
-__all__ = ["which", "each_domain", "normalised_domains", "check_siblings", "print_results"]
+__all__ = ["which", "domain_paths", "each_domain", "normalised_domains", "check_siblings", "print_results"]
 
 
 def which(program: str, paths: "Paths", options: "argparse.Namespace | types.SimpleNamespace",
@@ -57,12 +57,24 @@ def normalised_domains(names: Sequence[str]) -> list[str]:
     return found
 
 
+def domain_paths(paths: "Paths", domain: str) -> "Paths":
+    """The paths of ``TLS_CERTFILE.<domain>`` (and ``TLS_PRIVATE_KEYFILE.<domain>``).
+
+    The seed file is ``BASE-<domain>.rand``: a ``TLS_CERTFILE.<anything>``
+    would be a file Courier may serve, even for the instant a run lives.
+    """
+    base = paths.pem[:-len(".pem")] if paths.pem.endswith(".pem") else paths.pem
+    key = None if paths.key is None else f"{paths.key}.{domain}"
+    return paths.replace(pem=f"{paths.pem}.{domain}", rand=f"{base}-{domain}.rand", key=key)
+
+
 def each_domain(program: str, name: str, paths: "Paths",
                 options: "argparse.Namespace | types.SimpleNamespace",
-                environ: Mapping[str, str]) -> int:
-    """Every mode with ``--domain``: each ``TLS_CERTFILE.NAME`` in turn; the worst status."""
-    from mkcert.cli.main import domain_paths, run_mode
+                environ: Mapping[str, str], run_mode: "Callable[..., int]") -> int:
+    """Every mode with ``--domain``: each ``TLS_CERTFILE.NAME`` in turn; the worst status.
 
+    ``run_mode``: :func:`mkcert.cli.main.run_mode`, which runs one mode on one PEM.
+    """
     try:
         domains = normalised_domains(options.domain)
     except MkcertError as exc:
@@ -110,7 +122,6 @@ def check_siblings(paths: "Paths", warn_days: int,
     next key) and not ``TLS_PRIVATE_KEYFILE`` and its siblings, should
     they share the prefix.
     """
-    from mkcert.cli.main import domain_paths
     from mkcert.readers.servername import is_leftover
 
     directory, base = os.path.split(paths.pem)

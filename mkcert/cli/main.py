@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # names for the annotations only, never imported at run time
     from mkcert.actions.make import Outcome
 
 __all__ = ["MULTI_CALL_NAME", "DEFAULT_OPTIONS", "DIVERTED_SUFFIX", "Paths", "main", "run",
-           "run_mode", "plain_options", "service_from_program", "service_paths", "domain_paths"]
+           "run_mode", "plain_options", "service_from_program", "service_paths"]
 
 MULTI_CALL_NAME = "courier"  # mkcouriercert itself
 # Every option and its value when not given; mkcert.cli.arguments' parser
@@ -103,17 +103,6 @@ def service_paths(name: str, options: "argparse.Namespace | types.SimpleNamespac
     return Paths(base + ".pem", base + ".rand", config, user, keyfile)
 
 
-def domain_paths(paths: Paths, domain: str) -> Paths:
-    """The paths of ``TLS_CERTFILE.<domain>`` (and ``TLS_PRIVATE_KEYFILE.<domain>``).
-
-    The seed file is ``BASE-<domain>.rand``: a ``TLS_CERTFILE.<anything>``
-    would be a file Courier may serve, even for the instant a run lives.
-    """
-    base = paths.pem[:-len(".pem")] if paths.pem.endswith(".pem") else paths.pem
-    key = None if paths.key is None else f"{paths.key}.{domain}"
-    return paths.replace(pem=f"{paths.pem}.{domain}", rand=f"{base}-{domain}.rand", key=key)
-
-
 def main(argv: Sequence[str] | None = None, program: str | None = None,
          environ: Mapping[str, str] | None = None) -> int:
     """Run the command; return the exit status."""
@@ -144,7 +133,7 @@ def main(argv: Sequence[str] | None = None, program: str | None = None,
     if options.domain:
         from mkcert.cli.domains import each_domain
 
-        return each_domain(program, name, paths, options, environ)
+        return each_domain(program, name, paths, options, environ, run_mode)
     if options.check:
         return check(paths, options, environ)
     return run_mode(program, name, paths, options, environ)
