@@ -23,7 +23,8 @@ MODULES = ["tests/unit/x509/test_cert.py", "tests/commands/test_cli.py", "tests/
            "tests/differential/test_openssl_corpus.py", "tests/unit/x509/test_dhparams.py", "tests/unit/x509/test_check_chain.py",
            "tests/commands/test_install.py", "tests/commands/test_arguments.py",
            "tests/commands/test_install_properties.py", "tests/commands/test_hook.py",
-           "tests/commands/test_renew_certbot.py", "tests/threats/test_inspect_hostile.py"]
+           "tests/commands/test_renew_certbot.py", "tests/threats/test_inspect_hostile.py",
+           "tests/unit/x509/test_loadable.py"]
 
 
 def system_versions():
