@@ -64,6 +64,8 @@ def check(plan: Plan) -> CheckResult:
     rather than with a traceback, since the monitor shows the first line.
     """
     try:
+        if plan.key is None:
+            return check_pem(plan.pem, plan.warn_days)
         return check_pem(plan.pem, plan.warn_days, key_path=plan.key)
     except BaseException as exc:  # noqa: B036 - a plugin answers UNKNOWN, even to ^C
         problem = Problem(UNKNOWN, f"check failed: {type(exc).__name__}: {exc}")

@@ -106,6 +106,9 @@ def describe(served: Served, servername: str | None, local_ip: str | None) -> li
     if served.keyfile is not None:
         lines.append(f"  key from {served.keyfile}")
     for path in served.tried:
-        state = "served" if path == served.path else "not there"
+        if path == served.path:
+            state = "served" if os.path.lexists(path) else "served, but missing: no TLS"
+        else:
+            state = "not readable" if os.path.lexists(path) else "not there"
         lines.append(f"  tried {path}: {state}")
     return lines
