@@ -14,7 +14,7 @@ import os
 from mkcert.errors import MkcertError
 from mkcert.record import REQUIRED, Record
 
-__all__ = ["Served", "served_file", "describe"]
+__all__ = ["Served", "served_file", "describe", "uncovered_name"]
 
 
 class Served(Record):
@@ -112,3 +112,36 @@ def describe(served: Served, servername: str | None, local_ip: str | None) -> li
             state = "not readable" if os.path.lexists(path) else "not there"
         lines.append(f"  tried {path}: {state}")
     return lines
+
+
+def uncovered_name(certificate: object, suffix: str) -> str | None:
+    """Why the certificate of ``TLS_CERTFILE.<suffix>`` would not satisfy its clients; None if it would.
+
+    A client naming ``suffix`` matches it against the subjectAltName DNS
+    names (RFC 6125); the file of a parent domain, which the GnuTLS build
+    serves to the names under it, may name them with a wildcard instead.
+    Addresses are not judged here.
+    """
+    import ipaddress
+
+    from mkcert.asn1 import der, general_names
+    from mkcert.x509.inspect import subject_alt_names
+
+    try:
+        ipaddress.ip_address(suffix)
+        return None
+    except ValueError:
+        pass
+    try:
+        names = subject_alt_names(certificate)
+    except ValueError:
+        return None  # --check has said so already
+    dns = set()
+    for name in names:
+        if general_names.choice(name) == general_names.DNS_NAME:
+            _, start, end = der.read_tlv(name)
+            dns.add(name[start:end].decode("ascii", "replace").lower())
+    if suffix.lower() in dns or f"*.{suffix.lower()}" in dns:
+        return None
+    return (f"its subjectAltName does not name {suffix}: a client naming {suffix} gets "
+            f"this file and would refuse it")

@@ -109,6 +109,10 @@ def _check_one(paths, suffix, warn_days, ssllib):
     key = paths.key if paths.key is not None and os.access(paths.key, os.R_OK) else None
     result = check(Plan(paths.pem, warn_days, key))
     reason = never_picked(suffix, ssllib) if ssllib in ("gnutls", "openssl") else None
+    if reason is None and result.certificate is not None:
+        from mkcert.actions.which import uncovered_name
+
+        reason = uncovered_name(result.certificate, suffix)
     if reason is not None:
         result = result.replace(problems=result.problems + (Problem(WARNING, reason),))
     return result

@@ -241,3 +241,15 @@ def test_renew_all_renews_per_domain_siblings(sni, tmp_path):
                                      "imapd.pem.a.example", "imapd.pem.a.example.old",
                                      "imapd.pem.old"]
     assert "DNS:a.example" in subject_and_names(pem(sni, ".a.example"))
+
+
+def test_check_warns_when_a_domain_file_does_not_name_its_domain(sni):
+    assert sni.command("mkimapdcert", "--domain", "a.example", "-q").returncode == 0
+    assert sni.command("mkimapdcert", "--domain", "example.net", "-q").returncode == 0
+    pem(sni, ".b.example").write_bytes(pem(sni, ".a.example").read_bytes())
+    os.chmod(pem(sni, ".b.example"), 0o600)
+    result = sni.command("mkimapdcert", "--check", "--domain", "b.example", "--domain",
+                         "a.example")
+    lines = result.stdout.splitlines()
+    assert "its subjectAltName does not name b.example" in lines[0]
+    assert "subjectAltName does not name" not in lines[1]
