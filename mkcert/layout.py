@@ -13,6 +13,7 @@ CERTSDIR = "/etc/courier"
 MAILUSER = "courier"
 # Which TLS library Courier was built with; Debian and Ubuntu use GnuTLS.
 SSLLIB = "gnutls"
+COURIERTLS = "/usr/bin/couriertls"
 
 
 def _env(name, default, environ):
@@ -43,6 +44,11 @@ def ssllib(environ=None):
 def key_type(environ=None):
     """``COURIER_KEY_TYPE`` (e.g. ``ec``) for package scripts, or None: ``--key-type`` wins."""
     return _env("COURIER_KEY_TYPE", None, environ)
+
+
+def couriertls(environ=None):
+    """Courier's TLS helper, whose IDN library decides how the GnuTLS build converts names."""
+    return _env("COURIER_COURIERTLS", COURIERTLS, environ)
 
 
 def install_config(environ=None):

@@ -62,7 +62,7 @@ class Plan(Record):
     issued is checked too (:func:`mkcert.actions.issue.ca_findings`)."""
 
     FIELDS = (("pem", REQUIRED), ("warn_days", DEFAULT_WARN_DAYS), ("tlsa", None),
-              ("ca_certificate", None), ("ca_file", None))
+              ("ca_certificate", None), ("ca_file", None), ("key", None))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -73,7 +73,8 @@ def check(plan: Plan) -> CheckResult:
     rather than with a traceback, since the monitor shows the first line.
     """
     try:
-        result = check_pem(plan.pem, plan.warn_days, tlsa=plan.tlsa, ca_file=plan.ca_file)
+        result = check_pem(plan.pem, plan.warn_days, tlsa=plan.tlsa, ca_file=plan.ca_file,
+                            key_path=plan.key)
         if plan.ca_certificate is not None:
             from mkcert.actions.issue import ca_findings
 
@@ -113,19 +114,26 @@ class Findings:
 
 def check_pem(path: str, warn_days: int = DEFAULT_WARN_DAYS,
               now: datetime.datetime | None = None, tlsa: "DaneCheck | None" = None,
-              ca_file: str | None = None) -> CheckResult:
+              ca_file: str | None = None, key_path: str | None = None) -> CheckResult:
     """Examine the PEM at ``path``; never raises for anything the file contains.
 
     ``tlsa``: compare its keys with published TLSA records too (:mod:`mkcert.actions.dane`).
     ``ca_file``: trust anchors the chain must end at (:mod:`mkcert.actions.anchors`).
+    ``key_path``: Courier's ``TLS_PRIVATE_KEYFILE`` for this PEM, which
+    holds the key instead (its mode is then the one judged for secrecy).
     """
     result = Findings(path)
     result.ca_file = ca_file
-    data = _read(path, result)
+    data = _read(path, result, holds_key=key_path is None)
     if data is None:
         return result.result()
+    key_data = None
+    if key_path is not None:
+        key_data = _read_key_file(key_path, result)
+        if key_data is None:
+            return result.result()
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    examine(data, result, warn_days, now)
+    examine(data, result, warn_days, now, key_data=key_data)
     if ca_file is not None:
         _check_anchor(result, ca_file)
     if tlsa is not None and result.certificate is not None:
@@ -159,7 +167,27 @@ def _check_anchor(result, ca_file):
     result.trust_anchor_common_name = _common_name(anchor, subject_der)
 
 
-def _read(path, result):
+def _read_key_file(path, result):
+    """The separate key file's bytes, or None with the reason recorded as CRITICAL."""
+    try:
+        data, st = read_regular_file_with_stat(path, MAX_PEM_BYTES)
+    except FileNotFoundError:
+        result.add(CRITICAL, f"the key file {path} is missing")
+        return None
+    except OSError as exc:
+        result.add(CRITICAL, f"cannot read the key file {path}: {exc.strerror or exc}")
+        return None
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & (stat.S_IROTH | stat.S_IWOTH):
+        result.add(CRITICAL, f"the key file {path} is mode {mode:04o}: others may read or "
+                             f"write the private key")
+    elif mode & stat.S_IWGRP:
+        result.add(CRITICAL, f"the key file {path} is mode {mode:04o}: its group may "
+                             f"replace the private key")
+    return data
+
+
+def _read(path, result, holds_key=True):
     """The file's bytes, or None with the reason recorded as CRITICAL."""
     try:
         data, st = read_regular_file_with_stat(path, MAX_PEM_BYTES)
@@ -167,7 +195,7 @@ def _read(path, result):
         result.add(CRITICAL, "not a regular file")
         return None
     except FileTooLarge as exc:
-        _record_stat(exc.stat, result)
+        _record_stat(exc.stat, result, holds_key)
         result.add(CRITICAL, f"larger than {MAX_PEM_BYTES} bytes, more than any PEM holds; "
                              f"not read")
         return None
@@ -177,14 +205,17 @@ def _read(path, result):
     except OSError as exc:
         result.add(CRITICAL, f"cannot read: {exc.strerror or exc}")
         return None
-    _record_stat(st, result)
+    _record_stat(st, result, holds_key)
     result.data = data
     return data
 
 
-def _record_stat(st, result):
+def _record_stat(st, result, holds_key=True):
     result.stat, result.mode = st, stat.S_IMODE(st.st_mode)
-    _check_mode(result.mode, result)
+    if holds_key:
+        _check_mode(result.mode, result)
+    elif result.mode & (stat.S_IWGRP | stat.S_IWOTH):
+        result.add(CRITICAL, f"mode {result.mode:04o}: others may replace the certificate")
 
 
 def _check_mode(mode, result):
@@ -196,12 +227,13 @@ def _check_mode(mode, result):
 
 
 def examine(data: bytes, result: Findings, warn_days: int, now: datetime.datetime,
-            with_key: bool = True) -> None:
+            with_key: bool = True, key_data: bytes | None = None) -> None:
     """Fill ``result`` (:class:`Findings`) from the PEM bytes: certificate, key, dates,
     strength, TLS load.
 
     ``with_key=False`` for certificates without their key: what a server
     sends (``--probe``), judged as a PEM would be, less the key.
+    ``key_data``: the separate key file's bytes, if any.
     """
     blocks = pem_blocks(data)
     if not blocks:
@@ -214,7 +246,8 @@ def examine(data: bytes, result: Findings, warn_days: int, now: datetime.datetim
     _describe(certificate, result)
     _check_dates(certificate, result, warn_days, now)
     _check_strength(certificate, result)
-    key = _load_key(blocks, result) if with_key else None
+    key = _load_key(blocks if key_data is None else pem_blocks(key_data), result) \
+        if with_key else None
     if key is not None:
         _check_key(key, certificate, result)
     _examine_chain(blocks, certificate, result, warn_days, now)

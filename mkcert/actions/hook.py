@@ -39,7 +39,7 @@ TYPE_CHECKING = False  # typing's flag, without importing typing
 if TYPE_CHECKING:  # names for the annotations only, never imported at run time
     from mkcert.readers.installconf import Entry
 
-__all__ = ["EXAMPLE", "Plan", "Outcome", "deploy", "read_entries", "lineage_taking",
+__all__ = ["covers", "EXAMPLE", "Plan", "Outcome", "deploy", "read_entries", "lineage_taking",
            "lineage_name", "takes"]
 
 EXAMPLE = "/usr/share/doc/courier-mkcert/examples/mkcert-install.conf"
@@ -79,7 +79,7 @@ def deploy(plan: Plan, log: Callable[[int, str], None]) -> Outcome:
     config = layout.install_config(plan.environ)
     entries = read_entries(config, plan.environ)
     name = plan.name or lineage_name(plan.lineage)
-    matching = [entry for entry in entries if takes(entry, plan.lineage, name)]
+    matching = [entry for entry in entries if takes(entry, plan.lineage, name, plan.domains)]
     if not matching:
         log(syslog.LOG_INFO, f"no PEM in {config} takes the certificate "
                              f"{name} ({plan.lineage}); nothing to install")
@@ -97,7 +97,22 @@ def read_entries(path: str, environ: Mapping[str, str]) -> list["Entry"]:
                           f"the certbot certificate it takes, such as "
                           f"'imapd mail.example.org' (example: {EXAMPLE})")
     _refuse_untrusted(path)
-    return parse(read_config_text(path), path, layout.certsdir(environ))
+    return parse(read_config_text(path), path, layout.certsdir(environ),
+                 _service_files(environ))
+
+
+def _service_files(environ):
+    """A service's (TLS_CERTFILE, TLS_PRIVATE_KEYFILE) from its config, as the commands read them."""
+
+    from mkcert.readers.serviceconf import read_tls_files
+
+    def service_files(name):
+        tls = read_tls_files(layout.sysconfdir(environ), name)
+        if tls is not None and tls.certfile:
+            return tls.certfile, tls.keyfile
+        return os.path.join(layout.certsdir(environ), name + ".pem"), None
+
+    return service_files
 
 
 def _refuse_untrusted(path):
@@ -122,7 +137,7 @@ def lineage_taking(pem: str, environ: Mapping[str, str]) -> str | None:
     wanted = os.path.realpath(pem)
     for entry in read_entries(path, environ):
         if os.path.realpath(entry.pem) == wanted:
-            return entry.lineage
+            return entry.lineage or f"of {entry.domain}"
     return None
 
 
@@ -131,12 +146,32 @@ def lineage_name(lineage: str) -> str:
     return os.path.basename(os.path.normpath(lineage))
 
 
-def takes(entry: "Entry", lineage: str, name: str | None = None) -> bool:
+def takes(entry: "Entry", lineage: str, name: str | None = None,
+          domains: Sequence[str] = ()) -> bool:
     """Whether ``entry`` names the certificate renewed: by ``name`` (default: the
-    lineage's), or by the path of ``lineage``."""
+    lineage's), or by the path of ``lineage``.
+
+    A per-domain entry without a lineage takes any certificate whose
+    ``domains`` (certbot's ``RENEWED_DOMAINS``) cover its name: the name
+    itself, or a wildcard one label above it.
+    """
+    if entry.lineage is None:
+        return covers(domains, entry.domain)
     if entry.lineage_is_path:
         return os.path.realpath(entry.lineage) == os.path.realpath(lineage)
     return entry.lineage == (name or lineage_name(lineage))
+
+
+def covers(domains: Sequence[str], name: str | None) -> bool:
+    """``name`` is among certbot's ``domains``, or under one of its ``*.`` wildcards."""
+    if name is None:
+        return False
+    parent = name.split(".", 1)[1] if "." in name else None
+    for domain in domains:
+        domain = domain.lower().rstrip(".")
+        if domain == name or (parent is not None and domain == f"*.{parent}"):
+            return True
+    return False
 
 
 def install_each(entries: Sequence["Entry"], plan: Plan,
@@ -162,7 +197,8 @@ def install_each(entries: Sequence["Entry"], plan: Plan,
             log(syslog.LOG_ERR, said(f"{entry.pem}: not installed: {problem}"))
             continue
         try:
-            outcome = install_material(entry.pem, material, user)
+            outcome = install_material(entry.pem, material, user, prove=entry.per_domain,
+                                       keyfile=entry.keyfile)
         except Interrupted as exc:
             log(syslog.LOG_ERR, said(f"{entry.pem}: not installed: {exc}"))
             return Outcome(tuple(installed), tuple(failed + [entry.pem]))

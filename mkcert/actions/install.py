@@ -66,7 +66,7 @@ class Plan(Record):
     directory, or the ``key``, ``cert`` and ``chain`` files."""
 
     FIELDS = (("pem", REQUIRED), ("user", REQUIRED), ("key", None), ("cert", None),
-              ("chain", ()), ("from_certbot", None))
+              ("chain", ()), ("from_certbot", None), ("prove", False), ("keyfile", None))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -297,11 +297,13 @@ def install(plan: Plan) -> Outcome:
         return _install_staged(plan)
     else:
         material = read_material(plan.key, plan.cert, plan.chain)
-    return install_material(plan.pem, material, plan.user)
+    return install_material(plan.pem, material, plan.user, prove=plan.prove,
+                            keyfile=plan.keyfile)
 
 
 def install_material(pem: str, material: Material, user: str,
-                     now: datetime.datetime | None = None) -> Outcome:
+                     now: datetime.datetime | None = None, prove: bool = False,
+                     keyfile: str | None = None) -> Outcome:
     """Verify ``material`` and make it the content of ``pem``; returns an :class:`Outcome`.
 
     ``user``: the owner of a new file (a replaced file keeps its owner).
@@ -309,15 +311,22 @@ def install_material(pem: str, material: Material, user: str,
     when publishing fails because another run got there first, what is
     there now is judged again, and a PEM that holds exactly this content
     is "unchanged" (exit 0), as it would be for a run that came later.
+    ``prove``: load the bytes into a TLS server context before publishing
+    them (a per-domain file, whose failure Courier would not report).
+    ``keyfile``: Courier's ``TLS_PRIVATE_KEYFILE``, which takes the key
+    while ``pem`` takes the chain (:mod:`mkcert.actions.keyfile`).
     """
     verify(material, now)
+    if keyfile is not None:
+        return _put_pair(pem, keyfile, material, user, prove).replace(
+            warnings=tuple(_warnings(material)))
     try:
-        outcome = _put(pem, material, user)
+        outcome = _put(pem, material, user, prove)
     except Interrupted:
         raise
     except AlreadyExists:
         # Another run created the PEM after we looked: judge again what it holds.
-        outcome = _put(pem, material, user)
+        outcome = _put(pem, material, user, prove)
     except MkcertError:
         outcome = _unchanged_after_race(pem, material)
         if outcome is None:
@@ -325,7 +334,7 @@ def install_material(pem: str, material: Material, user: str,
     return outcome.replace(warnings=tuple(_warnings(material)))
 
 
-def _put(pem, material, user):
+def _put(pem, material, user, prove=False):
     """Create or replace ``pem`` with the material, or say that it holds it already."""
     from mkcert.system import publish
     from mkcert.system.target import Target
@@ -335,6 +344,7 @@ def _put(pem, material, user):
     if target.is_new:
         owner = publish.Owner.lookup(user)
         data = material.pem_bytes()
+        _prove(pem, data, prove)
         with publish.Run() as run:
             publish.remove_stale_temporaries(pem)
             target.publish(data, run, owner)
@@ -342,6 +352,7 @@ def _put(pem, material, user):
     data = material.pem_bytes(_kept_blocks(target.old_data))
     if data == target.old_data:
         return _unchanged(pem, material, target.old_stat)
+    _prove(pem, data, prove)
     with publish.Run() as run:
         publish.remove_stale_temporaries(pem)
         target.publish(data, run)
@@ -349,6 +360,46 @@ def _put(pem, material, user):
     if target.mode_changes:
         line += f"; mode {target.old_mode:04o} became {target.kept_mode:04o}"
     return Outcome(True, line)
+
+
+def _put_pair(pem, keyfile, material, user, prove):
+    """The chain into ``pem`` and the key into ``keyfile``, as one install."""
+    from mkcert.actions.keyfile import current, split
+    from mkcert.system import publish
+    from mkcert.system.pair import publish_pair
+
+    certificate, key = current(pem), current(keyfile)
+    key_data, rest = split(material.pem_bytes())
+    if not certificate.is_new:
+        rest += _kept_blocks(certificate.old_data)
+    if (certificate.old_data, key.old_data) == (rest, key_data):
+        unchanged = _unchanged(keyfile, material, key.old_stat)
+        return unchanged.replace(line=f"{pem} and {unchanged.line}")
+    if prove:
+        from mkcert.x509.loadable import pem_load_error
+
+        error = pem_load_error(rest, key_data)
+        if error is not None:
+            raise MkcertError(f"{pem}: not installed, a TLS server could not load it: "
+                              f"{error}")
+    owner = publish.Owner.lookup(user)
+    with publish.Run() as run:
+        publish_pair(certificate, rest, key, key_data, run, owner)
+    kept = [target.old_path for target in (certificate, key) if not target.is_new]
+    line = f"{pem} and {keyfile}: installed {_summary(material)}"
+    if kept:
+        line += f"; the previous ones are {' and '.join(kept)}"
+    return Outcome(True, line)
+
+
+def _prove(pem, data, prove):
+    if not prove:
+        return
+    from mkcert.x509.loadable import pem_load_error
+
+    error = pem_load_error(data)
+    if error is not None:
+        raise MkcertError(f"{pem}: not installed, a TLS server could not load it: {error}")
 
 
 def _unchanged(pem, material, old_stat):

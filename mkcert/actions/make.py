@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # names for the annotations only, never imported at run time
 
 __all__ = ["Plan", "Outcome", "make", "prepare", "produce", "with_parsed_key_type"]
 
+COMMON_NAME_OID = "2.5.4.3"
+
 
 class Plan(Record):
     """What a run makes and from what, decided from the options before any work.
@@ -39,11 +41,17 @@ class Plan(Record):
     ``COURIER_KEY_TYPE`` (parsed with the .cnf, after "already exists"), or
     None for the .cnf's RSA key; ``ca``: issue the certificate from the
     local CA (``--ca``, :mod:`mkcert.actions.issue`).
+    ``domain``: the name of
+    a per-domain file (``TLS_CERTFILE.NAME``), which becomes the common
+    name where the ``.cnf`` says ``localhost``, and whose PEM must prove
+    that a TLS server loads it before it is published.  ``key``: Courier's
+    ``TLS_PRIVATE_KEYFILE`` for this PEM, which then takes the private
+    key while ``pem`` takes the certificate (:mod:`mkcert.actions.keyfile`).
     """
 
     FIELDS = (("name", REQUIRED), ("pem", REQUIRED), ("rand", REQUIRED), ("config", REQUIRED),
               ("user", REQUIRED), ("environ", REQUIRED), ("days", None), ("san", ()),
-              ("key_type", None), ("ca", False))
+              ("key_type", None), ("ca", False), ("domain", None), ("key", None))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -69,6 +77,8 @@ def make(plan: Plan, warn: Callable[[str], None]) -> Outcome:
     """
     if os.path.lexists(plan.pem):  # a dangling symlink counts too
         raise AlreadyExists(plan.pem)
+    if plan.key is not None and os.path.lexists(plan.key):
+        raise AlreadyExists(plan.key)
 
     from mkcert.system import publish
 
@@ -88,8 +98,15 @@ def make(plan: Plan, warn: Callable[[str], None]) -> Outcome:
     def publish_pem(data, run):
         publish.publish_new(plan.pem, data, run, owner)
 
+    warnings = tuple(weak_choice_warnings(request, plan.config))
+    if plan.key is not None:
+        from mkcert.actions.keyfile import publisher
+        from mkcert.system.target import Target
+
+        return Outcome(certificate=produce(plan, request, extra, publisher(
+            Target(plan.pem), Target(plan.key), owner), authority), warnings=warnings)
     return Outcome(certificate=produce(plan, request, extra, publish_pem, authority),
-                   warnings=tuple(weak_choice_warnings(request, plan.config)))
+                   warnings=warnings)
 
 
 def prepare(plan: Plan, warn: Callable[[str], None], kept_names: Sequence[bytes] = ()
@@ -138,6 +155,8 @@ def _apply_options(request, plan, kept_names=()):
         from mkcert.readers import san
 
         changes["extensions"] = san.add_to_request(request, names).extensions
+    if plan.domain is not None:
+        changes["subject"] = _domain_subject(request.subject, plan.domain)
     if changes:
         request = request.replace(**changes)
     if request.flavour == "gnutls" and request.key.algorithm == "rsa" and (
@@ -152,6 +171,32 @@ def _apply_options(request, plan, kept_names=()):
             request = request.replace(origins=request.origins + (
                 ("bits", f"the environment: BITS={level}"),))
     return request
+
+
+def _domain_subject(subject, domain):
+    """The subject with a common name of ``localhost`` (the stock .cnf's) replaced by ``domain``."""
+    from mkcert.request import PRINTABLE_STRING, UTF8_STRING
+
+    def renamed(attribute):
+        if attribute.oid != COMMON_NAME_OID or attribute.value != "localhost":
+            return attribute
+        # PrintableString has no '_'; UTF8String holds any name.
+        tag = attribute.tag
+        if tag == PRINTABLE_STRING and "_" in domain:
+            tag = UTF8_STRING
+        return attribute.replace(value=domain, tag=tag)
+
+    return tuple(tuple(renamed(attribute) for attribute in rdn) for rdn in subject)
+
+
+def _prove_loadable(plan, data):
+    """A per-domain PEM is published only once a TLS server would load it."""
+    from mkcert.errors import MkcertError
+    from mkcert.x509.loadable import pem_load_error
+
+    error = pem_load_error(data)
+    if error is not None:
+        raise MkcertError(f"{plan.pem}: not published, a TLS server could not load it: {error}")
 
 
 def _extra_pem_maker(name, request, environ):
@@ -216,5 +261,7 @@ def produce(plan: Plan, request: CertRequest, extra: Callable[[], bytes] | None,
         # PEM is published rather than after: a run killed in between would
         # leave it to every later run, which answers "already exists".
         run.remove(plan.rand)
+        if plan.domain is not None:
+            _prove_loadable(plan, data)
         publish_pem(data, run)
     return certificate

@@ -123,12 +123,25 @@ def renew(plan: Plan, warn: Callable[[str], None]) -> Outcome:
     if target.mode_changes:
         warn(f"{paths.pem} was mode {current.mode:04o}; the new one is "
              f"{target.kept_mode:04o}")
-    publish_pem = stage_after(target, paths.pem, current.stat, key) if plan.rollover \
-        else target.publish
+    publish_pem, kept = target.publish, target.old_path
+    if paths.key is not None:  # TLS_PRIVATE_KEYFILE: the key goes there
+        if key is not None:
+            raise MkcertError(f"{paths.pem}: the key is in {paths.key} (TLS_PRIVATE_KEYFILE): "
+                              f"--reuse-key and --rollover do not support a separate key "
+                              f"file yet")
+        from mkcert.actions.keyfile import current as current_key, publisher
+        from mkcert.system.publish import Owner
+
+        key_target = current_key(paths.key)
+        publish_pem = publisher(target, key_target, Owner.lookup(paths.user))
+        if not key_target.is_new:
+            kept += f" (and {key_target.old_path})"
+    elif plan.rollover:
+        publish_pem = stage_after(target, paths.pem, current.stat, key)
     certificate = produce(make_plan, request, extra, publish_pem, issuer, key=key)
     renewed = "renewed from the local CA" if issuing else "renewed"
     return Outcome(f"{paths.pem}: {renewed} ({decision.reason}); the previous one is "
-                   f"{target.old_path}", certificate, tuple(strengthened))
+                   f"{kept}", certificate, tuple(strengthened))
 
 
 UPGRADING = "upgrading a weak certificate"

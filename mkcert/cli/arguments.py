@@ -167,6 +167,7 @@ def build_parser(program: str, multi_call: bool) -> Parser:
     _add_install_options(parser)
     _add_probe_options(parser, exclusive)
     _add_dane_options(parser)
+    _add_domain_options(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -297,6 +298,25 @@ def _add_dane_options(parser):
                        help="with --tlsa-from-dns: ask this name server, not the system's")
 
 
+def _add_domain_options(parser):
+    group = parser.add_argument_group(
+        "several domains (SNI)",
+        "Courier serves TLS_CERTFILE.NAME to a client naming NAME (the GnuTLS build "
+        "also to the names under NAME); TLS_CERTFILE and TLS_PRIVATE_KEYFILE come from "
+        "SYSCONFDIR/imapd-ssl, pop3d-ssl or esmtpd when present")
+    group.add_argument("--domain", action="append", metavar="NAME",
+                       help="work on TLS_CERTFILE.NAME instead of TLS_CERTFILE, for a first "
+                            "run, --renew, --install and --check (repeatable); NAME in "
+                            "lowercase, an international name as its xn-- form")
+    group.add_argument("--which", metavar="SERVERNAME",
+                       help="print the file Courier would serve to a client naming "
+                            "SERVERNAME ('' for none) under COURIER_SSLLIB's rule, and the "
+                            "files tried; exit 1 when only the default would be served")
+    group.add_argument("--local-ip", metavar="ADDR",
+                       help="with --which: the server address the client reached "
+                            "(TCPLOCALIP)")
+
+
 def parse(program: str, multi_call: bool, arguments: Sequence[str]) -> argparse.Namespace:
     """The options of a command line that :func:`mkcert.cli.main.plain_options` did not answer."""
     parser = build_parser(program, multi_call)
@@ -339,6 +359,7 @@ def _check_combinations(parser, options):
                      + ("check" if options.check else "install"))
     _check_install_combinations(parser, options)
     _check_dane_combinations(parser, options)
+    _check_domain_combinations(parser, options)
 
 
 def _check_probe_combinations(parser, options):
@@ -352,6 +373,16 @@ def _check_probe_combinations(parser, options):
     for name in ("san", "days", "config"):
         if getattr(options, name) is not None:
             parser.error(f"--{name} is for making a certificate, not with --probe")
+
+
+def _check_domain_combinations(parser, options):
+    if options.local_ip is not None and options.which is None:
+        parser.error("--local-ip only goes with --which")
+    if options.which is None:
+        return
+    for name in ("check", "renew", "install", "domain", "san", "days", "config"):
+        if getattr(options, name) not in (None, False):
+            parser.error(f"--which only looks up a file; not with --{name}")
 
 
 def _check_install_combinations(parser, options):

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # names for the annotations only, never imported at run time
     from mkcert.actions.make import Outcome
 
 __all__ = ["MULTI_CALL_NAME", "DEFAULT_OPTIONS", "DIVERTED_SUFFIX", "Paths", "main", "run",
-           "plain_options", "service_from_program", "service_paths"]
+           "run_mode", "plain_options", "service_from_program", "service_paths"]
 
 MULTI_CALL_NAME = "courier"  # mkcouriercert itself
 # Every option and its value when not given; mkcert.cli.arguments' parser
@@ -52,6 +52,7 @@ DEFAULT_OPTIONS = {
     "ca_file": None,
     "key_type": None, "upgrade": False, "reuse_key": False, "rollover": False,
     "stage_next_key": False,
+    "domain": None, "which": None, "local_ip": None,
 }
 _PROGRAM = re.compile(r"^mk(?P<name>[A-Za-z0-9_.-]+)cert$")
 _SERVICE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -71,20 +72,42 @@ def service_from_program(program: str) -> str | None:
 
 class Paths(Record):
     """Where this run reads and writes: the PEM, its seed file and the .cnf, and
-    the owner of a new PEM (see :func:`service_paths`)."""
+    the owner of a new PEM (see :func:`service_paths`); ``key``: Courier's
+    ``TLS_PRIVATE_KEYFILE`` for this PEM, when the service config sets one."""
 
-    FIELDS = (("pem", REQUIRED), ("rand", REQUIRED), ("config", REQUIRED), ("user", REQUIRED))
+    FIELDS = (("pem", REQUIRED), ("rand", REQUIRED), ("config", REQUIRED), ("user", REQUIRED),
+              ("key", None))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
 def service_paths(name: str, options: "argparse.Namespace | types.SimpleNamespace",
                   environ: Mapping[str, str]) -> Paths:
-    """The :class:`Paths` of service ``name``, from options, environment and defaults."""
-    base = options.pemfile or os.path.join(layout.certsdir(environ), name)
+    """The :class:`Paths` of service ``name``, from options, environment and defaults.
+
+    Without PEMFILE, the service's own config (``imapd-ssl``, ``pop3d-ssl``,
+    ``esmtpd``; :mod:`mkcert.readers.serviceconf`) decides when it sets
+    ``TLS_CERTFILE``, as it decides what Courier serves.
+    """
+    config = options.config or os.path.join(layout.sysconfdir(environ), name + ".cnf")
+    user = options.user or layout.mailuser(environ)
+    from mkcert.readers.serviceconf import read_tls_files
+
+    tls = read_tls_files(layout.sysconfdir(environ), name)
+    base = options.pemfile
+    if not base:
+        if tls is not None and tls.certfile:
+            # Courier's own name for it, whatever it ends in.
+            certfile, keyfile = tls.certfile, tls.keyfile
+            base = certfile[:-len(".pem")] if certfile.endswith(".pem") else certfile
+            return Paths(certfile, base + ".rand", config, user, keyfile)
+        base = os.path.join(layout.certsdir(environ), name)
     if base.endswith(".pem"):
         base = base[:-len(".pem")]
-    config = options.config or os.path.join(layout.sysconfdir(environ), name + ".cnf")
-    return Paths(base + ".pem", base + ".rand", config, options.user or layout.mailuser(environ))
+    keyfile = None
+    if tls is not None and tls.certfile and tls.keyfile and (
+            os.path.abspath(base + ".pem") == os.path.abspath(tls.certfile)):
+        keyfile = tls.keyfile  # TLS_CERTFILE named as PEMFILE: its key is still apart
+    return Paths(base + ".pem", base + ".rand", config, user, keyfile)
 
 
 def main(argv: Sequence[str] | None = None, program: str | None = None,
@@ -105,21 +128,53 @@ def main(argv: Sequence[str] | None = None, program: str | None = None,
         if not _SERVICE.match(name):
             print(f"{program}: not a service name: {name!r}", file=sys.stderr)
             return 2
-    paths = service_paths(name, options, environ)
+    try:
+        paths = service_paths(name, options, environ)
+    except MkcertError as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+        return 3 if options.check else exc.exit_status  # a plugin that cannot look is UNKNOWN
+    if options.which is not None:
+        from mkcert.cli.domains import which
+
+        return which(program, paths, options, environ)
+    if options.domain:
+        from mkcert.cli.domains import each_domain
+
+        return each_domain(program, name, paths, options, environ, run_mode)
     if options.check:
         return check(paths, options, environ, name)
     if options.probe is not None:
         from mkcert.cli.probe import probe
 
-        return probe(program, name, paths.pem, options)
+        return probe(program, name, paths.pem, options,
+                     expected=_served_by_courier(paths, environ))
+    return run_mode(program, name, paths, options, environ)
+
+
+def _served_by_courier(paths: Paths, environ: Mapping[str, str]):
+    """What --probe compares with: the file Courier's lookup picks for each name and address."""
+    def expected(servername, address):
+        from mkcert.actions.which import served_file
+
+        return served_file(paths.pem, servername, address, layout.ssllib(environ),
+                           paths.key).path
+
+    return expected
+
+
+def run_mode(program: str, name: str, paths: Paths,
+             options: "argparse.Namespace | types.SimpleNamespace",
+             environ: Mapping[str, str], domain: str | None = None) -> int:
+    """A first run, ``--renew``, ``--install``, ``--tlsa`` or ``--stage-next-key`` of one
+    PEM; the exit status."""
     try:
         if options.tlsa:
             return tlsa(paths, name, options)
         if options.install:
-            return install(program, paths, options)
+            return install(program, paths, options, domain)
         if options.stage_next_key:
             return stage_next_key(program, paths, options, environ)
-        return make(program, name, paths, options, environ)
+        return make(program, name, paths, options, environ, domain)
     except AlreadyExists as exc:
         # Upstream says this on stdout, and package scripts may grep for it.
         print(exc)
@@ -165,16 +220,25 @@ def run() -> None:
 
 
 def make(program: str, name: str, paths: Paths,
-         options: "argparse.Namespace | types.SimpleNamespace", environ: Mapping[str, str]) -> int:
-    """A first run, or ``--renew``: make the certificate and print what upstream prints."""
+         options: "argparse.Namespace | types.SimpleNamespace", environ: Mapping[str, str],
+         domain: str | None = None) -> int:
+    """A first run, or ``--renew``: make the certificate and print what upstream prints.
+
+    ``domain``: a per-domain file's name, which goes into subjectAltName first.
+    """
     from mkcert.actions.make import Plan, make as make_pem
 
     # COURIER_KEY_TYPE stays text until the request is read: "already
     # exists" must not load the parser (and mkcert.request with it).
+    san = tuple(options.san or ())
+    if domain is not None:
+        from mkcert.readers.san import general_name
+
+        san = (general_name(domain),) + san
     plan = Plan(name, paths.pem, paths.rand, paths.config, paths.user, environ,
-                options.days, tuple(options.san or ()),
+                options.days, san,
                 options.key_type if options.key_type is not None else layout.key_type(environ),
-                options.ca)
+                options.ca, domain, paths.key)
     warn = _warner(program, options.quiet)
     if options.renew:
         from mkcert.actions.renew import Plan as RenewPlan, renew
@@ -241,10 +305,12 @@ def report(outcome: "Outcome") -> None:
 
 def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace",
           environ: Mapping[str, str] | None = None, service: str | None = None) -> int:
-    """--check: print the state of the PEM; exit with the plugin status.
+    """--check: print the state of the PEM and of its per-domain siblings; exit with
+    the plugin status.
 
-    Whatever happens, the answer is one line (or one JSON object) and a
-    status, never a traceback: a monitoring system shows the first line.
+    Whatever happens, the answer is one line per file (or JSON) and a
+    status, never a traceback: a monitoring system shows the first line,
+    so with siblings the worst comes first (:mod:`mkcert.cli.domains`).
     """
     import json
 
@@ -254,7 +320,14 @@ def check(paths: Paths, options: "argparse.Namespace | types.SimpleNamespace",
     warn_days = CHECK_WARN_DAYS if options.warn is None else options.warn
     ca_certificate = None if environ is None else layout.ca_certificate(environ)
     result = check_pem(Plan(paths.pem, warn_days, _dane_check(service, options), ca_certificate,
-                            options.ca_file))
+                            options.ca_file, paths.key))
+    from mkcert.cli.domains import check_siblings
+
+    siblings = check_siblings(paths, warn_days, os.environ if environ is None else environ)
+    if siblings:
+        from mkcert.cli.domains import print_results
+
+        return print_results([result, *siblings], options.json)
     print(json.dumps(result.as_json(), sort_keys=True) if options.json else result.line())
     return result.status
 
@@ -283,12 +356,17 @@ def tlsa(paths: Paths, service: str,
 
 
 def install(program: str, paths: Paths,
-            options: "argparse.Namespace | types.SimpleNamespace") -> int:
-    """--install: a CA's key and chain into the PEM, or exit 1 with the reason."""
+            options: "argparse.Namespace | types.SimpleNamespace",
+            domain: str | None = None) -> int:
+    """--install: a CA's key and chain into the PEM, or exit 1 with the reason.
+
+    A per-domain file (``domain``) must first prove that a TLS server loads it.
+    """
     from mkcert.actions.install import Plan, install as install_pem
 
     outcome = install_pem(Plan(paths.pem, paths.user, options.key, options.cert,
-                               tuple(options.chain or ()), options.from_certbot))
+                               tuple(options.chain or ()), options.from_certbot,
+                               domain is not None, paths.key))
     if not options.quiet:
         for warning in outcome.warnings:
             print(f"{program}: warning: {warning}", file=sys.stderr)

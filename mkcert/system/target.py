@@ -21,7 +21,8 @@ from mkcert.errors import MkcertError, describe
 from mkcert.system.publish import (Owner, Run, publish_new, publish_replace,
                                    remove_stale_temporaries)
 
-__all__ = ["UNSAFE_MODE_BITS", "Target", "kept_stat", "old_path", "replace_keeping_old"]
+__all__ = ["UNSAFE_MODE_BITS", "Target", "ensure_unchanged", "kept_stat", "old_path",
+           "replace_keeping_old"]
 
 # Permission bits a replaced private key never keeps: group write, anything for others.
 UNSAFE_MODE_BITS = stat.S_IWGRP | stat.S_IRWXO
@@ -114,6 +115,11 @@ def replace_keeping_old(path: str, old_data: bytes, old_stat: os.stat_result, da
     publish_replace(old_path(path), old_data, run, mode=0o600, final=False)
     _ensure_unchanged(path, old_stat)
     publish_replace(path, data, run, stat_from=keep)
+
+
+def ensure_unchanged(path: str, before: os.stat_result | None) -> None:
+    """Refuse (MkcertError) when ``path`` is no longer the file whose lstat was ``before``."""
+    _ensure_unchanged(path, before)
 
 
 def _ensure_unchanged(path, before):

@@ -409,3 +409,55 @@ def test_a_bug_is_one_line_too(fake_syslog, capsys, monkeypatch):
     out, err = capsys.readouterr()
     assert out == "" and err == "failed: RuntimeError: boom (this is a bug)\n"
     assert fake_syslog[-1] == ("syslog", syslog.LOG_ERR, err.strip())
+
+
+# --- per-domain targets (SNI) ----------------------------------------------------
+
+def test_per_domain_targets_take_the_lineage_naming_them(certbot):
+    authority = pki.Pki(domain="mail.example.test")
+    live = certbot.lineage(authority)
+    other = certbot.layout.certsdir / "pop3d.pem.example.test"
+    certbot.configure("imapd@Mail.Example.Test\n"            # by RENEWED_DOMAINS
+                      f"{other} mail.example.test\n"          # an absolute TLS_CERTFILE.NAME
+                      "esmtpd@elsewhere.example.test\n")      # not renewed now
+    result = certbot.deploy(live, domains="mail.example.test imap.example.test")
+    assert result.returncode == 0, result.stderr
+    assert_holds(certbot.layout.certsdir / "imapd.pem.mail.example.test", authority)
+    assert_holds(other, authority)
+    assert sorted(os.listdir(certbot.layout.certsdir)) == [
+        "imapd.pem.mail.example.test", "pop3d.pem.example.test"]
+
+
+def test_a_wildcard_lineage_covers_a_per_domain_target(certbot):
+    authority = pki.Pki(domain="mail.example.test")
+    live = certbot.lineage(authority, name="example.test")
+    certbot.configure("imapd@imap.example.test\n")
+    assert certbot.deploy(live, domains="*.example.test example.test").returncode == 0
+    assert_holds(certbot.layout.certsdir / "imapd.pem.imap.example.test", authority)
+    assert certbot.deploy(live, domains="example.test").returncode == 0  # nothing more
+
+
+def test_per_domain_target_follows_the_service_config(certbot, tmp_path):
+    authority = pki.Pki(domain="mail.example.test")
+    live = certbot.lineage(authority)
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    (certbot.layout.sysconfdir / "imapd-ssl").write_text(
+        f"TLS_CERTFILE={tls}/chain.pem\nTLS_PRIVATE_KEYFILE={tls}/key.pem\n")
+    certbot.configure("imapd@mail.example.test\n")
+    result = certbot.deploy(live, domains="mail.example.test")
+    assert result.returncode == 0, result.stderr
+    key_public = openssl("pkey", "-in", tls / "key.pem.mail.example.test", "-pubout").stdout
+    leaf_public = openssl("x509", "-in", tls / "chain.pem.mail.example.test", "-pubkey",
+                          "-noout").stdout
+    assert key_public == leaf_public
+
+
+def test_bad_per_domain_target_is_file_and_line(certbot):
+    authority = pki.Pki(domain="mail.example.test")
+    live = certbot.lineage(authority)
+    certbot.configure("# targets\nimapd@a..example.test\n")
+    result = certbot.deploy(live)
+    assert result.returncode == 1
+    assert f"{certbot.config}:2: " in result.stderr
+    assert os.listdir(certbot.layout.certsdir) == []

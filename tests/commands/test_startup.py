@@ -179,6 +179,8 @@ _COMMON_PATH = LAYER_PACKAGES | {
     "mkcert.system.files", "mkcert.system.process", "mkcert.system.publish",
     "mkcert.system.signals", "mkcert.system.workers",
     "mkcert.readers.load", "mkcert.readers.detect",
+    # Courier's TLS_CERTFILE, read from the service config (imapd-ssl ...)
+    "mkcert.readers.serviceconf",
     "mkcert.x509.certificate", "mkcert.x509.chain", "mkcert.x509.digests", "mkcert.x509.keys",
     "mkcert.x509.key_types", "mkcert.x509.inspect",
     "mkcert.actions.make", "mkcert.actions.weak",

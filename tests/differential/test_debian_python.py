@@ -29,7 +29,8 @@ MODULES = ["tests/unit/x509/test_cert.py", "tests/commands/test_cli.py", "tests/
            "tests/commands/test_deploy.py", "tests/commands/test_check_ca_file.py",
            "tests/unit/x509/test_privatekeys.py",
            "tests/unit/x509/test_key_types.py", "tests/differential/test_key_types_oracles.py",
-           "tests/commands/test_key_continuity.py"]
+           "tests/commands/test_key_continuity.py",
+           "tests/unit/x509/test_loadable.py"]
 
 
 def system_versions():

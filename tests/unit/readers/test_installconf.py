@@ -82,3 +82,38 @@ def test_mistakes_name_file_and_line(text, line, words):
     assert words in message
     assert "\n" not in message
 
+
+
+def test_per_domain_targets():
+    text = ("imapd@Mail.Example.ORG\n"
+            "pop3d@mail.example.org  mail.example.org\n"
+            "/etc/courier/esmtpd.pem.mail.example.org /etc/letsencrypt/live/m\n")
+    found = parse(text, CONF, CERTS)
+    assert [(e.pem, e.lineage, e.domain, e.per_domain) for e in found] == [
+        ("/etc/courier/imapd.pem.mail.example.org", None, "mail.example.org", True),
+        ("/etc/courier/pop3d.pem.mail.example.org", "mail.example.org", "mail.example.org", True),
+        ("/etc/courier/esmtpd.pem.mail.example.org", "/etc/letsencrypt/live/m", None, True)]
+
+
+def test_service_names_follow_the_service_config():
+    def service_files(name):
+        return f"/srv/tls/{name}.crt", f"/srv/tls/{name}.key"
+
+    (plain, domain) = parse("imapd a\nimapd@m.example a\n", CONF, CERTS, service_files)
+    assert (plain.pem, plain.keyfile) == ("/srv/tls/imapd.crt", "/srv/tls/imapd.key")
+    assert (domain.pem, domain.keyfile) == ("/srv/tls/imapd.crt.m.example",
+                                            "/srv/tls/imapd.key.m.example")
+
+
+@pytest.mark.parametrize("text, words", [
+    ("imapd@a/b.example\n", "'/'"),
+    ("imapd@\n", "empty name"),
+    ("im$apd@a.example\n", "not a service name"),
+    ("imapd@a.example\nimapd@A.example x\n", "listed twice"),
+    ("/etc/courier/imapd.key a\n", "must end in NAME.pem"),
+    ("/etc/courier/imapd.pem. a\n", "must end in NAME.pem"),
+])
+def test_per_domain_mistakes(text, words):
+    with pytest.raises(ConfigError) as caught:
+        parse(text, CONF, CERTS)
+    assert words in str(caught.value)
