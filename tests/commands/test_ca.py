@@ -123,7 +123,7 @@ def test_it_never_overwrites_and_says_so_as_upstream(layout):
     (["--domain", "*.example.org"], "its subdomains are always included"),
     (["--domain", "exa mple.org"], "not a valid DNS name"),
     (["--domain", "example.org", "--ip", "192.0.2.1/24"], "not an IP address or network"),
-    (["--domain", "example.org", "--key-type", "dsa"], "not a key type"),
+    (["--domain", "example.org", "--key-type", "dsa"], "is not rsa[:BITS], ec"),
     (["--export", "--der"], "give the file with -o FILE"),
 ])
 def test_usage_errors_are_one_line_and_touch_nothing(layout, args, message):

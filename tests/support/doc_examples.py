@@ -177,6 +177,8 @@ class Sandbox:
 
 
 def _is_python(script):
+    if not os.path.isfile(script):  # contrib/acme.sh/ holds acme.sh's own hook
+        return False
     with open(script, "rb") as handle:
         first = handle.readline()
     return first.startswith(b"#!") and b"python" in first
