@@ -201,20 +201,17 @@ def _subject(certificate):
 def read_staged_key(pem: str):
     """(path, key) of the staged next key, (path, None) when there is none.
 
-    MkcertError when it is there but not a key a server could use.
+    MkcertError when it is there but not a key a server could use: read as
+    ``--renew --rollover`` reads it (:func:`mkcert.actions.stage.read_staged_key`).
     """
-    from mkcert.actions.install import _parse_key
-    from mkcert.system.files import read_regular_file
-    from mkcert.x509 import chain
+    import os
+
+    from mkcert.actions.stage import read_staged_key as read_key
 
     path = layout.staged_key_path(pem)
-    try:
-        data = read_regular_file(path, chain.MAX_PEM_BYTES)
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return path, None
-    except OSError as exc:
-        raise MkcertError(f"cannot read the staged next key {path}: {describe(exc)}") from None
-    return path, _parse_key(data, path)[0]
+    return path, read_key(pem)
 
 
 def examine_tlsa(findings, plan: DaneCheck) -> None:
