@@ -229,3 +229,49 @@ def test_option_combinations(imapd, args, message):
     assert result.returncode in (2, 3)
     assert result.stderr.splitlines()[-1] == f"mkimapdcert: error: {message}"
     assert imapd.listing() == []
+
+
+def _published(imapd, records):
+    """``--tlsa``'s records, written where the zone file would be; each checked by openssl."""
+    result = run(imapd, "--tlsa")
+    assert result.returncode == 0, result.stderr
+    records.write_text(result.stdout)
+    return {line.split()[6] for line in result.stdout.splitlines()}
+
+
+def _check_against(imapd, records):
+    result = run(imapd, "--check", "--tlsa-records", str(records))
+    assert "Traceback" not in result.stderr
+    return result.returncode, result.stdout
+
+
+def test_dane_cycle_stage_publish_rollover_publish(imapd, tmp_path):
+    """The whole cycle an admin with DANE on port 25 runs, our --tlsa and
+    --check against openssl's digests at every step: the served key always
+    has a record that was published before it was served."""
+    pem = imapd.certsdir / "imapd.pem"
+    staged = imapd.certsdir / "imapd.next-key.pem"
+    records = tmp_path / "tlsa.zone"
+    assert run(imapd, "-q", "--key-type", "ec", "--san", "mail.example").returncode == 0
+    assert run(imapd, "-q", "--stage-next-key").returncode == 0
+    first = _published(imapd, records)
+    assert first == {served_key_digest(pem), key_digest(staged)}
+    assert _check_against(imapd, records)[0] == 0
+    staged_before = key_digest(staged)
+
+    assert run(imapd, "-q", "--renew", "--rollover").returncode == 0
+    # Served now: the key staged before, whose record is already out there.
+    assert served_key_digest(pem) == staged_before
+    status, line = _check_against(imapd, records)
+    assert status == 1 and "has no TLSA" in line, line  # the fresh staged key is not published
+    second = _published(imapd, records)
+    assert second == {staged_before, key_digest(staged)}
+    assert _check_against(imapd, records)[0] == 0
+    # A zone that still has only the first key would now break DANE.
+    owner = records.read_text().split()[0]
+    assert owner == "_993._tcp.mail.example."
+    records.write_text("".join(f"{owner} IN TLSA 3 1 1 {digest}\n"
+                               for digest in first - {staged_before}))
+    assert _check_against(imapd, records)[0] == 2
+    records.unlink()
+    cleanup(imapd)
