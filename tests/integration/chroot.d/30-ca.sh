@@ -4,7 +4,8 @@
 # courier-ca.pem verifies the chain and the name (openssl s_client
 # -verify_return_error), before and after two renewals (one of them by the
 # timer's helper), with the CA's fingerprint unchanged.  Works in a
-# CERTSDIR of its own, removed at the end.
+# CERTSDIR of its own, removed at the end; PEMFILE is given, since Debian's
+# imapd-ssl names /etc/courier/imapd.pem as TLS_CERTFILE, which wins otherwise.
 ca_dir=/tmp/mkcert-ca
 ca_env="COURIER_CERTSDIR=$ca_dir TLS_DHPARAMS=/etc/courier/dhparams.pem"
 ca_name=mail.example.org
@@ -22,7 +23,7 @@ echo "$out" >>"$aptlog"
 ca_fingerprint=$(in_chroot openssl x509 -in "$ca_dir/courier-ca.pem" -noout -fingerprint -sha256)
 out=$(in_chroot env $ca_env mkcourierca --fingerprint 2>&1) || fail "mkcourierca --fingerprint: $out"
 [ "$out" = "$ca_fingerprint" ] || fail "mkcourierca --fingerprint said '$out', openssl '$ca_fingerprint'"
-out=$(in_chroot env $ca_env mkimapdcert --ca --san "$ca_name" 2>&1) || fail "mkimapdcert --ca: $out"
+out=$(in_chroot env $ca_env mkimapdcert --ca --san "$ca_name" "$ca_dir/imapd.pem" 2>&1) || fail "mkimapdcert --ca: $out"
 echo "$out" >>"$aptlog"
 [ "$(in_chroot stat -c '%a %U' "$ca_dir/imapd.pem")" = "600 courier" ] ||
     fail "the issued imapd.pem is $(in_chroot stat -c '%a %U' "$ca_dir/imapd.pem"), not 600 courier"
@@ -57,7 +58,7 @@ ca_served_verifies() {
 }
 ca_served_verifies "first issue"
 leaves=$(in_chroot openssl x509 -in "$ca_dir/imapd.pem" -noout -fingerprint -sha256)
-out=$(in_chroot env $ca_env mkimapdcert --renew --force 2>&1) || fail "mkimapdcert --renew --force: $out"
+out=$(in_chroot env $ca_env mkimapdcert --renew --force "$ca_dir/imapd.pem" 2>&1) || fail "mkimapdcert --renew --force: $out"
 echo "$out" >>"$aptlog"
 case $out in *"renewed from the local CA"*) ;; *) fail "--renew of the CA's PEM said: $out" ;; esac
 ca_served_verifies "after --renew --force"
@@ -71,7 +72,7 @@ case $out in *"courier-ca.pem: not due for renewal"*"imapd.pem: renewed from the
 ca_served_verifies "after courier-mkcert-renew-all"
 leaves+=$'\n'$(in_chroot openssl x509 -in "$ca_dir/imapd.pem" -noout -fingerprint -sha256)
 [ "$(echo "$leaves" | sort -u | wc -l)" = 3 ] || fail "the renewals did not make new leaves: $leaves"
-out=$(in_chroot env $ca_env mkimapdcert --check 2>&1) || fail "mkimapdcert --check of the CA's PEM: $out"
+out=$(in_chroot env $ca_env mkimapdcert --check "$ca_dir/imapd.pem" 2>&1) || fail "mkimapdcert --check of the CA's PEM: $out"
 echo "$out" >>"$aptlog"
 out=$(in_chroot env $ca_env mkcourierca --check 2>&1) || fail "mkcourierca --check: $out"
 echo "$out" >>"$aptlog"
