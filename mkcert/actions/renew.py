@@ -104,6 +104,11 @@ def renew(plan: Plan, warn: Callable[[str], None]) -> Outcome:
                                            refuse_weak_key, stage_after)
     from mkcert.actions.weak import strengthen
 
+    if paths.key is not None and (plan.reuse_key or plan.rollover):
+        from mkcert.actions.stage import separate_key_file_refusal
+
+        raise MkcertError(separate_key_file_refusal(
+            paths.pem, paths.key, "--reuse-key" if plan.reuse_key else "--rollover"))
     key = key_to_certify(current, plan)
     make_plan = make_plan_for(plan.make, current, key)
     kept_names = _kept_names(current, plan, paths.pem)
@@ -125,10 +130,6 @@ def renew(plan: Plan, warn: Callable[[str], None]) -> Outcome:
              f"{target.kept_mode:04o}")
     publish_pem, kept = target.publish, target.old_path
     if paths.key is not None:  # TLS_PRIVATE_KEYFILE: the key goes there
-        if key is not None:
-            raise MkcertError(f"{paths.pem}: the key is in {paths.key} (TLS_PRIVATE_KEYFILE): "
-                              f"--reuse-key and --rollover do not support a separate key "
-                              f"file yet")
         from mkcert.actions.keyfile import current as current_key, publisher
         from mkcert.system.publish import Owner
 

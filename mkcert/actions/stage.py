@@ -39,9 +39,10 @@ __all__ = ["Plan", "stage", "read_staged_key", "current_key"]
 
 
 class Plan(Record):
-    """``--stage-next-key`` for ``pem``; ``key_type`` (a KeyType) or None for the PEM's own."""
+    """``--stage-next-key`` for ``pem``; ``key_type`` (a KeyType) or None for the PEM's own;
+    ``key``: Courier's ``TLS_PRIVATE_KEYFILE`` when the key is kept apart."""
 
-    FIELDS = (("pem", REQUIRED), ("key_type", None))
+    FIELDS = (("pem", REQUIRED), ("key_type", None), ("key", None))
     __slots__ = tuple(name for name, _ in FIELDS)
 
 
@@ -49,6 +50,8 @@ def stage(plan: Plan, warn: Callable[[str], None]) -> Outcome:
     """Write the next key of ``plan.pem``; refuse if one is staged already."""
     from mkcert.actions.make import Outcome
 
+    if plan.key is not None:
+        raise MkcertError(separate_key_file_refusal(plan.pem, plan.key, "--stage-next-key"))
     path = staged_key_path(plan.pem)
     if os.path.lexists(path):
         raise MkcertError(f"{path} already holds the next key; publish its TLSA record and "
@@ -99,6 +102,13 @@ def _spec(key_type, key):
                                  else MIN_STRONG_RSA_BITS)
         return KeySpec("rsa", bits, "pkcs8")
     return KeySpec(key_type.algorithm, None, "pkcs8", key_type.curve)
+
+
+def separate_key_file_refusal(pem: str, key: str, option: str) -> str:
+    """Why ``option`` refuses a PEM whose key Courier reads from ``key``: a
+    staged or reused key is not yet followed into a separate key file."""
+    return (f"{pem}: its key is in {key} (TLS_PRIVATE_KEYFILE); {option} does not "
+            f"support a separate key file yet")
 
 
 def read_staged_key(pem: str):

@@ -276,7 +276,8 @@ def stage_next_key(program: str, paths: Paths,
     """--stage-next-key: write the PEM's next key beside it, and say where."""
     from mkcert.actions.stage import Plan, stage
 
-    outcome = stage(Plan(paths.pem, key_type(options, environ)), _warner(program, options.quiet))
+    outcome = stage(Plan(paths.pem, key_type(options, environ), paths.key),
+                    _warner(program, options.quiet))
     if not options.quiet:
         report(outcome)
     return 0

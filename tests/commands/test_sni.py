@@ -253,3 +253,27 @@ def test_check_warns_when_a_domain_file_does_not_name_its_domain(sni):
     lines = result.stdout.splitlines()
     assert "its subjectAltName does not name b.example" in lines[0]
     assert "subjectAltName does not name" not in lines[1]
+
+
+@pytest.mark.parametrize("options", [["--renew", "--force", "--reuse-key"],
+                                     ["--renew", "--force", "--rollover"],
+                                     ["--stage-next-key"]])
+def test_separate_key_file_renews_but_keeps_no_key_across(sni, options):
+    """--reuse-key, --rollover and --stage-next-key do not yet follow a key into
+    TLS_PRIVATE_KEYFILE: they say so and change nothing; a plain --renew
+    replaces both files."""
+    certfile, keyfile = sni.certsdir / "chain.pem", sni.certsdir / "private.pem"
+    (sni.sysconfdir / "imapd-ssl").write_text(
+        f"TLS_CERTFILE={certfile}\nTLS_PRIVATE_KEYFILE={keyfile}\n")
+    assert sni.command("mkimapdcert", "-q").returncode == 0
+    before = {name: (sni.certsdir / name).read_bytes() for name in sni.listing()}
+    result = sni.command("mkimapdcert", *options)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+    assert f"its key is in {keyfile} (TLS_PRIVATE_KEYFILE); {options[-1]} does not" \
+        in result.stderr
+    assert {name: (sni.certsdir / name).read_bytes() for name in sni.listing()} == before
+    assert sni.command("mkimapdcert", "-q", "--renew", "--force").returncode == 0
+    assert key_matches_certificate(keyfile, certfile)
+    assert (sni.certsdir / "chain.pem.old").read_bytes() == before["chain.pem"]
+    assert (sni.certsdir / "private.pem.old").read_bytes() == before["private.pem"]
