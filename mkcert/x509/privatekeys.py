@@ -3,7 +3,8 @@
 GnuTLS (3.7 at least, so uacme and certtool on Debian 12) encodes an EC
 private key's ``privateKey`` OCTET STRING (RFC 5915) like an INTEGER: one
 byte longer, with a leading zero, whenever the scalar's top bit is set,
-which is about every second key.  OpenSSL, GnuTLS itself, and so Courier's
+which is about every second key, and shorter when the scalar starts with
+zero bytes (every second P-521 key, whose top byte holds one bit).  OpenSSL, GnuTLS itself, and so Courier's
 ``couriertls`` read those keys; cryptography 38 (Debian's) does too, but
 recent releases refuse them ("private key value is too short").  Such a key
 is read here from its parts instead: the curve from its parameters, the
@@ -41,7 +42,11 @@ def load_private_key(block: bytes) -> "PrivateKeyTypes":
 
 
 def _padded_ec_key(block):
-    """The SEC1 key in ``block`` read from its parts, or None if it is not one that holds."""
+    """The SEC1 key in ``block`` read from its parts, or None if it is not one that holds.
+
+    The scalar may be one zero byte too long or any number of zero bytes too
+    short; the public key the file carries must be the one it gives.
+    """
     import binascii
 
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -60,8 +65,9 @@ def _padded_ec_key(block):
             return None
         curve = ec.get_curve_for_oid(ObjectIdentifier(der.read_oid(curve_oid[0])))()
         scalar = der.content(parts[1])
-        if len(scalar) != (curve.key_size + 7) // 8 + 1 or scalar[0] != 0:
-            return None  # not the one known mistake: let cryptography's refusal stand
+        size = (curve.key_size + 7) // 8
+        if not scalar or len(scalar) > size + 1 or (len(scalar) == size + 1 and scalar[0]):
+            return None  # not one of the known mistakes: let cryptography's refusal stand
         key = ec.derive_private_key(int.from_bytes(scalar, "big"), curve)
     except (ValueError, LookupError, binascii.Error):
         return None
